@@ -1,0 +1,41 @@
+# Fresh machine: `make demo` and `make test` each create the environment they need.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-dev
+
+.PHONY: demo test lint examples bench-speed clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## demo: analyse the bundled example clips and compare with their known answers
+demo: $(STAMP)
+	$(BIN)/linernotes analyze examples --out build/demo --workers 2
+	$(BIN)/python scripts/demo_report.py build/demo examples/truth.json
+
+## test: lint and run the test suite
+test: $(STAMP)
+	$(BIN)/ruff check linernotes tests scripts bench
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check linernotes tests scripts bench
+
+## examples: re-render the example clips from MIDI (needs fluidsynth + a GM soundfont)
+examples: $(STAMP)
+	@command -v fluidsynth >/dev/null && [ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || \
+		{ command -v apt-get >/dev/null && (apt-get update -qq && apt-get install -y -qq fluidsynth fluid-soundfont-gm) || \
+		  sudo apt-get install -y -qq fluidsynth fluid-soundfont-gm; }
+	$(BIN)/python scripts/render_examples.py
+
+## bench-speed: speed and memory benchmark against librosa (and essentia if installed)
+bench-speed: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	bench/speed
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache

@@ -1,0 +1,28 @@
+"""linernotes: trustworthy, training-ready annotations for folders of music.
+
+The Python API mirrors the CLI: :func:`analyze_file` measures one track and returns its
+:class:`TrackRecord`; :func:`analyze_paths` runs a resumable batch over files and folders.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["TrackRecord", "__version__", "analyze_file", "analyze_paths"]
+
+
+def __getattr__(name: str):
+    # Lazy: `import linernotes` stays cheap for the CLI's --help and for worker start-up.
+    if name == "analyze_file":
+        from linernotes.pipeline import analyze_file
+
+        return analyze_file
+    if name == "analyze_paths":
+        from linernotes.runner import analyze_paths
+
+        return analyze_paths
+    if name == "TrackRecord":
+        from linernotes.record import TrackRecord
+
+        return TrackRecord
+    raise AttributeError(name)

@@ -1,0 +1,17 @@
+"""Measured analyzers, each a registered pure stage over the shared features.
+
+Built in: ``loudness``, ``rhythm`` (tempo, beats, downbeats, meter), ``tonal`` (key, tuning,
+chroma) and ``timbre`` (spectral and MFCC statistics). See :mod:`linernotes.analyzers.registry`
+for adding one.
+"""
+
+from linernotes.analyzers.registry import (
+    FEATURES,
+    Stage,
+    analyzer,
+    get_stage,
+    register,
+    registered_stages,
+)
+
+__all__ = ["FEATURES", "Stage", "analyzer", "get_stage", "register", "registered_stages"]

@@ -1,0 +1,72 @@
+"""Writing audio files with PyAV: used to make test signals, example clips and crops."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import av
+import numpy as np
+
+#: Encoder chosen for each file extension (all bundled in PyAV's wheel).
+CODEC_BY_SUFFIX = {
+    ".wav": "pcm_s16le",
+    ".flac": "flac",
+    ".mp3": "libmp3lame",
+    ".ogg": "libopus",
+    ".opus": "libopus",
+    ".m4a": "aac",
+    ".aac": "aac",
+}
+_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 8: "7.1"}
+
+
+def write_audio(
+    path: str | os.PathLike[str],
+    y: np.ndarray,
+    sr: int,
+    *,
+    bit_rate: int | None = None,
+    codec: str | None = None,
+    tags: dict[str, str] | None = None,
+) -> Path:
+    """Encode ``y`` (shape (n,) or (channels, n), float in [-1, 1]) to ``path``.
+
+    The codec follows the extension (see :data:`CODEC_BY_SUFFIX`); Opus files are encoded at
+    48 kHz, as Opus requires, and every other format keeps ``sr``. ``tags`` (artist, title,
+    album, date, ...) are written as the container's metadata.
+    """
+    p = Path(path)
+    codec_name = codec or CODEC_BY_SUFFIX.get(p.suffix.lower())
+    if codec_name is None:
+        raise ValueError(f"no encoder for extension {p.suffix!r}")
+    data = np.atleast_2d(np.asarray(y, dtype=np.float32))
+    channels = data.shape[0]
+    layout = _LAYOUTS.get(channels)
+    if layout is None:
+        raise ValueError(f"unsupported channel count {channels}")
+    out_rate = 48000 if codec_name == "libopus" else sr
+    options = {"strict": "-2"} if codec_name == "aac" else {}
+    container_format = "mp4" if p.suffix.lower() in (".m4a",) else None
+    with av.open(str(p), "w", format=container_format) as container:
+        container.metadata.update(tags or {})
+        stream = container.add_stream(codec_name, rate=out_rate, options=options)
+        stream.layout = layout
+        if bit_rate:
+            stream.bit_rate = bit_rate
+        encoder_format = stream.codec_context.codec.audio_formats[0].name
+        resampler = av.AudioResampler(format=encoder_format, layout=layout, rate=out_rate)
+        block = sr
+        for start in range(0, data.shape[1], block):
+            piece = np.ascontiguousarray(np.clip(data[:, start : start + block], -1.0, 1.0))
+            frame = av.AudioFrame.from_ndarray(piece, format="fltp", layout=layout)
+            frame.sample_rate = sr
+            frame.pts = start
+            for converted in resampler.resample(frame):
+                converted.pts = None
+                container.mux(stream.encode(converted))
+        for converted in resampler.resample(None):
+            converted.pts = None
+            container.mux(stream.encode(converted))
+        container.mux(stream.encode(None))
+    return p

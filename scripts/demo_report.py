@@ -1,0 +1,60 @@
+"""Print the demo's results beside the known answers of the bundled examples.
+
+Usage: python scripts/demo_report.py OUT_DIR examples/truth.json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from linernotes.record import TrackRecord
+
+
+def _bpm_ok(measured: float | None, truth: float) -> bool:
+    return measured is not None and abs(measured - truth) <= 0.04 * truth
+
+
+def main(out_dir: str, truth_path: str) -> int:
+    truth = json.loads(Path(truth_path).read_text())
+    rows = [("file", "BPM (truth)", "key (truth)", "meter (truth)", "LUFS", "dur")]
+    hits = {"bpm": 0, "key": 0, "meter": 0}
+    for name, known in sorted(truth.items()):
+        stem = Path(name).stem
+        record_file = Path(out_dir) / f"{stem}.linernotes.json"
+        if not record_file.exists():
+            rows.append((name, "missing", "", "", "", ""))
+            continue
+        s = TrackRecord.load(record_file).summary
+        ok_bpm = _bpm_ok(s.bpm, known["bpm"])
+        ok_key = s.key == known["key"]
+        ok_meter = s.time_signature == known["time_signature"]
+        hits["bpm"] += ok_bpm
+        hits["key"] += ok_key
+        hits["meter"] += ok_meter
+        mark = {True: "ok", False: "XX"}
+        rows.append(
+            (
+                name,
+                f"{s.bpm if s.bpm is None else round(s.bpm, 1)} ({known['bpm']:g}) {mark[ok_bpm]}",
+                f"{s.key} ({known['key']}) {mark[ok_key]}",
+                f"{s.time_signature} ({known['time_signature']}) {mark[ok_meter]}",
+                "—" if s.loudness_lufs is None else f"{s.loudness_lufs:.1f}",
+                "—" if s.duration is None else f"{s.duration:.1f}s",
+            )
+        )
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    print()
+    for row in rows:
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
+    n = len(truth)
+    print(f"\nagreement with the known answers: BPM {hits['bpm']}/{n}, key {hits['key']}/{n},"
+          f" meter {hits['meter']}/{n}")
+    print(f"records, beat grids and downbeats are in {out_dir}/ ; try: "
+          f".venv/bin/linernotes show {out_dir}/{Path(sorted(truth)[0]).stem}.linernotes.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:3]))
