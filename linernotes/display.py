@@ -71,8 +71,8 @@ def render_record(record: TrackRecord) -> str:
     lines += [
         "",
         "File",
-        f"  {f.format or '?'} / {f.codec or '?'}, {f.sample_rate or '?'} Hz, {f.channels or '?'} ch,"
-        f" {(f.bit_rate or 0) // 1000} kb/s, {size_mb:.1f} MB",
+        f"  {f.format or '?'} / {f.codec or '?'}, {f.sample_rate or '?'} Hz,"
+        f" {f.channels or '?'} ch, {(f.bit_rate or 0) // 1000} kb/s, {size_mb:.1f} MB",
         f"  sha256 {f.content_hash[:16]}…",
     ]
     if f.tags:

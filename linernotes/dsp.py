@@ -118,7 +118,11 @@ def spectral_frame_features(
 
 
 def spectral_contrast(
-    spec: np.ndarray, freqs: np.ndarray, fmin: float = 200.0, n_bands: int = 6, quantile: float = 0.02
+    spec: np.ndarray,
+    freqs: np.ndarray,
+    fmin: float = 200.0,
+    n_bands: int = 6,
+    quantile: float = 0.02,
 ) -> np.ndarray:
     """Octave-band peak/valley contrast in dB, shape (n_bands + 1, n_frames)."""
     edges = np.zeros(n_bands + 2)
@@ -130,7 +134,7 @@ def spectral_contrast(
         sub = np.sort(spec[:, sel], axis=1)
         if sub.shape[1] == 0:
             continue
-        k = max(1, int(round(quantile * sub.shape[1])))
+        k = max(1, round(quantile * sub.shape[1]))
         valley = sub[:, :k].mean(axis=1)
         peak = sub[:, -k:].mean(axis=1)
         out[band] = 10.0 * (np.log10(peak**2 + 1e-10) - np.log10(valley**2 + 1e-10))
@@ -156,7 +160,9 @@ class FrameStream:
             target = 1 + self._n_samples // self.hop
             need = (target - self._emitted - 1) * self.hop + self.n_fft
             if self._buf.shape[0] < need:
-                self._buf = np.concatenate([self._buf, np.zeros(need - self._buf.shape[0], np.float32)])
+                self._buf = np.concatenate(
+                    [self._buf, np.zeros(need - self._buf.shape[0], np.float32)]
+                )
             n_new = max(target - self._emitted, 0)
         else:
             n_new = max((self._buf.shape[0] - self.n_fft) // self.hop + 1, 0)
@@ -180,7 +186,11 @@ def k_weighting_sos(sr: int) -> np.ndarray:
     vh = 10.0 ** (gain_db / 20.0)
     vb = vh**0.4996667741545416
     a0 = 1.0 + k / q + k * k
-    shelf_b = [(vh + vb * k / q + k * k) / a0, 2.0 * (k * k - vh) / a0, (vh - vb * k / q + k * k) / a0]
+    shelf_b = [
+        (vh + vb * k / q + k * k) / a0,
+        2.0 * (k * k - vh) / a0,
+        (vh - vb * k / q + k * k) / a0,
+    ]
     shelf_a = [1.0, 2.0 * (k * k - 1.0) / a0, (1.0 - k / q + k * k) / a0]
     f0, q = 38.13547087602444, 0.5003270373238773
     k = np.tan(np.pi * f0 / sr)
@@ -232,7 +242,7 @@ class LoudnessAccumulator:
     def __init__(self, sr: int, channels: int) -> None:
         self.sr = sr
         self.channels = channels
-        self.block = max(1, int(round(sr * LOUDNESS_BLOCK_S)))
+        self.block = max(1, round(sr * LOUDNESS_BLOCK_S))
         self.sos = k_weighting_sos(sr).astype(np.float32)
         self.zi = np.zeros((self.sos.shape[0], channels, 2), np.float32)
         self.oversample = 4 if sr < 96000 else (2 if sr < 192000 else 1)
@@ -317,7 +327,7 @@ class LoudnessAccumulator:
         for c in range(self.channels):
             seg = buf[c]
             a = np.abs(seg)
-            cand = np.flatnonzero((np.maximum(a[lo:hi], a[lo + 1 : hi + 1]) >= threshold)) + lo
+            cand = np.flatnonzero(np.maximum(a[lo:hi], a[lo + 1 : hi + 1]) >= threshold) + lo
             if cand.size == 0:
                 continue
             for start in range(0, cand.size, 65536):

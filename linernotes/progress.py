@@ -9,7 +9,7 @@ from typing import TextIO
 
 def format_duration(seconds: float) -> str:
     """``75.4`` -> ``'1:15'``; hours shown when needed."""
-    seconds = max(0, int(round(seconds)))
+    seconds = max(0, round(seconds))
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

@@ -9,7 +9,7 @@ import os
 import signal
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -23,8 +23,28 @@ from linernotes.store import Store, default_store_path
 
 #: Extensions picked up when scanning folders (a file named explicitly is always tried).
 AUDIO_EXTENSIONS = frozenset(
-    ".wav .wave .flac .mp3 .ogg .oga .opus .m4a .mp4 .aac .aif .aiff .aifc .wma .mka .webm"
-    " .ac3 .caf .wv .ape".split()
+    [
+        ".wav",
+        ".wave",
+        ".flac",
+        ".mp3",
+        ".ogg",
+        ".oga",
+        ".opus",
+        ".m4a",
+        ".mp4",
+        ".aac",
+        ".aif",
+        ".aiff",
+        ".aifc",
+        ".wma",
+        ".mka",
+        ".webm",
+        ".ac3",
+        ".caf",
+        ".wv",
+        ".ape",
+    ]
 )
 
 Status = Literal["done", "skipped", "failed", "busy"]
@@ -210,27 +230,36 @@ def analyze_paths(
 def _run_pool(
     files: list[Path], workers: int, kwargs: dict, record: Callable[[TrackOutcome], None]
 ) -> None:
-    """Run tracks in worker processes, at most ``2 * workers`` queued at a time so that an
-    interrupt has little to cancel."""
+    """Run tracks in worker processes, at most ``2 * workers`` queued at a time.
+
+    On Ctrl-C, queued tracks are cancelled and the tracks in progress are allowed to finish
+    (a second Ctrl-C terminates the workers at once); either way nothing is half-written.
+    """
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint)
     pending: set[Future[TrackOutcome]] = set()
-    queue = iter(files)
+
+    def collect(block: bool) -> None:
+        nonlocal pending
+        done, pending = wait(pending, return_when=FIRST_COMPLETED if block else ALL_COMPLETED)
+        for fut in done:
+            if not fut.cancelled():
+                record(fut.result())
+
     try:
-        for path in queue:
+        for path in files:
             pending.add(pool.submit(process_track, path, **kwargs))
             if len(pending) >= 2 * workers:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    record(fut.result())
+                collect(block=True)
         while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                record(fut.result())
+            collect(block=True)
     except KeyboardInterrupt:
         for fut in pending:
             fut.cancel()
-        for proc in list(getattr(pool, "_processes", {}).values()):
-            proc.terminate()
+        try:
+            collect(block=False)
+        except KeyboardInterrupt:
+            for proc in list(getattr(pool, "_processes", {}).values()):
+                proc.terminate()
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)

@@ -31,9 +31,11 @@ CREATE TABLE IF NOT EXISTS results (
     params_hash TEXT NOT NULL, params TEXT NOT NULL, result TEXT NOT NULL, created_at TEXT NOT NULL,
     PRIMARY KEY (content_hash, analyzer, version, params_hash));
 CREATE TABLE IF NOT EXISTS records (
-    content_hash TEXT PRIMARY KEY, path TEXT NOT NULL, record TEXT NOT NULL, updated_at TEXT NOT NULL);
+    content_hash TEXT PRIMARY KEY, path TEXT NOT NULL, record TEXT NOT NULL,
+    updated_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS claims (
-    content_hash TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, claimed_at REAL NOT NULL);
+    content_hash TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL,
+    claimed_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS failures (
     path TEXT PRIMARY KEY, reason TEXT NOT NULL, at TEXT NOT NULL);
 """

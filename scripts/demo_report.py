@@ -49,10 +49,14 @@ def main(out_dir: str, truth_path: str) -> int:
     for row in rows:
         print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
     n = len(truth)
-    print(f"\nagreement with the known answers: BPM {hits['bpm']}/{n}, key {hits['key']}/{n},"
-          f" meter {hits['meter']}/{n}")
-    print(f"records, beat grids and downbeats are in {out_dir}/ ; try: "
-          f".venv/bin/linernotes show {out_dir}/{Path(sorted(truth)[0]).stem}.linernotes.json")
+    print(
+        f"\nagreement with the known answers: BPM {hits['bpm']}/{n}, key {hits['key']}/{n},"
+        f" meter {hits['meter']}/{n}"
+    )
+    print(
+        f"records, beat grids and downbeats are in {out_dir}/ ; try: "
+        f".venv/bin/linernotes show {out_dir}/{Path(sorted(truth)[0]).stem}.linernotes.json"
+    )
     return 0
 
 

@@ -8,9 +8,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from synth import click_track, progression  # noqa: E402
+from synth import click_track, progression
 
-from linernotes.audio.encode import write_audio  # noqa: E402
+from linernotes.audio.encode import write_audio
 
 
 @pytest.fixture

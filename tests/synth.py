@@ -7,7 +7,9 @@ import numpy as np
 NOTE_NAMES = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"]
 
 
-def tone(freq: float, seconds: float, sr: int, *, amp: float = 0.3, phase: float = 0.0) -> np.ndarray:
+def tone(
+    freq: float, seconds: float, sr: int, *, amp: float = 0.3, phase: float = 0.0
+) -> np.ndarray:
     t = np.arange(int(seconds * sr)) / sr
     return (amp * np.sin(2 * np.pi * freq * t + phase)).astype(np.float32)
 
@@ -36,7 +38,9 @@ def click_track(
     return y, times
 
 
-def chord(pitches: list[int], seconds: float, sr: int, *, amp: float = 0.08, cents: float = 0.0) -> np.ndarray:
+def chord(
+    pitches: list[int], seconds: float, sr: int, *, amp: float = 0.08, cents: float = 0.0
+) -> np.ndarray:
     """Additive harmonic tones (6 partials, 1/k amplitudes) for MIDI ``pitches``."""
     t = np.arange(int(seconds * sr)) / sr
     y = np.zeros_like(t)
@@ -49,7 +53,15 @@ def chord(pitches: list[int], seconds: float, sr: int, *, amp: float = 0.08, cen
     return (y * fade).astype(np.float32)
 
 
-def progression(tonic: int, mode: str, seconds_per_chord: float, sr: int, *, repeats: int = 2, cents: float = 0.0) -> np.ndarray:
+def progression(
+    tonic: int,
+    mode: str,
+    seconds_per_chord: float,
+    sr: int,
+    *,
+    repeats: int = 2,
+    cents: float = 0.0,
+) -> np.ndarray:
     """I-IV-V-I (major) or i-iv-V-i (minor) on pitch class ``tonic`` (0 = C), with bass."""
     root = 48 + tonic
     third = 3 if mode == "minor" else 4

@@ -135,7 +135,9 @@ def test_bad_files_fail_alone_with_reasons(music_dir: Path, capsys) -> None:
         ("Ünïcødé 日本語 song.ogg", 48000, 2, 6.0),
     ],
 )
-def test_odd_but_valid_input_gets_a_record(tmp_path: Path, name: str, sr: int, channels: int, seconds: float) -> None:
+def test_odd_but_valid_input_gets_a_record(
+    tmp_path: Path, name: str, sr: int, channels: int, seconds: float
+) -> None:
     clicks, _ = click_track(100.0, seconds, sr)
     y = np.tile(clicks + tone(440.0, seconds, sr, amp=0.1)[: clicks.shape[0]], (channels, 1))
     path = write_audio(tmp_path / name, y, sr)

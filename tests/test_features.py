@@ -11,7 +11,9 @@ from linernotes.features import extract_features, extract_features_from_array, i
 def test_chunking_does_not_change_features() -> None:
     sr = 44100
     rng = np.random.default_rng(3)
-    y = np.stack([tone(330.0, 7.3, sr) + 0.05 * rng.standard_normal(int(7.3 * sr)).astype(np.float32)] * 2)
+    y = np.stack(
+        [tone(330.0, 7.3, sr) + 0.05 * rng.standard_normal(int(7.3 * sr)).astype(np.float32)] * 2
+    )
     whole = extract_features_from_array(y, sr)
     small = extract_features(iter_array_chunks(y, 4097), sr, 2)
     assert whole.mel_db.shape == small.mel_db.shape

@@ -27,7 +27,9 @@ def test_ebu3341_stereo_sine(sr: int, level_dbfs: float) -> None:
 def test_ebu3341_gating_with_quiet_segments() -> None:
     # case 3: -36, -23, -36 dBFS for 10, 60, 10 s reads -23 LUFS (quiet parts are gated out)
     sr = 48000
-    parts = [tone(1000.0, s, sr, amp=10 ** (db / 20)) for s, db in ((10, -36), (60, -23), (10, -36))]
+    parts = [
+        tone(1000.0, s, sr, amp=10 ** (db / 20)) for s, db in ((10, -36), (60, -23), (10, -36))
+    ]
     y = np.stack([np.concatenate(parts)] * 2)
     assert _measure(y, sr).integrated_lufs == pytest.approx(-23.0, abs=0.1)
 
@@ -35,7 +37,9 @@ def test_ebu3341_gating_with_quiet_segments() -> None:
 def test_loudness_range_of_two_levels() -> None:
     # EBU Tech 3342 case 1: 20 s at -20 then 20 s at -30 dBFS gives LRA 10 LU
     sr = 48000
-    y = np.concatenate([tone(1000.0, 20, sr, amp=10 ** (-20 / 20)), tone(1000.0, 20, sr, amp=10 ** (-30 / 20))])
+    y = np.concatenate(
+        [tone(1000.0, 20, sr, amp=10 ** (-20 / 20)), tone(1000.0, 20, sr, amp=10 ** (-30 / 20))]
+    )
     assert _measure(np.stack([y, y]), sr).loudness_range_lu == pytest.approx(10.0, abs=0.2)
 
 

@@ -191,7 +191,9 @@ def open_audio(path: str | os.PathLike[str]) -> AudioSource:
             duration = container.duration / av.time_base
         metadata: dict[str, str] = {}
         with contextlib.suppress(Exception):
-            metadata = {str(k).lower(): str(v) for k, v in {**container.metadata, **stream.metadata}.items()}
+            metadata = {
+                str(k).lower(): str(v) for k, v in {**container.metadata, **stream.metadata}.items()
+            }
         info = AudioInfo(
             format=container.format.name if container.format else None,
             codec=ctx.codec.name if ctx.codec else None,
