@@ -24,13 +24,21 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Analyse audio files and folders. Finished tracks are skipped on the next run;"
         " Ctrl-C stops cleanly and the same command resumes.",
     )
-    analyze.add_argument("paths", nargs="+", help="audio files and/or folders (scanned recursively)")
-    analyze.add_argument("--out", help="write records and grids under this folder instead of beside the audio")
+    analyze.add_argument(
+        "paths", nargs="+", help="audio files and/or folders (scanned recursively)"
+    )
+    analyze.add_argument(
+        "--out", help="write records and grids under this folder instead of beside the audio"
+    )
     analyze.add_argument("--db", help="library database (default: <folder>/.linernotes/library.db)")
-    analyze.add_argument("--workers", type=int, default=1, help="parallel worker processes (default 1)")
+    analyze.add_argument(
+        "--workers", type=int, default=1, help="parallel worker processes (default 1)"
+    )
     analyze.add_argument("--force", action="store_true", help="redo finished work")
     analyze.add_argument(
-        "--json", action="store_true", help="print records to stdout (JSON; one per line for several)"
+        "--json",
+        action="store_true",
+        help="print records to stdout (JSON; one per line for several)",
     )
     analyze.add_argument("--quiet", "-q", action="store_true", help="no progress or summary")
 

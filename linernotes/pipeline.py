@@ -74,7 +74,9 @@ def stage_key(stage: Stage, digest: str, frontend: FeatureParams) -> ResultKey:
         {"params": stage.params_dict, "frontend": frontend.as_dict(), "deps": deps},
         sort_keys=True,
     )
-    return ResultKey(digest, stage.name, stage.version, hashlib.sha256(blob.encode()).hexdigest()[:16])
+    return ResultKey(
+        digest, stage.name, stage.version, hashlib.sha256(blob.encode()).hexdigest()[:16]
+    )
 
 
 def _dep_version(name: str) -> str:
@@ -90,7 +92,11 @@ def record_is_current(
         return False
     for stage in stages:
         section = record.analyses.get(stage.name)
-        if section is None or section.version != stage.version or section.params != stage.params_dict:
+        if (
+            section is None
+            or section.version != stage.version
+            or section.params != stage.params_dict
+        ):
             return False
     return True
 
@@ -152,7 +158,9 @@ def analyze_file(
     results: dict[str, BaseModel] = {}
     features = None
     if any(stage.name not in cached for stage in stages):
-        features = extract_features(source.chunks(), info.sample_rate, info.channels, params=frontend)
+        features = extract_features(
+            source.chunks(), info.sample_rate, info.channels, params=frontend
+        )
     else:
         # every stage is cached but the record is not: drain the decoder for the file facts
         for _ in source.chunks():

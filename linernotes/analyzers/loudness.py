@@ -107,7 +107,9 @@ def loudness_range(weighted_power: np.ndarray) -> float | None:
 def measure_loudness(blocks: LoudnessBlocks, params: LoudnessParams) -> LoudnessResult:
     """All loudness and level figures of one signal."""
     weights = channel_weights(blocks.channels)
-    weighted = (weights[:, None] * blocks.kw_power).sum(axis=0) if blocks.kw_power.size else np.zeros(0)
+    weighted = (
+        (weights[:, None] * blocks.kw_power).sum(axis=0) if blocks.kw_power.size else np.zeros(0)
+    )
     total = blocks.n_samples * blocks.channels
     momentary = windowed_loudness(weighted, 4)
     short_term = windowed_loudness(weighted, 30)
