@@ -212,7 +212,7 @@ def extract_features(
             power = spec**2
             mel = mel_fb @ power.T
             mel_parts.append((10.0 * np.log10(np.maximum(mel, 1e-10))).astype(np.float32))
-            rms_parts.append(np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1)))
+            rms_parts.append(np.sqrt(np.einsum("ij,ij->i", frames, frames) / p.n_fft))
             spectral_parts.append(spectral_frame_features(frames, spec, mel_parts[-1], p))
         pframes = pitch_frames.push(mono_22k, final=final)
         if pframes.shape[0]:

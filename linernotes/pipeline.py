@@ -47,6 +47,8 @@ def file_hash(path: Path, store: Store | None) -> str:
     """Content hash, reused from the store while the file's size and mtime are unchanged."""
     try:
         st = path.stat()
+    except FileNotFoundError as exc:
+        raise AudioError(path, "file not found") from exc
     except OSError as exc:
         raise AudioError(path, f"cannot stat: {exc.strerror or exc}") from exc
     if store is not None:

@@ -217,10 +217,9 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def default_store_path(root: Path) -> Path:
+def default_store_path(folder: Path) -> Path:
     """Where a folder's library lives unless ``--db`` or ``LINERNOTES_DB`` says otherwise."""
     env = os.environ.get("LINERNOTES_DB")
     if env:
         return Path(env)
-    base = root if root.is_dir() else root.parent
-    return base / ".linernotes" / "library.db"
+    return folder / ".linernotes" / "library.db"

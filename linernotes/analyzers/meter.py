@@ -1,0 +1,423 @@
+"""Meter, downbeats and compound (triple) subdivision from tracked beats.
+
+The analysis works on beat-synchronous features: for every tracked beat, how strong its onset
+is (overall and in the low, mid and high bands), how loud the signal is there, what the
+spectrum looks like just after it, and how much the harmony (chroma), the bass and the timbre
+change from the previous beat to this one. Bars repeat, so these features repeat with the
+bar length:
+
+* **Bar length.** For each candidate number of beats per bar ``m``, the features are grouped
+  by position in the bar (``i mod m``) and the share of their variance that the positions
+  explain (an ANOVA R², adjusted for the ``m`` fitted means) measures how well a bar of ``m``
+  beats fits. The best of 2/4, 3/6 and 5/7 families wins, with a preference for four over two
+  and for three over six unless the longer bar adds clear evidence.
+* **Downbeat phase.** Among the ``m`` possible phases, the downbeat is the position with the
+  strongest accents, the most bass and the largest harmonic and timbral change: chords and
+  sections change on the one.
+* **Compound subdivision.** The onset envelope between consecutive beats is sampled at twelfths
+  of the beat. Onsets at one and two thirds, but not at the half, mean each beat divides into
+  three (6/8, 9/8, 12/8). If instead the tracker followed the eighth notes of a compound metre,
+  the bar of six tracked pulses shows a strong first and a medium fourth pulse, and every third
+  pulse is the felt beat.
+
+Examples
+--------
+>>> import numpy as np
+>>> x = np.tile([3.0, 1.0, 1.0], 20)[:, None]  # accent on every third beat
+>>> r2 = bar_fit(x, [2, 3, 4])
+>>> max(r2, key=r2.get)
+3
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.ndimage
+
+__all__ = [
+    "BeatFeatures",
+    "MeterEstimate",
+    "bar_fit",
+    "beat_sync_features",
+    "estimate_meter",
+    "subdivision_profile",
+]
+
+
+@dataclass(frozen=True)
+class BeatFeatures:
+    """Beat-synchronous features, each row one beat.
+
+    ``periodic`` (n_beats, n_features) feeds the bar-length fit; ``downbeat`` (n_beats,) is a
+    signed score that is high where a bar is likely to start.
+    """
+
+    periodic: np.ndarray
+    downbeat: np.ndarray
+
+
+@dataclass(frozen=True)
+class MeterEstimate:
+    """What :func:`estimate_meter` found, in units of the tracked pulses.
+
+    ``pulses_per_bar`` tracked pulses make one bar and ``phase`` is the index of the first
+    tracked pulse that starts a bar. ``pulse_group`` is 3 when the tracked pulses are the
+    eighth notes of a compound metre (felt beat = three pulses), else 1. ``compound`` tells
+    whether the felt beat divides into three. ``fit`` holds the adjusted R² by bar length.
+    """
+
+    pulses_per_bar: int | None
+    phase: int
+    pulse_group: int
+    compound: bool | None
+    confidence: float
+    fit: dict[int, float]
+    subdivision: np.ndarray
+
+
+def _zscore(x: np.ndarray) -> np.ndarray:
+    mu = x.mean(axis=0)
+    sd = x.std(axis=0)
+    return np.where(sd > 1e-9, (x - mu) / np.where(sd > 1e-9, sd, 1.0), 0.0)
+
+
+def _segment_means(cols: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """Mean of ``cols`` (d, n) over frames ``[start, stop)`` of every segment, shape
+    (n_segments, d); empty segments take the single frame at ``start``."""
+    d, n = cols.shape
+    if n == 0:
+        return np.zeros((starts.size, d))
+    cs = np.concatenate([np.zeros((d, 1)), np.cumsum(cols, axis=1, dtype=np.float64)], axis=1)
+    s = np.clip(starts, 0, n - 1)
+    e = np.clip(np.maximum(stops, s + 1), 1, n)
+    return ((cs[:, e] - cs[:, s]) / (e - s)).T
+
+
+def _change(vectors: np.ndarray) -> np.ndarray:
+    """Cosine distance of each row to the previous row (first row: the median change)."""
+    norm = np.linalg.norm(vectors, axis=1, keepdims=True)
+    unit = vectors / np.maximum(norm, 1e-12)
+    out = np.zeros(vectors.shape[0])
+    if vectors.shape[0] > 1:
+        out[1:] = 1.0 - np.sum(unit[1:] * unit[:-1], axis=1)
+        out[0] = np.median(out[1:])
+    return out
+
+
+def beat_sync_features(
+    beat_frames: np.ndarray,
+    *,
+    envelope: np.ndarray,
+    band_envelopes: np.ndarray,
+    mel_db: np.ndarray,
+    rms: np.ndarray,
+    pitch_spectrum: np.ndarray,
+    pitch_hop_ratio: float,
+    pitch_bin_midi: np.ndarray,
+    downbeat_weights: Sequence[float] = (0.5, 1.0, 0.5, 0.5, 0.5, 2.0, 1.0, 1.0),
+) -> BeatFeatures:
+    """Describe every beat for the meter analysis.
+
+    Parameters
+    ----------
+    beat_frames : np.ndarray, shape (n_beats,)
+        Beat positions in rhythm frames (fractional allowed).
+    envelope, band_envelopes : np.ndarray
+        The onset envelope (n_frames,) and the low/mid/high band envelopes (3, n_frames).
+    mel_db, rms : np.ndarray
+        The shared log-mel spectrogram (n_mels, n_frames) and RMS (n_frames,).
+    pitch_spectrum : np.ndarray, shape (n_bins, n_pitch_frames)
+        Log-frequency magnitude spectrum, for chroma and bass.
+    pitch_hop_ratio : float
+        Rhythm frames per pitch frame (8 at the defaults).
+    pitch_bin_midi : np.ndarray
+        MIDI pitch of every pitch bin.
+    downbeat_weights : sequence of 8 floats
+        Weights of the z-scored accent (all bands), low, mid and high band accents, loudness,
+        chroma change, bass change and timbre change in the downbeat score.
+    """
+    b = np.asarray(beat_frames, dtype=np.float64)
+    n_frames = envelope.shape[0]
+    if b.size == 0 or n_frames == 0:
+        return BeatFeatures(np.zeros((0, 0)), np.zeros(0))
+    idx = np.clip(np.round(b).astype(np.int64), 0, n_frames - 1)
+
+    def accent(x: np.ndarray) -> np.ndarray:
+        return scipy.ndimage.maximum_filter1d(x, size=5)[idx]
+
+    acc_full = accent(envelope)
+    acc_bands = np.stack([accent(x) for x in band_envelopes], axis=1)
+    loud_db = 20 * np.log10(np.maximum(scipy.ndimage.maximum_filter1d(rms, size=5)[idx], 1e-6))
+
+    # Spectrum just after the beat (8 coarse bands) and over the whole beat (for timbre change).
+    n_mels = mel_db.shape[0]
+    groups = np.array_split(np.arange(n_mels), 8)
+    coarse = np.stack([mel_db[g].mean(axis=0) for g in groups])
+    after = _segment_means(coarse, idx, idx + 4)
+    last = round(float(np.median(np.diff(idx)))) if idx.size > 1 else 1
+    stops = np.append(idx[1:], min(n_frames, idx[-1] + last))
+    timbre = _segment_means(coarse, idx, stops)
+
+    # Chroma and bass over each beat, from the pitch spectrum.
+    n_bins, n_pf = pitch_spectrum.shape
+    if n_pf and n_bins:
+        mag = np.sqrt(np.maximum(pitch_spectrum, 0.0))
+        pc = np.round(pitch_bin_midi).astype(np.int64) % 12
+        fold = np.zeros((12, n_bins))
+        fold[pc, np.arange(n_bins)] = 1.0
+        chroma = fold @ mag
+        bass = fold[:, pitch_bin_midi < 57] @ mag[pitch_bin_midi < 57]
+        ps = np.floor(idx / pitch_hop_ratio).astype(np.int64)
+        pe = np.floor(stops / pitch_hop_ratio).astype(np.int64)
+        chroma_change = _change(_segment_means(chroma, ps, pe))
+        bass_change = _change(_segment_means(bass, ps, pe))
+    else:
+        chroma_change = np.zeros(b.size)
+        bass_change = np.zeros(b.size)
+    timbre_change = _change(timbre - timbre.mean(axis=0))
+
+    signed = np.column_stack(
+        [acc_full, acc_bands, loud_db, chroma_change, bass_change, timbre_change]
+    )
+    z = _zscore(signed)
+    w = np.asarray(downbeat_weights, dtype=np.float64)
+    downbeat = z @ w / w.sum()
+    periodic = np.column_stack([z, _zscore(after) * np.sqrt(1.0 / 8.0)])
+    return BeatFeatures(periodic=periodic, downbeat=downbeat)
+
+
+def bar_fit(features: np.ndarray, lengths: Sequence[int]) -> dict[int, float]:
+    """Adjusted R² of grouping beats by their position in bars of each length.
+
+    Parameters
+    ----------
+    features : np.ndarray, shape (n_beats, n_features)
+        Beat-synchronous features (columns are weighted by their scale).
+    lengths : sequence of int
+        Candidate bar lengths in beats.
+
+    Returns
+    -------
+    dict
+        ``{length: adjusted R²}``; lengths that leave fewer than two bars score 0.
+    """
+    x = np.asarray(features, dtype=np.float64)
+    n = x.shape[0]
+    out: dict[int, float] = {}
+    if n == 0:
+        return {int(m): 0.0 for m in lengths}
+    xc = x - x.mean(axis=0)
+    ss_total = float(np.sum(xc * xc))
+    for m in lengths:
+        if n < 2 * m + 1 or ss_total <= 1e-12:
+            out[int(m)] = 0.0
+            continue
+        pos = np.arange(n) % m
+        counts = np.bincount(pos, minlength=m).astype(np.float64)
+        sums = np.stack([np.bincount(pos, weights=col, minlength=m) for col in xc.T], axis=1)
+        ss_between = float(np.sum(sums**2 / counts[:, None]))
+        r2 = ss_between / ss_total
+        out[int(m)] = float(1.0 - (1.0 - r2) * (n - 1) / (n - m))
+    return out
+
+
+def subdivision_profile(
+    envelope: np.ndarray, beat_frames: np.ndarray, *, n_points: int = 12
+) -> np.ndarray:
+    """Median onset strength at ``n_points`` equally spaced positions inside each beat,
+    normalised so that the beat itself (position 0) is 1.
+
+    Returns
+    -------
+    np.ndarray, shape (n_points,)
+        Zeros when there are fewer than two beats.
+    """
+    b = np.asarray(beat_frames, dtype=np.float64)
+    env = np.asarray(envelope, dtype=np.float64)
+    if b.size < 3 or env.size == 0:
+        return np.zeros(n_points)
+    spread = scipy.ndimage.maximum_filter1d(env, size=3)
+    frac = np.arange(n_points) / n_points
+    pos = b[:-1, None] + np.diff(b)[:, None] * frac[None, :]
+    vals = np.interp(pos, np.arange(env.size), spread)
+    prof = np.median(vals, axis=0)
+    top = prof[0] if prof[0] > 1e-12 else max(float(prof.max()), 1e-12)
+    return prof / top
+
+
+def _is_triple(profile: np.ndarray, ratio: float, min_level: float) -> bool:
+    """True when the profile (12 points per beat) has onsets at both 1/3 and 2/3 of the beat
+    that clearly exceed those at 1/4, 1/2 and 3/4.
+
+    Both thirds must carry onsets (the weaker at least 40 % of the stronger): swung eighths
+    put an onset at 2/3 only and remain a simple metre.
+    """
+    if profile.size != 12 or not np.any(profile > 0):
+        return False
+    p4, p8 = float(profile[4]), float(profile[8])
+    triple = 0.5 * (p4 + p8)
+    duple = max(float(profile[3]), float(profile[6]), float(profile[9]))
+    balanced = min(p4, p8) >= 0.4 * max(p4, p8)
+    return bool(triple >= min_level and triple > ratio * duple and balanced)
+
+
+def _gain(longer: float, shorter: float) -> float:
+    """Share of the variance left by the shorter bar that the longer one explains."""
+    return (longer - shorter) / max(1.0 - shorter, 1e-9)
+
+
+def _sure(value: float, threshold: float) -> float:
+    """Certainty of a threshold decision: 0.5 at the threshold, 1 once the value is zero or
+    twice the threshold."""
+    return 0.5 + 0.5 * min(1.0, abs(value - threshold) / max(threshold, 1e-9))
+
+
+def _duple_bar(
+    fit: dict[int, float], triple_sub: bool, four_gain: float, two_fit: float, twelve_gain: float
+) -> tuple[int, int, float]:
+    """Two or four beats per bar, and how sure that choice is.
+
+    Without evidence for the longer bar, simple metres default to four beats (4/4 is far more
+    common than 2/4 unless a clear strong-weak alternation says otherwise) and compound ones to
+    two (6/8 rather than 12/8).
+    """
+    r2, r4 = fit.get(2, 0.0), fit.get(4, 0.0)
+    g = _gain(r4, r2)
+    if triple_sub:
+        return (4 if g >= twelve_gain else 2), 1, _sure(g, twelve_gain)
+    if g >= four_gain:
+        return 4, 1, _sure(g, four_gain)
+    if r2 >= two_fit:
+        return 2, 1, min(_sure(g, four_gain), _sure(r2, two_fit))
+    return 4, 1, 0.5
+
+
+def _triple_bar(
+    fit: dict[int, float],
+    x: np.ndarray,
+    pulse_bpm: float,
+    six_gain: float,
+    min_eighth_bpm: float,
+    twelve_gain: float,
+) -> tuple[int, int, float]:
+    """Three beats per bar, or six (or twelve) tracked eighth notes of a compound metre."""
+    r3, r6 = fit.get(3, 0.0), fit.get(6, 0.0)
+    g = _gain(r6, r3)
+    if pulse_bpm < min_eighth_bpm or x.shape[0] < 2 * 6 + 1:
+        return 3, 1, 1.0
+    if g < six_gain:
+        return 3, 1, _sure(g, six_gain)
+    r12 = bar_fit(x, [12])[12]
+    fit[12] = r12
+    if x.shape[0] >= 2 * 12 + 1 and _gain(r12, r6) >= twelve_gain:
+        return 12, 3, _sure(g, six_gain)
+    return 6, 3, _sure(g, six_gain)
+
+
+def estimate_meter(
+    features: BeatFeatures,
+    *,
+    subdivision: np.ndarray,
+    pulse_bpm: float,
+    candidates: Sequence[int] = (2, 3, 4, 5, 6, 7),
+    min_fit: float = 0.02,
+    four_over_two_gain: float = 0.05,
+    min_two_fit: float = 0.3,
+    twelve_over_six_gain: float = 0.3,
+    six_over_three_gain: float = 0.22,
+    min_eighth_pulse_bpm: float = 140.0,
+    odd_meter_factor: float = 1.5,
+    triple_ratio: float = 1.5,
+    triple_min_level: float = 0.12,
+) -> MeterEstimate:
+    """Bar length, downbeat phase and subdivision from beat-synchronous features.
+
+    Parameters
+    ----------
+    features : BeatFeatures
+        From :func:`beat_sync_features`.
+    subdivision : np.ndarray, shape (12,)
+        From :func:`subdivision_profile`.
+    pulse_bpm : float
+        Tempo of the tracked pulses.
+    candidates : sequence of int
+        Bar lengths considered, in tracked pulses.
+    min_fit : float
+        Smallest adjusted R² accepted as evidence of any metre; below it the metre is unknown.
+    four_over_two_gain, min_two_fit : float
+        A simple metre gets a bar of two only when four explains less than
+        ``four_over_two_gain`` of the variance that two leaves unexplained and two itself fits
+        with at least ``min_two_fit`` (four beats per bar is far more common, and a strong-weak
+        alternation alone cannot tell them apart).
+    twelve_over_six_gain : float
+        A compound metre gets two felt beats per bar (6/8) unless four explain at least this
+        share of the variance that two leave (12/8).
+    six_over_three_gain, min_eighth_pulse_bpm : float
+        A bar of three tracked pulses is read as the eighth notes of a compound metre when a
+        bar of six explains at least ``six_over_three_gain`` of the variance that three leaves
+        and the pulses are at least ``min_eighth_pulse_bpm`` (slower pulses are the beats of a
+        3/4, whose two-bar phrases also favour six).
+    odd_meter_factor : float
+        A bar of five or seven must fit this many times better than the best of the others.
+    triple_ratio, triple_min_level : float
+        Subdivision test: onsets at the beat's thirds (on average) must exceed ``triple_ratio``
+        times those at its quarters and half, and reach ``triple_min_level`` of the beat's own
+        onset.
+    """
+    none = MeterEstimate(None, 0, 1, None, 0.0, {}, np.asarray(subdivision))
+    x = features.periodic
+    n = x.shape[0]
+    if n < 5:
+        return none
+    fit = bar_fit(x, candidates)
+    # Nested lengths share structure (a bar of four also fits anything that repeats every two
+    # beats; six fits both two and three), so families are ranked by their basic lengths and a
+    # longer bar must add evidence of its own.
+    duple = max(fit.get(2, 0.0), fit.get(4, 0.0))
+    triple = fit.get(3, 0.0)
+    best_family = 2 if duple >= triple else 3
+    best, second = max(duple, triple), min(duple, triple)
+    for m_odd in (5, 7):
+        v = fit.get(m_odd, 0.0)
+        if v > odd_meter_factor * best and v >= min_fit:
+            second = max(second, best)
+            best_family, best = m_odd, v
+    if best < min_fit:
+        return MeterEstimate(None, 0, 1, None, 0.0, fit, np.asarray(subdivision))
+
+    triple_sub = _is_triple(np.asarray(subdivision), triple_ratio, triple_min_level)
+    if best_family == 2 and n < 2 * 4 + 1:  # two or four cannot be told apart yet
+        return MeterEstimate(None, 0, 1, None, 0.0, fit, np.asarray(subdivision))
+    if best_family == 2:
+        m, pulse_group, sure = _duple_bar(
+            fit, triple_sub, four_over_two_gain, min_two_fit, twelve_over_six_gain
+        )
+    elif best_family == 3:
+        m, pulse_group, sure = _triple_bar(
+            fit, x, pulse_bpm, six_over_three_gain, min_eighth_pulse_bpm, twelve_over_six_gain
+        )
+    else:
+        m, pulse_group, sure = best_family, 1, _sure(best / max(second, 1e-9), odd_meter_factor)
+    if n < 2 * m + 1:
+        return MeterEstimate(None, 0, 1, None, 0.0, fit, np.asarray(subdivision))
+
+    score = features.downbeat
+    pos = np.arange(n) % m
+    phase_score = np.bincount(pos, weights=score, minlength=m) / np.bincount(pos, minlength=m)
+    if pulse_group == 3:
+        # Felt beats sit on every third pulse; the downbeat is the strongest of them.
+        felt = int(np.argmax(phase_score.reshape(-1, 3).sum(axis=0)))
+        phase = felt + 3 * int(np.argmax(phase_score[felt::3]))
+    else:
+        phase = int(np.argmax(phase_score))
+    compound = True if pulse_group == 3 else triple_sub
+    order = np.sort(phase_score)[::-1]
+    spread = float(np.std(score)) or 1.0
+    phase_margin = float(np.clip((order[0] - order[1]) / spread, 0.0, 1.0)) if m > 1 else 1.0
+    fit_margin = float(np.clip(1.0 - second / best, 0.0, 1.0)) if best > 0 else 0.0
+    strength = float(np.clip(best / 0.3, 0.0, 1.0))
+    confidence = strength * (0.5 + 0.5 * fit_margin) * (0.5 + 0.5 * phase_margin) * sure
+    return MeterEstimate(m, phase, pulse_group, compound, confidence, fit, np.asarray(subdivision))

@@ -1,0 +1,300 @@
+"""Tempo salience and tempo estimation from an onset envelope.
+
+Two periodicity views of the onset envelope are combined on a log-spaced BPM axis:
+
+* the autocorrelation, which peaks at the beat period and at all its multiples (half, third...
+  of the tempo), reinforced by its value at half the period (a beat is usually subdivided
+  evenly, a bar at its half less so), and
+* the Fourier magnitude, which peaks at the beat rate and at all its harmonics (double,
+  triple... of the tempo).
+
+Their product (the Fourier view with a smaller exponent, since it is largest at the fastest
+regular pulse) favours tempi on which both agree, which suppresses the octave errors each view
+makes alone (Peeters 2006). A broad log-normal prior over tempo, centred near the tempi that
+listeners tap most often, breaks the remaining ties. Both views are computed in overlapping
+windows, so the same pass also yields a local tempo curve that measures tempo stability.
+
+The defaults (squared-magnitude autocorrelation, Fourier exponent 0.5, half-period weight 0.5,
+prior at 100 BPM with one octave of spread) were chosen on rendered multi-instrument songs with
+exact beat truth (``scripts/midi_songs.py``), where they pick the annotated level for every
+song with drums.
+
+Examples
+--------
+>>> import numpy as np
+>>> fr = 22050 / 256
+>>> env = np.zeros(int(20 * fr))
+>>> env[(np.arange(40) * fr * 0.5).astype(int)] = 1.0  # 120 BPM pulses
+>>> est = estimate_tempo(env, frame_rate=fr)
+>>> round(est.bpm / 120, 1)
+1.0
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.fft
+import scipy.ndimage
+
+__all__ = ["TempoEstimate", "TempoSalience", "estimate_tempo", "tempo_prior", "tempo_salience"]
+
+
+@dataclass(frozen=True)
+class TempoSalience:
+    """Periodicity of an onset envelope on a log-spaced tempo axis.
+
+    Attributes
+    ----------
+    bpm : np.ndarray, shape (n_bins,)
+        Tempo axis, increasing, log-spaced.
+    acf : np.ndarray, shape (n_bins,)
+        Normalised autocorrelation at the lag of each tempo (1 = perfectly periodic).
+    dft : np.ndarray, shape (n_bins,)
+        Fourier magnitude at the rate of each tempo, normalised to a maximum of 1.
+    combined : np.ndarray, shape (n_bins,)
+        ``(acf + tatum_weight * acf_at_half_period) * dft ** dft_weight`` (all clipped at
+        zero), before any prior.
+    local : np.ndarray, shape (n_windows, n_bins)
+        ``combined`` for every analysis window (for local tempo and stability).
+    window_weight : np.ndarray, shape (n_windows,)
+        Onset energy of each window; silent windows weigh nothing.
+    lag_acf : np.ndarray
+        The window-averaged normalised autocorrelation by integer lag in frames.
+    frame_rate : float
+        Envelope frames per second.
+    """
+
+    bpm: np.ndarray
+    acf: np.ndarray
+    dft: np.ndarray
+    combined: np.ndarray
+    local: np.ndarray
+    window_weight: np.ndarray
+    lag_acf: np.ndarray
+    frame_rate: float
+
+    def at(self, bpm: float, which: str = "combined") -> float:
+        """Value of one salience curve at any tempo (linear interpolation in log tempo)."""
+        curve = getattr(self, which)
+        x = np.log2(self.bpm)
+        return float(np.interp(np.log2(bpm), x, curve, left=0.0, right=0.0))
+
+
+@dataclass(frozen=True)
+class TempoEstimate:
+    """Global tempo with its strength and the local tempo curve.
+
+    ``bpm`` is ``None`` when the envelope shows no periodicity at all. ``period_frames`` is the
+    beat period in (fractional) envelope frames. ``strength`` (0..1) is how far the normalised
+    autocorrelation at that period rises above its median over all tempo lags (noise and
+    drones stay near 0). ``octave_margin`` is how much the chosen tempo outscores its best
+    half/double/third/triple alternative (0.5 = a tie, 1 = no competitor). ``local_bpm`` holds
+    the best tempo of each window (``nan`` where silent).
+    """
+
+    bpm: float | None
+    period_frames: float | None
+    strength: float
+    octave_margin: float
+    local_bpm: np.ndarray
+    salience: TempoSalience
+
+
+def tempo_prior(
+    bpm: np.ndarray, *, center_bpm: float = 100.0, std_octaves: float = 1.0
+) -> np.ndarray:
+    """Log-normal weight of each tempo: 1 at ``center_bpm``, ``exp(-1/2)`` one
+    ``std_octaves`` away."""
+    z = np.log2(np.asarray(bpm, dtype=np.float64) / center_bpm) / std_octaves
+    return np.exp(-0.5 * z * z)
+
+
+def tempo_salience(
+    envelope: np.ndarray,
+    *,
+    frame_rate: float,
+    min_bpm: float = 30.0,
+    max_bpm: float = 300.0,
+    bins_per_octave: int = 60,
+    win_s: float = 8.0,
+    hop_s: float = 2.0,
+    acf_exponent: float = 2.0,
+    dft_weight: float = 0.5,
+    tatum_weight: float = 0.5,
+    detrend_s: float = 0.4,
+) -> TempoSalience:
+    """Autocorrelation and Fourier periodicity of an onset envelope on a log tempo axis.
+
+    Parameters
+    ----------
+    envelope : np.ndarray, shape (n_frames,)
+        Onset strength, non-negative.
+    frame_rate : float
+        Envelope frames per second.
+    min_bpm, max_bpm : float
+        Tempo range considered.
+    bins_per_octave : int
+        Resolution of the tempo axis.
+    win_s, hop_s : float
+        Analysis window and hop in seconds. Windows long enough to hold several bars make the
+        periodicity robust; overlapping windows give the local tempo. Signals shorter than a
+        window are analysed as one window.
+    acf_exponent : float
+        Exponent applied to the magnitude spectrum before the inverse transform (2 gives the
+        classic autocorrelation; smaller values whiten the spectrum and sharpen the peaks).
+    dft_weight : float
+        Exponent of the Fourier view in the product. The Fourier magnitude is largest at the
+        fastest regular pulse (often eighth notes), so it only tips the balance between the
+        autocorrelation's candidates rather than overruling them.
+    tatum_weight : float
+        Weight of the autocorrelation at half the beat period added to that at the period: a
+        beat level is usually subdivided regularly, a bar level is not subdivided at its half
+        as evenly. It helps to choose the beat among its metrical relatives.
+    detrend_s : float
+        Length of the moving average subtracted from the envelope (then clipped at zero), which
+        removes slow level changes so that only accents remain.
+    """
+    env = np.asarray(envelope, dtype=np.float64)
+    frame_rate = float(frame_rate)
+    n = env.shape[0]
+    n_bins = int(np.floor(np.log2(max_bpm / min_bpm) * bins_per_octave)) + 1
+    bpm = min_bpm * 2.0 ** (np.arange(n_bins) / bins_per_octave)
+    max_lag = int(np.ceil(60.0 * frame_rate / min_bpm)) + 2
+
+    det = max(1, round(detrend_s * frame_rate))
+    if n:
+        env = np.maximum(env - scipy.ndimage.uniform_filter1d(env, size=det, mode="nearest"), 0.0)
+    win = max(8, round(win_s * frame_rate))
+    hop = max(1, round(hop_s * frame_rate))
+    if n <= win:
+        win = max(n, 1)
+        starts = np.array([0])
+    else:
+        starts = np.arange(0, n - win + 1, hop)
+        if starts[-1] + win < n:
+            starts = np.append(starts, n - win)
+    frames = np.zeros((starts.size, win))
+    for i, s in enumerate(starts):
+        seg = env[s : s + win]
+        frames[i, : seg.size] = seg
+    window = np.hanning(win + 2)[1:-1] if win > 2 else np.ones(win)
+    frames = frames * window
+    n_fft = int(scipy.fft.next_fast_len(max(2 * win, win + max_lag + 1)))
+    spec = np.abs(scipy.fft.rfft(frames, n=n_fft, axis=1))
+    power = np.sum(frames * frames, axis=1)
+    weight = np.sqrt(power)
+
+    gen = scipy.fft.irfft(spec**acf_exponent, n=n_fft, axis=1)[:, : max_lag + 1]
+    # Undo the taper that the analysis window imposes on longer lags.
+    w_acf = np.correlate(window, window, mode="full")[win - 1 :]
+    taper = np.zeros(max_lag + 1)
+    m = min(max_lag + 1, w_acf.size)
+    taper[:m] = w_acf[:m] / w_acf[0]
+    taper = np.maximum(taper, 0.25)
+    denom = np.where(gen[:, :1] > 1e-12, gen[:, :1], 1.0)
+    acf_local = (gen / denom) / taper
+    acf_local[gen[:, 0] <= 1e-12] = 0.0
+
+    lags = 60.0 * frame_rate / bpm
+    lag_idx = np.arange(max_lag + 1)
+    acf_grid = np.stack([np.interp(lags, lag_idx, row) for row in acf_local])
+    tatum = np.stack([np.interp(lags / 2, lag_idx, row) for row in acf_local])
+    support = np.clip(acf_grid, 0.0, None) + tatum_weight * np.clip(tatum, 0.0, None)
+    freqs_bin = (bpm / 60.0) * n_fft / frame_rate
+    spec_smooth = scipy.ndimage.maximum_filter1d(spec, size=3, axis=1)
+    dft_grid = np.stack([np.interp(freqs_bin, np.arange(row.size), row) for row in spec_smooth])
+    dft_peak = dft_grid.max(axis=1, keepdims=True)
+    dft_grid = np.where(dft_peak > 1e-12, dft_grid / np.maximum(dft_peak, 1e-12), 0.0)
+    local = support * np.clip(dft_grid, 0.0, None) ** dft_weight
+
+    total = weight.sum()
+    w = weight / total if total > 1e-12 else np.full(weight.shape, 1.0 / weight.size)
+    acf_mean = w @ acf_grid
+    dft_mean = w @ dft_grid
+    support_mean = w @ support
+    return TempoSalience(
+        bpm=bpm,
+        acf=acf_mean,
+        dft=dft_mean,
+        combined=support_mean * np.clip(dft_mean, 0.0, None) ** dft_weight,
+        local=local,
+        window_weight=weight,
+        lag_acf=w @ acf_local,
+        frame_rate=frame_rate,
+    )
+
+
+def _refine_lag(lag_acf: np.ndarray, lag: float) -> float:
+    """Sub-frame lag of the autocorrelation peak nearest ``lag`` (parabolic fit)."""
+    k = round(float(lag))
+    if k < 2 or k >= lag_acf.size - 2:
+        return lag
+    lo, hi = max(1, k - 2), min(lag_acf.size - 2, k + 2)
+    k = lo + int(np.argmax(lag_acf[lo : hi + 1]))
+    a, b, c = lag_acf[k - 1], lag_acf[k], lag_acf[k + 1]
+    den = a - 2 * b + c
+    if den >= 0:
+        return float(k)
+    return float(k + np.clip(0.5 * (a - c) / den, -0.5, 0.5))
+
+
+def estimate_tempo(
+    envelope: np.ndarray,
+    *,
+    frame_rate: float,
+    min_bpm: float = 30.0,
+    max_bpm: float = 300.0,
+    prior_center_bpm: float = 100.0,
+    prior_std_octaves: float = 1.0,
+    win_s: float = 8.0,
+    hop_s: float = 2.0,
+    acf_exponent: float = 2.0,
+    dft_weight: float = 0.5,
+    tatum_weight: float = 0.5,
+    min_strength: float = 0.05,
+) -> TempoEstimate:
+    """Most salient tempo of an onset envelope.
+
+    The tempo maximises ``salience.combined * prior``; its lag is then refined to a fraction
+    of a frame on the autocorrelation. ``bpm`` is ``None`` when the autocorrelation at the
+    chosen period is below ``min_strength`` (no periodicity: noise, drones, silence).
+    """
+    sal = tempo_salience(
+        envelope,
+        frame_rate=frame_rate,
+        min_bpm=min_bpm,
+        max_bpm=max_bpm,
+        win_s=win_s,
+        hop_s=hop_s,
+        acf_exponent=acf_exponent,
+        dft_weight=dft_weight,
+        tatum_weight=tatum_weight,
+    )
+    prior = tempo_prior(sal.bpm, center_bpm=prior_center_bpm, std_octaves=prior_std_octaves)
+    score = sal.combined * prior
+    local_scores = sal.local * prior
+    active = sal.window_weight > 1e-6 * max(float(sal.window_weight.max(initial=0.0)), 1e-12)
+    local_bpm = np.where(active, sal.bpm[np.argmax(local_scores, axis=1)], np.nan)
+    if not np.any(score > 0):
+        return TempoEstimate(None, None, 0.0, 0.0, local_bpm, sal)
+    best = int(np.argmax(score))
+    lag = _refine_lag(sal.lag_acf, 60.0 * frame_rate / sal.bpm[best])
+    bpm = 60.0 * frame_rate / lag
+    # Prominence of the period's autocorrelation over the typical value at other lags: a
+    # positive envelope correlates with itself at every lag, periodicity only at some.
+    lo = int(np.floor(60.0 * frame_rate / max_bpm))
+    hi = min(int(np.ceil(60.0 * frame_rate / min_bpm)), sal.lag_acf.size - 1)
+    baseline = float(np.median(sal.lag_acf[lo : hi + 1])) if hi > lo else 0.0
+    peak = float(np.interp(lag, np.arange(sal.lag_acf.size), sal.lag_acf))
+    strength = float(np.clip((peak - baseline) / max(1.0 - baseline, 1e-9), 0.0, 1.0))
+    rivals = [
+        float(np.interp(np.log2(bpm * r), np.log2(sal.bpm), score, left=0.0, right=0.0))
+        for r in (0.5, 2.0, 1.0 / 3.0, 3.0, 2.0 / 3.0, 1.5)
+    ]
+    top = float(score[best])
+    margin = top / (top + max(rivals)) if top > 0 else 0.0
+    if strength < min_strength:
+        return TempoEstimate(None, None, strength, margin, local_bpm, sal)
+    return TempoEstimate(bpm, lag, strength, margin, local_bpm, sal)
