@@ -230,46 +230,33 @@ def extract_features(
         consume(resampler.push(mono), final=False)
     consume(resampler.push(None), final=True)
 
-    n_spec = sum(part.shape[1] for part in mel_parts)
-    mel_db = np.concatenate(mel_parts, axis=1) if mel_parts else np.zeros((p.n_mels, 0), np.float32)
-    spectral = _concat_spectral(spectral_parts, p)
-    pitch = (
-        np.concatenate(pitch_parts, axis=1)
-        if pitch_parts
-        else np.zeros((p.n_pitch_bins, 0), np.float32)
-    )
-    rms = np.concatenate(rms_parts).astype(np.float32) if rms_parts else np.zeros(0, np.float32)
-    assert mel_db.shape[1] == n_spec
+    # Join each kind of frame array and drop its pieces before the next, so that at most one
+    # array exists twice at a time (this sets the peak memory of an hour-long file).
+    spectral_shapes = {"contrast": (7,), "mfcc": (p.n_mfcc,)}
+    spectral = {
+        name: _join([part.pop(name) for part in spectral_parts], spectral_shapes.get(name, ()))
+        for name in ("centroid", "bandwidth", "rolloff", "flatness", "zcr", "contrast", "mfcc")
+    }
     return Features(
         params=p,
         duration=n_mono / p.sr,
-        mel_db=mel_db,
-        rms=rms,
+        mel_db=_join(mel_parts, (p.n_mels,)),
+        rms=_join(rms_parts, ()),
         spectral=spectral,
-        pitch_spectrum=pitch,
+        pitch_spectrum=_join(pitch_parts, (p.n_pitch_bins,)),
         loudness=loud.finish(),
         sr_native=sr,
         channels=channels,
     )
 
 
-def _concat_spectral(parts: list[dict[str, np.ndarray]], p: FeatureParams) -> dict[str, np.ndarray]:
-    shapes = {
-        "centroid": (),
-        "bandwidth": (),
-        "rolloff": (),
-        "flatness": (),
-        "zcr": (),
-        "contrast": (7,),
-        "mfcc": (p.n_mfcc,),
-    }
-    out: dict[str, np.ndarray] = {}
-    for name, lead in shapes.items():
-        if parts:
-            out[name] = np.concatenate([part[name] for part in parts], axis=-1).astype(np.float32)
-        else:
-            out[name] = np.zeros((*lead, 0), np.float32)
-    return out
+def _join(parts: list[np.ndarray], lead_shape: tuple[int, ...]) -> np.ndarray:
+    """Concatenate frame arrays along their last axis as float32, emptying ``parts``."""
+    if not parts:
+        return np.zeros((*lead_shape, 0), np.float32)
+    joined = np.concatenate(parts, axis=-1).astype(np.float32, copy=False)
+    parts.clear()
+    return joined
 
 
 def iter_array_chunks(y: np.ndarray, chunk_size: int) -> Iterator[np.ndarray]:

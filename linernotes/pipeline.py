@@ -188,6 +188,14 @@ def analyze_file(
     return record
 
 
+def _format_name(ffmpeg_names: str | None, path: Path) -> str | None:
+    """FFmpeg names demuxers by families ("mov,mp4,m4a,3gp,3g2,mj2"): keep the member that
+    matches the file's extension, else the first."""
+    names = [n for n in (ffmpeg_names or "").split(",") if n]
+    suffix = path.suffix.lower().lstrip(".")
+    return suffix if suffix in names else (names[0] if names else None)
+
+
 def assemble_record(
     path: Path,
     digest: str,
@@ -203,7 +211,7 @@ def assemble_record(
         path=str(path),
         content_hash=digest,
         size_bytes=path.stat().st_size,
-        format=(info.format or "").split(",")[0] or None,
+        format=_format_name(info.format, path),
         codec=info.codec,
         duration=info.duration,
         sample_rate=info.sample_rate,
