@@ -2,18 +2,29 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+CORE   := $(VENV)/.installed-core
 STAMP  := $(VENV)/.installed-dev
+# A CPU build of PyTorch for the listen tests (tiny random models). Any other torch spec pulls
+# gigabytes of CUDA packages; on a GPU machine install the torch build you need instead.
+TORCH  ?= torch==2.13.0
 
 .PHONY: demo test lint examples bench-speed clean
 
-$(STAMP): pyproject.toml
+$(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+
+$(CORE): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(CORE)
+
+$(STAMP): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet '$(TORCH)'
+	$(BIN)/python -m pip install --quiet -e '.[dev,listen]'
 	touch $(STAMP)
 
 ## demo: analyse the bundled example clips and compare with their known answers
-demo: $(STAMP)
+demo: $(CORE)
 	$(BIN)/linernotes analyze examples --out build/demo --workers 2
 	$(BIN)/python scripts/demo_report.py build/demo examples/truth.json
 

@@ -8,6 +8,15 @@ import sys
 from pathlib import Path
 
 from linernotes import __version__
+from linernotes.listen.cli import (
+    add_listen_options,
+    build_endpoint_parser,
+    build_listen_parser,
+    cmd_endpoint_template,
+    cmd_listen,
+    selected_prompts,
+    settings_from_args,
+)
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -41,12 +50,16 @@ def _build_parser() -> argparse.ArgumentParser:
         help="print records to stdout (JSON; one per line for several)",
     )
     analyze.add_argument("--quiet", "-q", action="store_true", help="no progress or summary")
+    add_listen_options(analyze)
 
     show = sub.add_parser("show", help="print a track's record, human-readable")
     show.add_argument("path", help="an audio file (or its .linernotes.json record)")
     show.add_argument("--out", help="the --out folder the track was analysed into")
     show.add_argument("--db", help="library database to look in")
     show.add_argument("--json", action="store_true", help="print the record as JSON")
+
+    build_listen_parser(sub)
+    build_endpoint_parser(sub)
     return parser
 
 
@@ -71,6 +84,13 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
             text = json.dumps(json.loads(outcome.record_json)) if several else outcome.record_json
             print(text, flush=True)
 
+    listener = None
+    if args.listen:
+        from linernotes.listen.attach import TrackListener
+
+        settings = settings_from_args(args)
+        listener = TrackListener(settings, selected_prompts(settings), force=args.force)
+
     report = analyze_paths(
         args.paths,
         out_dir=args.out,
@@ -79,6 +99,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         force=args.force,
         write_files=not args.json,
         on_outcome=on_outcome,
+        listener=listener,
     )
     progress.close()
     if not args.quiet:
@@ -105,6 +126,10 @@ def main(argv: list[str] | None = None) -> int:
         return _cmd_analyze(args)
     if args.command == "show":
         return _cmd_show(args)
+    if args.command == "listen":
+        return cmd_listen(args)
+    if args.command == "endpoint-template":
+        return cmd_endpoint_template(args)
     return 2
 
 

@@ -2,9 +2,11 @@
 
 A record opens with a :class:`Summary` (what a user reads first), then the facts about the file
 (:class:`FileInfo`), then one :class:`AnalysisSection` per analyzer, each stamped with the
-analyzer's name, version and parameters. Summary values that a later stage may replace (a model
-caption, a human correction) carry their provenance and confidence beside them, so the record
-always says where a number came from. Later stages add sections without reshaping these.
+analyzer's name, version and parameters, then what the audio-language model said
+(:class:`~linernotes.listen.section.ListenSection`, provenance ``model``). Summary values
+that a later stage may replace (a model caption, a human correction) carry their provenance
+and confidence beside them, so the record always says where a number came from. Later stages
+add sections without reshaping these.
 
 Examples
 --------
@@ -22,6 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from linernotes.audio.report import DecodeReport
+from linernotes.listen.section import ListenSection
 
 #: Bumped whenever the serialised shape changes incompatibly.
 SCHEMA_VERSION = 1
@@ -68,15 +73,6 @@ class Summary(BaseModel):
             self.confidence.pop(name, None)
 
 
-class DecodeReport(BaseModel):
-    """How decoding went: a truncated or partly corrupt file still yields a record of what
-    could be decoded, marked here."""
-
-    decoded_duration: float | None = None
-    truncated: bool = False
-    warnings: list[str] = Field(default_factory=list)
-
-
 class FileInfo(BaseModel):
     """Facts about the audio file, read from the container and its tags."""
 
@@ -110,6 +106,7 @@ class TrackRecord(BaseModel):
     summary: Summary = Field(default_factory=Summary)
     file: FileInfo
     analyses: dict[str, AnalysisSection] = Field(default_factory=dict)
+    listen: ListenSection | None = None
     created_at: str = Field(default_factory=lambda: _now())
     tool: dict[str, str] = Field(default_factory=dict)
     frontend: dict[str, Any] = Field(default_factory=dict)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from linernotes.errors import AudioError
 from linernotes.features import FeatureParams
@@ -180,6 +180,32 @@ def _analyse_claimed(
     )
 
 
+class Listener(Protocol):
+    """Adds a listen section to a record (see :class:`linernotes.listen.attach.TrackListener`)."""
+
+    def __call__(self, path: Path, record: TrackRecord, db_path: Path) -> TrackRecord: ...
+
+
+def _listen(
+    outcome: TrackOutcome, listener: Listener, db: Path, layout: OutputLayout, write_files: bool
+) -> None:
+    """Run the listener on a measured track and save the extended record; a model failure
+    fails the track (its measurements stay saved, and the next run asks again)."""
+    from linernotes.errors import LinernotesError
+
+    assert outcome.record_json is not None
+    record = TrackRecord.from_json(outcome.record_json)
+    try:
+        record = listener(outcome.path, record, db)
+    except (LinernotesError, OSError) as exc:
+        outcome.status, outcome.reason = "failed", f"listen: {exc}"
+        return
+    outcome.record_json = record.to_json()
+    _store_for(db).put_record(record.file.content_hash, outcome.path, outcome.record_json)
+    if write_files:
+        write_outputs(record, layout.paths(outcome.path))
+
+
 def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
@@ -193,10 +219,13 @@ def analyze_paths(
     force: bool = False,
     write_files: bool = True,
     on_outcome: Callable[[TrackOutcome], None] | None = None,
+    listener: Listener | None = None,
 ) -> BatchReport:
     """Analyse every audio file under ``paths``; see the module docstring for the guarantees.
 
     ``on_outcome`` is called in the parent process after each track (progress display).
+    ``listener`` (``analyze --listen``) adds the audio model's section to each measured record,
+    in this process, so a model is loaded once however many workers measure.
     """
     files = find_audio(paths)
     roots = [Path(p).expanduser().absolute() for p in paths]
@@ -210,6 +239,8 @@ def analyze_paths(
     start = time.monotonic()
 
     def record(outcome: TrackOutcome) -> None:
+        if listener is not None and outcome.status in ("done", "skipped"):
+            _listen(outcome, listener, db, layout, write_files)
         report.outcomes.append(outcome)
         if on_outcome is not None:
             on_outcome(outcome)

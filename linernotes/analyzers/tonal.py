@@ -316,6 +316,10 @@ def semitone_spectrogram(
     return out, semitone_midi
 
 
+FRAME_NORM_ORD = "max"
+FRAME_ALPHA = 0.0
+
+
 def chroma_from_semitones(
     semitones: np.ndarray,
     semitone_midi: np.ndarray,
@@ -342,9 +346,12 @@ def chroma_from_semitones(
     full_frames = fold @ x
     bass_frames = (fold * ramp[None, :]) @ x
     if frame_norm:
+        energy = full_frames.sum(axis=0)
         for c in (full_frames, bass_frames):
-            m = c.max(axis=0, keepdims=True)
+            m = c.max(axis=0, keepdims=True) if FRAME_NORM_ORD == "max" else np.linalg.norm(c, ord=2 if FRAME_NORM_ORD=="l2" else 1, axis=0, keepdims=True)
             c /= np.where(m > 0, m, 1.0)
+        if FRAME_ALPHA:
+            w = w * (energy / max(energy.max(), 1e-12)) ** FRAME_ALPHA
     full = full_frames @ w
     bass = bass_frames @ w
     out = []

@@ -1,0 +1,78 @@
+"""Listening backends: one interface (:class:`ListenBackend`), three ways to run the model.
+
+- ``transformers``: the model in this process (:mod:`.transformers`), GPU or CPU;
+- ``openai``: an OpenAI-compatible server such as vLLM or llama.cpp (:mod:`.openai`);
+- ``hf-endpoint``: a Hugging Face Inference Endpoint running linernotes' handler
+  (:mod:`.hf_endpoint`).
+
+Imports are lazy so that choosing an HTTP backend never imports torch.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from linernotes.listen.backends.base import (
+    AudioUse,
+    ListenBackend,
+    ListenError,
+    ListenOutput,
+    SegmentText,
+)
+
+if TYPE_CHECKING:
+    from linernotes.listen.settings import ListenSettings
+
+BACKENDS = ("transformers", "openai", "hf-endpoint")
+
+__all__ = [
+    "BACKENDS",
+    "AudioUse",
+    "ListenBackend",
+    "ListenError",
+    "ListenOutput",
+    "SegmentText",
+    "make_backend",
+]
+
+
+def make_backend(settings: ListenSettings) -> ListenBackend:
+    """The backend the settings name, configured from them."""
+    if settings.backend == "transformers":
+        from linernotes.listen.backends.transformers import TransformersBackend
+
+        return TransformersBackend(
+            settings.model,
+            revision=settings.revision,
+            device=settings.device,
+            dtype=settings.dtype,
+            think=settings.think,
+            long_audio=settings.long_audio,
+            batch_size=settings.batch_size,
+            token=settings.hf_token.get_secret_value() if settings.hf_token else None,
+        )
+    if settings.backend == "openai":
+        from linernotes.listen.backends.openai import OpenAIBackend
+
+        return OpenAIBackend(
+            settings.base_url or "",
+            settings.model,
+            api_key=settings.api_key,
+            audio_format=settings.audio_format,
+            timeout_s=settings.timeout_s,
+            max_retries=settings.max_retries,
+            concurrency=settings.concurrency,
+            long_audio=settings.long_audio,
+            think=settings.think,
+        )
+    if settings.backend == "hf-endpoint":
+        from linernotes.listen.backends.hf_endpoint import HFEndpointBackend
+
+        return HFEndpointBackend(
+            settings.endpoint_url or "",
+            token=settings.hf_token,
+            timeout_s=settings.timeout_s,
+            max_retries=settings.max_retries,
+            long_audio=settings.long_audio,
+        )
+    raise ListenError(f"unknown backend {settings.backend!r}; choose from {', '.join(BACKENDS)}")

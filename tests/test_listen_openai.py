@@ -1,0 +1,277 @@
+"""The openai backend against a local server speaking the chat-completions protocol."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import threading
+import time
+import wave
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import numpy as np
+import pytest
+
+from linernotes.listen import ListenError, ListenSettings, listen_to_track, make_backend
+from linernotes.listen.backends.http import HttpClient, redact_url
+from linernotes.listen.backends.openai import OpenAIBackend
+from linernotes.listen.prompts import PromptLibrary
+
+SECRET = "sk-test-do-not-print-0123456789"
+QUALITY_REPLY = """Here is my assessment:
+```json
+{'genre': 'synth-pop', 'tempo': 'fast, around 128 BPM', 'key': 'F minor', 'instruments':
+ 'synths, drums', 'production_style': 'polished', 'mood': 'N/A', 'content_usefulness': 0.8,
+ 'production_quality': 0.9, 'content_enjoyment': 0.7, 'production_complexity': 0.6,
+ 'overall_recommendation_score': 0.75,}
+```
+Hope this helps!"""
+
+
+class FakeOpenAI:
+    """A chat-completions server on 127.0.0.1 that follows a script of answers."""
+
+    def __init__(self) -> None:
+        self.script: list[tuple[int, dict[str, str], object, float]] = []
+        self.requests: list[dict] = []
+        self.headers: list[dict[str, str]] = []
+        self.reply = "A calm piano piece."
+        self.delay = 0.0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with fake.lock:
+                    fake.requests.append(body)
+                    fake.headers.append(dict(self.headers))
+                    fake.in_flight += 1
+                    fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+                    step = fake.script.pop(0) if fake.script else None
+                try:
+                    if self.path != "/v1/chat/completions":
+                        self._send(404, {}, {"error": {"message": f"no route {self.path}"}})
+                    elif step is not None:
+                        status, headers, payload, delay = step
+                        time.sleep(delay)
+                        self._send(status, headers, payload)
+                    else:
+                        time.sleep(fake.delay)
+                        self._send(200, {}, fake.completion(body))
+                finally:
+                    with fake.lock:
+                        fake.in_flight -= 1
+
+            def _send(self, status: int, headers: dict[str, str], payload: object) -> None:
+                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    for key, value in headers.items():
+                        self.send_header(key, value)
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (timeout test)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def completion(self, body: dict) -> dict:
+        text = next(p["text"] for p in body["messages"][-1]["content"] if p["type"] == "text")
+        reply = QUALITY_REPLY if "JSON" in text else self.reply
+        return {
+            "id": "chatcmpl-1",
+            "object": "chat.completion",
+            "model": body["model"],
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": reply},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {"prompt_tokens": 900, "completion_tokens": 12, "total_tokens": 912},
+        }
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def server():
+    fake = FakeOpenAI()
+    yield fake
+    fake.close()
+
+
+@pytest.fixture(scope="module")
+def tone() -> np.ndarray:
+    t = np.arange(44100 * 2) / 44100
+    return (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+
+
+def backend_for(server: FakeOpenAI, delays: list[float], **kwargs) -> OpenAIBackend:
+    client_kwargs = {
+        k: kwargs.pop(k) for k in ("timeout_s", "max_retries", "base_delay_s") if k in kwargs
+    }
+    client = HttpClient(
+        concurrency=kwargs.get("concurrency", 4),
+        secrets=(SECRET,),
+        sleep=delays.append,
+        **{"max_retries": 3, "base_delay_s": 1.0, **client_kwargs},
+    )
+    return OpenAIBackend(
+        server.base_url, "nvidia/audio-flamingo-3-hf", api_key=SECRET, client=client, **kwargs
+    )
+
+
+def test_success_sends_wav_audio_and_parses_answers(server, tone):
+    delays: list[float] = []
+    backend = backend_for(server, delays)
+    section = listen_to_track(
+        tone, backend, "brief,quality", sample_rate=44100, measured={"bpm": 128.0}
+    )
+    assert section.entries["brief"].raw_text == "A calm piano piece."
+    quality = section.entries["quality"]
+    assert quality.context_given and quality.parse_error is None
+    assert quality.parsed["production_quality"] == 0.9 and "mood" not in quality.parsed
+    assert quality.parsed["overall_quality_score"] == pytest.approx(0.775)
+    assert quality.claims["bpm"] == 128.0 and quality.claims["key"] == "F minor"
+    assert quality.info["usage"]["completion_tokens"] == 12
+    assert len(server.requests) == 2 and delays == []
+    request = server.requests[0]
+    assert request["model"] == "nvidia/audio-flamingo-3-hf" and request["temperature"] == 0.0
+    audio_part = request["messages"][-1]["content"][0]
+    assert audio_part["type"] == "input_audio" and audio_part["input_audio"]["format"] == "wav"
+    with wave.open(io.BytesIO(base64.b64decode(audio_part["input_audio"]["data"]))) as w:
+        assert (w.getframerate(), w.getnchannels(), w.getnframes()) == (16000, 1, 32000)
+    assert server.headers[0]["Authorization"] == f"Bearer {SECRET}"
+    assert SECRET not in section.model_dump_json()
+
+
+def test_mp3_audio_and_concurrency_limit(server, tone):
+    server.delay = 0.15
+    backend = backend_for(server, [], audio_format="mp3", concurrency=2)
+    prompts = [
+        p.render() for p in PromptLibrary().select("brief,very_brief,tags,caption,technical")
+    ]
+    outputs = backend.generate(tone, prompts, sample_rate=44100)
+    assert len(outputs) == 5 and server.max_in_flight == 2
+    data = base64.b64decode(server.requests[0]["messages"][-1]["content"][0]["input_audio"]["data"])
+    assert server.requests[0]["messages"][-1]["content"][0]["input_audio"]["format"] == "mp3"
+    assert data[:3] == b"ID3" or data[0] == 0xFF
+
+
+def test_429_then_success_honours_retry_after(server, tone):
+    server.script = [(429, {"Retry-After": "7"}, {"error": {"message": "slow down"}}, 0.0)]
+    delays: list[float] = []
+    out = backend_for(server, delays).generate(
+        tone, [PromptLibrary().get("brief").render()], sample_rate=44100
+    )
+    assert out[0].text == "A calm piano piece." and delays == [7.0] and len(server.requests) == 2
+
+
+def test_500s_are_retried_with_exponential_backoff(server, tone):
+    server.script = [(500, {}, {"error": "boom"}, 0.0), (503, {}, b"busy", 0.0)]
+    delays: list[float] = []
+    out = backend_for(server, delays).generate(
+        tone, [PromptLibrary().get("brief").render()], sample_rate=44100
+    )
+    assert out[0].text and len(server.requests) == 3
+    assert 0.75 <= delays[0] <= 1.25 and 1.5 <= delays[1] <= 2.5
+
+
+def test_persistent_500_gives_up_with_the_last_error(server, tone):
+    server.script = [(500, {}, {"error": {"message": "CUDA out of memory"}}, 0.0)] * 4
+    delays: list[float] = []
+    with pytest.raises(ListenError, match=r"failed after 4 attempts: HTTP 500: CUDA out of memory"):
+        backend_for(server, delays).generate(
+            tone, [PromptLibrary().get("brief").render()], sample_rate=44100
+        )
+    assert len(delays) == 3
+
+
+def test_400_is_a_clear_error_without_secrets(server, tone):
+    echo = {"error": {"message": f"audio too long for model (key {SECRET})", "code": 400}}
+    server.script = [(400, {}, echo, 0.0)]
+    with pytest.raises(ListenError) as info:
+        backend_for(server, []).generate(
+            tone, [PromptLibrary().get("brief").render()], sample_rate=44100
+        )
+    message = str(info.value)
+    assert "HTTP 400" in message and "audio too long for model" in message
+    assert SECRET not in message and "***" in message and "'brief'" in message
+    assert len(server.requests) == 1  # a 4xx is not retried
+
+
+def test_timeout_is_retried_then_reported(server, tone):
+    server.script = [(200, {}, {}, 1.0), (200, {}, {}, 1.0)]
+    delays: list[float] = []
+    backend = backend_for(server, delays, timeout_s=0.2, max_retries=1, base_delay_s=0.01)
+    with pytest.raises(ListenError, match=r"failed after 2 attempts: timed out after 0.2 s"):
+        backend.generate(tone, [PromptLibrary().get("brief").render()], sample_rate=44100)
+    assert len(delays) == 1
+
+
+def test_settings_build_the_backend_and_hide_the_key(server, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    settings = ListenSettings.load(backend="openai", base_url=server.base_url, model="af3")
+    backend = make_backend(settings)
+    assert isinstance(backend, OpenAIBackend) and backend.url.endswith("/v1/chat/completions")
+    assert SECRET not in repr(settings) and SECRET not in json.dumps(settings.public())
+    assert settings.public()["api_key_set"] is True
+    assert redact_url("https://user:pw@host:8000/v1?key=x") == "https://host:8000/v1"
+
+
+def test_missing_base_url_is_explained():
+    with pytest.raises(ListenError, match="--base-url"):
+        OpenAIBackend("", "af3")
+
+
+def test_listen_command_against_the_server(server, tmp_path, monkeypatch, capsys):
+    import argparse
+
+    from linernotes.audio.encode import write_audio
+    from linernotes.listen.cli import build_listen_parser, cmd_listen
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    path = tmp_path / "song.wav"
+    write_audio(path, np.zeros((2, 44100), dtype=np.float32), 44100)
+    parser = argparse.ArgumentParser()
+    build_listen_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(
+        [
+            "listen",
+            str(path),
+            "--backend",
+            "openai",
+            "--base-url",
+            server.base_url,
+            "--model",
+            "af3",
+            "--prompt",
+            "Which instruments enter after the first chorus?",
+        ]
+    )
+    assert cmd_listen(args) == 0
+    out = capsys.readouterr().out
+    assert "A calm piano piece." in out and SECRET not in out
+    assert server.requests[0]["messages"][-1]["content"][1]["text"].startswith("Which instr")
+    args = parser.parse_args(["listen", str(path), "--list-prompts"])
+    assert cmd_listen(args) == 0 and "quality" in capsys.readouterr().out
+    args = parser.parse_args(["listen", str(path), "--backend", "openai", "--prompts", "nope"])
+    assert cmd_listen(args) == 1

@@ -1,0 +1,204 @@
+"""The transformers backend end to end on tiny random AF3 and Music Flamingo models."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from linernotes.listen import (
+    MemoryListenCache,
+    PromptLibrary,
+    SQLiteListenCache,
+    listen_to_track,
+)
+from linernotes.listen.audio import MODEL_SR, Clip
+from linernotes.listen.backends.transformers import TransformersBackend, load_model
+
+pytest_plugins = ["listen_fixtures"]
+
+FIVE = "caption,genre_mood_inst,technical,lyrics,quality"
+
+
+def _plain_generate(backend: TransformersBackend, audio: np.ndarray, prompt) -> str:
+    """What the model card's recipe gives: one conversation, one ``generate``."""
+    conversation = [
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": prompt.text},
+                {"type": "audio", "audio": audio},
+            ],
+        }
+    ]
+    inputs = backend.processor.apply_chat_template(
+        conversation, tokenize=True, add_generation_prompt=True, return_dict=True
+    )
+    inputs = inputs.to(backend.device, dtype=backend.model.dtype)
+    out = backend.model.generate(
+        **inputs, generation_config=backend._generation_config(prompt.generation)
+    )
+    return backend._decode(out[0, inputs["input_ids"].shape[1] :])
+
+
+@pytest.mark.parametrize("family", ["af3", "mf"])
+def test_loads_by_path_with_real_classes_and_chat_template(family, tiny_backends, tiny_model_dirs):
+    backend = tiny_backends[family]
+    expected = {"af3": "AudioFlamingo3", "mf": "MusicFlamingo"}[family]
+    assert type(backend.model).__name__ == f"{expected}ForConditionalGeneration"
+    assert type(backend.processor).__name__ == f"{expected}Processor"
+    assert backend.max_seconds == {"af3": 600.0, "mf": 1200.0}[family]
+    assert backend.revision and backend.revision.startswith("local-")
+    # loads once per process
+    again = load_model(str(tiny_model_dirs[family]), device="cpu")
+    assert again[0] is backend.model
+    prompt = PromptLibrary().get("brief").render()
+    text = backend._chat_text(prompt)
+    assert text.startswith("<|im_start|>system\n")
+    assert f"<|im_start|>user\n<sound>{prompt.text}<|im_end|>\n<|im_start|>assistant\n" in text
+    if family == "mf":
+        assert "You are Music Flamingo" in text
+
+
+@pytest.mark.parametrize("family", ["af3", "mf"])
+def test_several_prompts_encode_once_and_match_separate_generate(
+    family, tiny_backends, noise_16k, force_tokens, count_encoder
+):
+    backend = tiny_backends[family]
+    prompts = force_tokens(p.render({"bpm": 120.0}) for p in PromptLibrary().select(FIVE))
+    with count_encoder(backend.model) as counter:
+        outputs = backend.generate(noise_16k, prompts)
+    assert counter.calls == 1
+    assert [o.prompt_id for o in outputs] == FIVE.split(",")
+    assert all(o.text for o in outputs)  # min_new_tokens: the random model must say something
+    assert outputs[0].info["shared_prefix_tokens"] > 100  # the audio sits in the shared prefix
+    for prompt, output in zip(prompts[:2], outputs[:2], strict=True):
+        assert output.text == _plain_generate(backend, noise_16k, prompt)
+
+
+@pytest.mark.parametrize("family", ["af3", "mf"])
+def test_batched_rows_match_batch_size_one(
+    family, tiny_backends, tiny_model_dirs, noise_16k, force_tokens, count_encoder
+):
+    single = tiny_backends[family]
+    batched = TransformersBackend(
+        str(tiny_model_dirs[family]),
+        device="cpu",
+        batch_size=4,
+        loaded=(single.model, single.processor),
+    )
+    prompts = force_tokens(PromptLibrary().select("very_brief,caption,quality"), 6)
+    prompts = [p.render() for p in prompts] if hasattr(prompts[0], "render") else prompts
+    other = (0.5 * noise_16k[: MODEL_SR * 2]).copy()
+    with count_encoder(single.model) as counter:
+        many = batched.generate_many([noise_16k, other], prompts)
+    assert counter.calls == 2  # one encoding per track, all six rows decoded together
+    assert many[0][0].info["batch_rows"] == 4
+    expected = [single.generate(noise_16k, prompts), single.generate(other, prompts)]
+    assert [[o.text for o in t] for t in many] == [[o.text for o in t] for t in expected]
+
+
+def test_resamples_arrays_and_reads_files(tiny_backends, noise_16k, tmp_path, force_tokens):
+    from linernotes.audio.encode import write_audio
+    from linernotes.listen.audio import resample
+
+    backend = tiny_backends["af3"]
+    prompts = force_tokens([PromptLibrary().get("very_brief").render()])
+    at_44k = resample(noise_16k, MODEL_SR, 44100)
+    from_44k = backend.generate(at_44k, prompts, sample_rate=44100)[0]
+    assert from_44k.audio.duration_s == pytest.approx(4.0, abs=0.01)  # not read as 11 s
+    path = tmp_path / "noise.flac"
+    write_audio(path, np.stack([at_44k, at_44k]), 44100)
+    from_file = backend.generate(path, prompts)[0]
+    assert from_file.audio.duration_s == pytest.approx(4.0, abs=0.05)
+    assert from_file.text
+
+
+def test_long_track_policy_truncate_and_window(tiny_model_dirs, tiny_backends, force_tokens):
+    base = tiny_backends["mf"]
+    audio = np.zeros(MODEL_SR * 50, dtype=np.float32)
+    audio[::400] = 0.5
+    prompts = force_tokens([PromptLibrary().get("tags").render()], 4)
+    loaded = (base.model, base.processor)
+    trunc = TransformersBackend("mf", loaded=loaded, max_seconds=30.0)
+    out = trunc.generate(audio, prompts)[0]
+    assert out.audio.truncated and out.audio.used_s == 30.0 and out.audio.duration_s == 50.0
+    assert out.audio.policy == "truncate" and out.parts == []
+    window = TransformersBackend("mf", loaded=loaded, max_seconds=30.0, long_audio="window")
+    out = window.generate(audio, prompts)[0]
+    assert not out.audio.truncated and out.audio.used_s == 50.0
+    assert out.audio.segments == [(0.0, 25.0), (25.0, 50.0)]
+    assert [p.start_s for p in out.parts] == [0.0, 25.0]
+    assert out.text.startswith("[0:00-0:25]\n")
+
+
+def test_listen_to_track_section_cache_and_parse(tiny_backends, noise_16k, tmp_path, count_encoder):
+    backend = tiny_backends["mf"]
+    library = PromptLibrary()
+    prompts = [
+        p.model_copy(update={"generation": p.generation.merged(max_new_tokens=6, min_new_tokens=6)})
+        for p in library.select("caption,quality,lyrics")
+    ]
+    measured = {"bpm": 120.0, "key": "A minor", "time_signature": "4/4"}
+    cache = MemoryListenCache()
+    section = listen_to_track(noise_16k, backend, prompts, measured=measured, cache=cache)
+    assert list(section.entries) == ["caption", "quality", "lyrics"]
+    caption, quality = section.entries["caption"], section.entries["quality"]
+    assert caption.context_given is False  # a caption never sees BPM/key
+    assert quality.context_given is True and quality.context == measured
+    assert quality.raw_text and quality.parsed is None and quality.parse_error  # random text
+    assert caption.model_id == backend.model_id and caption.revision == backend.revision
+    assert caption.generation["max_new_tokens"] == 6 and caption.elapsed_s > 0
+    json.loads(section.model_dump_json())
+    with count_encoder(backend.model) as counter:
+        again = listen_to_track(noise_16k, backend, prompts, measured=measured, cache=cache)
+    assert counter.calls == 0 and all(e.cached for e in again.entries.values())
+    assert again.entries["caption"].raw_text == caption.raw_text
+    # another context is another question
+    other = listen_to_track(noise_16k, backend, prompts[1:2], measured={"bpm": 90.0}, cache=cache)
+    assert not other.entries["quality"].cached
+    # the SQLite cache survives a new connection
+    db = tmp_path / "library.db"
+    with SQLiteListenCache(db) as sql:
+        listen_to_track(noise_16k, backend, prompts[:1], cache=sql)
+    with SQLiteListenCache(db) as sql:
+        hit = listen_to_track(noise_16k, backend, prompts[:1], cache=sql)
+        assert hit.entries["caption"].cached
+        sql.forget(hit.content_hash)
+        assert (
+            not listen_to_track(noise_16k, backend, prompts[:1], cache=sql)
+            .entries["caption"]
+            .cached
+        )
+
+
+def test_clip_identity_is_the_content_hash(tiny_backends, noise_16k, force_tokens):
+    backend = tiny_backends["af3"]
+    prompts = force_tokens([PromptLibrary().get("very_brief").render()], 2)
+    section = listen_to_track(Clip(noise_16k), backend, "very_brief", content_hash="f" * 64)
+    assert section.content_hash == "f" * 64
+    assert backend.generate(noise_16k, prompts)[0].audio.windows == 1
+
+
+def test_think_adapter_is_merged(tiny_model_dirs, tmp_path, noise_16k, force_tokens):
+    peft = pytest.importorskip("peft")
+    import shutil
+
+    from linernotes.listen.backends.base import THINK_SUFFIX
+
+    folder = tmp_path / "af3_think"
+    shutil.copytree(tiny_model_dirs["af3"], folder)
+    base, _ = load_model(str(folder), device="cpu")
+    config = peft.LoraConfig(r=2, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    lora = peft.get_peft_model(base, config)
+    lora.save_pretrained(folder / "think")
+    thinking = TransformersBackend(str(folder), device="cpu", think=True)
+    assert thinking.variant == "think" and thinking.model is not base
+    prompt = PromptLibrary().get("brief").render()
+    assert thinking._chat_text(prompt).count(THINK_SUFFIX) == 1
+    output = thinking.generate(noise_16k, force_tokens([prompt], 4))[0]
+    assert output.info["new_tokens"] == 4
