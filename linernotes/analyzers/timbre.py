@@ -1,85 +1,185 @@
-"""Timbre and spectral statistics: how bright, noisy, dense and textured a track sounds.
+"""Timbre: track-level statistics of the shared per-frame spectral descriptors.
 
-Means and standard deviations over the non-silent frames of the front end's per-frame
-descriptors (spectral centroid, bandwidth, roll-off, flatness, zero-crossing rate, octave-band
-contrast) and MFCC means and variances, the usual compact timbre fingerprint. Silent frames are
-left out so that a long fade or gap does not drag the figures towards silence; a silent track
-yields empty statistics rather than NaN.
+The front end already computes, per rhythm frame (1024-point window, hop 256 at 22050 Hz),
+the spectral centroid, bandwidth and 85 % roll-off (Hz), spectral flatness, zero-crossing
+rate, octave-band spectral contrast (7 bands, dB) and 13 MFCCs. This stage summarises them
+over the *non-silent* frames - silence would otherwise drag every mean towards the
+descriptors of the noise floor - as means and standard deviations (variances for MFCCs, the
+usual "bag of frames" timbre vector).
+
+Silent or empty input yields ``None`` / empty lists, never NaN, since the record is JSON.
+
+Examples
+--------
+>>> import numpy as np
+>>> from linernotes.features import extract_features_from_array
+>>> sr = 22050
+>>> y = np.sin(2 * np.pi * 220 * np.arange(sr) / sr).astype(np.float32)
+>>> result = timbre(extract_features_from_array(y, sr), TimbreParams())
+>>> 200 < result.centroid_mean_hz < 400
+True
 """
 
 from __future__ import annotations
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from linernotes.analyzers.registry import analyzer
-from linernotes.features import Features
 
-_SCALARS = ("centroid", "bandwidth", "rolloff", "flatness", "zcr")
+__all__ = ["TimbreParams", "TimbreResult", "active_frames", "round_sig", "timbre"]
 
 
-class TimbreParams(BaseModel, frozen=True):
-    """``silence_floor_db``: frames whose RMS is more than this far below the loudest frame
-    (or below -80 dBFS) are left out of the statistics."""
+class TimbreParams(BaseModel):
+    """Settings of the timbre stage (part of the cache key).
 
-    silence_floor_db: float = 60.0
+    Attributes
+    ----------
+    silence_floor_dbfs : float
+        Frames whose RMS is below this level (dB re full scale) are silent.
+    relative_floor_db : float
+        Frames more than this many dB below the track's 95th-percentile frame RMS are
+        treated as silent too (fade tails, room noise between movements).
+    significant_digits : int
+        Rounding of every reported number (significant digits, so that tiny flatness values
+        keep their precision while Hz values do not carry float noise).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    silence_floor_dbfs: float = -60.0
+    relative_floor_db: float = Field(default=50.0, gt=0.0)
+    significant_digits: int = Field(default=5, ge=2, le=12)
 
 
 class TimbreResult(BaseModel):
-    frames_used: int
-    spectral_centroid_hz: float | None = None
-    spectral_centroid_std_hz: float | None = None
-    spectral_bandwidth_hz: float | None = None
-    spectral_bandwidth_std_hz: float | None = None
-    spectral_rolloff_hz: float | None = None
-    spectral_rolloff_std_hz: float | None = None
-    spectral_flatness: float | None = None
-    spectral_flatness_std: float | None = None
-    zero_crossing_rate: float | None = None
-    zero_crossing_rate_std: float | None = None
-    spectral_contrast_db: list[float] = Field(default_factory=list)
-    spectral_contrast_std_db: list[float] = Field(default_factory=list)
+    """Means and spreads of the spectral descriptors over the non-silent frames.
+
+    All scalar fields are ``None`` and all list fields empty when no frame is non-silent.
+    ``contrast_*_db`` have 7 entries (6 octave bands from 200 Hz plus the band above);
+    ``mfcc_mean``/``mfcc_var`` have one entry per coefficient (13 by default).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    n_frames: int = 0
+    active_fraction: float | None = None
+    centroid_mean_hz: float | None = None
+    centroid_std_hz: float | None = None
+    bandwidth_mean_hz: float | None = None
+    bandwidth_std_hz: float | None = None
+    rolloff_mean_hz: float | None = None
+    rolloff_std_hz: float | None = None
+    flatness_mean: float | None = None
+    flatness_std: float | None = None
+    zcr_mean: float | None = None
+    zcr_std: float | None = None
+    contrast_mean_db: list[float] = Field(default_factory=list)
+    contrast_std_db: list[float] = Field(default_factory=list)
     mfcc_mean: list[float] = Field(default_factory=list)
     mfcc_var: list[float] = Field(default_factory=list)
 
 
-def active_frames(rms: np.ndarray, floor_db: float) -> np.ndarray:
-    """Boolean mask of frames loud enough to describe the timbre."""
-    if rms.size == 0:
-        return np.zeros(0, bool)
-    level = 20.0 * np.log10(np.maximum(rms, 1e-10))
-    return (level > max(level.max() - floor_db, -80.0)) & np.isfinite(level)
+def round_sig(x: float, digits: int = 5) -> float:
+    """Round to ``digits`` significant digits; non-finite values become 0.0."""
+    x = float(x)
+    if not np.isfinite(x) or x == 0.0:
+        return 0.0
+    return round(x, digits - 1 - int(np.floor(np.log10(abs(x)))))
 
 
-def _stats(values: np.ndarray, digits: int) -> tuple[float, float]:
-    return round(float(values.mean()), digits), round(float(values.std()), digits)
+def active_frames(
+    rms: np.ndarray, *, silence_floor_dbfs: float = -60.0, relative_floor_db: float = 50.0
+) -> np.ndarray:
+    """Boolean mask of the non-silent frames.
+
+    A frame is active when its RMS is finite, above ``silence_floor_dbfs`` and within
+    ``relative_floor_db`` of the 95th percentile of the frame RMS values.
+
+    Parameters
+    ----------
+    rms : np.ndarray, shape (n_frames,)
+        Linear RMS per frame (full scale = 1).
+    """
+    r = np.asarray(rms, dtype=np.float64)
+    if r.size == 0:
+        return np.zeros(0, dtype=bool)
+    finite = np.isfinite(r)
+    db = np.full(r.shape, -np.inf)
+    db[finite] = 20.0 * np.log10(np.maximum(r[finite], 1e-12))
+    mask = finite & (db > silence_floor_dbfs)
+    if not mask.any():
+        return mask
+    loud = float(np.percentile(db[mask], 95))
+    return mask & (db > loud - relative_floor_db)
 
 
-@analyzer("timbre", version="1", params=TimbreParams())
-def timbre(features: Features, params: TimbreParams) -> TimbreResult:
-    """Spectral and MFCC statistics over the non-silent frames."""
-    mask = active_frames(features.rms, params.silence_floor_db)
-    spectral = features.spectral
-    n = int(mask.sum())
-    if n == 0 or any(spectral[name].shape[-1] != mask.shape[0] for name in _SCALARS):
-        return TimbreResult(frames_used=0)
-    out: dict[str, object] = {"frames_used": n}
-    names = {
-        "centroid": ("spectral_centroid_hz", 1),
-        "bandwidth": ("spectral_bandwidth_hz", 1),
-        "rolloff": ("spectral_rolloff_hz", 1),
-        "flatness": ("spectral_flatness", 5),
-        "zcr": ("zero_crossing_rate", 5),
-    }
-    for source, (field, digits) in names.items():
-        mean, std = _stats(spectral[source][mask].astype(np.float64), digits)
-        out[field] = mean
-        std_field = field.replace("_hz", "_std_hz") if field.endswith("_hz") else field + "_std"
-        out[std_field] = std
-    contrast = spectral["contrast"][:, mask].astype(np.float64)
-    out["spectral_contrast_db"] = np.round(contrast.mean(axis=1), 3).tolist()
-    out["spectral_contrast_std_db"] = np.round(contrast.std(axis=1), 3).tolist()
-    mfcc = spectral["mfcc"][:, mask].astype(np.float64)
-    out["mfcc_mean"] = np.round(mfcc.mean(axis=1), 3).tolist()
-    out["mfcc_var"] = np.round(mfcc.var(axis=1), 3).tolist()
-    return TimbreResult.model_validate(out)
+def _row(features, name: str, n: int) -> np.ndarray | None:
+    """A descriptor as a 2-D (rows, n) float64 array, or None when missing or misshapen."""
+    value = features.spectral.get(name) if isinstance(features.spectral, dict) else None
+    if value is None:
+        return None
+    a = np.asarray(value, dtype=np.float64)
+    a = a[None, :] if a.ndim == 1 else a
+    if a.ndim != 2 or a.shape[1] != n:
+        return None
+    return a
+
+
+def _summarize(result: TimbreResult) -> dict[str, float]:
+    # timbre statistics are too detailed for the one-line summary
+    return {}
+
+
+@analyzer("timbre", version="1", params=TimbreParams(), summarize=_summarize)
+def timbre(features, params: TimbreParams) -> TimbreResult:
+    """Means and spreads of spectral shape descriptors and MFCCs over non-silent frames."""
+    rms = np.asarray(features.rms, dtype=np.float64).reshape(-1)
+    n = rms.shape[0]
+    mask = active_frames(
+        rms,
+        silence_floor_dbfs=params.silence_floor_dbfs,
+        relative_floor_db=params.relative_floor_db,
+    )
+    if n == 0 or not mask.any():
+        return TimbreResult(n_frames=0, active_fraction=0.0 if n else None)
+    digits = params.significant_digits
+
+    def stats(name: str, var: bool = False) -> tuple[list[float], list[float]]:
+        a = _row(features, name, n)
+        if a is None:
+            return [], []
+        sel = a[:, mask]
+        finite = np.isfinite(sel).all(axis=0)
+        if not finite.all():
+            sel = sel[:, finite]
+        if sel.shape[1] == 0:
+            return [], []
+        mean = sel.mean(axis=1)
+        spread = sel.var(axis=1)
+        if not var:
+            spread = np.sqrt(spread)
+        return [round_sig(v, digits) for v in mean], [round_sig(v, digits) for v in spread]
+
+    scalars: dict[str, float | None] = {}
+    for name, mean_key, std_key in (
+        ("centroid", "centroid_mean_hz", "centroid_std_hz"),
+        ("bandwidth", "bandwidth_mean_hz", "bandwidth_std_hz"),
+        ("rolloff", "rolloff_mean_hz", "rolloff_std_hz"),
+        ("flatness", "flatness_mean", "flatness_std"),
+        ("zcr", "zcr_mean", "zcr_std"),
+    ):
+        mean, std = stats(name)
+        scalars[mean_key] = mean[0] if len(mean) == 1 else None
+        scalars[std_key] = std[0] if len(std) == 1 else None
+    contrast_mean, contrast_std = stats("contrast")
+    mfcc_mean, mfcc_var = stats("mfcc", var=True)
+    return TimbreResult(
+        n_frames=int(mask.sum()),
+        active_fraction=round_sig(mask.mean(), 4),
+        contrast_mean_db=contrast_mean,
+        contrast_std_db=contrast_std,
+        mfcc_mean=mfcc_mean,
+        mfcc_var=mfcc_var,
+        **scalars,
+    )

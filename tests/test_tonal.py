@@ -1,0 +1,234 @@
+"""Tonal stage: key, mode, tuning and chroma on numpy-synthesized chord progressions."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+
+import numpy as np
+import pytest
+
+from linernotes.analyzers.tonal import (
+    KEY_PROFILES,
+    MAJOR_KEY_NAMES,
+    MINOR_KEY_NAMES,
+    TonalParams,
+    TonalResult,
+    estimate_tuning,
+    key_name,
+    key_scores,
+    key_templates,
+    tonal,
+)
+from linernotes.features import FeatureParams, extract_features_from_array
+
+SR = 22050
+PARAMS = TonalParams()
+PC = {"C": 0, "C#": 1, "Db": 1, "D": 2, "Eb": 3, "E": 4, "F": 5, "F#": 6, "G": 7, "Ab": 8}
+PC |= {"G#": 8, "A": 9, "Bb": 10, "B": 11}
+
+
+def tone(midi: float, seconds: float, *, n_harmonics: int = 8, rolloff: float = 0.7) -> np.ndarray:
+    """A harmonic tone (piano-like decay envelope) at a fractional MIDI pitch."""
+    t = np.arange(int(seconds * SR)) / SR
+    f0 = 440.0 * 2.0 ** ((midi - 69.0) / 12.0)
+    y = np.zeros_like(t)
+    for h in range(1, n_harmonics + 1):
+        if h * f0 < SR / 2:
+            y += rolloff ** (h - 1) * np.sin(2 * np.pi * h * f0 * t + 0.3 * h)
+    envelope = np.minimum(t / 0.01, 1.0) * np.exp(-1.5 * t)
+    return y * envelope
+
+
+def chord(root_pc: int, quality: str, seconds: float, cents: float = 0.0) -> np.ndarray:
+    """Close-position triad above C4-ish plus a bass note on the root."""
+    intervals = {"M": (0, 4, 7), "m": (0, 3, 7), "7": (0, 4, 7, 10)}[quality]
+    root = 55 + (root_pc - 55) % 12  # G3..F#4
+    y = sum(tone(root + iv + cents / 100.0, seconds) for iv in intervals)
+    y += 1.2 * tone(root - 12 - 12 * (root > 60) + cents / 100.0, seconds, rolloff=0.5)
+    return y
+
+
+def progression(tonic: str, mode: str, *, cents: float = 0.0, repeats: int = 2) -> np.ndarray:
+    """I-IV-V-I (major) or i-iv-V7-i (minor, raised leading tone), one second per chord."""
+    t = PC[tonic]
+    if mode == "major":
+        steps = [(0, "M"), (5, "M"), (7, "M"), (0, "M")]
+    else:
+        steps = [(0, "m"), (5, "m"), (7, "7"), (0, "m")]
+    parts = [chord((t + r) % 12, q, 1.0, cents) for _ in range(repeats) for r, q in steps]
+    y = np.concatenate(parts)
+    return (0.3 * y / np.max(np.abs(y))).astype(np.float32)
+
+
+def analyse(y: np.ndarray, params: TonalParams = PARAMS) -> TonalResult:
+    return tonal(extract_features_from_array(y, SR), params)
+
+
+@pytest.mark.parametrize(
+    "tonic, expected",
+    [("C", "C major"), ("G", "G major"), ("Eb", "Eb major"), ("A", "A major"),
+     ("F#", "F# major"), ("Db", "Db major"), ("B", "B major")],
+)  # fmt: skip
+def test_major_progressions_exact_key(tonic: str, expected: str) -> None:
+    result = analyse(progression(tonic, "major"))
+    assert result.key == expected
+    assert result.tonic == expected.split()[0]
+    assert result.mode == "major"
+    assert result.key_confidence > 0.5
+    assert result.runner_up is not None and result.runner_up.key != expected
+    assert result.key_scores[0].key == expected
+    assert result.key_scores[0].score > result.runner_up.score
+
+
+@pytest.mark.parametrize(
+    "tonic, expected",
+    [("A", "A minor"), ("C", "C minor"), ("C#", "C# minor"), ("F", "F minor"),
+     ("Bb", "Bb minor"), ("G#", "G# minor"), ("E", "E minor")],
+)  # fmt: skip
+def test_minor_progressions_exact_key(tonic: str, expected: str) -> None:
+    result = analyse(progression(tonic, "minor"))
+    assert result.key == expected
+    assert result.mode == "minor"
+    assert result.key_confidence > 0.5
+
+
+def test_detuned_progression_reports_tuning_and_keeps_key() -> None:
+    result = analyse(progression("D", "major", cents=30.0))
+    assert result.tuning_cents == pytest.approx(30.0, abs=3.0)
+    assert result.tuning_hz == pytest.approx(440.0 * 2 ** (30 / 1200), abs=1.0)
+    assert result.key == "D major"
+    flat = analyse(progression("F", "minor", cents=-35.0))
+    assert flat.tuning_cents == pytest.approx(-35.0, abs=3.0)
+    assert flat.key == "F minor"
+
+
+def test_in_tune_progression_has_near_zero_tuning() -> None:
+    result = analyse(progression("E", "major"))
+    assert result.tuning_cents == pytest.approx(0.0, abs=2.0)
+    assert result.tuning_hz == pytest.approx(440.0, abs=0.6)
+
+
+def test_estimate_tuning_on_synthetic_peaks() -> None:
+    fp = FeatureParams()
+    for cents in (-45.0, -12.0, 0.0, 22.0, 41.0):
+        y = sum(tone(m + cents / 100.0, 2.0) for m in (60, 64, 67, 72)).astype(np.float32)
+        spectrum = extract_features_from_array(y, SR).pitch_spectrum
+        est, concentration = estimate_tuning(spectrum, fp.pitch_bin_midi())
+        assert est == pytest.approx(cents, abs=2.5)
+        assert concentration > 0.5
+
+
+def test_chroma_is_tuning_corrected_and_c_indexed() -> None:
+    # an E major triad played 40 cents sharp must still put its energy on E, G#, B
+    y = sum(tone(m + 0.4, 3.0) for m in (64, 68, 71)).astype(np.float32)
+    result = analyse(y)
+    assert len(result.chroma) == 12
+    assert max(result.chroma) == pytest.approx(1.0)
+    top3 = set(np.argsort(result.chroma)[-3:].tolist())
+    assert top3 == {4, 8, 11}
+    assert result.tuning_cents == pytest.approx(40.0, abs=3.0)
+
+
+def test_white_noise_has_no_key_and_no_tuning() -> None:
+    rng = np.random.default_rng(0)
+    result = analyse((0.2 * rng.standard_normal(SR * 6)).astype(np.float32))
+    assert result.key is None
+    assert result.mode is None and result.tonic is None and result.runner_up is None
+    assert result.key_confidence == 0.0
+    assert result.tuning_cents is None and result.tuning_hz is None
+    assert len(result.chroma) == 12  # measured (flat-ish), not invented
+
+
+def test_drum_like_clicks_have_no_key() -> None:
+    rng = np.random.default_rng(1)
+    y = np.zeros(SR * 6, np.float32)
+    for start in range(0, len(y) - 4000, SR // 4):  # noise bursts on a grid, decaying
+        burst = rng.standard_normal(4000) * np.exp(-np.arange(4000) / 600.0)
+        y[start : start + 4000] += 0.5 * burst
+    result = analyse(y)
+    assert result.key is None
+    assert result.key_confidence == 0.0
+
+
+def test_silence_and_empty_input_never_raise() -> None:
+    silent = analyse(np.zeros(SR * 3, np.float32))
+    assert silent == TonalResult()
+    assert silent.chroma == [] and silent.key is None and silent.tuning_cents is None
+    one_frame = analyse(np.zeros(10, np.float32))
+    assert one_frame.key is None
+    feats = extract_features_from_array(np.zeros(100, np.float32), SR)
+    empty = dataclasses.replace(feats, pitch_spectrum=np.zeros((216, 0), np.float32))
+    assert tonal(empty, PARAMS) == TonalResult()
+    bad = dataclasses.replace(feats, pitch_spectrum=np.full((216, 3), np.nan, np.float32))
+    assert tonal(bad, PARAMS).key is None
+
+
+def test_short_single_frame_tone_does_not_raise() -> None:
+    y = tone(69, 0.05).astype(np.float32)
+    result = analyse(y)
+    assert 0.0 <= result.key_confidence <= 1.0
+    json.loads(result.model_dump_json())
+
+
+def test_confidence_orders_clear_over_ambiguous() -> None:
+    clear = analyse(progression("G", "major"))
+    single = analyse((0.3 * tone(69, 4.0)).astype(np.float32))  # one note: key ambiguous
+    assert clear.key_confidence > single.key_confidence + 0.3
+
+
+def test_result_is_json_without_nan() -> None:
+    result = analyse(progression("Bb", "minor"))
+    text = result.model_dump_json()
+    assert "NaN" not in text and "Infinity" not in text
+    data = json.loads(text)
+    assert data["key"] == "Bb minor"
+    assert len(data["key_scores"]) == PARAMS.n_candidates
+
+
+def test_key_spelling_table() -> None:
+    names = [key_name(pc, m) for m in ("major", "minor") for pc in range(12)]
+    assert len(set(names)) == 24
+    pattern = re.compile(r"^[A-G](#|b)? (major|minor)$")
+    assert all(pattern.match(n) for n in names)
+    assert key_name(6, "major") == "F# major" and key_name(1, "major") == "Db major"
+    assert key_name(3, "minor") == "Eb minor" and key_name(8, "minor") == "G# minor"
+    assert key_name(1, "minor") == "C# minor" and key_name(10, "minor") == "Bb minor"
+    assert len(MAJOR_KEY_NAMES) == len(MINOR_KEY_NAMES) == 12
+
+
+def test_key_scores_on_symbolic_profiles() -> None:
+    # a chroma equal to a profile rotated to a tonic must score that key highest
+    templates = key_templates(("krumhansl",), n_harmonics=1)
+    major, minor = (np.asarray(p) for p in KEY_PROFILES["krumhansl"])
+    for tonic in range(12):
+        assert int(np.argmax(key_scores(np.roll(major, tonic), templates))) == tonic
+        assert int(np.argmax(key_scores(np.roll(minor, tonic), templates))) == 12 + tonic
+    assert np.all(key_scores(np.ones(12), templates) == 0.0)
+
+
+def test_unknown_profile_rejected() -> None:
+    with pytest.raises(ValueError):
+        TonalParams(profiles=("nonesuch",))
+
+
+def test_stage_registration_and_summary() -> None:
+    stage = tonal.stage
+    assert stage.name == "tonal" and stage.version == "1"
+    result = analyse(progression("C", "major"))
+    assert stage.summarize(result) == {"key": "C major"}
+    assert stage.summarize(TonalResult()) == {"key": None}
+
+
+def test_three_minutes_of_random_spectrum_is_handled() -> None:
+    # speed is measured in bench/speed; here: a long, unstructured input yields a valid result
+    fp = FeatureParams()
+    n = int(180 * fp.pitch_frame_rate)
+    rng = np.random.default_rng(2)
+    spectrum = rng.random((fp.n_pitch_bins, n), dtype=np.float32) ** 8 * 3000.0
+    feats = extract_features_from_array(np.zeros(100, np.float32), SR)
+    feats = dataclasses.replace(feats, pitch_spectrum=spectrum)
+    result = tonal(feats, PARAMS)
+    assert 0.0 <= result.key_confidence <= 1.0
+    assert len(result.chroma) in (0, 12)
