@@ -2,11 +2,14 @@
 
 Filterbanks and per-frame descriptors are pure functions; :class:`FrameStream` and
 :class:`LoudnessAccumulator` hold just enough state to process a signal chunk by chunk with
-results identical to processing it whole.
+results identical to processing it whole, and :class:`FrameStore` collects the per-chunk results
+without fragmenting memory.
 """
 
 from __future__ import annotations
 
+import math
+import mmap
 from dataclasses import dataclass
 
 import numpy as np
@@ -176,6 +179,74 @@ class FrameStream:
         return frames
 
 
+class FrameStore:
+    """The frames of one float32 feature (shape ``lead_shape + (n,)``), appended chunk by chunk
+    and joined into one contiguous array at the end.
+
+    Frames are copied into fixed-size blocks of anonymous memory (``mmap``) rather than kept as
+    one small array per chunk. Small arrays are carved from the C heap between the front end's
+    short-lived temporaries, and the heap cannot give their space back to the system once they
+    are freed: an hour-long file used to leave ~200 MB of such holes behind. Memory-mapped
+    blocks are returned whole when released. :meth:`join` copies the blocks into the final
+    array (whose pages become resident only as they are written) and releases each block as
+    soon as it is copied, so the frames exist about once throughout.
+    """
+
+    #: Bytes per block; a block's untouched pages are never resident.
+    BLOCK_BYTES = 4 << 20
+
+    def __init__(self, lead_shape: tuple[int, ...]) -> None:
+        self.lead_shape = lead_shape
+        self._rows = math.prod(lead_shape)
+        self._capacity = max(1, self.BLOCK_BYTES // (4 * max(self._rows, 1)))
+        self._blocks: list[np.ndarray] = []
+        self._fill = 0
+        self.n_frames = 0
+
+    def append(self, values: np.ndarray) -> None:
+        """Add frames, shape ``lead_shape + (m,)`` (cast to float32)."""
+        m = values.shape[-1]
+        cols = values.reshape(self._rows, m)
+        done = 0
+        while done < m:
+            if not self._blocks or self._fill == self._capacity:
+                self._blocks.append(_anonymous_float32((self._rows, self._capacity)))
+                self._fill = 0
+            k = min(m - done, self._capacity - self._fill)
+            self._blocks[-1][:, self._fill : self._fill + k] = cols[:, done : done + k]
+            self._fill += k
+            done += k
+        self.n_frames += m
+
+    def join(self) -> np.ndarray:
+        """All frames as one C-contiguous float32 array; empties the store.
+
+        The result lives in its own memory map too: numpy asks for huge pages on large arrays,
+        and filling one block of columns would then make the whole array resident at once,
+        before the blocks it replaces are released.
+        """
+        n = self.n_frames
+        if n == 0:
+            return np.zeros((*self.lead_shape, 0), np.float32)
+        out = _anonymous_float32((self._rows, n))
+        start = 0
+        while self._blocks:
+            block = self._blocks.pop(0)
+            k = min(self._capacity, n - start)
+            out[:, start : start + k] = block[:, :k]
+            start += k
+            del block  # the last reference: its memory goes back to the system now
+        self._fill = self.n_frames = 0
+        return out.reshape(*self.lead_shape, n)
+
+
+def _anonymous_float32(shape: tuple[int, int]) -> np.ndarray:
+    """A zero-filled float32 array in its own anonymous memory map (ordinary pages, resident
+    only once written), unmapped when the last view of it is freed."""
+    buffer = mmap.mmap(-1, 4 * shape[0] * shape[1])
+    return np.frombuffer(buffer, dtype=np.float32).reshape(shape)
+
+
 def k_weighting_sos(sr: int) -> np.ndarray:
     """BS.1770 K-weighting (high shelf + high pass) as second-order sections for any rate.
 
@@ -253,7 +324,12 @@ class LoudnessAccumulator:
         self._tp_tail = np.zeros((channels, self.half - 1), np.float32)
         self._kw_rest = np.zeros((channels, 0), np.float32)
         self._raw_rest = np.zeros((channels, 0), np.float32)
-        self._parts: dict[str, list[np.ndarray]] = {k: [] for k in ("kw", "raw", "cross", "peak")}
+        self._stores = {
+            "kw": FrameStore((channels,)),
+            "raw": FrameStore((channels,)),
+            "cross": FrameStore(()),
+            "peak": FrameStore(()),
+        }
         self.sample_peak = np.zeros(channels)
         self.true_peak = np.zeros(channels)
         self.clipped = np.zeros(channels, np.int64)
@@ -302,11 +378,11 @@ class LoudnessAccumulator:
         kwb = kw[:, :used].reshape(shape)
         rawb = raw[:, :used].reshape(shape)
         # float32 sums of one block (<= 19200 samples) stay accurate to about 1e-6
-        self._parts["kw"].append(np.einsum("cbn,cbn->cb", kwb, kwb) / self.block)
-        self._parts["raw"].append(np.einsum("cbn,cbn->cb", rawb, rawb) / self.block)
-        self._parts["peak"].append(np.maximum(rawb.max(axis=(0, 2)), -rawb.min(axis=(0, 2))))
+        self._stores["kw"].append(np.einsum("cbn,cbn->cb", kwb, kwb) / self.block)
+        self._stores["raw"].append(np.einsum("cbn,cbn->cb", rawb, rawb) / self.block)
+        self._stores["peak"].append(np.maximum(rawb.max(axis=(0, 2)), -rawb.min(axis=(0, 2))))
         if self.channels >= 2:
-            self._parts["cross"].append(np.einsum("bn,bn->b", rawb[0], rawb[1]) / self.block)
+            self._stores["cross"].append(np.einsum("bn,bn->b", rawb[0], rawb[1]) / self.block)
 
     def _update_true_peak(self, x: np.ndarray, *, final: bool) -> None:
         """Inter-sample peaks by polyphase interpolation, evaluated only between samples where
@@ -344,10 +420,10 @@ class LoudnessAccumulator:
         self._update_true_peak(np.zeros((self.channels, 0), np.float32), final=True)
 
         def stack(name: str, rows: int) -> np.ndarray:
-            parts = self._parts[name]
-            if not parts:
+            store = self._stores[name]
+            if not store.n_frames:
                 return np.zeros((rows, 0)) if rows else np.zeros(0)
-            return np.concatenate(parts, axis=-1)
+            return store.join()
 
         return LoudnessBlocks(
             sr=self.sr,

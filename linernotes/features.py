@@ -26,6 +26,7 @@ import numpy as np
 import scipy.fft
 
 from linernotes.dsp import (
+    FrameStore,
     FrameStream,
     LoudnessAccumulator,
     LoudnessBlocks,
@@ -197,10 +198,12 @@ def extract_features(
     loud = LoudnessAccumulator(sr, channels)
     resampler = _MonoResampler(sr, p.sr)
 
-    mel_parts: list[np.ndarray] = []
-    rms_parts: list[np.ndarray] = []
-    spectral_parts: list[dict[str, np.ndarray]] = []
-    pitch_parts: list[np.ndarray] = []
+    spectral_shapes = {"contrast": (7,), "mfcc": (p.n_mfcc,)}
+    spectral_names = ("centroid", "bandwidth", "rolloff", "flatness", "zcr", "contrast", "mfcc")
+    mel_store = FrameStore((p.n_mels,))
+    rms_store = FrameStore(())
+    spectral_stores = {name: FrameStore(spectral_shapes.get(name, ())) for name in spectral_names}
+    pitch_store = FrameStore((p.n_pitch_bins,))
     n_mono = 0
 
     def consume(mono_22k: np.ndarray, final: bool) -> None:
@@ -211,13 +214,15 @@ def extract_features(
             spec = np.abs(scipy.fft.rfft(frames * window, axis=1)).astype(np.float32)
             power = spec**2
             mel = mel_fb @ power.T
-            mel_parts.append((10.0 * np.log10(np.maximum(mel, 1e-10))).astype(np.float32))
-            rms_parts.append(np.sqrt(np.einsum("ij,ij->i", frames, frames) / p.n_fft))
-            spectral_parts.append(spectral_frame_features(frames, spec, mel_parts[-1], p))
+            mel_db = (10.0 * np.log10(np.maximum(mel, 1e-10))).astype(np.float32)
+            mel_store.append(mel_db)
+            rms_store.append(np.sqrt(np.einsum("ij,ij->i", frames, frames) / p.n_fft))
+            for name, values in spectral_frame_features(frames, spec, mel_db, p).items():
+                spectral_stores[name].append(values)
         pframes = pitch_frames.push(mono_22k, final=final)
         if pframes.shape[0]:
             pspec = np.abs(scipy.fft.rfft(pframes * pitch_window, axis=1)).astype(np.float32)
-            pitch_parts.append((pitch_fb @ pspec.T).astype(np.float32))
+            pitch_store.append(pitch_fb @ pspec.T)
 
     for chunk in chunks:
         if chunk.ndim == 1:
@@ -230,33 +235,20 @@ def extract_features(
         consume(resampler.push(mono), final=False)
     consume(resampler.push(None), final=True)
 
-    # Join each kind of frame array and drop its pieces before the next, so that at most one
-    # array exists twice at a time (this sets the peak memory of an hour-long file).
-    spectral_shapes = {"contrast": (7,), "mfcc": (p.n_mfcc,)}
-    spectral = {
-        name: _join([part.pop(name) for part in spectral_parts], spectral_shapes.get(name, ()))
-        for name in ("centroid", "bandwidth", "rolloff", "flatness", "zcr", "contrast", "mfcc")
-    }
+    # Each store is joined (and its blocks released) before the next, so the frame data exist
+    # about once at any time: this sets the peak memory of an hour-long file.
+    spectral = {name: spectral_stores.pop(name).join() for name in spectral_names}
     return Features(
         params=p,
         duration=n_mono / p.sr,
-        mel_db=_join(mel_parts, (p.n_mels,)),
-        rms=_join(rms_parts, ()),
+        mel_db=mel_store.join(),
+        rms=rms_store.join(),
         spectral=spectral,
-        pitch_spectrum=_join(pitch_parts, (p.n_pitch_bins,)),
+        pitch_spectrum=pitch_store.join(),
         loudness=loud.finish(),
         sr_native=sr,
         channels=channels,
     )
-
-
-def _join(parts: list[np.ndarray], lead_shape: tuple[int, ...]) -> np.ndarray:
-    """Concatenate frame arrays along their last axis as float32, emptying ``parts``."""
-    if not parts:
-        return np.zeros((*lead_shape, 0), np.float32)
-    joined = np.concatenate(parts, axis=-1).astype(np.float32, copy=False)
-    parts.clear()
-    return joined
 
 
 def iter_array_chunks(y: np.ndarray, chunk_size: int) -> Iterator[np.ndarray]:

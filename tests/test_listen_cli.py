@@ -52,7 +52,8 @@ def test_analyze_listen_with_a_server(music_dir: Path, monkeypatch) -> None:
         fake.close()
 
 
-def test_analyze_listen_failure_keeps_measurements(music_dir: Path, capsys) -> None:
+def test_analyze_listen_failure_keeps_measurements(music_dir: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("LINERNOTES_MAX_RETRIES", "1")  # settings from the environment
     args = ["analyze", str(music_dir / "one.flac"), "--listen", "--backend", "openai"]
     args += ["--base-url", "http://127.0.0.1:9/v1", "--prompts", "caption"]
     assert main(args) == 1

@@ -67,6 +67,7 @@ def onset_strength_bands(
     max_size: int = 3,
     top_db: float = 80.0,
     split_hz: tuple[float, float] = (200.0, 2000.0),
+    block_frames: int = 8192,
 ) -> OnsetBands:
     """Spectral-flux onset envelopes of a log-mel spectrogram.
 
@@ -87,6 +88,8 @@ def onset_strength_bands(
         that noise far below the music cannot create onsets.
     split_hz : (float, float)
         Frequencies separating the low, mid and high bands.
+    block_frames : int
+        Frames processed at a time (bounds the temporaries; the result does not depend on it).
 
     Returns
     -------
@@ -98,30 +101,42 @@ def onset_strength_bands(
     zeros = np.zeros(n_frames, np.float32)
     if n_frames <= lag or n_mels == 0:
         return OnsetBands(zeros, zeros.copy(), zeros.copy(), zeros.copy())
-    s = np.asarray(mel_db, dtype=np.float32)
-    s = np.maximum(s, float(s.max()) - top_db)
-    ref = scipy.ndimage.maximum_filter1d(s, size=max_size, axis=0) if max_size > 1 else s
-    flux = np.zeros_like(s)
-    # The first frames have no reference: a signal that starts loud is not an onset there
-    # (it may be cut from the middle of a note); the beat grid reaches it by extension.
-    np.maximum(s[:, lag:] - ref[:, :-lag], 0.0, out=flux[:, lag:])
+    floor = float(np.max(mel_db)) - top_db
 
     centres = mel_band_centres(n_mels, sr=sr, fmin=fmin, fmax=fmax)
     lo_sel = centres < split_hz[0]
     hi_sel = centres >= split_hz[1]
     mid_sel = ~(lo_sel | hi_sel)
+    selections = [None, lo_sel, mid_sel, hi_sel]
+    # The first frames have no reference: a signal that starts loud is not an onset there
+    # (it may be cut from the middle of a note); the beat grid reaches it by extension.
+    envelopes = [np.zeros(n_frames, np.float32) for _ in selections]
+    # Every step is per frame (or between frames ``lag`` apart), so the flux is computed in
+    # blocks of frames: an hour-long track never holds several spectrogram-sized temporaries.
+    for start in range(lag, n_frames, block_frames):
+        stop = min(start + block_frames, n_frames)
+        s = np.maximum(np.asarray(mel_db[:, start - lag : stop], dtype=np.float32), floor)
+        ref = scipy.ndimage.maximum_filter1d(s, size=max_size, axis=0) if max_size > 1 else s
+        flux = np.maximum(s[:, lag:] - ref[:, :-lag], 0.0)
+        for env, sel in zip(envelopes, selections, strict=True):
+            if sel is None:
+                env[start:stop] = _band_mean(flux)
+            elif sel.any():
+                env[start:stop] = _band_mean(flux[sel])
+    full, low, mid, high = envelopes
+    return OnsetBands(full=full, low=low, mid=mid, high=high)
 
-    def band_mean(sel: np.ndarray) -> np.ndarray:
-        if not sel.any():
-            return zeros.copy()
-        return flux[sel].mean(axis=0)
 
-    return OnsetBands(
-        full=flux.mean(axis=0),
-        low=band_mean(lo_sel),
-        mid=band_mean(mid_sel),
-        high=band_mean(hi_sel),
-    )
+def _band_mean(flux: np.ndarray) -> np.ndarray:
+    """``flux.mean(axis=0)`` of a block of frames, bit for bit as for the whole spectrogram.
+
+    numpy sums the bands one after another when there are two or more frames, but pairwise
+    when a single frame is left, which can change the last bit: a lone frame is therefore
+    averaged as two copies of itself.
+    """
+    if flux.shape[1] == 1:
+        return np.repeat(flux, 2, axis=1).mean(axis=0)[:1]
+    return flux.mean(axis=0)
 
 
 def pick_onsets(

@@ -40,6 +40,9 @@ import scipy.ndimage
 
 __all__ = ["TempoEstimate", "TempoSalience", "estimate_tempo", "tempo_prior", "tempo_salience"]
 
+#: Analysis windows processed together by :func:`tempo_salience` (a multiple of 64).
+_WINDOW_BATCH = 256
+
 
 @dataclass(frozen=True)
 class TempoSalience:
@@ -175,36 +178,52 @@ def tempo_salience(
         starts = np.arange(0, n - win + 1, hop)
         if starts[-1] + win < n:
             starts = np.append(starts, n - win)
-    frames = np.zeros((starts.size, win))
-    for i, s in enumerate(starts):
-        seg = env[s : s + win]
-        frames[i, : seg.size] = seg
     window = np.hanning(win + 2)[1:-1] if win > 2 else np.ones(win)
-    frames = frames * window
     n_fft = int(scipy.fft.next_fast_len(max(2 * win, win + max_lag + 1)))
-    spec = np.abs(scipy.fft.rfft(frames, n=n_fft, axis=1))
-    power = np.sum(frames * frames, axis=1)
-    weight = np.sqrt(power)
-
-    gen = scipy.fft.irfft(spec**acf_exponent, n=n_fft, axis=1)[:, : max_lag + 1]
     # Undo the taper that the analysis window imposes on longer lags.
     w_acf = np.correlate(window, window, mode="full")[win - 1 :]
     taper = np.zeros(max_lag + 1)
     m = min(max_lag + 1, w_acf.size)
     taper[:m] = w_acf[:m] / w_acf[0]
     taper = np.maximum(taper, 0.25)
-    denom = np.where(gen[:, :1] > 1e-12, gen[:, :1], 1.0)
-    acf_local = (gen / denom) / taper
-    acf_local[gen[:, 0] <= 1e-12] = 0.0
-
     lags = 60.0 * frame_rate / bpm
-    lag_idx = np.arange(max_lag + 1)
-    acf_grid = np.stack([np.interp(lags, lag_idx, row) for row in acf_local])
-    tatum = np.stack([np.interp(lags / 2, lag_idx, row) for row in acf_local])
-    support = np.clip(acf_grid, 0.0, None) + tatum_weight * np.clip(tatum, 0.0, None)
     freqs_bin = (bpm / 60.0) * n_fft / frame_rate
-    spec_smooth = scipy.ndimage.maximum_filter1d(spec, size=3, axis=1)
-    dft_grid = np.stack([np.interp(freqs_bin, np.arange(row.size), row) for row in spec_smooth])
+    lag_idx = np.arange(max_lag + 1)
+
+    # Windows are analysed in batches: every step is per window, and an hour-long envelope
+    # has thousands of them, whose spectra and autocorrelations would together take hundreds
+    # of MB. The batch size is a multiple of any SIMD width, so the FFTs group windows as
+    # they would in one call and the results do not depend on it.
+    acf_parts, tatum_parts, dft_parts, weight_parts, lag_parts = [], [], [], [], []
+    for first in range(0, starts.size, _WINDOW_BATCH):
+        batch = starts[first : first + _WINDOW_BATCH]
+        frames = np.zeros((batch.size, win))
+        for i, s in enumerate(batch):
+            seg = env[s : s + win]
+            frames[i, : seg.size] = seg
+        frames *= window
+        spec = np.abs(scipy.fft.rfft(frames, n=n_fft, axis=1))
+        weight_parts.append(np.sqrt(np.sum(frames * frames, axis=1)))
+        del frames
+        gen = scipy.fft.irfft(spec**acf_exponent, n=n_fft, axis=1)[:, : max_lag + 1].copy()
+        denom = np.where(gen[:, :1] > 1e-12, gen[:, :1], 1.0)
+        acf_local = (gen / denom) / taper
+        acf_local[gen[:, 0] <= 1e-12] = 0.0
+        del gen
+        acf_parts.append(np.stack([np.interp(lags, lag_idx, row) for row in acf_local]))
+        tatum_parts.append(np.stack([np.interp(lags / 2, lag_idx, row) for row in acf_local]))
+        lag_parts.append(acf_local)
+        spec_smooth = scipy.ndimage.maximum_filter1d(spec, size=3, axis=1)
+        del spec
+        bins = np.arange(spec_smooth.shape[1])
+        dft_parts.append(np.stack([np.interp(freqs_bin, bins, row) for row in spec_smooth]))
+        del spec_smooth
+    acf_grid = np.concatenate(acf_parts)
+    tatum = np.concatenate(tatum_parts)
+    acf_local = np.concatenate(lag_parts)
+    dft_grid = np.concatenate(dft_parts)
+    weight = np.concatenate(weight_parts)
+    support = np.clip(acf_grid, 0.0, None) + tatum_weight * np.clip(tatum, 0.0, None)
     dft_peak = dft_grid.max(axis=1, keepdims=True)
     dft_grid = np.where(dft_peak > 1e-12, dft_grid / np.maximum(dft_peak, 1e-12), 0.0)
     local = support * np.clip(dft_grid, 0.0, None) ** dft_weight
