@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 from linernotes import __version__
+from linernotes.cli_annotate import COMMANDS as ANNOTATE_COMMANDS
+from linernotes.cli_annotate import build_annotate_parsers
 from linernotes.listen.cli import (
     add_listen_options,
     build_endpoint_parser,
@@ -60,6 +62,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     build_listen_parser(sub)
     build_endpoint_parser(sub)
+    build_annotate_parsers(sub)
     return parser
 
 
@@ -130,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_listen(args)
     if args.command == "endpoint-template":
         return cmd_endpoint_template(args)
+    if args.command in ANNOTATE_COMMANDS:
+        return ANNOTATE_COMMANDS[args.command](args)
     return 2
 
 

@@ -3,7 +3,9 @@
 A record opens with a :class:`Summary` (what a user reads first), then the facts about the file
 (:class:`FileInfo`), then one :class:`AnalysisSection` per analyzer, each stamped with the
 analyzer's name, version and parameters, then what the audio-language model said
-(:class:`~linernotes.listen.section.ListenSection`, provenance ``model``). Summary values
+(:class:`~linernotes.listen.section.ListenSection`, provenance ``model``), then the final
+reconciled fields (:class:`~linernotes.reconcile.model.FinalFields`: measured, model and
+human values merged, conflicts recorded, human edits on top). Summary values
 that a later stage may replace (a model caption, a human correction) carry their provenance
 and confidence beside them, so the record always says where a number came from. Later stages
 add sections without reshaping these.
@@ -27,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from linernotes.audio.report import DecodeReport
 from linernotes.listen.section import ListenSection
+from linernotes.reconcile.model import FinalFields
 
 #: Bumped whenever the serialised shape changes incompatibly.
 SCHEMA_VERSION = 1
@@ -107,6 +110,7 @@ class TrackRecord(BaseModel):
     file: FileInfo
     analyses: dict[str, AnalysisSection] = Field(default_factory=dict)
     listen: ListenSection | None = None
+    final: FinalFields | None = None
     created_at: str = Field(default_factory=lambda: _now())
     tool: dict[str, str] = Field(default_factory=dict)
     frontend: dict[str, Any] = Field(default_factory=dict)

@@ -168,6 +168,7 @@ def _analyse_claimed(
                     write_outputs(record, layout.paths(path))
                 return TrackOutcome(path, "skipped", "already analysed", record_json=stored)
     record = analyze_file(path, store=store, force=force, frontend=frontend, stages=stages)
+    finalize(record, store)
     if write_files:
         write_outputs(record, layout.paths(path))
     audio_s = record.file.decode.decoded_duration or 0.0
@@ -200,10 +201,20 @@ def _listen(
     except (LinernotesError, OSError) as exc:
         outcome.status, outcome.reason = "failed", f"listen: {exc}"
         return
+    finalize(record, _store_for(db))
     outcome.record_json = record.to_json()
     _store_for(db).put_record(record.file.content_hash, outcome.path, outcome.record_json)
     if write_files:
         write_outputs(record, layout.paths(outcome.path))
+
+
+def finalize(record: TrackRecord, store: Store) -> None:
+    """Refresh the record's final fields (measured + model + the library's human edits) and
+    save it, so every written record carries reconciled values that respect locked edits."""
+    from linernotes.edits.apply import reconcile_with_edits
+
+    record.final = reconcile_with_edits(record, store.path)
+    store.put_record(record.file.content_hash, Path(record.file.path), record.to_json())
 
 
 def _ignore_sigint() -> None:

@@ -1,0 +1,175 @@
+"""What every exporter shares: the tracks to export, where each format's files go, and a
+writer that never rewrites an unchanged file and never touches audio.
+
+Without an output folder (``out=None``) sidecar files are written beside the audio and the
+dataset-level files at the top of the dataset folder. With one, each format gets
+``OUT/<format>/`` as a self-contained folder that mirrors the dataset's layout, the audio
+symlinked (or copied with ``copy_audio``) into it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import filecmp
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from linernotes.fileio import write_atomic
+from linernotes.reconcile.model import FinalFields
+from linernotes.record import TrackRecord
+
+
+@dataclass
+class ExportTrack:
+    """One track to export: its audio, record and reconciled fields."""
+
+    audio: Path
+    rel: Path
+    record: TrackRecord
+    final: FinalFields
+    stem: str
+
+    @property
+    def rel_stem(self) -> Path:
+        """The output stem relative to the dataset folder (``sub/song``)."""
+        return self.rel.parent / self.stem
+
+
+class AudioWriteRefused(RuntimeError):
+    """An exporter tried to write over an audio file (a bug: exports never modify audio)."""
+
+
+@dataclass
+class FileWriter:
+    """Atomic writes that skip files whose bytes would not change, and audio placement.
+
+    ``written`` and ``unchanged`` list what happened, for the report and for tests.
+    """
+
+    protected: set[Path] = field(default_factory=set)
+    written: list[Path] = field(default_factory=list)
+    unchanged: list[Path] = field(default_factory=list)
+
+    def write(self, path: Path, data: str | bytes) -> bool:
+        """Write ``data`` to ``path`` unless it already holds exactly that; True if written."""
+        payload = data.encode("utf-8") if isinstance(data, str) else data
+        if path.absolute() in self.protected or path.resolve() in self.protected:
+            raise AudioWriteRefused(f"refusing to write over audio file {path}")
+        try:
+            if path.is_file() and path.read_bytes() == payload:
+                self.unchanged.append(path)
+                return False
+        except OSError:
+            pass
+        write_atomic(path, payload)
+        self.written.append(path)
+        return True
+
+    def write_json(self, path: Path, obj: Any) -> bool:
+        return self.write(path, dumps(obj))
+
+    def merge_json(self, path: Path, updates: dict[str, Any]) -> bool:
+        """Update the JSON object in ``path`` with ``updates``, keeping every other key (so
+        several formats, or other tools, can share one sidecar); under a file lock."""
+        with locked(path):
+            current: dict[str, Any] = {}
+            if path.is_file():
+                try:
+                    loaded = json.loads(path.read_text(encoding="utf-8"))
+                    current = loaded if isinstance(loaded, dict) else {}
+                except (json.JSONDecodeError, UnicodeDecodeError):
+                    current = {}
+            return self.write_json(path, {**current, **updates})
+
+    def place_audio(self, source: Path, target: Path, *, copy: bool) -> bool:
+        """Make ``target`` show ``source``: a symlink, or an atomic copy; True if changed."""
+        if target.absolute() == source.absolute():
+            return False
+        if copy:
+            if (
+                target.is_file()
+                and not target.is_symlink()
+                and filecmp.cmp(source, target, shallow=False)
+            ):
+                self.unchanged.append(target)
+                return False
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+            os.close(fd)
+            shutil.copyfile(source, tmp)
+            os.replace(tmp, target)
+        else:
+            if target.is_symlink() and Path(os.readlink(target)) == source.absolute():
+                self.unchanged.append(target)
+                return False
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.link")
+            if tmp.is_symlink() or tmp.exists():
+                tmp.unlink()
+            tmp.symlink_to(source.absolute())
+            os.replace(tmp, target)
+        self.written.append(target)
+        return True
+
+
+@dataclass
+class ExportTarget:
+    """Where one format's files go for one export run."""
+
+    root: Path
+    out: Path | None
+    copy_audio: bool = False
+    name: str = "dataset"
+
+    @property
+    def folder(self) -> Path:
+        """The folder that holds the dataset-level files."""
+        return self.out if self.out is not None else self.root
+
+    def audio_path(self, track: ExportTrack) -> Path:
+        """Where the trainer finds the track's audio."""
+        return track.audio if self.out is None else self.out / track.rel
+
+    def sidecar(self, track: ExportTrack, suffix: str) -> Path:
+        """``<folder of the audio>/<stem><suffix>`` in this target."""
+        return self.folder / track.rel.parent / (track.stem + suffix)
+
+    def place(self, track: ExportTrack, writer: FileWriter) -> Path:
+        """Link or copy the audio into the target (nothing to do beside the audio)."""
+        target = self.audio_path(track)
+        if self.out is not None:
+            writer.place_audio(track.audio, target, copy=self.copy_audio)
+        return target
+
+
+def dumps(obj: Any) -> str:
+    """Stable JSON: indented, UTF-8, newline-terminated (same input, same bytes)."""
+    return json.dumps(obj, indent=2, ensure_ascii=False) + "\n"
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """An exclusive lock for read-merge-write of ``path`` among concurrent exporters."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = path.parent / ".linernotes-export.lock"
+    with open(lock, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def bpm_int(value: Any) -> int | None:
+    """BPM as the integer trainers take, ``None`` outside 30..300."""
+    if value is None:
+        return None
+    bpm = round(float(value))
+    return bpm if 30 <= bpm <= 300 else None

@@ -1,0 +1,413 @@
+"""``reconcile``: measured + model + human -> one final value per training field.
+
+Rules, in order of authority:
+
+1. **Human** edits win over everything and are never overwritten by an automatic run; a
+   locked edit is also marked verified (never flagged for review).
+2. **Measured** values win for bpm, key, time signature and duration. The tempo, key and
+   meter the listening model claimed are compared with them and every disagreement is kept
+   as a :class:`Conflict`. The one place the model's word counts is half/double tempo: when
+   the model's felt tempo matches the measured half or double reading (and not the primary),
+   that measured reading is chosen and the choice recorded as a :class:`TempoDecision`.
+3. **Model** text (caption, genres, moods, instruments, lyrics, language, vocals) is
+   structured by the rule normaliser or an optional LLM, and spelled canonically.
+
+Fields with low confidence, a conflict, or no value where one is expected go to ``review``.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from linernotes.listen.claims import key_pitch_class
+from linernotes.listen.section import ListenSection
+from linernotes.reconcile.model import (
+    Conflict,
+    FinalFields,
+    FinalValue,
+    Source,
+    TempoDecision,
+)
+from linernotes.reconcile.musicbrainz import LookupMatch, similarity
+from linernotes.reconcile.normalize import canonical_key, canonical_time_signature
+from linernotes.reconcile.structure import (
+    RuleStructurer,
+    StructuredText,
+    Structurer,
+    StructureRequest,
+    normalise,
+)
+
+if TYPE_CHECKING:
+    from linernotes.edits.model import Edit
+    from linernotes.record import TrackRecord
+
+#: Confidence given to model-derived text fields (the model reports none of its own).
+MODEL_CONFIDENCE = 0.6
+
+
+@dataclass
+class ReconcileOptions:
+    """Knobs of :func:`reconcile`.
+
+    ``structurer`` defaults to the rule normaliser; ``hints`` (artist, title, context) go to
+    it; ``review_below`` flags fields less confident than that; ``tempo_tolerance`` is the
+    relative distance within which two tempi agree; ``lookup`` is a metadata match found
+    for this track (it fills title/artist only where the embedded tags have none).
+    """
+
+    structurer: Structurer | None = None
+    hints: dict[str, str] = field(default_factory=dict)
+    review_below: float = 0.5
+    tempo_tolerance: float = 0.04
+    lookup: LookupMatch | None = None
+
+
+def reconcile(
+    record: TrackRecord,
+    edits: Mapping[str, Edit] | None = None,
+    options: ReconcileOptions | None = None,
+) -> FinalFields:
+    """The final fields of ``record`` with ``edits`` (field -> active human edit) on top."""
+    opts = options or ReconcileOptions()
+    final = FinalFields()
+    fields = final.fields
+    claims = _claims(record.listen)
+
+    _reconcile_bpm(record, claims.get("bpm", []), opts, final)
+    _reconcile_key(record, claims.get("key", []), final)
+    _reconcile_meter(record, claims.get("time_signature", []), final)
+    duration = record.summary.duration or record.file.duration
+    truncated = record.file.decode.truncated
+    fields["duration"] = FinalValue(
+        value=round(duration, 3) if duration else None,
+        confidence=(0.5 if truncated else 1.0) if duration else 0.0,
+        provenance="measured",
+        origin="decode",
+        note="file is truncated: duration of what decoded" if truncated else None,
+    )
+
+    hints = {**_tag_hints(record), **opts.hints}
+    final.hints = hints
+    request = _request(record.listen, hints)
+    structured, final.structured_by = _structure(request, opts.structurer)
+    _model_text_fields(record.listen, request, structured, final)
+    _identity_fields(record, opts, final)
+
+    for name, edit in (edits or {}).items():
+        _apply_edit(name, edit, final)
+    _flag(final, opts.review_below)
+    return final
+
+
+def _identity_fields(record: TrackRecord, opts: ReconcileOptions, final: FinalFields) -> None:
+    """Title and artist: embedded tags first, then the lookup match, then the hints."""
+    match = opts.lookup
+    if match is not None:
+        final.lookup = match.model_dump()
+    for name in ("title", "artist"):
+        tagged = record.file.tags.get(name)
+        found = getattr(match, name) if match is not None else None
+        if tagged:
+            item = FinalValue(value=tagged, confidence=0.9, provenance="tags", origin="file tags")
+            if found and similarity(found, tagged) < 0.8:
+                final.conflicts.append(
+                    Conflict(field=name, chosen=tagged, chosen_source="tags", other=found,
+                             other_source="lookup", other_origin=match.source,
+                             reason="embedded tags win over the metadata lookup")
+                )  # fmt: skip
+        elif found:
+            origin = f"{match.source}:{match.recording_id}"
+            item = FinalValue(value=found, confidence=round(match.score, 4),
+                              provenance="lookup", origin=origin)  # fmt: skip
+        elif opts.hints.get(name):
+            item = FinalValue(value=opts.hints[name], confidence=0.5, provenance="default",
+                              origin="hint")  # fmt: skip
+        else:
+            item = FinalValue()
+        final.fields[name] = item
+
+
+def _claims(listen: ListenSection | None) -> dict[str, list[tuple[Any, str]]]:
+    """``{"bpm": [(value, prompt_id), ...], "key": ..., "time_signature": ...}``."""
+    out: dict[str, list[tuple[Any, str]]] = {}
+    if listen is None:
+        return out
+    for prompt_id, entry in listen.entries.items():
+        for name in ("bpm", "key", "time_signature"):
+            if entry.claims.get(name) is not None:
+                out.setdefault(name, []).append((entry.claims[name], prompt_id))
+    return out
+
+
+def _close(a: float, b: float, tolerance: float) -> bool:
+    return abs(math.log(a / b)) <= math.log1p(tolerance)
+
+
+def _reconcile_bpm(
+    record: TrackRecord, claims: list[tuple[Any, str]], opts: ReconcileOptions, final: FinalFields
+) -> None:
+    measured = record.summary.bpm
+    confidence = record.summary.confidence.get("bpm", 0.0)
+    if measured is None:
+        final.fields["bpm"] = FinalValue(value=None, provenance="measured", origin="rhythm")
+        for value, prompt_id in claims:
+            final.conflicts.append(
+                Conflict(field="bpm", chosen=None, chosen_source="measured", other=value,
+                         other_source="model", other_origin=prompt_id,
+                         reason="no measurable tempo; a model's claim is not used in its place")
+            )  # fmt: skip
+        return
+    options = _tempo_readings(record, measured)
+    decision = TempoDecision(
+        measured_bpm=measured,
+        chosen_bpm=measured,
+        relation="primary",
+        reason="no tempo claimed by the model: the measured tempo stands",
+    )
+    if claims:
+        felt = statistics.median(float(v) for v, _ in claims)
+        relation, bpm = min(options, key=lambda o: abs(math.log(o[1] / felt)))
+        decision.model_bpm = felt
+        if relation != "primary" and _close(bpm, felt, opts.tempo_tolerance):
+            decision.relation, decision.chosen_bpm = relation, bpm
+            decision.reason = (
+                f"model's felt tempo {felt:g} matches the measured {relation} reading "
+                f"{bpm:g}, not the primary {measured:g}: {relation} chosen"
+            )
+        elif _close(measured, felt, opts.tempo_tolerance):
+            decision.reason = f"model's felt tempo {felt:g} agrees with the measured {measured:g}"
+        else:
+            decision.reason = (
+                f"model's felt tempo {felt:g} matches no measured reading: measured "
+                f"{measured:g} stands"
+            )
+    final.tempo_decision = decision
+    chosen = round(decision.chosen_bpm or measured, 3)
+    note = None
+    if decision.relation != "primary":
+        note = decision.reason
+        final.conflicts.append(
+            Conflict(field="bpm", chosen=chosen, chosen_source="measured", other=measured,
+                     other_source="measured", other_origin="rhythm primary",
+                     reason=decision.reason)
+        )  # fmt: skip
+    for value, prompt_id in claims:
+        if not _close(chosen, float(value), opts.tempo_tolerance):
+            final.conflicts.append(
+                Conflict(field="bpm", chosen=chosen, chosen_source="measured", other=value,
+                         other_source="model", other_origin=prompt_id,
+                         reason=f"measured tempo wins over the model's claim ({value:g} vs "
+                         f"{chosen:g} BPM)")
+            )  # fmt: skip
+    final.fields["bpm"] = FinalValue(
+        value=chosen, confidence=confidence, provenance="measured", origin="rhythm", note=note
+    )
+
+
+def _tempo_readings(record: TrackRecord, measured: float) -> list[tuple[str, float]]:
+    """The primary tempo and its measured half and double readings (computed when the
+    analyzer listed none), within 30..300 BPM."""
+    readings: list[tuple[str, float]] = [("primary", measured)]
+    section = record.analyses.get("rhythm")
+    listed = section.result.get("bpm_candidates", []) if section else []
+    for relation, ratio in (("half", 0.5), ("double", 2.0)):
+        bpm = next((c["bpm"] for c in listed if c.get("relation") == relation), None)
+        bpm = bpm if bpm is not None else measured * ratio
+        if 30.0 <= bpm <= 300.0:
+            readings.append((relation, round(float(bpm), 3)))
+    return readings
+
+
+def _reconcile_key(record: TrackRecord, claims: list[tuple[Any, str]], final: FinalFields) -> None:
+    measured = canonical_key(record.summary.key) if record.summary.key else None
+    final.fields["key"] = FinalValue(
+        value=measured,
+        confidence=record.summary.confidence.get("key", 0.0) if measured else 0.0,
+        provenance="measured",
+        origin="tonal",
+    )
+    for value, prompt_id in claims:
+        claimed = canonical_key(str(value))
+        if claimed is None:
+            continue
+        if measured is None:
+            reason = "no measurable key; a model's claim is not used in its place"
+        else:
+            a, b = key_pitch_class(measured), key_pitch_class(claimed)
+            if a == b:
+                continue
+            reason = "measured key wins over the model's claim"
+            if a and b and a[1] != b[1]:
+                major, minor = (a, b) if a[1] == "major" else (b, a)
+                if (major[0] - minor[0]) % 12 == 3:
+                    reason += " (relative major/minor: same notes, different centre)"
+                elif major[0] == minor[0]:
+                    reason += " (parallel major/minor)"
+        final.conflicts.append(
+            Conflict(field="key", chosen=measured, chosen_source="measured", other=claimed,
+                     other_source="model", other_origin=prompt_id, reason=reason)
+        )  # fmt: skip
+
+
+def _reconcile_meter(
+    record: TrackRecord, claims: list[tuple[Any, str]], final: FinalFields
+) -> None:
+    measured = canonical_time_signature(record.summary.time_signature)
+    final.fields["time_signature"] = FinalValue(
+        value=measured,
+        confidence=record.summary.confidence.get("time_signature", 0.0) if measured else 0.0,
+        provenance="measured",
+        origin="rhythm",
+    )
+    for value, prompt_id in claims:
+        claimed = canonical_time_signature(value)
+        if claimed is None or claimed == measured:
+            continue
+        reason = "measured meter wins over the model's claim"
+        if {claimed, measured} == {"3/4", "6/8"}:
+            reason += " (3/4 and 6/8 share a bar length; the beat grouping differs)"
+        final.conflicts.append(
+            Conflict(field="time_signature", chosen=measured, chosen_source="measured",
+                     other=claimed, other_source="model", other_origin=prompt_id,
+                     reason=reason)
+        )  # fmt: skip
+
+
+def _tag_hints(record: TrackRecord) -> dict[str, str]:
+    return {k: v for k, v in record.file.tags.items() if k in ("artist", "title") and v}
+
+
+def _request(listen: ListenSection | None, hints: dict[str, str]) -> StructureRequest:
+    request = StructureRequest(hints=hints)
+    if listen is None:
+        return request
+    for prompt_id, entry in listen.entries.items():
+        parsed = entry.parsed or {}
+        if entry.kind == "text" and entry.raw_text.strip():
+            request.captions[prompt_id] = listen.text(prompt_id) or ""
+        if entry.kind == "fields":
+            request.genres += _strings(parsed.get("genre")) + _strings(parsed.get("genres"))
+            request.moods += _strings(parsed.get("mood")) + _strings(parsed.get("moods"))
+            request.instruments += _strings(parsed.get("instruments"))
+        elif entry.kind == "json":
+            request.genres += _strings(parsed.get("genre"))
+            request.moods += _strings(parsed.get("mood"))
+            request.instruments += _strings(parsed.get("instruments"))
+        elif entry.kind == "tags":
+            request.tags += _strings(parsed.get("tags"))
+        elif entry.kind == "lyrics" and parsed.get("lyrics"):
+            request.lyrics = parsed["lyrics"]
+    return request
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [str(v) for v in value if v is not None]
+    return []
+
+
+def _structure(
+    request: StructureRequest, structurer: Structurer | None
+) -> tuple[StructuredText, str]:
+    rules = RuleStructurer()
+    if structurer is None or structurer.name == rules.name:
+        return rules.structure(request), rules.name
+    said = request.model_dump(exclude={"hints"})
+    if not any(said.values()):  # nothing was said: an LLM could only invent
+        return rules.structure(request), rules.name
+    try:
+        answer = normalise(structurer.structure(request))
+    except Exception as exc:  # any failure of an optional remote step falls back to rules
+        return rules.structure(request), f"rules (fallback: {structurer.name} failed: {exc})"
+    fallback = rules.structure(request)
+    merged = answer.model_copy(
+        update={k: getattr(fallback, k) for k, v in answer if v in (None, []) and k != "caption"}
+    )
+    if not merged.caption:
+        merged.caption = fallback.caption
+    return merged, structurer.name
+
+
+def _model_text_fields(
+    listen: ListenSection | None,
+    request: StructureRequest,
+    text: StructuredText,
+    final: FinalFields,
+) -> None:
+    fields = final.fields
+    origin = f"listen/{listen.model_id}" if listen else None
+    source: Source = "model" if listen else "default"
+
+    def put(name: str, value: Any, confidence: float = MODEL_CONFIDENCE) -> None:
+        empty = value in (None, [], "")
+        fields[name] = FinalValue(
+            value=None if empty else value,
+            confidence=0.0 if empty else confidence,
+            provenance="default" if empty else source,
+            origin=None if empty else origin,
+        )
+
+    put("caption", text.caption)
+    put("genres", text.genres)
+    put("moods", text.moods)
+    put("instruments", text.instruments)
+    lyrics_instrumental = request.lyrics == "[Instrumental]"
+    instrumental = True if lyrics_instrumental else text.is_instrumental
+    if request.lyrics and not lyrics_instrumental:
+        instrumental = False
+    if instrumental is not None and text.is_instrumental not in (None, instrumental):
+        final.conflicts.append(
+            Conflict(field="is_instrumental", chosen=instrumental, chosen_source="model",
+                     other=text.is_instrumental, other_source="model", other_origin="tags",
+                     reason="the lyrics transcription outranks the tags")
+        )  # fmt: skip
+    put("is_instrumental", instrumental, 0.7 if request.lyrics else 0.5)
+    lyrics = "[Instrumental]" if instrumental else request.lyrics
+    put("lyrics", lyrics, 0.9 if instrumental else MODEL_CONFIDENCE)
+    language = None if instrumental else text.vocal_language
+    put("vocal_language", language, 0.5)
+
+
+def _apply_edit(name: str, edit: Edit, final: FinalFields) -> None:
+    previous = final.fields.get(name)
+    if previous is not None and previous.value is not None and previous.value != edit.value:
+        final.conflicts.append(
+            Conflict(field=name, chosen=edit.value, chosen_source="human",
+                     other=previous.value, other_source=previous.provenance,
+                     other_origin=previous.origin,
+                     reason=f"human edit by {edit.author} at {edit.at}"
+                     + (" (locked)" if edit.locked else ""))
+        )  # fmt: skip
+    final.fields[name] = FinalValue(
+        value=edit.value,
+        confidence=1.0,
+        provenance="human",
+        origin=edit.author,
+        locked=edit.locked,
+        note=f"edited {edit.at}",
+    )
+    if name == "is_instrumental" and edit.value is True and "lyrics" not in final.fields:
+        final.fields["lyrics"] = FinalValue(value="[Instrumental]", confidence=1.0)
+
+
+#: Fields expected to have a value on a track with sound.
+_EXPECTED = ("caption", "genres", "bpm", "key", "time_signature", "duration")
+
+
+def _flag(final: FinalFields, review_below: float) -> None:
+    conflicted = {c.field for c in final.conflicts if c.chosen_source != "human"}
+    for name, item in final.fields.items():
+        if item.provenance == "human":
+            item.review = False
+            continue
+        low = item.value is not None and item.confidence < review_below
+        missing = item.value is None and name in _EXPECTED
+        item.review = bool(low or missing or name in conflicted)
+    final.review = [name for name, item in final.fields.items() if item.review]

@@ -1,0 +1,133 @@
+"""Training crops: downbeat-aligned, silent ones skipped, each analysed, caption carried,
+written atomically, originals untouched, exported like tracks."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from synth import click_track, progression
+from test_edits import run_cli
+from test_reconcile_fixtures import listen_section
+
+from linernotes.audio.encode import write_audio
+from linernotes.crops import CROP_SUFFIX, MANIFEST, crop_starts, make_crops
+from linernotes.export import ace_step
+from linernotes.record import TrackRecord
+from linernotes.runner import analyze_paths
+
+
+def test_crop_starts_are_on_the_grid_and_never_overlap():
+    downbeats = [0.3 + 2.0 * i for i in range(20)]  # a bar every 2 s
+    starts = crop_starts(downbeats, 40.0, 5.0, "downbeat")
+    assert starts == [0.3, 6.3, 12.3, 18.3, 24.3, 30.3]
+    assert all(s in downbeats for s in starts)
+    assert all(b - a >= 5.0 for a, b in itertools.pairwise(starts))
+    assert starts[-1] + 5.0 <= 40.0
+    assert crop_starts([], 10.0, 4.0, "none") == [0.0, 4.0]
+    assert crop_starts(downbeats, 3.0, 5.0, "downbeat") == []
+    with pytest.raises(ValueError):
+        crop_starts(downbeats, 10.0, 0.0, "downbeat")
+
+
+@pytest.fixture
+def crop_dataset(tmp_path: Path, monkeypatch) -> Path:
+    """A 24 s track at 120 BPM in 4/4 (bars of 2 s) whose last 8 s are silent, with a caption;
+    and an 8 s track at 90 BPM in 3/4."""
+    monkeypatch.delenv("LINERNOTES_DB", raising=False)
+    sr = 44100
+    clicks, _ = click_track(120.0, 16.0, sr)
+    harmony = progression(9, "minor", 2.0, sr, repeats=2)[: clicks.shape[0]]
+    y = clicks + np.pad(harmony, (0, clicks.shape[0] - harmony.shape[0]))
+    y = np.concatenate([y, np.zeros(sr * 8, np.float32)])
+    folder = tmp_path / "data"
+    (folder / "sub").mkdir(parents=True)
+    write_audio(folder / "song.flac", np.stack([y, y]), sr)
+    waltz, _ = click_track(90.0, 8.0, sr, beats_per_bar=3)
+    write_audio(folder / "sub" / "waltz.wav", waltz, sr)
+    assert analyze_paths([folder]).exit_code == 0
+    record_path = folder / "song.linernotes.json"
+    record = TrackRecord.load(record_path)
+    record.listen = listen_section(
+        {"caption": "Clicks over organ chords.", "genre_mood_inst": "Genre: minimal\nMood: calm"
+         "\nInstruments: organ, percussion"}, content_hash=record.file.content_hash
+    )  # fmt: skip
+    record_path.write_text(record.to_json())
+    return folder
+
+
+def test_crops_on_downbeats_analysed_and_captioned(crop_dataset: Path, tmp_path: Path):
+    originals = {
+        p: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in crop_dataset.rglob("*")
+        if p.suffix in (".flac", ".wav")
+    }
+    out = tmp_path / "crops"
+    report = make_crops(crop_dataset, out, seconds=4.0)
+    source = TrackRecord.load(crop_dataset / "song.linernotes.json")
+    downbeats = [round(d, 4) for d in source.summary.downbeats]
+    song_crops = [t for t in report.tracks if t.stem.startswith("song_")]
+    assert len(song_crops) >= 3
+    for crop in song_crops:
+        info = json.loads((out / (crop.stem + CROP_SUFFIX)).read_text())
+        assert info["start"] in downbeats  # no crop starts mid-bar
+        assert info["end"] - info["start"] == pytest.approx(4.0)
+        assert info["start"] < 16.0
+        assert crop.final.value("duration") == pytest.approx(4.0, abs=0.05)
+        assert crop.final.value("bpm") == pytest.approx(120, abs=2)  # its own measurement
+        assert crop.final.fields["bpm"].provenance == "measured"
+        assert crop.final.value("caption") == "Clicks over organ chords."
+        assert crop.final.value("genres") == ["minimal"]
+        assert "carried" in crop.final.fields["caption"].note
+        assert crop.record.summary.beats  # analysed: own grid
+        assert (out / (crop.stem + ".linernotes.json")).is_file()
+    waltz = [t for t in report.tracks if t.stem.startswith("waltz_")]
+    assert waltz and waltz[0].rel.parent == Path("sub")
+    assert waltz[0].final.value("caption") is None
+    rows = [json.loads(x) for x in (out / MANIFEST).read_text().splitlines()]
+    assert len(rows) == len(report.tracks) and {"source", "start", "bpm"} <= set(rows[0])
+    assert not list(out.rglob(".*tmp*"))  # atomic: no temporary files left
+    after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in originals}
+    assert after == originals
+
+    again = make_crops(crop_dataset, out, seconds=4.0)
+    assert again.written == [] and len(again.reused) == len(report.written)
+
+
+def test_silent_crops_are_skipped(crop_dataset: Path, tmp_path: Path):
+    report = make_crops(crop_dataset, tmp_path / "grid", seconds=4.0, align="none")
+    starts = sorted(
+        json.loads(t.audio.with_name(t.stem + CROP_SUFFIX).read_text())["start"]
+        for t in report.tracks
+        if t.stem.startswith("song_")
+    )
+    assert starts == [0.0, 4.0, 8.0, 12.0]  # 16-20 and 20-24 s are digital silence
+    silent = [name for name, reason in report.skipped if "silent" in reason]
+    assert silent == ["song_crop004", "song_crop005"]
+    assert not (tmp_path / "grid" / "song_crop004.flac").exists()
+
+
+def test_human_edits_of_the_source_reach_its_crops(crop_dataset: Path, tmp_path: Path, capsys):
+    assert run_cli(["edit", str(crop_dataset / "song.flac"), "caption=Edited caption.",
+                    "is_instrumental=yes"]) == 0  # fmt: skip
+    out = tmp_path / "crops"
+    assert run_cli(["crops", str(crop_dataset), "--seconds", "4", "--out", str(out),
+                    "--to", "ace-step"]) == 0  # fmt: skip
+    assert "crops:" in capsys.readouterr().out
+    assert ace_step.validate(out) == []
+    sidecar = json.loads((out / "song_crop000.json").read_text())
+    assert sidecar["caption"] == "Edited caption."
+    assert sidecar["lyrics"] == "[Instrumental]" and sidecar["is_instrumental"] is True
+    assert sidecar["duration"] == 4 and sidecar["bpm"] == 120
+
+
+def test_crops_cli_without_records(tmp_path: Path, capsys):
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    shutil.copy(Path(__file__).parent.parent / "examples" / "truth.json", folder)
+    assert run_cli(["crops", str(folder)]) == 1
