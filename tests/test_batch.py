@@ -192,7 +192,13 @@ def test_interrupt_then_resume(tmp_path: Path) -> None:
     folder = tmp_path / "lib"
     folder.mkdir()
     tracks = _make_tracks(folder, 8, 30.0)
-    proc = subprocess.Popen([*CLI, "analyze", str(folder)], stderr=subprocess.PIPE, text=True)
+    # as at a terminal: SIGINT delivered (a CI shell may start jobs with SIGINT ignored)
+    proc = subprocess.Popen(
+        [*CLI, "analyze", str(folder)],
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.monotonic() + 120
     while not list(folder.glob("*.linernotes.json")) and time.monotonic() < deadline:
         time.sleep(0.05)
