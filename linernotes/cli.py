@@ -10,6 +10,7 @@ from pathlib import Path
 from linernotes import __version__
 from linernotes.cli_annotate import COMMANDS as ANNOTATE_COMMANDS
 from linernotes.cli_annotate import build_annotate_parsers
+from linernotes.cli_quality import build_filter_parser, build_quality_parser, run_command
 from linernotes.listen.cli import (
     add_listen_options,
     build_endpoint_parser,
@@ -63,6 +64,8 @@ def _build_parser() -> argparse.ArgumentParser:
     build_listen_parser(sub)
     build_endpoint_parser(sub)
     build_annotate_parsers(sub)
+    build_quality_parser(sub)
+    build_filter_parser(sub)
     return parser
 
 
@@ -133,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_listen(args)
     if args.command == "endpoint-template":
         return cmd_endpoint_template(args)
+    if args.command in ("quality", "filter"):
+        return run_command(args)
     if args.command in ANNOTATE_COMMANDS:
         return ANNOTATE_COMMANDS[args.command](args)
     return 2

@@ -34,6 +34,7 @@ from linernotes.dsp import (
     pitch_filterbank,
     spectral_frame_features,
 )
+from linernotes.quality.spectrum import NativeSpectrum, SpectrumAccumulator
 
 __all__ = [
     "FeatureParams",
@@ -112,6 +113,8 @@ class Features:
         Magnitude in log-frequency bins (see ``FeatureParams.pitch_bin_midi``).
     loudness : LoudnessBlocks
         Native-rate, per-channel block energies and peaks for loudness and signal checks.
+    native_spectrum : NativeSpectrum
+        Native-rate long-term average spectrum (sees above 11 kHz: bandwidth, noise floor).
     """
 
     params: FeatureParams
@@ -124,6 +127,7 @@ class Features:
     sr_native: int = 0
     channels: int = 1
     notes: list[str] = field(default_factory=list)
+    native_spectrum: NativeSpectrum | None = None
 
     @property
     def n_frames(self) -> int:
@@ -165,7 +169,8 @@ class _MonoResampler:
             frames = self._resampler.resample(frame)
         if not frames:
             return np.zeros(0, np.float32)
-        return np.concatenate([f.to_ndarray().reshape(-1) for f in frames]).astype(np.float32)
+        out = np.concatenate([f.to_ndarray().reshape(-1) for f in frames])
+        return out.astype(np.float32, copy=False)
 
 
 def extract_features(
@@ -196,6 +201,7 @@ def extract_features(
     window = np.hanning(p.n_fft + 1)[:-1].astype(np.float32)
     pitch_window = np.hanning(p.pitch_n_fft + 1)[:-1].astype(np.float32)
     loud = LoudnessAccumulator(sr, channels)
+    native = SpectrumAccumulator(sr, channels)
     resampler = _MonoResampler(sr, p.sr)
 
     spectral_shapes = {"contrast": (7,), "mfcc": (p.n_mfcc,)}
@@ -211,7 +217,7 @@ def extract_features(
         n_mono += mono_22k.shape[0]
         frames = rhythm_frames.push(mono_22k, final=final)
         if frames.shape[0]:
-            spec = np.abs(scipy.fft.rfft(frames * window, axis=1)).astype(np.float32)
+            spec = np.abs(scipy.fft.rfft(frames * window, axis=1))
             power = spec**2
             mel = mel_fb @ power.T
             mel_db = (10.0 * np.log10(np.maximum(mel, 1e-10))).astype(np.float32)
@@ -221,7 +227,7 @@ def extract_features(
                 spectral_stores[name].append(values)
         pframes = pitch_frames.push(mono_22k, final=final)
         if pframes.shape[0]:
-            pspec = np.abs(scipy.fft.rfft(pframes * pitch_window, axis=1)).astype(np.float32)
+            pspec = np.abs(scipy.fft.rfft(pframes * pitch_window, axis=1))
             pitch_store.append(pitch_fb @ pspec.T)
 
     for chunk in chunks:
@@ -231,6 +237,7 @@ def extract_features(
             continue
         chunk = chunk.astype(np.float32, copy=False)
         loud.push(chunk)
+        native.push(chunk)
         mono = chunk.mean(axis=0) if chunk.shape[0] > 1 else chunk[0]
         consume(resampler.push(mono), final=False)
     consume(resampler.push(None), final=True)
@@ -246,6 +253,7 @@ def extract_features(
         spectral=spectral,
         pitch_spectrum=pitch_store.join(),
         loudness=loud.finish(),
+        native_spectrum=native.finish(),
         sr_native=sr,
         channels=channels,
     )

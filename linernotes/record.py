@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from linernotes.audio.report import DecodeReport
 from linernotes.listen.section import ListenSection
+from linernotes.quality.section import QualitySection
 from linernotes.reconcile.model import FinalFields
 
 #: Bumped whenever the serialised shape changes incompatibly.
@@ -111,6 +112,7 @@ class TrackRecord(BaseModel):
     analyses: dict[str, AnalysisSection] = Field(default_factory=dict)
     listen: ListenSection | None = None
     final: FinalFields | None = None
+    quality: QualitySection | None = None
     created_at: str = Field(default_factory=lambda: _now())
     tool: dict[str, str] = Field(default_factory=dict)
     frontend: dict[str, Any] = Field(default_factory=dict)

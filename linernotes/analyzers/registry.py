@@ -144,4 +144,10 @@ def get_stage(name: str) -> Stage:
 
 def _load_builtin_analyzers() -> None:
     # Importing the modules registers their stages.
-    from linernotes.analyzers import loudness, rhythm, timbre, tonal  # noqa: F401
+    from linernotes.analyzers import (  # noqa: F401
+        loudness,
+        quality_signal,
+        rhythm,
+        timbre,
+        tonal,
+    )

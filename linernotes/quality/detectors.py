@@ -1,0 +1,338 @@
+"""Objective quality detectors: pure functions from measured figures to a :class:`Detection`.
+
+Each function takes numbers or arrays (never files), applies limits from
+:class:`QualityThresholds` and says in one line why it passed, warned or failed. The figures
+come from the loudness analyzer (integrated loudness, LRA, true peak, crest factor, clipping)
+or directly from :class:`~linernotes.dsp.LoudnessBlocks` (100 ms block powers and the stereo
+cross term) and :class:`~linernotes.quality.spectrum.NativeSpectrum`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import BaseModel
+
+from linernotes.quality.detection import Detection, Status, grade_above, grade_below, worst
+from linernotes.quality.spectrum import NativeSpectrum, analyse_bandwidth, noise_floor
+
+
+class QualityThresholds(BaseModel, frozen=True):
+    """Limits of every detector (warn, fail). Part of the quality stage's cache key.
+
+    Clipping counts samples at or above 0.999 of full scale; silence is a 100 ms block whose
+    loudest channel is below ``silence_dbfs``; stereo figures use only blocks where both
+    channels carry signal.
+    """
+
+    clip_ratio_warn: float = 1e-5
+    clip_ratio_fail: float = 1e-3
+    clip_run_warn: int = 3
+    clip_run_fail: int = 8
+    true_peak_warn_dbtp: float = 0.0
+    true_peak_fail_dbtp: float = 1.0
+    lufs_quiet_warn: float = -26.0
+    lufs_quiet_fail: float = -36.0
+    lufs_loud_warn: float = -7.0
+    lufs_loud_fail: float = -4.0
+    lra_low_warn_lu: float = 1.0
+    lra_high_warn_lu: float = 20.0
+    lra_min_duration_s: float = 60.0
+    crest_warn_db: float = 8.0
+    crest_fail_db: float = 5.0
+    bandwidth_warn_hz: float = 18500.0
+    bandwidth_fail_hz: float = 14000.0
+    silence_dbfs: float = -60.0
+    edge_silence_warn_s: float = 2.0
+    edge_silence_fail_s: float = 5.0
+    silence_ratio_warn: float = 0.15
+    silence_ratio_fail: float = 0.5
+    dc_warn: float = 0.01
+    dc_fail: float = 0.025
+    correlation_warn: float = -0.1
+    correlation_fail: float = -0.2
+    fold_loss_warn_db: float = -6.0
+    fold_loss_fail_db: float = -9.0
+    snr_warn_db: float = 35.0
+    snr_fail_db: float = 28.0
+
+
+def _unknown(reason: str, unit: str = "") -> Detection:
+    return Detection(value=None, status="unknown", unit=unit, reason=reason)
+
+
+def detect_clipping(
+    clipped_samples: int, total_samples: int, longest_run: int, t: QualityThresholds
+) -> Detection:
+    """Share of samples at full scale and the longest run of consecutive clipped samples."""
+    if total_samples <= 0:
+        return _unknown("no samples", "ratio")
+    ratio = clipped_samples / total_samples
+    status = worst(
+        grade_above(ratio, t.clip_ratio_warn, t.clip_ratio_fail),
+        grade_above(longest_run, t.clip_run_warn, t.clip_run_fail),
+    )
+    verdict = {"pass": "no clipping to speak of", "warn": "some clipping", "fail": "clipped"}
+    return Detection(
+        value=round(ratio, 8),
+        status=status,
+        unit="ratio",
+        threshold={
+            "ratio_warn": t.clip_ratio_warn,
+            "ratio_fail": t.clip_ratio_fail,
+            "run_warn": t.clip_run_warn,
+            "run_fail": t.clip_run_fail,
+        },
+        reason=f"{verdict[status]}: {clipped_samples} samples at full scale ({ratio:.2e}),"
+        f" longest run {longest_run}",
+        details={"clipped_samples": int(clipped_samples), "longest_run": int(longest_run)},
+    )
+
+
+def detect_true_peak(true_peak_dbtp: float | None, t: QualityThresholds) -> Detection:
+    """Inter-sample peaks over 0 dBTP clip in every lossy encoder and DAC."""
+    if true_peak_dbtp is None:
+        return _unknown("digital silence", "dBTP")
+    status: Status = "pass"
+    if true_peak_dbtp > t.true_peak_fail_dbtp:
+        status = "fail"
+    elif true_peak_dbtp > t.true_peak_warn_dbtp:
+        status = "warn"
+    return Detection(
+        value=true_peak_dbtp,
+        status=status,
+        unit="dBTP",
+        threshold={"warn": t.true_peak_warn_dbtp, "fail": t.true_peak_fail_dbtp},
+        reason=f"true peak {true_peak_dbtp:+.2f} dBTP"
+        + (" (over full scale)" if status != "pass" else ""),
+    )
+
+
+def detect_loudness(integrated_lufs: float | None, t: QualityThresholds) -> Detection:
+    """Integrated loudness far below streaming targets (buried) or crushed far above them."""
+    if integrated_lufs is None:
+        return Detection(
+            value=None, status="fail", unit="LUFS", reason="no programme above the -70 LUFS gate"
+        )
+    status = worst(
+        grade_below(integrated_lufs, t.lufs_quiet_warn, t.lufs_quiet_fail),
+        grade_above(integrated_lufs, t.lufs_loud_warn, t.lufs_loud_fail),
+    )
+    word = "" if status == "pass" else (" (too quiet)" if integrated_lufs < -14 else " (too loud)")
+    return Detection(
+        value=integrated_lufs,
+        status=status,
+        unit="LUFS",
+        threshold={
+            "quiet_warn": t.lufs_quiet_warn,
+            "quiet_fail": t.lufs_quiet_fail,
+            "loud_warn": t.lufs_loud_warn,
+            "loud_fail": t.lufs_loud_fail,
+        },
+        reason=f"integrated loudness {integrated_lufs:.1f} LUFS{word}",
+    )
+
+
+def detect_loudness_range(
+    lra_lu: float | None, t: QualityThresholds, duration_s: float | None = None
+) -> Detection:
+    """Loudness range: under 1 LU is a squashed master, over 20 LU hard to play back. EBU
+    Tech 3342 measures programmes, not clips: under ``lra_min_duration_s`` the figure is
+    reported but not judged (a 20 s loop has no loudness range to speak of)."""
+    if lra_lu is None:
+        return _unknown("too short or too quiet for a loudness range", "LU")
+    if duration_s is not None and duration_s < t.lra_min_duration_s:
+        return Detection(
+            value=lra_lu, status="unknown", unit="LU",
+            threshold={"min_duration_s": t.lra_min_duration_s},
+            reason=f"loudness range {lra_lu:.1f} LU (not judged: {duration_s:.0f} s is too short)",
+        )
+    status: Status = "warn" if lra_lu < t.lra_low_warn_lu or lra_lu > t.lra_high_warn_lu else "pass"
+    return Detection(
+        value=lra_lu,
+        status=status,
+        unit="LU",
+        threshold={"low_warn": t.lra_low_warn_lu, "high_warn": t.lra_high_warn_lu},
+        reason=f"loudness range {lra_lu:.1f} LU",
+    )
+
+
+def detect_crest_factor(crest_db: float | None, t: QualityThresholds) -> Detection:
+    """Peak-to-RMS ratio: a few dB means heavy limiting or clipping."""
+    if crest_db is None:
+        return _unknown("digital silence", "dB")
+    status = grade_below(crest_db, t.crest_warn_db, t.crest_fail_db)
+    return Detection(
+        value=crest_db,
+        status=status,
+        unit="dB",
+        threshold={"warn": t.crest_warn_db, "fail": t.crest_fail_db},
+        reason=f"crest factor {crest_db:.1f} dB"
+        + (" (over-compressed)" if status != "pass" else ""),
+    )
+
+
+def detect_bandwidth(spectrum: NativeSpectrum | None, t: QualityThresholds) -> Detection:
+    """Effective bandwidth: a brick-wall cut-off well below the Nyquist frequency marks a lossy
+    transcode (MP3 64k: ~11 kHz, 128k: ~16-17 kHz) or upsampled audio."""
+    if spectrum is None:
+        return _unknown("native spectrum not collected for this record", "Hz")
+    if spectrum.n_frames == 0 or not np.any(spectrum.ltas > 0):
+        return _unknown("no signal to measure a bandwidth on", "Hz")
+    est = analyse_bandwidth(spectrum.ltas, spectrum.sr)
+    nyquist = spectrum.sr / 2
+    threshold = {"warn": t.bandwidth_warn_hz, "fail": t.bandwidth_fail_hz}
+    if not est.cut_off:
+        status = grade_below(nyquist, t.bandwidth_warn_hz, t.bandwidth_fail_hz)
+        reason = f"no cut-off below the Nyquist frequency ({nyquist / 1000:.1f} kHz)"
+        if status != "pass":
+            reason = f"sample rate {spectrum.sr} Hz limits the band to {nyquist / 1000:.1f} kHz"
+        return Detection(
+            value=nyquist,
+            status=status,
+            unit="Hz",
+            threshold=threshold,
+            reason=reason,
+            details={"cliff_db": 0.0},
+        )
+    status = grade_below(est.hz, t.bandwidth_warn_hz, t.bandwidth_fail_hz)
+    kind = {"pass": "", "warn": " (lossy transcode or upsampled?)", "fail": " (lossy or upsampled)"}
+    return Detection(
+        value=round(est.hz, 1),
+        status=status,
+        unit="Hz",
+        threshold=threshold,
+        reason=f"spectrum cut off at {est.hz / 1000:.1f} kHz, {est.cliff_db:.0f} dB wall"
+        + kind[status],
+        details={"cliff_db": est.cliff_db},
+    )
+
+
+def silent_blocks(power: np.ndarray, silence_dbfs: float) -> np.ndarray:
+    """Boolean per 100 ms block: the loudest channel's RMS is below ``silence_dbfs``."""
+    if power.size == 0:
+        return np.zeros(0, bool)
+    loudest = power.max(axis=0) if power.ndim == 2 else power
+    return loudest < 10.0 ** (silence_dbfs / 10.0)
+
+
+def edge_silence_s(silent: np.ndarray, block_s: float) -> tuple[float, float]:
+    """Seconds of silence before the first and after the last non-silent block."""
+    if silent.size == 0:
+        return 0.0, 0.0
+    sound = np.flatnonzero(~silent)
+    if sound.size == 0:
+        total = silent.size * block_s
+        return total, total
+    return float(sound[0] * block_s), float((silent.size - 1 - sound[-1]) * block_s)
+
+
+def detect_silence(power: np.ndarray, block_s: float, t: QualityThresholds) -> Detection:
+    """Leading/trailing silence and the share of silent blocks overall; value = that share."""
+    silent = silent_blocks(power, t.silence_dbfs)
+    if silent.size == 0:
+        return _unknown("no complete 100 ms block", "ratio")
+    lead, trail = edge_silence_s(silent, block_s)
+    ratio = float(silent.mean())
+    status = worst(
+        grade_above(max(lead, trail), t.edge_silence_warn_s, t.edge_silence_fail_s),
+        grade_above(ratio, t.silence_ratio_warn, t.silence_ratio_fail),
+    )
+    return Detection(
+        value=round(ratio, 4),
+        status=status,
+        unit="ratio",
+        threshold={
+            "edge_warn_s": t.edge_silence_warn_s,
+            "edge_fail_s": t.edge_silence_fail_s,
+            "ratio_warn": t.silence_ratio_warn,
+            "ratio_fail": t.silence_ratio_fail,
+            "level_dbfs": t.silence_dbfs,
+        },
+        reason=f"{ratio:.0%} silent; {lead:.1f} s leading, {trail:.1f} s trailing",
+        details={"leading_s": round(lead, 2), "trailing_s": round(trail, 2)},
+    )
+
+
+def detect_dc_offset(dc_offset: np.ndarray | list[float], t: QualityThresholds) -> Detection:
+    """Largest per-channel mean: a DC offset wastes headroom and thumps at edits."""
+    dc = np.abs(np.asarray(dc_offset, dtype=np.float64))
+    if dc.size == 0:
+        return _unknown("no channels", "FS")
+    value = float(dc.max())
+    status = grade_above(value, t.dc_warn, t.dc_fail)
+    return Detection(
+        value=round(value, 6),
+        status=status,
+        unit="FS",
+        threshold={"warn": t.dc_warn, "fail": t.dc_fail},
+        reason=f"DC offset {value:.4f} of full scale",
+    )
+
+
+def stereo_figures(power: np.ndarray, cross: np.ndarray | None) -> tuple[float, float] | None:
+    """(correlation, mono fold-down gain in dB) over blocks where both channels carry signal.
+
+    The fold-down gain compares the power of (L + R) / 2 with the mean channel power: 0 dB for
+    identical channels, -3 dB for unrelated ones, very negative when the channels cancel.
+    """
+    if cross is None or power.ndim != 2 or power.shape[0] < 2 or cross.size == 0:
+        return None
+    left, right = power[0], power[1]
+    n = min(left.size, right.size, cross.size)
+    left, right, c = left[:n], right[:n], cross[:n]
+    active = (left > 1e-8) & (right > 1e-8)
+    if active.sum() < 2:
+        return None
+    pl, pr, pc = float(left[active].sum()), float(right[active].sum()), float(c[active].sum())
+    corr = pc / np.sqrt(pl * pr)
+    fold = (pl + pr + 2.0 * pc) / (2.0 * (pl + pr))
+    return float(corr), float(10.0 * np.log10(max(fold, 1e-12)))
+
+
+def detect_stereo(power: np.ndarray, cross: np.ndarray | None, t: QualityThresholds) -> Detection:
+    """Phase problems: negative correlation (a polarity-inverted channel) and a mono fold-down
+    that cancels. Value = the correlation."""
+    figures = stereo_figures(power, cross)
+    if figures is None:
+        return _unknown("mono, or one channel silent", "corr")
+    corr, fold_db = figures
+    status = worst(
+        grade_below(corr, t.correlation_warn, t.correlation_fail),
+        grade_below(fold_db, t.fold_loss_warn_db, t.fold_loss_fail_db),
+    )
+    note = {"pass": "", "warn": " (phase problem?)", "fail": " (out of phase)"}
+    return Detection(
+        value=round(corr, 4),
+        status=status,
+        unit="corr",
+        threshold={
+            "corr_warn": t.correlation_warn,
+            "corr_fail": t.correlation_fail,
+            "fold_warn_db": t.fold_loss_warn_db,
+            "fold_fail_db": t.fold_loss_fail_db,
+        },
+        reason=f"L/R correlation {corr:+.2f}, mono fold-down {fold_db:+.1f} dB" + note[status],
+        details={"mono_fold_db": round(fold_db, 2)},
+    )
+
+
+def detect_noise_floor(spectrum: NativeSpectrum | None, t: QualityThresholds) -> Detection:
+    """Steady broadband noise (hiss, added noise) under the music: the signal-to-floor ratio
+    in dB (value), see :func:`~linernotes.quality.spectrum.noise_floor`."""
+    if spectrum is None:
+        return _unknown("native spectrum not collected for this record", "dB")
+    bw = analyse_bandwidth(spectrum.ltas, spectrum.sr)
+    nf = noise_floor(spectrum.band_power, spectrum.band_edges_hz, bandwidth_hz=bw.hz)
+    if nf.snr_db is None:
+        return _unknown("too little signal to estimate a noise floor", "dB")
+    status = grade_below(nf.snr_db, t.snr_warn_db, t.snr_fail_db)
+    return Detection(
+        value=nf.snr_db,
+        status=status,
+        unit="dB",
+        threshold={"warn": t.snr_warn_db, "fail": t.snr_fail_db},
+        reason=f"steady floor {nf.floor_dbfs:.1f} dBFS (white-equivalent, read at"
+        f" {(nf.band_hz or 0) / 1000:.1f} kHz), {nf.snr_db:.1f} dB under the signal"
+        + (" (noisy)" if status != "pass" else ""),
+        details={"floor_dbfs": nf.floor_dbfs, "signal_dbfs": nf.signal_dbfs, "band_hz": nf.band_hz},
+    )

@@ -1,0 +1,107 @@
+"""The record's ``quality`` section: objective, model and external scores, and their blend.
+
+The combined score is the weighted mean of the components a track has - objective (always,
+from the measurements), model (when the ``quality`` prompt was answered and parsed) and
+external (when imported) - with the weights renormalised over the components present and
+written beside the score, so two tracks scored from different evidence can be told apart.
+Default component weights (:data:`COMBINE_WEIGHTS`): model 0.5, objective 0.3, external 0.2.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+from pydantic import BaseModel, Field
+
+from linernotes.quality.model_score import MODEL_SCORE_KEYS, ModelQuality
+from linernotes.quality.objective import ObjectiveQuality
+
+#: Bumped when the section's shape or the scoring changes.
+QUALITY_VERSION = "1"
+COMBINE_WEIGHTS: dict[str, float] = {"objective": 0.3, "model": 0.5, "external": 0.2}
+
+
+class QualitySection(BaseModel):
+    """``record.quality``: every score that went into the verdict, and the verdict."""
+
+    version: str = QUALITY_VERSION
+    objective: ObjectiveQuality | None = None
+    model: ModelQuality | None = None
+    external: dict[str, float] = Field(default_factory=dict)
+    external_source: str | None = None
+    external_score: float | None = None
+    combined_score: float | None = None
+    weights: dict[str, float] = Field(default_factory=dict)
+    notes: list[str] = Field(default_factory=list)
+
+    def flat_scores(self) -> dict[str, float]:
+        """The scores-file view: the five model scores (when present), ``objective_score``,
+        ``model_score``, ``external_score``, each external figure as ``ext_<name>``, and
+        ``overall_quality_score`` (the combined score)."""
+        out: dict[str, float] = {}
+        if self.model is not None:
+            scores = self.model.scores
+            out.update({k: scores[k] for k in MODEL_SCORE_KEYS if k in scores})
+            if self.model.score is not None:
+                out["model_score"] = self.model.score
+        if self.objective is not None and self.objective.score is not None:
+            out["objective_score"] = self.objective.score
+        if self.external_score is not None:
+            out["external_score"] = self.external_score
+        out.update({f"ext_{k}": v for k, v in self.external.items()})
+        if self.combined_score is not None:
+            out["overall_quality_score"] = self.combined_score
+        return out
+
+
+def check_combine_weights(weights: Mapping[str, float] | None) -> dict[str, float]:
+    if weights is None:
+        return dict(COMBINE_WEIGHTS)
+    unknown = set(weights) - set(COMBINE_WEIGHTS)
+    if unknown:
+        raise ValueError(f"unknown score component(s): {', '.join(sorted(unknown))}")
+    out = {k: float(weights.get(k, 0.0)) for k in COMBINE_WEIGHTS}
+    if any(v < 0 or not math.isfinite(v) for v in out.values()) or sum(out.values()) <= 0:
+        raise ValueError("combine weights must be finite, non-negative and not all zero")
+    return out
+
+
+def combine(
+    objective: ObjectiveQuality | None,
+    model: ModelQuality | None = None,
+    external: Mapping[str, float] | None = None,
+    *,
+    weights: Mapping[str, float] | None = None,
+    external_source: str | None = None,
+) -> QualitySection:
+    """Build the section; ``external`` figures (already in [0, 1]) average into one component."""
+    w = check_combine_weights(weights)
+    ext = dict(external or {})
+    ext_score = round(sum(ext.values()) / len(ext), 4) if ext else None
+    parts = {
+        "objective": objective.score if objective is not None else None,
+        "model": model.score if model is not None else None,
+        "external": ext_score,
+    }
+    used = {k: w[k] for k, v in parts.items() if v is not None and w[k] > 0}
+    notes = []
+    if model is not None and model.status == "parse_failed":
+        notes.append(f"model score left out: {model.reason}")
+    combined = None
+    if used:
+        total = sum(used.values())
+        used = {k: round(v / total, 4) for k, v in used.items()}
+        combined = round(sum(used[k] * parts[k] for k in used), 4)  # type: ignore[operator]
+    else:
+        notes.append("no score available")
+    return QualitySection(
+        objective=objective,
+        model=model,
+        external=ext,
+        external_source=external_source,
+        external_score=ext_score,
+        combined_score=combined,
+        weights=used,
+        notes=notes,
+    )
