@@ -315,3 +315,29 @@ def test_webdataset_reads_the_shards(dataset: Path, tmp_path: Path):
     ]
     meta = json.loads(samples[2]["json"])
     assert meta["source"] == "two.wav" and meta["text"] == meta["prompt"]
+
+
+def test_quality_scores_reach_table_and_stable_audio(dataset: Path, tmp_path: Path):
+    from linernotes.quality.section import QualitySection
+
+    out = tmp_path / "q"
+    export_dataset(dataset, ["table"], out=out)
+    with open(out / "table" / "linernotes_tracks.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    scores = [float(r["quality_score"]) for r in rows]
+    assert scores and all(0.0 <= s <= 1.0 for s in scores)
+    # a record's combined quality score (from `linernotes quality`) decides the rejection
+    record_path = next(dataset.rglob("*.linernotes.json"))
+    record = TrackRecord.load(record_path)
+    record.quality = QualitySection(combined_score=0.1)
+    record.listen = None
+    record_path.write_text(record.to_json())
+    track = next(t for t in stable_audio_tracks(dataset) if t.record.file.path == record.file.path)
+    assert stable_audio.quality(track) == pytest.approx(0.1)
+    assert stable_audio.sample_json(track)["quality"] < stable_audio.QUALITY_THRESHOLD
+
+
+def stable_audio_tracks(folder: Path):
+    from linernotes.export.registry import collect_tracks
+
+    return collect_tracks(folder)[0]

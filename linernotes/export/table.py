@@ -10,8 +10,10 @@ from typing import Any
 
 from linernotes.export.base import ExportTarget, ExportTrack, FileWriter
 from linernotes.export.features import final_columns, scalar_features
+from linernotes.export.stable_audio import quality
 
 NAME = "table"
+
 CSV_NAME = "linernotes_tracks.csv"
 PARQUET_NAME = "linernotes_tracks.parquet"
 
@@ -23,6 +25,7 @@ def rows(tracks: list[ExportTrack], target: ExportTarget) -> list[dict[str, Any]
                                "content_hash": track.record.file.content_hash}  # fmt: skip
         row.update(final_columns(track))
         row["review"] = list(track.final.review)
+        row["quality_score"] = quality(track)
         row.update(scalar_features(track))
         out.append(row)
     columns = list(dict.fromkeys(c for r in out for c in r))
