@@ -157,7 +157,11 @@ class FrameStream:
         self._n_samples = 0
 
     def push(self, x: np.ndarray, *, final: bool = False) -> np.ndarray:
-        """Add samples; return the frames now complete, shape (n, n_fft)."""
+        """Add samples; return the frames now complete, shape (n, n_fft).
+
+        The frames are a read-only view into the stream's buffer (each sample once, not
+        ``n_fft / hop_length`` times), which later pushes leave untouched.
+        """
         self._n_samples += x.shape[0]
         self._buf = np.concatenate([self._buf, x.astype(np.float32, copy=False)])
         if final:
@@ -172,8 +176,8 @@ class FrameStream:
             n_new = max((self._buf.shape[0] - self.n_fft) // self.hop + 1, 0)
         if n_new == 0:
             return np.zeros((0, self.n_fft), np.float32)
-        view = np.lib.stride_tricks.sliding_window_view(self._buf, self.n_fft)[:: self.hop][:n_new]
-        frames = np.array(view)
+        frames = np.lib.stride_tricks.sliding_window_view(self._buf, self.n_fft)[:: self.hop]
+        frames = frames[:n_new]
         self._emitted += n_new
         self._buf = self._buf[n_new * self.hop :]
         return frames
@@ -342,15 +346,20 @@ class LoudnessAccumulator:
         """Add a (channels, n) float32 chunk."""
         self.n += x.shape[1]
         self.dc_sum += x.sum(axis=1, dtype=np.float64)
-        absx = np.abs(x)
-        self.sample_peak = np.maximum(self.sample_peak, absx.max(axis=1))
-        self._count_clipping(absx)
+        # |x| without a full-size float copy of the chunk: the peak from max and min, clipping
+        # from two comparisons (every large temporary per chunk costs page faults when the
+        # freed memory has gone back to the system)
+        self.sample_peak = np.maximum(self.sample_peak, np.maximum(x.max(axis=1), -x.min(axis=1)))
+        clipped = x >= CLIP_LEVEL
+        clipped |= x <= -CLIP_LEVEL
+        self._count_clipping(clipped)
+        del clipped
         kw, self.zi = scipy.signal.sosfilt(self.sos, x, axis=1, zi=self.zi)
         self._add_blocks(kw.astype(np.float32, copy=False), x)
         self._update_true_peak(x, final=False)
 
-    def _count_clipping(self, absx: np.ndarray) -> None:
-        clipped = absx >= CLIP_LEVEL
+    def _count_clipping(self, clipped: np.ndarray) -> None:
+        """Count clipped samples (``clipped`` marks them, shape (channels, n)) and runs."""
         self.clipped += clipped.sum(axis=1)
         any_clip = clipped.any(axis=0)
         if not any_clip.any():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from synth import tone
 
+from linernotes.dsp import FrameStore
 from linernotes.features import extract_features, extract_features_from_array, iter_array_chunks
 
 
@@ -46,3 +47,20 @@ def test_empty_and_tiny_input() -> None:
         feats = extract_features_from_array(np.zeros(n, np.float32), 44100)
         assert feats.mel_db.shape[0] == 64
         assert np.isfinite(feats.mel_db).all()
+
+
+def test_frame_store_joins_what_was_appended(monkeypatch) -> None:
+    # tiny blocks, so that appends and the join cross many block boundaries
+    monkeypatch.setattr(FrameStore, "BLOCK_BYTES", 3 * 4 * 5)
+    rng = np.random.default_rng(4)
+    parts = [rng.standard_normal((3, n)) for n in (4, 0, 1, 11, 5, 2)]
+    store = FrameStore((3,))
+    for part in parts:
+        store.append(part)
+    joined = store.join()
+    assert joined.dtype == np.float32 and joined.flags.c_contiguous
+    assert np.array_equal(joined, np.concatenate(parts, axis=1).astype(np.float32))
+    assert store.n_frames == 0 and store.join().shape == (3, 0)
+    scalar = FrameStore(())
+    scalar.append(np.arange(7.0))
+    assert np.array_equal(scalar.join(), np.arange(7.0, dtype=np.float32))

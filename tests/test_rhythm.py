@@ -16,11 +16,12 @@ import mir_eval
 import numpy as np
 import pytest
 
+from linernotes.analyzers import tempo as tempo_module
 from linernotes.analyzers.beats import refine_beats, track_beats
 from linernotes.analyzers.meter import bar_fit, subdivision_profile
 from linernotes.analyzers.onsets import onset_strength_bands, pick_onsets
 from linernotes.analyzers.rhythm import RhythmParams, RhythmResult, rhythm, summarize_rhythm
-from linernotes.analyzers.tempo import estimate_tempo, tempo_prior
+from linernotes.analyzers.tempo import estimate_tempo, tempo_prior, tempo_salience
 from linernotes.features import Features, extract_features_from_array
 
 SR = 22050
@@ -443,6 +444,25 @@ def test_onset_envelope_marks_a_step_and_its_band():
     assert int(np.argmax(env.full)) == 100
     assert env.low.max() > 10 * max(env.high.max(), 1e-6)
     assert env.full[:100].max() == 0.0
+
+
+def test_onset_envelopes_do_not_depend_on_the_block_size():
+    # blocks bound the memory of long tracks; the envelopes must be identical to the bit
+    mel = np.random.default_rng(5).normal(-40.0, 20.0, (64, 1001)).astype(np.float32)
+    whole = onset_strength_bands(mel, block_frames=10**6)
+    for block in (1, 2, 7, 256):
+        part = onset_strength_bands(mel, block_frames=block)
+        for name in ("full", "low", "mid", "high"):
+            assert np.array_equal(getattr(whole, name), getattr(part, name)), (name, block)
+
+
+def test_tempo_salience_does_not_depend_on_the_window_batch(monkeypatch):
+    env = np.abs(np.random.default_rng(6).normal(0.0, 1.0, int(600 * FRAME_RATE)))
+    whole = tempo_salience(env, frame_rate=FRAME_RATE)  # 297 windows: two batches of 256
+    monkeypatch.setattr(tempo_module, "_WINDOW_BATCH", 64)
+    part = tempo_salience(env, frame_rate=FRAME_RATE)
+    for name in ("acf", "dft", "combined", "local", "window_weight", "lag_acf"):
+        assert np.array_equal(getattr(whole, name), getattr(part, name)), name
 
 
 def test_pick_onsets_finds_isolated_peaks_and_ignores_noise():

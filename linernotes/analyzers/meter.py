@@ -31,6 +31,7 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -90,10 +91,39 @@ def _segment_means(cols: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> n
     d, n = cols.shape
     if n == 0:
         return np.zeros((starts.size, d))
-    cs = np.concatenate([np.zeros((d, 1)), np.cumsum(cols, axis=1, dtype=np.float64)], axis=1)
+    # Running sums written in place, row by row (numpy would cast all of ``cols`` to float64
+    # first): no temporary as large as the result.
+    cs = np.zeros((d, n + 1))
+    for row, out in zip(cols, cs, strict=True):
+        np.cumsum(row, dtype=np.float64, out=out[1:])
     s = np.clip(starts, 0, n - 1)
     e = np.clip(np.maximum(stops, s + 1), 1, n)
     return ((cs[:, e] - cs[:, s]) / (e - s)).T
+
+
+def _pitch_class_profiles(
+    pitch_spectrum: np.ndarray, pitch_bin_midi: np.ndarray, *, block_frames: int = 4096
+) -> tuple[np.ndarray, np.ndarray]:
+    """Chroma and bass chroma (bins below MIDI 57) of every pitch frame, each (12, n_frames):
+    sums of the square-root magnitudes of the bins of each pitch class.
+
+    Computed a block of frames at a time: the square-root spectrum of an hour-long track
+    alone would take tens of MB, and the float64 matrix product as much again.
+    """
+    n_bins, n_pf = pitch_spectrum.shape
+    pc = np.round(pitch_bin_midi).astype(np.int64) % 12
+    fold = np.zeros((12, n_bins))
+    fold[pc, np.arange(n_bins)] = 1.0
+    low = pitch_bin_midi < 57
+    fold_low = fold[:, low]
+    chroma = np.empty((12, n_pf))
+    bass = np.empty((12, n_pf))
+    for start in range(0, n_pf, block_frames):
+        stop = min(start + block_frames, n_pf)
+        mag = np.sqrt(np.maximum(pitch_spectrum[:, start:stop], 0.0))
+        chroma[:, start:stop] = fold @ mag
+        bass[:, start:stop] = fold_low @ mag[low]
+    return chroma, bass
 
 
 def _change(vectors: np.ndarray) -> np.ndarray:
@@ -154,8 +184,9 @@ def beat_sync_features(
 
     # Spectrum just after the beat (8 coarse bands) and over the whole beat (for timbre change).
     n_mels = mel_db.shape[0]
-    groups = np.array_split(np.arange(n_mels), 8)
-    coarse = np.stack([mel_db[g].mean(axis=0) for g in groups])
+    # Eight contiguous groups of mel bands, averaged through views (no copy of the bands).
+    edges = np.cumsum([0] + [g.size for g in np.array_split(np.arange(n_mels), 8)])
+    coarse = np.stack([mel_db[lo:hi].mean(axis=0) for lo, hi in itertools.pairwise(edges)])
     after = _segment_means(coarse, idx, idx + 4)
     last = round(float(np.median(np.diff(idx)))) if idx.size > 1 else 1
     stops = np.append(idx[1:], min(n_frames, idx[-1] + last))
@@ -164,12 +195,7 @@ def beat_sync_features(
     # Chroma and bass over each beat, from the pitch spectrum.
     n_bins, n_pf = pitch_spectrum.shape
     if n_pf and n_bins:
-        mag = np.sqrt(np.maximum(pitch_spectrum, 0.0))
-        pc = np.round(pitch_bin_midi).astype(np.int64) % 12
-        fold = np.zeros((12, n_bins))
-        fold[pc, np.arange(n_bins)] = 1.0
-        chroma = fold @ mag
-        bass = fold[:, pitch_bin_midi < 57] @ mag[pitch_bin_midi < 57]
+        chroma, bass = _pitch_class_profiles(pitch_spectrum, pitch_bin_midi)
         ps = np.floor(idx / pitch_hop_ratio).astype(np.int64)
         pe = np.floor(stops / pitch_hop_ratio).astype(np.int64)
         chroma_change = _change(_segment_means(chroma, ps, pe))

@@ -187,6 +187,7 @@ def tempo_salience(
     taper[:m] = w_acf[:m] / w_acf[0]
     taper = np.maximum(taper, 0.25)
     lags = 60.0 * frame_rate / bpm
+    half_lags = lags / 2
     freqs_bin = (bpm / 60.0) * n_fft / frame_rate
     lag_idx = np.arange(max_lag + 1)
 
@@ -194,35 +195,38 @@ def tempo_salience(
     # has thousands of them, whose spectra and autocorrelations would together take hundreds
     # of MB. The batch size is a multiple of any SIMD width, so the FFTs group windows as
     # they would in one call and the results do not depend on it.
-    acf_parts, tatum_parts, dft_parts, weight_parts, lag_parts = [], [], [], [], []
-    for first in range(0, starts.size, _WINDOW_BATCH):
+    n_win = starts.size
+    acf_local = np.empty((n_win, max_lag + 1))
+    acf_grid = np.empty((n_win, n_bins))
+    tatum = np.empty((n_win, n_bins))
+    dft_grid = np.empty((n_win, n_bins))
+    weight = np.empty(n_win)
+    for first in range(0, n_win, _WINDOW_BATCH):
         batch = starts[first : first + _WINDOW_BATCH]
+        rows = slice(first, first + batch.size)
         frames = np.zeros((batch.size, win))
         for i, s in enumerate(batch):
             seg = env[s : s + win]
             frames[i, : seg.size] = seg
         frames *= window
         spec = np.abs(scipy.fft.rfft(frames, n=n_fft, axis=1))
-        weight_parts.append(np.sqrt(np.sum(frames * frames, axis=1)))
+        weight[rows] = np.sqrt(np.sum(frames * frames, axis=1))
         del frames
         gen = scipy.fft.irfft(spec**acf_exponent, n=n_fft, axis=1)[:, : max_lag + 1].copy()
         denom = np.where(gen[:, :1] > 1e-12, gen[:, :1], 1.0)
-        acf_local = (gen / denom) / taper
-        acf_local[gen[:, 0] <= 1e-12] = 0.0
+        acf = (gen / denom) / taper
+        acf[gen[:, 0] <= 1e-12] = 0.0
         del gen
-        acf_parts.append(np.stack([np.interp(lags, lag_idx, row) for row in acf_local]))
-        tatum_parts.append(np.stack([np.interp(lags / 2, lag_idx, row) for row in acf_local]))
-        lag_parts.append(acf_local)
+        acf_local[rows] = acf
+        for i, row in enumerate(acf, start=first):
+            acf_grid[i] = np.interp(lags, lag_idx, row)
+            tatum[i] = np.interp(half_lags, lag_idx, row)
         spec_smooth = scipy.ndimage.maximum_filter1d(spec, size=3, axis=1)
         del spec
         bins = np.arange(spec_smooth.shape[1])
-        dft_parts.append(np.stack([np.interp(freqs_bin, bins, row) for row in spec_smooth]))
+        for i, row in enumerate(spec_smooth, start=first):
+            dft_grid[i] = np.interp(freqs_bin, bins, row)
         del spec_smooth
-    acf_grid = np.concatenate(acf_parts)
-    tatum = np.concatenate(tatum_parts)
-    acf_local = np.concatenate(lag_parts)
-    dft_grid = np.concatenate(dft_parts)
-    weight = np.concatenate(weight_parts)
     support = np.clip(acf_grid, 0.0, None) + tatum_weight * np.clip(tatum, 0.0, None)
     dft_peak = dft_grid.max(axis=1, keepdims=True)
     dft_grid = np.where(dft_peak > 1e-12, dft_grid / np.maximum(dft_peak, 1e-12), 0.0)
