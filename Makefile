@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-dev
 # gigabytes of CUDA packages; on a GPU machine install the torch build you need instead.
 TORCH  ?= torch==2.13.0
 
-.PHONY: demo test lint examples bench-speed clean
+.PHONY: demo test lint examples bench-speed bench-accuracy clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ examples: $(STAMP)
 		{ command -v apt-get >/dev/null && (apt-get update -qq && apt-get install -y -qq fluidsynth fluid-soundfont-gm) || \
 		  sudo apt-get install -y -qq fluidsynth fluid-soundfont-gm; }
 	$(BIN)/python scripts/render_examples.py
+
+## bench-accuracy: accuracy against librosa, essentia, aubio (madmom if installed)
+bench-accuracy: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	bench/accuracy
 
 ## bench-speed: speed and memory benchmark against librosa (and essentia if installed)
 bench-speed: $(STAMP)

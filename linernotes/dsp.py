@@ -8,6 +8,7 @@ without fragmenting memory.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import mmap
 from dataclasses import dataclass
@@ -225,9 +226,9 @@ class FrameStore:
     def join(self) -> np.ndarray:
         """All frames as one C-contiguous float32 array; empties the store.
 
-        The result lives in its own memory map too: numpy asks for huge pages on large arrays,
-        and filling one block of columns would then make the whole array resident at once,
-        before the blocks it replaces are released.
+        The result lives in its own memory map too (see :func:`_anonymous_float32`): numpy
+        asks for huge pages on large arrays, and filling one block of columns would then make
+        the whole array resident at once, before the blocks it replaces are released.
         """
         n = self.n_frames
         if n == 0:
@@ -244,10 +245,22 @@ class FrameStore:
         return out.reshape(*self.lead_shape, n)
 
 
+_PRIVATE_MAP: dict[str, int] = {"flags": mmap.MAP_PRIVATE} if hasattr(mmap, "MAP_PRIVATE") else {}
+
+
 def _anonymous_float32(shape: tuple[int, int]) -> np.ndarray:
     """A zero-filled float32 array in its own anonymous memory map (ordinary pages, resident
-    only once written), unmapped when the last view of it is freed."""
-    buffer = mmap.mmap(-1, 4 * shape[0] * shape[1])
+    only once written), unmapped when the last view of it is freed.
+
+    The map is private where the platform has the choice (Python's default on Unix is a
+    shared map, whose pages a forked child would write through to this process), and opts out
+    of transparent huge pages: with 2 MB pages, writing a few columns of every row would make
+    the whole array resident at once.
+    """
+    buffer = mmap.mmap(-1, 4 * shape[0] * shape[1], **_PRIVATE_MAP)
+    if hasattr(mmap, "MADV_NOHUGEPAGE"):
+        with contextlib.suppress(OSError):  # kernels without huge pages reject the advice
+            buffer.madvise(mmap.MADV_NOHUGEPAGE)
     return np.frombuffer(buffer, dtype=np.float32).reshape(shape)
 
 

@@ -9,16 +9,14 @@ one short transaction, so a review tool and a batch run can share the file.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import sqlite3
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from linernotes.edits.model import Edit, parse_value
+from linernotes.sqlite import SQLiteDatabase
 from linernotes.store import default_store_path
 
 _SCHEMA = """
@@ -44,38 +42,11 @@ def find_library(start: Path) -> Path:
     return folder / ".linernotes" / "library.db"
 
 
-class EditStore:
+class EditStore(SQLiteDatabase):
     """The human-edit layer of one library database."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(str(self.path), timeout=60.0, isolation_level=None)
-        self._conn.execute("PRAGMA busy_timeout = 60000")
-        with contextlib.suppress(sqlite3.OperationalError):
-            self._conn.execute("PRAGMA journal_mode = WAL")
-        with self._transaction() as conn:
-            for statement in filter(str.strip, _SCHEMA.split(";")):
-                conn.execute(statement)
-
-    def close(self) -> None:
-        self._conn.close()
-
-    def __enter__(self) -> EditStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._conn
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
+        super().__init__(path, _SCHEMA)
 
     def add(
         self,
