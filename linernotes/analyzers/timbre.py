@@ -115,11 +115,11 @@ def active_frames(
 
 
 def _row(features, name: str, n: int) -> np.ndarray | None:
-    """A descriptor as a 2-D (rows, n) float64 array, or None when missing or misshapen."""
+    """A descriptor as a 2-D (rows, n) array (not copied), or None when missing or misshapen."""
     value = features.spectral.get(name) if isinstance(features.spectral, dict) else None
     if value is None:
         return None
-    a = np.asarray(value, dtype=np.float64)
+    a = np.asarray(value)
     a = a[None, :] if a.ndim == 1 else a
     if a.ndim != 2 or a.shape[1] != n:
         return None
@@ -144,22 +144,28 @@ def timbre(features, params: TimbreParams) -> TimbreResult:
     if n == 0 or not mask.any():
         return TimbreResult(n_frames=0, active_fraction=0.0 if n else None)
     digits = params.significant_digits
+    n_active = int(mask.sum())
 
     def stats(name: str, var: bool = False) -> tuple[list[float], list[float]]:
         a = _row(features, name, n)
         if a is None:
             return [], []
-        sel = a[:, mask]
-        finite = np.isfinite(sel).all(axis=0)
-        if not finite.all():
-            sel = sel[:, finite]
-        if sel.shape[1] == 0:
+        # One row at a time in float64 (an hour of MFCCs in float64 is ~30 MB, and the
+        # selection and variance would each copy it again); same sums as the 2-D reductions.
+        finite = np.ones(n_active, dtype=bool)
+        for row in a:
+            finite &= np.isfinite(row[mask])
+        if not finite.any():
             return [], []
-        mean = sel.mean(axis=1)
-        spread = sel.var(axis=1)
-        if not var:
-            spread = np.sqrt(spread)
-        return [round_sig(v, digits) for v in mean], [round_sig(v, digits) for v in spread]
+        means, spreads = [], []
+        for row in a:
+            sel = row[mask].astype(np.float64)
+            if not finite.all():
+                sel = sel[finite]
+            spread = sel.var()
+            means.append(round_sig(sel.mean(), digits))
+            spreads.append(round_sig(spread if var else np.sqrt(spread), digits))
+        return means, spreads
 
     scalars: dict[str, float | None] = {}
     for name, mean_key, std_key in (

@@ -78,6 +78,9 @@ __all__ = [
     "tonal",
 ]
 
+#: Frames :func:`semitone_spectrogram` processes at a time (bounds its temporaries).
+_FRAME_BLOCK = 4096
+
 #: Pitch-class names in ``chroma`` order (index 0 = C).
 PITCH_CLASSES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B")
 #: Tonic spelling of each major key by pitch class (0 = C).
@@ -253,23 +256,41 @@ def estimate_tuning(
     midi_c = bin_midi[1:-1]
     in_range = ((midi_c >= min_midi) & (midi_c <= max_midi))[:, None]
     frame_max = s.max(axis=0, keepdims=True)
-    peaks = (mid > lo) & (mid >= hi) & (mid > rel_threshold * frame_max) & (mid > 0) & in_range
+    # one boolean array, narrowed in place (each ``&`` would allocate another)
+    peaks = mid > lo
+    peaks &= mid >= hi
+    peaks &= mid > rel_threshold * frame_max
+    peaks &= mid > 0
+    peaks &= in_range
     if not peaks.any():
         return None, 0.0
     rows, cols = np.nonzero(peaks)
+    del peaks
+    # An hour of music has about a million peaks: each per-peak array is several MB, so
+    # intermediates are dropped as soon as they are used.
+    weight = mid[rows, cols]
     a = np.log(lo[rows, cols] + 1e-12)
-    b = np.log(mid[rows, cols] + 1e-12)
+    b = np.log(weight + 1e-12)
     c = np.log(hi[rows, cols] + 1e-12)
+    del cols
     denom = a - 2.0 * b + c
+    del b
     safe = np.where(denom < 0, denom, -1.0)
     delta = np.clip(np.where(denom < 0, 0.5 * (a - c) / safe, 0.0), -0.5, 0.5)
+    del a, c, denom, safe
     pitch = midi_c[rows] + delta * step
+    del rows, delta
     dev = pitch - np.round(pitch)  # semitones in -0.5..0.5
-    weight = mid[rows, cols]
+    del pitch
     total = weight.sum()
     if not np.isfinite(total) or total <= 0:
         return None, 0.0
-    concentration = float(np.abs(np.sum(weight * np.exp(2j * np.pi * dev))) / total)
+    # the unit phasors, exponentiated and weighted in place (one complex array, not three)
+    phasor = 2j * np.pi * dev
+    np.exp(phasor, out=phasor)
+    phasor *= weight
+    concentration = float(np.abs(np.sum(phasor)) / total)
+    del phasor
     n_hist = max(1, int(np.rint(100.0 / resolution_cents)))
     idx = np.floor((dev * 100.0 + 50.0) / resolution_cents).astype(int) % n_hist
     hist = np.bincount(idx, weights=weight, minlength=n_hist)
@@ -324,25 +345,40 @@ def semitone_spectrogram(
     peak = float(s.max()) if s.size else 0.0
     if n_frames == 0 or n_semi == 0 or not peak > 0:
         return np.zeros((n_semi, n_frames)), semitone_midi
-    log_s = np.log1p(s * np.float32(compression / peak))
-    if whiten_semitones > 0:
-        width = max(3, int(np.rint(whiten_semitones * per)) | 1)
-        log_s = np.maximum(
-            log_s - scipy.ndimage.uniform_filter1d(log_s, width, axis=0, mode="nearest"), 0.0
-        )
+    scale = np.float32(compression / peak)
+    width = max(3, int(np.rint(whiten_semitones * per)) | 1) if whiten_semitones > 0 else 0
     # sample each semitone's bins (centre and neighbours) at the tuned positions; the shift
     # is the same for every semitone, so each neighbour is a blend of two gathered rows
     offsets = np.arange(per) - (per - 1) / 2.0
     weights = 1.0 - np.abs(offsets) / (per / 2.0 + 0.5) if per > 1 else np.ones(1)
-    out = np.zeros((n_semi, n_frames), dtype=np.float32)
+    taps = []
     for offset, weight in zip(offsets, weights, strict=True):
         pos = offset + tuning_cents / 100.0 * per
         base = int(np.floor(pos))
-        frac = np.float32(pos - base)
         rows = np.arange(n_semi) * per + base
-        lower = log_s[np.clip(rows, 0, n_bins - 1)]
-        upper = log_s[np.clip(rows + 1, 0, n_bins - 1)]
-        out += np.float32(weight) * (lower + frac * (upper - lower))
+        taps.append(
+            (
+                np.clip(rows, 0, n_bins - 1),
+                np.clip(rows + 1, 0, n_bins - 1),
+                np.float32(pos - base),
+                np.float32(weight),
+            )
+        )
+    out = np.zeros((n_semi, n_frames), dtype=np.float32)
+    # Every step below is per frame, so frames are processed a block at a time: the
+    # compressed and whitened spectrum of an hour-long track never exists whole.
+    for start in range(0, n_frames, _FRAME_BLOCK):
+        stop = min(start + _FRAME_BLOCK, n_frames)
+        log_s = s[:, start:stop] * scale
+        np.log1p(log_s, out=log_s)
+        if width:
+            log_s -= scipy.ndimage.uniform_filter1d(log_s, width, axis=0, mode="nearest")
+            np.maximum(log_s, 0.0, out=log_s)
+        block = out[:, start:stop]
+        for lower_rows, upper_rows, frac, weight in taps:
+            lower = log_s[lower_rows]
+            upper = log_s[upper_rows]
+            block += weight * (lower + frac * (upper - lower))
     return out, semitone_midi
 
 
@@ -521,12 +557,17 @@ def tonal(features, params: TonalParams) -> TonalResult:
     spectrum = np.asarray(features.pitch_spectrum, dtype=np.float32)
     if spectrum.ndim != 2 or spectrum.shape[1] == 0 or spectrum.shape[0] != len(bin_midi):
         return TonalResult()
-    spectrum = np.maximum(np.nan_to_num(spectrum, nan=0.0, posinf=0.0, neginf=0.0), 0.0)
+    # NaN propagates through max() and inf/negatives show in max()/min(): the front end's
+    # spectrum is clean, and copying it (tens of MB for an hour) is only needed otherwise.
+    if spectrum.size and not (np.isfinite(spectrum.max()) and spectrum.min() >= 0):
+        spectrum = np.nan_to_num(spectrum, nan=0.0, posinf=0.0, neginf=0.0)
+        np.maximum(spectrum, 0.0, out=spectrum)
     # silence: frames with nothing within ~80 dB of a full-scale sine's pitch-spectrum peak
     active = spectrum.max(axis=0) > 1e-4 * fp.pitch_n_fft / 4.0
     if not active.any():
         return TonalResult()
-    spectrum = spectrum[:, active]
+    if not active.all():
+        spectrum = spectrum[:, active]
 
     cents, concentration = estimate_tuning(
         spectrum, bin_midi, min_midi=params.tuning_min_midi, max_midi=params.tuning_max_midi
