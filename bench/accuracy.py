@@ -89,14 +89,11 @@ if str(BENCH) not in sys.path:
 
 import accuracy_set  # noqa: E402  (bench/ is not a package)
 from accuracy_set import ClipDef  # noqa: E402
+from childproc import child_env  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 CACHE = accuracy_set.DATA / "cache"
 WARMUP = accuracy_set.DATA / "warmup.wav"
-THREAD_VARS = (
-    "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS", "BLIS_NUM_THREADS", "NUMBA_NUM_THREADS",
-)
 TOOLS = ("linernotes", "librosa", "essentia", "madmom", "aubio")
 #: Python distributions whose versions identify each tool (and key its cache).
 TOOL_DISTS: dict[str, str] = {
@@ -448,17 +445,6 @@ def child_main(tool: str, result_path: Path, warmup: str | None, files: list[str
 # --------------------------------------------------------------------------------------------
 # Parent: schedule children over the cores
 # --------------------------------------------------------------------------------------------
-
-
-def child_env(cpu: int | None) -> dict[str, str]:
-    env = dict(os.environ)
-    for var in THREAD_VARS:
-        env[var] = "1"
-    env["PYTHONHASHSEED"] = "0"
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
-    if cpu is not None:
-        env["LINERNOTES_BENCH_CPU"] = str(cpu)
-    return env
 
 
 @dataclass

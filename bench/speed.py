@@ -41,12 +41,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from childproc import THREAD_VARS, child_env  # bench/ is on sys.path when run as a script
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / "data"
-THREAD_VARS = (
-    "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS", "BLIS_NUM_THREADS", "NUMBA_NUM_THREADS",
-)
 TOOLS = ("linernotes", "librosa", "essentia")
 MEMORY_TARGET_MB = 600.0
 SPEED_TARGET_XRT = 50.0
@@ -332,19 +330,6 @@ def child_main(tool: str, result_path: Path, warmup: str | None, files: list[str
 # --------------------------------------------------------------------------------------------
 # Parent: run children, print tables
 # --------------------------------------------------------------------------------------------
-
-
-def child_env(cpu: int | None) -> dict[str, str]:
-    env = dict(os.environ)
-    for var in THREAD_VARS:
-        env[var] = "1"
-    env["PYTHONHASHSEED"] = "0"
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p
-    )
-    if cpu is not None:
-        env["LINERNOTES_BENCH_CPU"] = str(cpu)
-    return env
 
 
 def run_child(tool: str, files: list[Path], warmup: Path | None, cpu: int | None,
