@@ -1,7 +1,8 @@
 """Command-line pieces for reconcile, human edits and export, for ``linernotes.cli`` to mount.
 
-:func:`build_annotate_parsers` adds ``export``, ``edit``, ``history``, ``undo`` (and
-``crops``) to a subparsers object; :data:`COMMANDS` maps each command name to its function.
+:func:`build_annotate_parsers` adds ``export``, ``edit``, ``history``, ``undo``, ``review``
+(and ``crops``) to a subparsers object; :data:`COMMANDS` maps each command name to its
+function.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from linernotes.cli_review import build_review_parser, cmd_review
 from linernotes.reconcile.core import ReconcileOptions
 
 
@@ -101,6 +103,7 @@ def build_annotate_parsers(sub: Any) -> None:
     build_edit_parser(sub)
     build_history_parser(sub)
     build_undo_parser(sub)
+    build_review_parser(sub)
     try:
         from linernotes.crops import build_crops_parser
     except ImportError:  # pragma: no cover - crops is optional in this layer
@@ -159,10 +162,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     for path, reason in report.skipped:
         print(f"skipped: {path}: {reason}", file=sys.stderr)
     for fmt in report.formats:
+        skipped = f", {len(fmt.skipped)} tracks skipped" if fmt.skipped else ""
         print(
-            f"{fmt.name}: {len(fmt.written)} written, {len(fmt.unchanged)} unchanged -> "
-            f"{fmt.folder}"
+            f"{fmt.name}: {len(fmt.written)} written, {len(fmt.unchanged)} unchanged{skipped}"
+            f" -> {fmt.folder}"
         )
+        for path, reason in fmt.skipped:
+            print(f"  skipped for {fmt.name}: {path}: {reason}", file=sys.stderr)
         for problem in fmt.problems:
             print(f"  invalid: {problem}", file=sys.stderr)
     if not report.tracks:
@@ -306,5 +312,6 @@ COMMANDS = {
     "edit": cmd_edit,
     "history": cmd_history,
     "undo": cmd_undo,
+    "review": cmd_review,
     "crops": _cmd_crops,
 }

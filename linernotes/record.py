@@ -5,7 +5,8 @@ A record opens with a :class:`Summary` (what a user reads first), then the facts
 analyzer's name, version and parameters, then what the audio-language model said
 (:class:`~linernotes.listen.section.ListenSection`, provenance ``model``), then the final
 reconciled fields (:class:`~linernotes.reconcile.model.FinalFields`: measured, model and
-human values merged, conflicts recorded, human edits on top). Summary values
+human values merged, conflicts recorded, human edits on top), then the track's stems
+(:class:`StemInfo`, from :mod:`linernotes.stems`) when it has any. Summary values
 that a later stage may replace (a model caption, a human correction) carry their provenance
 and confidence beside them, so the record always says where a number came from. Later stages
 add sections without reshaping these.
@@ -103,6 +104,46 @@ class AnalysisSection(BaseModel):
     result: dict[str, Any] = Field(default_factory=dict)
 
 
+class StemFeatures(BaseModel):
+    """Measured figures of one stem (see :mod:`linernotes.stems` for their definitions).
+
+    Levels are ``None`` where they make no sense (the loudness of silence); ``rhythm_complexity``
+    is ``None`` when the stem has too few onsets to judge.
+    """
+
+    duration: float
+    integrated_lufs: float | None = None
+    rms_dbfs: float | None = None
+    peak_dbfs: float | None = None
+    true_peak_dbtp: float | None = None
+    onset_count: int = 0
+    onset_density: float = 0.0
+    rhythm_complexity: float | None = None
+    spectral_centroid_hz: float | None = None
+    active_ratio: float = 0.0
+
+
+class StemInfo(BaseModel):
+    """One stem of a track (drums, bass, vocals...): where it is, what it is and what was
+    measured, stamped with the stem analysis' version and parameters like an analyzer section.
+
+    ``relpath`` is relative to the folder of the track's mix, so a moved dataset still finds
+    its stems. ``error`` is set, and the track itself still succeeds, when the stem is silent
+    or cannot be read.
+    """
+
+    stem_type: str
+    path: str
+    relpath: str
+    sha256: str | None = None
+    analyzer: str = "stem_features"
+    version: str = ""
+    params: dict[str, Any] = Field(default_factory=dict)
+    provenance: Provenance = Provenance.MEASURED
+    features: StemFeatures | None = None
+    error: str | None = None
+
+
 class TrackRecord(BaseModel):
     """Everything linernotes knows about one track."""
 
@@ -113,6 +154,7 @@ class TrackRecord(BaseModel):
     listen: ListenSection | None = None
     final: FinalFields | None = None
     quality: QualitySection | None = None
+    stems: list[StemInfo] = Field(default_factory=list)
     created_at: str = Field(default_factory=lambda: _now())
     tool: dict[str, str] = Field(default_factory=dict)
     frontend: dict[str, Any] = Field(default_factory=dict)

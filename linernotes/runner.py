@@ -19,6 +19,7 @@ from linernotes.features import FeatureParams
 from linernotes.outputs import OutputLayout, write_outputs
 from linernotes.pipeline import analyze_file, file_hash, record_is_current
 from linernotes.record import TrackRecord
+from linernotes.stems import StemFile, attach_stems, find_tracks, stems_current
 from linernotes.store import Store, default_store_path
 
 #: Extensions picked up when scanning folders (a file named explicitly is always tried).
@@ -85,9 +86,20 @@ class BatchReport:
         return 1 if self.count("failed") else 0
 
 
-def find_audio(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """Audio files under ``paths`` (folders scanned recursively, hidden folders skipped),
-    sorted, without duplicates. Paths that are not folders are kept as given."""
+def find_audio(
+    paths: Iterable[str | os.PathLike[str]], *, include_stems: bool = False
+) -> list[Path]:
+    """The tracks under ``paths``: audio files (folders scanned recursively, hidden folders
+    skipped), sorted, without duplicates, less the stems that belong to a mix beside them
+    (see :mod:`linernotes.stems`) unless ``include_stems``. Paths that are not folders are
+    kept as given."""
+    if include_stems:
+        return scan_audio(paths)
+    return find_tracks(paths).tracks
+
+
+def scan_audio(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Every audio file under ``paths``, stems included (see :func:`find_audio`)."""
     found: dict[Path, None] = {}
     for raw in paths:
         p = Path(raw).expanduser()
@@ -121,8 +133,10 @@ def process_track(
     force: bool = False,
     write_files: bool = True,
     frontend: FeatureParams | None = None,
+    stems: Sequence[StemFile] = (),
 ) -> TrackOutcome:
-    """Analyse one track of a batch and write its outputs; never raises for a bad file."""
+    """Analyse one track of a batch (and its ``stems``) and write its outputs; never raises
+    for a bad file, and a bad stem is recorded in the stem's entry, not as a failure."""
     start = time.monotonic()
     store = _store_for(db_path)
     try:
@@ -130,7 +144,9 @@ def process_track(
         if not store.claim(digest):
             return TrackOutcome(path, "busy", "being analysed by another process")
         try:
-            outcome = _analyse_claimed(path, digest, store, layout, force, write_files, frontend)
+            outcome = _analyse_claimed(
+                path, digest, store, layout, force, write_files, frontend, stems
+            )
         finally:
             store.release(digest)
     except AudioError as exc:
@@ -155,6 +171,7 @@ def _analyse_claimed(
     force: bool,
     write_files: bool,
     frontend: FeatureParams | None,
+    stems: Sequence[StemFile] = (),
 ) -> TrackOutcome:
     from linernotes.analyzers.registry import registered_stages
 
@@ -163,15 +180,20 @@ def _analyse_claimed(
         stored = store.get_record(digest)
         if stored is not None:
             record = TrackRecord.from_json(stored)
-            if record_is_current(record, stages, frontend) and record.file.path == str(path):
+            if (
+                record_is_current(record, stages, frontend)
+                and record.file.path == str(path)
+                and stems_current(record, stems, store)
+            ):
                 if write_files and not layout.complete(path):
                     write_outputs(record, layout.paths(path))
                 return TrackOutcome(path, "skipped", "already analysed", record_json=stored)
     record = analyze_file(path, store=store, force=force, frontend=frontend, stages=stages)
+    stem_s = attach_stems(record, stems, store=store, frontend=frontend, force=force)
     finalize(record, store)
     if write_files:
         write_outputs(record, layout.paths(path))
-    audio_s = record.file.decode.decoded_duration or 0.0
+    audio_s = (record.file.decode.decoded_duration or 0.0) + stem_s
     return TrackOutcome(
         path,
         "done",
@@ -238,7 +260,8 @@ def analyze_paths(
     ``listener`` (``analyze --listen``) adds the audio model's section to each measured record,
     in this process, so a model is loaded once however many workers measure.
     """
-    files = find_audio(paths)
+    plan = find_tracks(paths)
+    files = plan.tracks
     roots = [Path(p).expanduser().absolute() for p in paths]
     root = roots[0] if len(roots) == 1 and roots[0].is_dir() else None
     if root is None and files:
@@ -260,9 +283,9 @@ def analyze_paths(
     try:
         if workers <= 1:
             for path in files:
-                record(process_track(path, **kwargs))
+                record(process_track(path, stems=plan.stems.get(path, ()), **kwargs))
         else:
-            _run_pool(files, workers, kwargs, record)
+            _run_pool(files, workers, kwargs, record, plan.stems)
     except KeyboardInterrupt:
         report.interrupted = True
     report.wall_s = time.monotonic() - start
@@ -270,7 +293,11 @@ def analyze_paths(
 
 
 def _run_pool(
-    files: list[Path], workers: int, kwargs: dict, record: Callable[[TrackOutcome], None]
+    files: list[Path],
+    workers: int,
+    kwargs: dict,
+    record: Callable[[TrackOutcome], None],
+    stems: dict[Path, list[StemFile]] | None = None,
 ) -> None:
     """Run tracks in worker processes, at most ``2 * workers`` queued at a time.
 
@@ -289,7 +316,8 @@ def _run_pool(
 
     try:
         for path in files:
-            pending.add(pool.submit(process_track, path, **kwargs))
+            stems_of = (stems or {}).get(path, [])
+            pending.add(pool.submit(process_track, path, stems=stems_of, **kwargs))
             if len(pending) >= 2 * workers:
                 collect(block=True)
         while pending:

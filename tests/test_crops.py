@@ -131,3 +131,49 @@ def test_crops_cli_without_records(tmp_path: Path, capsys):
     folder.mkdir()
     shutil.copy(Path(__file__).parent.parent / "examples" / "truth.json", folder)
     assert run_cli(["crops", str(folder)]) == 1
+
+
+def test_a_crops_own_edits_survive_cutting_again(crop_dataset: Path, tmp_path: Path, capsys):
+    """A human edit of a crop's own bpm, key and caption wins over its measurement and the
+    caption carried from the source, and stays through a rerun, ``--force`` and a re-cut
+    into other bytes (``--format wav``); a crop that is now another piece does not get it."""
+    out = tmp_path / "crops"
+    base = ["crops", str(crop_dataset), "--seconds", "4", "--out", str(out)]
+    assert run_cli(base) == 0
+    crop = out / "song_crop001.flac"
+    assert run_cli(["edit", str(crop), "bpm=60", "key=D major", "caption=Only the organ.",
+                    "--author", "ed"]) == 0  # fmt: skip
+    edited = {"bpm": 60, "keyscale": "D major", "caption": "Only the organ."}
+
+    def check(report_tracks, suffix: str) -> None:
+        final = next(t.final for t in report_tracks if t.stem == "song_crop001")
+        assert final.value("bpm") == 60 and final.value("key") == "D major"
+        assert final.value("caption") == "Only the organ."
+        assert final.fields["bpm"].provenance == "human" and "bpm" not in final.review
+        sidecar = json.loads((out / "song_crop001.json").read_text())  # the ACE-Step export
+        assert {k: sidecar[k] for k in edited} == edited
+        rows = [json.loads(x) for x in (out / MANIFEST).read_text().splitlines()]
+        row = next(r for r in rows if r["path"] == "song_crop001" + suffix)
+        assert (row["bpm"], row["key"], row["caption"]) == (60, "D major", "Only the organ.")
+
+    for extra in ([], ["--force"]):
+        assert run_cli([*base, *extra, "--to", "ace-step"]) == 0
+        report = make_crops(crop_dataset, out, seconds=4.0)
+        check(report.tracks, ".flac")
+        other = next(t for t in report.tracks if t.stem == "song_crop000")
+        assert other.final.value("caption") == "Clicks over organ chords."  # not edited
+    assert ace_step.validate(out) == []
+
+    # cut again as WAV: other bytes, same piece -> the edits move to the new bytes
+    capsys.readouterr()
+    assert run_cli([*base, "--format", "wav", "--to", "ace-step"]) == 0
+    assert "kept on the crop cut again" in capsys.readouterr().err
+    report = make_crops(crop_dataset, out, seconds=4.0, suffix=".wav")
+    check(report.tracks, ".wav")
+
+    # 8 s crops: song_crop001 is now 8-16 s, not 4-8 s: not the same piece
+    assert run_cli([*base[:3], "8", *base[4:], "--format", "wav"]) == 0
+    assert "not carried" in capsys.readouterr().err
+    report = make_crops(crop_dataset, out, seconds=8.0, suffix=".wav")
+    final = next(t.final for t in report.tracks if t.stem == "song_crop001")
+    assert final.fields["bpm"].provenance == "measured"

@@ -96,6 +96,26 @@ class EditStore(SQLiteDatabase):
                 out[edit.field] = edit
         return out
 
+    def carry(self, old_hash: str, new_hash: str, *, path: str | None = None) -> list[Edit]:
+        """Copy the active edits of ``old_hash`` to ``new_hash`` (same field, value, lock,
+        author and time), except fields ``new_hash`` already has an active edit of; returns
+        the copies. For audio that was written again with different bytes but is the same
+        piece (a crop cut again): edits are keyed by content, so without this they would be
+        left behind with the old bytes. The old edits stay (nothing is ever deleted)."""
+        out = []
+        with self._transaction() as conn:
+            present = self.active(new_hash)
+            for edit in [e for f, e in self.active(old_hash).items() if f not in present]:
+                cursor = conn.execute(
+                    "INSERT INTO human_edits (content_hash, field, value, locked, author, at,"
+                    " path) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (new_hash, edit.field, json.dumps(edit.value), int(edit.locked),
+                     edit.author, edit.at, path),
+                )  # fmt: skip
+                out.append(edit.model_copy(update={"id": cursor.lastrowid,
+                                                   "content_hash": new_hash}))  # fmt: skip
+        return out
+
     def undo(self, content_hash: str, field: str | None = None) -> Edit | None:
         """Undo the latest active edit of the track (of ``field`` if given); returns it, or
         ``None`` when there is nothing to undo."""

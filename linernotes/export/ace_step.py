@@ -3,7 +3,9 @@ JSON ``{"metadata", "samples"}`` and a top-level CSV (``File, BPM, Key, Caption`
 
 Every value is checked against the enums ACE-Step's constrained decoder accepts
 (:func:`validate`): a ``keyscale`` of ``Am`` or a ``timesignature`` of ``4/4`` would go
-verbatim into its prompt and silently mis-train.
+verbatim into its prompt and silently mis-train. ACE-Step picks up only
+:data:`AUDIO_EXTENSIONS` and finds the sidecars by the audio's stem, so tracks are renamed,
+transcoded or skipped first by :mod:`linernotes.export.placement`.
 """
 
 from __future__ import annotations
@@ -22,6 +24,11 @@ from linernotes.reconcile.model import RECONCILE_VERSION
 from linernotes.reconcile.normalize import ACE_LANGUAGES, canonical_key
 
 NAME = "ace-step"
+TRAINER = "ACE-Step"
+#: The audio ACE-Step's dataset builder picks up (``acestep/training/dataset_builder_modules``).
+AUDIO_EXTENSIONS = frozenset({".wav", ".mp3", ".flac", ".ogg", ".opus"})
+#: It reads ``<stem>.json``, ``<stem>.caption.txt``, ``<stem>.lyrics.txt`` by the audio's stem.
+FILES_BY_STEM = True
 DATASET_JSON = "ace_step_dataset.json"
 CSV_NAME = "ace_step.csv"
 KEYSCALE = re.compile(r"^[A-G][#b]? (major|minor)$")
@@ -164,6 +171,7 @@ def validate(folder: Path) -> list[str]:
     dataset_path = folder / DATASET_JSON
     if not dataset_path.is_file():
         return [f"{dataset_path} missing"]
+    stems: dict[Path, str] = {}
     dataset = json.loads(dataset_path.read_text())
     if set(dataset) != {"metadata", "samples"}:
         problems.append("dataset JSON must have exactly 'metadata' and 'samples'")
@@ -176,16 +184,20 @@ def validate(folder: Path) -> list[str]:
             problems.append(f"{where}: audio not found relative to the dataset JSON")
             continue
         problems += [f"{where}: {p}" for p in validate_fields(sample)]
+        if audio.suffix.lower() not in AUDIO_EXTENSIONS:
+            problems.append(f"{where}: ACE-Step does not read {audio.suffix} audio")
         base = audio.with_name(audio.stem)
-        if not Path(f"{base}.json").is_file() and not Path(f"{audio}.json").is_file():
-            problems.append(f"{where}: no <stem>.json sidecar")
-        sidecar = Path(f"{base}.json") if Path(f"{base}.json").is_file() else Path(f"{audio}.json")
-        if sidecar.is_file():
+        if base in stems:
+            problems.append(f"{where}: shares {base.name}.json with {stems[base]}")
+        stems[base] = where
+        sidecar = Path(f"{base}.json")
+        if not sidecar.is_file():
+            problems.append(f"{where}: no {sidecar.name} sidecar (ACE-Step reads <stem>.json)")
+        else:
             problems += [f"{sidecar.name}: {p}" for p in validate_fields(json.loads(
                 sidecar.read_text()))]  # fmt: skip
-        caption = sidecar.with_name(sidecar.name[: -len(".json")] + ".caption.txt")
-        if sample["labeled"] and not caption.is_file():
-            problems.append(f"{where}: labeled but no .caption.txt")
+        if sample["labeled"] and not Path(f"{base}.caption.txt").is_file():
+            problems.append(f"{where}: labeled but no {base.name}.caption.txt")
     with open(folder / CSV_NAME, newline="") as handle:
         reader = csv.DictReader(handle)
         if reader.fieldnames != ["File", "BPM", "Key", "Caption"]:

@@ -1,6 +1,13 @@
 """audiocraft / MusicGen: a JSONL manifest (``path, duration, sample_rate, amplitude,
 weight, info_path``) and, at the same path as each audio file, a ``.json`` with every key
-its ``MusicInfo`` requires (a missing one raises ``KeyError`` at load time)."""
+its ``MusicInfo`` requires (a missing one raises ``KeyError`` at load time).
+
+``MusicDataset`` opens ``Path(path).with_suffix('.json')`` and silently trains without
+metadata when that file is missing, so ``song.mp3`` and ``song.flac`` in one folder cannot
+each have their own info under their own names: :mod:`linernotes.export.placement` renames
+them (``--out``) or exports one (beside the audio), and transcodes containers outside
+:data:`AUDIO_EXTENSIONS`.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,11 @@ from typing import Any
 from linernotes.export.base import ExportTarget, ExportTrack, FileWriter, bpm_int
 
 NAME = "audiocraft"
+TRAINER = "audiocraft"
+#: The audio audiocraft collects into manifests (``DEFAULT_EXTS`` in its data/audio_dataset.py).
+AUDIO_EXTENSIONS = frozenset({".wav", ".mp3", ".flac", ".ogg", ".m4a"})
+#: ``MusicDataset`` finds the info at ``Path(path).with_suffix('.json')``.
+FILES_BY_STEM = True
 MANIFEST = "data.jsonl"
 #: The keys audiocraft's music dataset requires in every info JSON.
 REQUIRED = ("title", "artist", "key", "bpm", "genre", "moods", "description", "name",
@@ -56,14 +68,18 @@ def export(tracks: list[ExportTrack], target: ExportTarget, writer: FileWriter) 
 def load_info(audio: Path) -> dict[str, Any]:
     """The info of ``audio`` as audiocraft's ``MusicInfo`` loader reads it: the ``.json`` at
     ``audio.with_suffix('.json')``, every required key present (``KeyError`` otherwise), key
-    lower-cased, bpm a float, moods/keywords split on commas and spaces when strings."""
+    lower-cased, bpm a float (``None`` when not a number), moods/keywords split on commas
+    and spaces when strings."""
     data = json.loads(audio.with_suffix(".json").read_text())
     out = {name: data[name] for name in REQUIRED}
     out["keywords"] = data.get("keywords")
     if out["key"]:
         out["key"] = out["key"].strip().lower()
     if out["bpm"] is not None:
-        out["bpm"] = float(out["bpm"])
+        try:
+            out["bpm"] = float(out["bpm"])
+        except ValueError:  # audiocraft's get_bpm drops what is not a number
+            out["bpm"] = None
     for name in ("moods", "keywords"):
         value = out[name]
         if isinstance(value, str):
@@ -74,6 +90,7 @@ def load_info(audio: Path) -> dict[str, Any]:
 def validate(folder: Path) -> list[str]:
     """Load every manifest line and its info as audiocraft does."""
     problems: list[str] = []
+    infos: dict[Path, int] = {}
     for n, line in enumerate((folder / MANIFEST).read_text().splitlines(), 1):
         entry = json.loads(line)
         missing = {"path", "duration", "sample_rate", "amplitude", "weight", "info_path"} - set(
@@ -88,6 +105,12 @@ def validate(folder: Path) -> list[str]:
             continue
         if not isinstance(entry["duration"], (int, float)) or not entry["sample_rate"]:
             problems.append(f"line {n}: duration/sample_rate missing")
+        if audio.suffix.lower() not in AUDIO_EXTENSIONS:
+            problems.append(f"line {n}: audiocraft does not collect {audio.suffix} audio")
+        info_path = audio.with_suffix(".json")
+        if info_path in infos:
+            problems.append(f"line {n}: shares {info_path.name} with line {infos[info_path]}")
+        infos[info_path] = n
         try:
             info = load_info(audio)
         except (KeyError, FileNotFoundError) as exc:

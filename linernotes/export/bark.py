@@ -1,7 +1,12 @@
 """The Bark-style training set users built by hand: per track
 ``bark_training_dataset_<id>.json`` and ``training_instructions_<id>.md``, and a ``manifest``
-with one entry per track for batch training. Stems get entries (weight 0.7) once records
-hold stems; today every track contributes its main-track prompt (weight 1.0)."""
+with one entry per track for batch training.
+
+Every track contributes its main-track prompt (``full_track``, weight 1.0); each measured stem
+(:mod:`linernotes.stems`) adds a ``stems`` entry (type, description, technical features such
+as ``onset_density`` and ``rhythm_complexity``) and a ``stem`` prompt with weight 0.7. The
+stem descriptions are built from the measurements only, so they never claim more than was
+measured. Silent or unreadable stems are left out and named in the training notes."""
 
 from __future__ import annotations
 
@@ -9,18 +14,80 @@ import json
 from pathlib import Path
 from typing import Any
 
-from linernotes.export.base import ExportTarget, ExportTrack, FileWriter, bpm_int
+from linernotes.export.base import ExportStem, ExportTarget, ExportTrack, FileWriter, bpm_int
+from linernotes.record import StemFeatures
 
 NAME = "bark"
 MANIFEST = "manifest.json"
 ANALYSIS_VERSION = "linernotes-1"
+FULL_TRACK_WEIGHT = 1.0
+STEM_WEIGHT = 0.7
+#: Keys of each stem entry's ``technical_features`` (all from the stem's measurements).
+TECHNICAL_FEATURES = (
+    "onset_density",
+    "rhythm_complexity",
+    "spectral_centroid_hz",
+    "active_ratio",
+    "integrated_lufs",
+    "rms_dbfs",
+    "peak_dbfs",
+    "duration",
+)
 
 
 def track_id(track: ExportTrack) -> str:
     return track.record.file.content_hash[:16]
 
 
-def dataset(track: ExportTrack, audio: Path) -> dict[str, Any]:
+def describe_stem(stem_type: str, features: StemFeatures) -> str:
+    """A plain description of a stem from its measurements: how busy and how regular its
+    rhythm is, how bright it sounds and how much of the track it plays in.
+
+    Examples
+    --------
+    >>> f = StemFeatures(duration=10.0, onset_density=4.2, rhythm_complexity=0.1,
+    ...                  spectral_centroid_hz=3100.0, active_ratio=0.95)
+    >>> describe_stem("drums", f)
+    'Isolated drums stem: busy (4.2 onsets/s), steady rhythm, bright, plays throughout'
+    """
+    density = features.onset_density
+    busy = "sparse" if density < 1.0 else "moderate" if density < 3.0 else "busy"
+    parts = [f"{busy} ({density:.1f} onsets/s)"]
+    complexity = features.rhythm_complexity
+    if complexity is not None:
+        parts.append(
+            "steady rhythm" if complexity < 0.3
+            else "varied rhythm" if complexity < 0.6
+            else "complex rhythm"
+        )  # fmt: skip
+    centroid = features.spectral_centroid_hz
+    if centroid is not None:
+        parts.append("dark" if centroid < 500 else "warm" if centroid < 1500
+                     else "mid-bright" if centroid < 2500 else "bright")  # fmt: skip
+    active = features.active_ratio
+    parts.append(
+        "plays throughout" if active >= 0.9 else f"plays {round(active * 100)}% of the track"
+    )
+    return f"Isolated {stem_type} stem: " + ", ".join(parts)
+
+
+def stem_entry(stem: ExportStem, audio: Path) -> dict[str, Any]:
+    """One ``stems`` entry of the dataset JSON."""
+    features = stem.info.features
+    assert features is not None  # ExportTrack.stems keeps measured stems only
+    values = features.model_dump()
+    return {
+        "stem_type": stem.stem_type,
+        "audio_file": str(audio),
+        "audio_description": describe_stem(stem.stem_type, features),
+        "technical_features": {k: values[k] for k in TECHNICAL_FEATURES},
+        "content_hash": stem.info.sha256,
+    }
+
+
+def dataset(
+    track: ExportTrack, audio: Path, stems: list[tuple[ExportStem, Path]] | None = None
+) -> dict[str, Any]:
     final = track.final
     genres, moods = final.value("genres", []), final.value("moods", [])
     instruments = final.value("instruments", [])
@@ -40,11 +107,25 @@ def dataset(track: ExportTrack, audio: Path) -> dict[str, Any]:
     suitability = round(sum(measured) / len(measured), 3)
     caption = final.value("caption") or ""
     combined = ". ".join(p for p in (caption.rstrip("."), style, technical) if p)
+    stem_entries = [stem_entry(stem, path) for stem, path in stems or []]
+    stem_prompts = [
+        {
+            "type": "stem",
+            "stem_type": entry["stem_type"],
+            "combined_prompt": ". ".join(
+                p
+                for p in (entry["audio_description"], style, _tempo_key(track, entry["stem_type"]))
+                if p
+            ),
+            "training_weight": STEM_WEIGHT,
+        }
+        for entry in stem_entries
+    ]
     return {
         "dataset_metadata": {
             "audio_file_id": track_id(track),
             "audio_file": str(audio),
-            "total_samples": 1,
+            "total_samples": 1 + len(stem_entries),
             "main_track_duration": final.value("duration"),
             "analysis_version": ANALYSIS_VERSION,
         },
@@ -58,9 +139,14 @@ def dataset(track: ExportTrack, audio: Path) -> dict[str, Any]:
                 "is_instrumental": final.value("is_instrumental"),
             },
         },
-        "stems": [],
+        "stems": stem_entries,
         "training_prompts": [
-            {"type": "full_track", "combined_prompt": combined, "training_weight": 1.0}
+            {
+                "type": "full_track",
+                "combined_prompt": combined,
+                "training_weight": FULL_TRACK_WEIGHT,
+            },
+            *stem_prompts,
         ],
         "confidence_scores": confidences,
         "quality_metrics": {
@@ -71,6 +157,14 @@ def dataset(track: ExportTrack, audio: Path) -> dict[str, Any]:
             "silence_ratio": res.get("silence_ratio"),
         },
     }
+
+
+def _tempo_key(track: ExportTrack, stem_type: str) -> str:
+    """``120 BPM, A minor``: the track's tempo and key, which its stems share (a drums stem
+    carries no key)."""
+    bpm = bpm_int(track.final.value("bpm"))
+    key = "" if stem_type == "drums" else track.final.value("key") or ""
+    return ", ".join(p for p in (f"{bpm} BPM" if bpm else "", key) if p)
 
 
 def instructions(track: ExportTrack, data: dict[str, Any]) -> str:
@@ -88,9 +182,19 @@ def instructions(track: ExportTrack, data: dict[str, Any]) -> str:
         "",
         prompt["combined_prompt"] or "(no description yet)",
         "",
-        "Stems, when present, train with weight 0.7 beside the full mix.",
-        "",
     ]
+    stem_prompts = [p for p in data["training_prompts"] if p["type"] == "stem"]
+    if stem_prompts:
+        lines += [f"## Stem prompts (weight {STEM_WEIGHT})", ""]
+        lines += [f"- {p['stem_type']}: {p['combined_prompt']}" for p in stem_prompts]
+        lines.append("")
+    else:
+        lines += ["No stems: only the full mix trains.", ""]
+    left_out = [s for s in track.record.stems if s.error is not None]
+    if left_out:
+        lines += ["## Stems left out", ""]
+        lines += [f"- {s.stem_type} (`{s.relpath}`): {s.error}" for s in left_out]
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -98,14 +202,16 @@ def export(tracks: list[ExportTrack], target: ExportTarget, writer: FileWriter) 
     manifest = []
     for track in sorted(tracks, key=lambda t: t.rel.as_posix()):
         audio = target.place(track, writer)
-        data = dataset(track, audio)
+        stems = [(stem, target.place_stem(stem, writer)) for stem in track.stems]
+        data = dataset(track, audio, stems)
         ident = track_id(track)
         json_path = target.folder / f"bark_training_dataset_{ident}.json"
         writer.write_json(json_path, data)
         writer.write(target.folder / f"training_instructions_{ident}.md", instructions(track, data))
         manifest.append(
             {"audio_file_id": ident, "audio_file": str(audio), "dataset": json_path.name,
-             "training_weight": 1.0}
+             "training_weight": FULL_TRACK_WEIGHT,
+             "stems": [entry["stem_type"] for entry in data["stems"]]}
         )  # fmt: skip
     writer.write_json(target.folder / MANIFEST, {"tracks": manifest})
 
@@ -118,8 +224,23 @@ def validate(folder: Path) -> list[str]:
         for key in ("dataset_metadata", "main_track", "stems", "training_prompts"):
             if key not in data:
                 problems.append(f"{entry['dataset']}: missing {key}")
-        for p in data.get("training_prompts", []):
-            expected = 1.0 if p.get("type") == "full_track" else 0.7
+        stems = data.get("stems", [])
+        if data.get("dataset_metadata", {}).get("total_samples") != 1 + len(stems):
+            problems.append(f"{entry['dataset']}: total_samples is not 1 + {len(stems)} stems")
+        for stem in stems:
+            for key in ("stem_type", "audio_description", "technical_features"):
+                if key not in stem:
+                    problems.append(f"{entry['dataset']}: a stem lacks {key}")
+            features = stem.get("technical_features", {})
+            if not {"onset_density", "rhythm_complexity"} <= set(features):
+                problems.append(f"{entry['dataset']}: {stem.get('stem_type')} features incomplete")
+            if not Path(stem.get("audio_file", "")).exists():
+                problems.append(f"{entry['dataset']}: {stem.get('audio_file')} not found")
+        prompts = data.get("training_prompts", [])
+        if sum(p.get("type") == "stem" for p in prompts) != len(stems):
+            problems.append(f"{entry['dataset']}: one stem prompt per stem expected")
+        for p in prompts:
+            expected = FULL_TRACK_WEIGHT if p.get("type") == "full_track" else STEM_WEIGHT
             if p.get("type") not in ("full_track", "stem", "multi_instrument"):
                 problems.append(f"{entry['dataset']}: prompt type {p.get('type')!r}")
             elif p.get("training_weight") != expected:

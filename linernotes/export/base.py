@@ -23,7 +23,7 @@ from typing import Any
 
 from linernotes.fileio import write_atomic
 from linernotes.reconcile.model import FinalFields
-from linernotes.record import TrackRecord
+from linernotes.record import StemInfo, TrackRecord
 
 
 @dataclass
@@ -40,6 +40,38 @@ class ExportTrack:
     def rel_stem(self) -> Path:
         """The output stem relative to the dataset folder (``sub/song``)."""
         return self.rel.parent / self.stem
+
+    @property
+    def stems(self) -> list[ExportStem]:
+        """The track's measured stems whose audio is still on disk, in record order; silent
+        or unreadable stems (those with an ``error``) are left out of training data."""
+        out = []
+        for info in self.record.stems:
+            if info.error is not None or info.features is None:
+                continue
+            candidates = (  # beside the mix as found now, then where it was analysed
+                self.audio.parent / info.relpath,
+                Path(self.record.file.path).parent / info.relpath,
+                Path(info.path),
+            )
+            source = next((c for c in candidates if c.is_file()), None)
+            if source is not None:
+                out.append(ExportStem(info, source.absolute(), self.rel.parent / info.relpath))
+        return out
+
+
+@dataclass(frozen=True)
+class ExportStem:
+    """One stem of an exported track: its record entry, its audio, and its path relative to
+    the dataset folder (beside the mix, as in the source)."""
+
+    info: StemInfo
+    source: Path
+    rel: Path
+
+    @property
+    def stem_type(self) -> str:
+        return self.info.stem_type
 
 
 class AudioWriteRefused(RuntimeError):
@@ -146,6 +178,16 @@ class ExportTarget:
         target = self.audio_path(track)
         if self.out is not None:
             writer.place_audio(track.audio, target, copy=self.copy_audio)
+        return target
+
+    def place_stem(self, stem: ExportStem, writer: FileWriter) -> Path:
+        """Link or copy a stem beside its mix in the target; the stem's audio is protected
+        from every write of this export."""
+        writer.protected |= {stem.source, stem.source.resolve()}
+        if self.out is None:
+            return stem.source
+        target = self.out / stem.rel
+        writer.place_audio(stem.source, target, copy=self.copy_audio)
         return target
 
 

@@ -1,14 +1,24 @@
-"""Hugging Face ``audiofolder``: ``metadata.jsonl`` beside the audio, one row per track
-with a ``file_name`` column and every final field (``<prefix>_file_name`` columns would add
-stems; linernotes records hold no stems yet)."""
+"""Hugging Face ``audiofolder``: ``metadata.jsonl`` beside the audio, one row per track with a
+``file_name`` column, ``<stem_type>_file_name`` columns for stems (``drums_file_name``,
+``vocals_file_name``...; ``datasets`` turns each into its own audio column) and every final
+field.
+
+``datasets`` cannot hold a missing file in an audio column (it joins every value to the
+folder), so a stem type gets a ``<type>_file_name`` column only when every exported track has
+that stem; a stem type only some tracks have gets a plain-text ``<type>_path`` column instead
+(``""`` where the track lacks it), and ``stems`` lists each row's stem types. Stems are linked
+(or copied) beside their mix, as the mix is.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
-from linernotes.export.base import ExportTarget, ExportTrack, FileWriter
+from linernotes.export.base import ExportStem, ExportTarget, ExportTrack, FileWriter
+from linernotes.stems import STEM_TYPES
 
 NAME = "hf"
 METADATA = "metadata.jsonl"
@@ -29,17 +39,55 @@ def row(track: ExportTrack, file_name: str) -> dict[str, Any]:
     return out
 
 
+def first_of_each_type(track: ExportTrack) -> dict[str, ExportStem]:
+    """One stem per type (the first in record order), in :data:`STEM_TYPES` order."""
+    found: dict[str, ExportStem] = {}
+    for stem in track.stems:
+        found.setdefault(stem.stem_type, stem)
+    return {t: found[t] for t in sorted(found, key=_type_order)}
+
+
+def _type_order(stem_type: str) -> tuple[int, str]:
+    known = STEM_TYPES.index(stem_type) if stem_type in STEM_TYPES else len(STEM_TYPES)
+    return known, stem_type
+
+
+def stem_columns(stems_per_track: list[dict[str, ExportStem]]) -> tuple[list[str], list[str]]:
+    """Stem types every track has (audio columns) and those only some have (path columns)."""
+    seen = {t for stems in stems_per_track for t in stems}
+    everywhere = [t for t in sorted(seen, key=_type_order)
+                  if all(t in stems for stems in stems_per_track)]  # fmt: skip
+    partial = [t for t in sorted(seen, key=_type_order) if t not in everywhere]
+    return everywhere, partial
+
+
 def export(tracks: list[ExportTrack], target: ExportTarget, writer: FileWriter) -> None:
+    ordered = sorted(tracks, key=lambda t: t.rel.as_posix())
+    stems_per_track = [first_of_each_type(t) for t in ordered]
+    audio_types, path_types = stem_columns(stems_per_track)
     lines = []
-    for track in sorted(tracks, key=lambda t: t.rel.as_posix()):
+    for track, stems in zip(ordered, stems_per_track, strict=True):
         audio = target.place(track, writer)
-        rel = audio.relative_to(target.folder).as_posix()
-        lines.append(json.dumps(row(track, rel), ensure_ascii=False))
+        rel = _rel(audio, target.folder)
+        placed = {t: _rel(target.place_stem(s, writer), target.folder) for t, s in stems.items()}
+        data: dict[str, Any] = {"file_name": rel}
+        data.update({f"{t}_file_name": placed[t] for t in audio_types})
+        data.update(row(track, rel))
+        data.update({f"{t}_path": placed.get(t, "") for t in path_types})
+        data["stems"] = list(stems)
+        lines.append(json.dumps(data, ensure_ascii=False))
     writer.write(target.folder / METADATA, "".join(line + "\n" for line in lines))
 
 
+def _rel(path: Path, folder: Path) -> str:
+    """``path`` relative to the metadata folder, POSIX, as ``audiofolder`` resolves it."""
+    return Path(os.path.relpath(path.absolute(), folder.absolute())).as_posix()
+
+
 def validate(folder: Path) -> list[str]:
-    """Every row names an existing file and has the same columns (``datasets`` needs both);
+    """Every row names existing files in ``file_name`` and each ``<type>_file_name``, and has
+    the same columns with ``file_name`` first (``datasets`` needs all three: it reads the
+    columns from the first row and gives ``file_name`` to the first audio column);
     ``datasets.load_dataset("audiofolder", ...)`` itself is exercised in the tests."""
     problems = []
     columns = None
@@ -47,8 +95,15 @@ def validate(folder: Path) -> list[str]:
         data = json.loads(line)
         if columns is None:
             columns = list(data)
+            if columns[:1] != ["file_name"]:
+                problems.append("line 1: file_name is not the first column")
         elif list(data) != columns:
             problems.append(f"line {n}: columns differ from line 1")
-        if not (folder / data["file_name"]).exists():
-            problems.append(f"line {n}: {data['file_name']} not found")
+        for key, value in data.items():
+            if key != "file_name" and not key.endswith("_file_name"):
+                continue
+            if not isinstance(value, str) or not value:
+                problems.append(f"line {n}: {key} is {value!r}, not a file name")
+            elif not (folder / value).exists():
+                problems.append(f"line {n}: {value} not found")
     return problems

@@ -2,7 +2,10 @@
 
 Each format module provides ``export(tracks, target, writer)`` and ``validate(folder)``
 (which reads the files back the way the format's trainer does); adding a format means
-adding a module and one line to :data:`FORMATS`.
+adding a module and one line to :data:`FORMATS`. A module that declares which audio its
+trainer reads (``AUDIO_EXTENSIONS``, ``FILES_BY_STEM``, ``TRAINER``) gets its tracks through
+:func:`linernotes.export.placement.plan` first: renamed where stems clash, transcoded to
+FLAC where the trainer cannot read the container, or skipped with a reason.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from types import ModuleType
 from linernotes.edits.store import EditStore, find_library
 from linernotes.export import ace_step, audiocraft, bark, hf, info, stable_audio, table
 from linernotes.export.base import ExportTarget, ExportTrack, FileWriter
+from linernotes.export.placement import TrainerAudio, Transcoder, plan
 from linernotes.reconcile.core import ReconcileOptions, reconcile
 from linernotes.reconcile.musicbrainz import LookupMatch
 from linernotes.record import TrackRecord
@@ -38,6 +42,11 @@ class Format:
     @property
     def validate(self) -> Callable[[Path], list[str]]:
         return self.module.validate
+
+    @property
+    def audio(self) -> TrainerAudio | None:
+        """What the format's trainer reads, when the module declares it."""
+        return TrainerAudio.of(self.module)
 
 
 FORMATS: dict[str, Format] = {
@@ -75,13 +84,16 @@ def parse_formats(text: str) -> list[str]:
 
 @dataclass
 class FormatReport:
-    """What one format's export did."""
+    """What one format's export did; ``skipped`` lists the tracks this format left out
+    (its trainer cannot read them there, or they would share another track's files), each
+    with the reason."""
 
     name: str
     folder: Path
     written: list[Path] = field(default_factory=list)
     unchanged: list[Path] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -162,14 +174,20 @@ def export_tracks(
     """Write ``formats`` for ``tracks``; validate each as its consumer would."""
     root = root.absolute()
     protected = {t.audio for t in tracks} | {t.audio.resolve() for t in tracks}
+    transcoder = Transcoder()
     reports = []
     for name in formats:
         fmt = FORMATS[name]
         folder = out.absolute() / name if out is not None else None
         target = ExportTarget(root=root, out=folder, copy_audio=copy_audio, name=root.name)
         writer = FileWriter(protected=protected)
-        fmt.export(tracks, target, writer)
-        report = FormatReport(name, target.folder, writer.written, writer.unchanged)
+        chosen, skipped = tracks, []
+        audio = fmt.audio
+        if audio is not None:
+            chosen, skipped = plan(tracks, target, audio, writer, transcoder)
+        fmt.export(chosen, target, writer)
+        report = FormatReport(name, target.folder, writer.written, writer.unchanged,
+                              skipped=skipped)  # fmt: skip
         if validate:
             report.problems = fmt.validate(target.folder)
         reports.append(report)

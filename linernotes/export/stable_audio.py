@@ -19,6 +19,12 @@ from typing import Any
 from linernotes.export.base import ExportTarget, ExportTrack, FileWriter, bpm_int, dumps
 
 NAME = "stable-audio"
+TRAINER = "stable-audio-tools"
+#: The audio stable-audio-tools picks up (``audio_dir`` datasets and WebDataset members).
+AUDIO_EXTENSIONS = frozenset({".flac", ".wav", ".mp3", ".m4a", ".ogg", ".opus"})
+#: The generated metadata module looks for ``<audio>.json`` before ``<stem>.json``, so two
+#: tracks sharing a stem beside the audio keep separate JSON (``song.mp3.json``).
+FILES_BY_STEM = False
 MODULE_NAME = "linernotes_metadata.py"
 CONFIG_NAME = "dataset_config.json"
 WDS_CONFIG_NAME = "dataset_config_wds.json"
@@ -169,7 +175,7 @@ def load_module(path: Path):
     return module
 
 
-AUDIO_EXTS = {"flac", "wav", "mp3", "m4a", "ogg", "opus"}
+AUDIO_EXTS = {e.lstrip(".") for e in AUDIO_EXTENSIONS}
 
 
 def validate(folder: Path) -> list[str]:

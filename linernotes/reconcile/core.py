@@ -12,7 +12,9 @@ Rules, in order of authority:
 3. **Model** text (caption, genres, moods, instruments, lyrics, language, vocals) is
    structured by the rule normaliser or an optional LLM, and spelled canonically.
 
-Fields with low confidence, a conflict, or no value where one is expected go to ``review``.
+Fields with low confidence, a conflict, an uncertain tempo octave, or no value where one is
+expected go to ``review``, each with its reasons and alternatives; the thresholds and rules
+live in :mod:`linernotes.reconcile.review`.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from linernotes.reconcile.model import (
 )
 from linernotes.reconcile.musicbrainz import LookupMatch, similarity
 from linernotes.reconcile.normalize import canonical_key, canonical_time_signature
+from linernotes.reconcile.review import OCTAVE_AMBIGUITY, REVIEW_BELOW, flag, tempo_readings
 from linernotes.reconcile.structure import (
     RuleStructurer,
     StructuredText,
@@ -55,14 +58,17 @@ class ReconcileOptions:
     """Knobs of :func:`reconcile`.
 
     ``structurer`` defaults to the rule normaliser; ``hints`` (artist, title, context) go to
-    it; ``review_below`` flags fields less confident than that; ``tempo_tolerance`` is the
-    relative distance within which two tempi agree; ``lookup`` is a metadata match found
-    for this track (it fills title/artist only where the embedded tags have none).
+    it; ``review_below`` flags fields less confident than that and ``octave_ambiguity`` an
+    uncertain tempo octave (defaults and rules: :mod:`linernotes.reconcile.review`);
+    ``tempo_tolerance`` is the relative distance within which two tempi agree; ``lookup`` is
+    a metadata match found for this track (it fills title/artist only where the embedded
+    tags have none).
     """
 
     structurer: Structurer | None = None
     hints: dict[str, str] = field(default_factory=dict)
-    review_below: float = 0.5
+    review_below: float = REVIEW_BELOW
+    octave_ambiguity: float = OCTAVE_AMBIGUITY
     tempo_tolerance: float = 0.04
     lookup: LookupMatch | None = None
 
@@ -98,9 +104,24 @@ def reconcile(
     _model_text_fields(record.listen, request, structured, final)
     _identity_fields(record, opts, final)
 
+    return apply_edits(final, record, edits, opts)
+
+
+def apply_edits(
+    final: FinalFields,
+    record: TrackRecord | None,
+    edits: Mapping[str, Edit] | None,
+    options: ReconcileOptions | None = None,
+) -> FinalFields:
+    """Put ``edits`` (field -> active human edit) on top of ``final`` and flag what needs
+    review; the last step of :func:`reconcile`, public for final fields assembled otherwise
+    (a crop's own measurements plus its source's caption, then the crop's own edits).
+    ``final`` is changed in place and returned."""
+    opts = options or ReconcileOptions()
     for name, edit in (edits or {}).items():
         _apply_edit(name, edit, final)
-    _flag(final, opts.review_below)
+    flag(final, record, review_below=opts.review_below, octave_ambiguity=opts.octave_ambiguity,
+         tempo_tolerance=opts.tempo_tolerance)  # fmt: skip
     return final
 
 
@@ -162,7 +183,7 @@ def _reconcile_bpm(
                          reason="no measurable tempo; a model's claim is not used in its place")
             )  # fmt: skip
         return
-    options = _tempo_readings(record, measured)
+    options = tempo_readings(record, measured)
     decision = TempoDecision(
         measured_bpm=measured,
         chosen_bpm=measured,
@@ -171,7 +192,7 @@ def _reconcile_bpm(
     )
     if claims:
         felt = statistics.median(float(v) for v, _ in claims)
-        relation, bpm = min(options, key=lambda o: abs(math.log(o[1] / felt)))
+        relation, bpm, _ = min(options, key=lambda o: abs(math.log(o[1] / felt)))
         decision.model_bpm = felt
         if relation != "primary" and _close(bpm, felt, opts.tempo_tolerance):
             decision.relation, decision.chosen_bpm = relation, bpm
@@ -207,20 +228,6 @@ def _reconcile_bpm(
     final.fields["bpm"] = FinalValue(
         value=chosen, confidence=confidence, provenance="measured", origin="rhythm", note=note
     )
-
-
-def _tempo_readings(record: TrackRecord, measured: float) -> list[tuple[str, float]]:
-    """The primary tempo and its measured half and double readings (computed when the
-    analyzer listed none), within 30..300 BPM."""
-    readings: list[tuple[str, float]] = [("primary", measured)]
-    section = record.analyses.get("rhythm")
-    listed = section.result.get("bpm_candidates", []) if section else []
-    for relation, ratio in (("half", 0.5), ("double", 2.0)):
-        bpm = next((c["bpm"] for c in listed if c.get("relation") == relation), None)
-        bpm = bpm if bpm is not None else measured * ratio
-        if 30.0 <= bpm <= 300.0:
-            readings.append((relation, round(float(bpm), 3)))
-    return readings
 
 
 def _reconcile_key(record: TrackRecord, claims: list[tuple[Any, str]], final: FinalFields) -> None:
@@ -395,19 +402,3 @@ def _apply_edit(name: str, edit: Edit, final: FinalFields) -> None:
     )
     if name == "is_instrumental" and edit.value is True and "lyrics" not in final.fields:
         final.fields["lyrics"] = FinalValue(value="[Instrumental]", confidence=1.0)
-
-
-#: Fields expected to have a value on a track with sound.
-_EXPECTED = ("caption", "genres", "bpm", "key", "time_signature", "duration")
-
-
-def _flag(final: FinalFields, review_below: float) -> None:
-    conflicted = {c.field for c in final.conflicts if c.chosen_source != "human"}
-    for name, item in final.fields.items():
-        if item.provenance == "human":
-            item.review = False
-            continue
-        low = item.value is not None and item.confidence < review_below
-        missing = item.value is None and name in _EXPECTED
-        item.review = bool(low or missing or name in conflicted)
-    final.review = [name for name, item in final.fields.items() if item.review]

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 #: Bumped when the reconcile rules change what they produce.
-RECONCILE_VERSION = "1"
+RECONCILE_VERSION = "2"
 
 Source = Literal["measured", "model", "human", "tags", "lookup", "default"]
 
@@ -35,8 +35,23 @@ FINAL_FIELDS: tuple[str, ...] = (
 )
 
 
+class Alternative(BaseModel):
+    """Another value a reviewer may pick for a field: a measured half/double tempo reading,
+    the second key candidate, or what a model or the tags said instead."""
+
+    value: Any
+    source: Source
+    origin: str | None = Field(None, description="The analyzer reading, prompt or tag it is.")
+    score: float | None = Field(None, description="The analyzer's score for it, if it has one.")
+
+
 class FinalValue(BaseModel):
-    """One final field: the value, how sure we are, where it came from and what else was said."""
+    """One final field: the value, how sure we are, where it came from and what else was said.
+
+    ``review`` is set when a person should look at the field; ``review_reasons`` says why
+    (one line each) and ``alternatives`` lists the other candidate values, so a review list
+    or UI needs nothing but this object.
+    """
 
     value: Any = None
     confidence: float = 0.0
@@ -45,6 +60,8 @@ class FinalValue(BaseModel):
     locked: bool = False
     review: bool = False
     note: str | None = None
+    review_reasons: list[str] = Field(default_factory=list)
+    alternatives: list[Alternative] = Field(default_factory=list)
 
 
 class Conflict(BaseModel):

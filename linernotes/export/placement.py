@@ -1,0 +1,285 @@
+"""Which audio file each trainer sees, under which name: one rule for every format that
+declares what its trainer reads.
+
+Trainers find a track's files by the audio path without its extension (audiocraft opens
+``Path(path).with_suffix('.json')``; ACE-Step reads ``<stem>.json``, ``<stem>.caption.txt``,
+``<stem>.lyrics.txt``), and each decodes only some containers. A format module opts in by
+defining
+
+- ``AUDIO_EXTENSIONS``: the extensions its trainer reads (lower case, with the dot);
+- ``FILES_BY_STEM``: whether its trainer finds a track's files by the stem alone;
+- ``TRAINER``: the trainer's name, for the reasons given to the user.
+
+The rule (:func:`plan`):
+
+**With an output folder** every track is exported. Audio in a container the trainer cannot
+read is transcoded to FLAC into the export folder (streamed with the PyAV decoder, written
+atomically, tagged with the source's content hash so an unchanged source is never transcoded
+twice). Tracks of one folder that would share a stem (``song.mp3`` and ``song.flac``, or
+``song.m4a`` transcoded next to ``song.flac``) are each given ``<stem>__<ext>`` —
+``song__mp3.mp3``, ``song__flac.flac`` — so every one has its own files; the name depends only
+on the file's own name, not on the order tracks are met.
+
+**Beside the audio** (no output folder) nothing new may be created next to the user's audio,
+so tracks the trainer cannot read are skipped, and where tracks sharing a stem would share
+their files (``FILES_BY_STEM``) one is exported — lossless before lossy, then by name — and
+the others are skipped. Every skip carries its reason; none is silent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+
+from linernotes.export.base import AudioWriteRefused, ExportTarget, ExportTrack, FileWriter
+
+#: The container metadata key that records which source (by content hash) a transcode is of.
+SOURCE_TAG = "LINERNOTES_SOURCE_SHA256"
+#: Codecs whose decoded samples are exact (kept at 24 bits when they carry more than 16).
+LOSSLESS_CODECS = ("flac", "alac", "wavpack", "tta", "ape", "mlp", "truehd", "shorten")
+#: The source tags copied into a transcode (container-technical keys are left behind).
+KEPT_TAGS = ("title", "artist", "album", "album_artist", "date", "year", "genre", "track",
+             "disc", "composer", "comment", "copyright")  # fmt: skip
+_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 8: "7.1"}
+
+
+@dataclass(frozen=True)
+class TrainerAudio:
+    """What one format's trainer reads: its audio extensions and whether it finds a track's
+    files by the stem."""
+
+    trainer: str
+    extensions: frozenset[str]
+    by_stem: bool
+
+    @classmethod
+    def of(cls, module: ModuleType) -> TrainerAudio | None:
+        """The declaration of a format module, or ``None`` when it makes none."""
+        extensions = getattr(module, "AUDIO_EXTENSIONS", None)
+        if extensions is None:
+            return None
+        return cls(
+            trainer=getattr(module, "TRAINER", module.__name__.rsplit(".", 1)[-1]),
+            extensions=frozenset(e.lower() for e in extensions),
+            by_stem=bool(getattr(module, "FILES_BY_STEM", False)),
+        )
+
+    def reads(self, path: Path) -> bool:
+        return path.suffix.lower() in self.extensions
+
+    def listing(self) -> str:
+        return " ".join(sorted(self.extensions))
+
+
+def base_stem(track: ExportTrack) -> str:
+    """The audio file's name without its (last) extension: what a trainer keys files by."""
+    return Path(track.rel.name).stem
+
+
+def unique_stem(stem: str, suffix: str) -> str:
+    """``song`` + ``.mp3`` -> ``song__mp3``: the export name of a track whose stem clashes."""
+    return f"{stem}__{suffix.lstrip('.').lower() or 'audio'}"
+
+
+def is_lossless(track: ExportTrack) -> bool:
+    codec = (track.record.file.codec or "").lower()
+    return codec.startswith("pcm_") or codec in LOSSLESS_CODECS
+
+
+@dataclass
+class Transcoder:
+    """Transcodes audio to FLAC for one export run; remembers what it made so a second
+    format folder gets a copy instead of a second decode."""
+
+    made: dict[str, Path] = field(default_factory=dict)
+
+    def flac(self, track: ExportTrack, dest: Path, writer: FileWriter) -> Path:
+        """``dest``: a FLAC of ``track.audio``, left alone when it already is one of the same
+        source (by content hash), else made atomically."""
+        digest = track.record.file.content_hash
+        if not dest.is_symlink() and source_hash_of(dest) == digest:
+            writer.unchanged.append(dest)
+            self.made.setdefault(digest, dest)
+            return dest
+        if writer.protected and (dest.absolute() in writer.protected
+                                 or dest.resolve() in writer.protected):  # fmt: skip
+            raise AudioWriteRefused(f"refusing to write over audio file {dest}")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".{dest.name}.tmp.flac")
+        try:
+            earlier = self.made.get(digest)
+            if earlier is not None and source_hash_of(earlier) == digest:
+                shutil.copyfile(earlier, tmp)
+            else:
+                transcode_flac(track.audio, tmp, source_hash=digest)
+            os.replace(tmp, dest)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+        writer.written.append(dest)
+        self.made[digest] = dest
+        return dest
+
+
+def source_hash_of(path: Path) -> str | None:
+    """The source content hash a transcode was tagged with (``None`` for any other file)."""
+    import av
+
+    if not path.is_file():
+        return None
+    try:
+        with av.open(str(path)) as container:
+            return container.metadata.get(SOURCE_TAG)
+    except (av.error.FFmpegError, OSError):
+        return None
+
+
+def transcode_flac(source: Path, dest: Path, *, source_hash: str) -> Path:
+    """Decode ``source`` with the PyAV decoder (streamed, one chunk in memory) and encode it
+    to FLAC at ``dest`` at its own rate and channel count: 24-bit for lossless sources of
+    more than 16 bits, else 16-bit. The source's tags are kept and ``source_hash`` recorded.
+
+    Raises
+    ------
+    AudioError
+        The source cannot be decoded.
+    """
+    import av
+
+    from linernotes.audio.decode import open_audio
+    from linernotes.errors import AudioError
+
+    audio = open_audio(source)
+    info = audio.info
+    layout = _LAYOUTS.get(info.channels)
+    if layout is None:
+        raise AudioError(source, f"{info.channels} channels: no FLAC channel layout for that")
+    sample_format = "s32" if _deep_lossless(source) else "s16"
+    with av.open(str(dest), "w", format="flac") as container:
+        container.metadata.update({k: v for k, v in info.metadata.items() if k in KEPT_TAGS and v})
+        container.metadata[SOURCE_TAG] = source_hash
+        stream = container.add_stream("flac", rate=info.sample_rate)
+        stream.layout = layout
+        stream.format = sample_format
+        resampler = av.AudioResampler(format=sample_format, layout=layout, rate=info.sample_rate)
+        for chunk in audio.chunks():
+            frame = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(np.clip(chunk, -1.0, 1.0), dtype=np.float32),
+                format="fltp",
+                layout=layout,
+            )
+            frame.sample_rate = info.sample_rate
+            for converted in resampler.resample(frame):
+                converted.pts = None
+                container.mux(stream.encode(converted))
+        for converted in resampler.resample(None):
+            converted.pts = None
+            container.mux(stream.encode(converted))
+        container.mux(stream.encode(None))
+    return dest
+
+
+def _deep_lossless(path: Path) -> bool:
+    """True for a lossless source whose samples carry more than 16 bits."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            context = container.streams.audio[0].codec_context
+            name = context.name or ""
+            lossless = name.startswith("pcm_") or name in LOSSLESS_CODECS
+            return lossless and context.format is not None and context.format.bits > 16
+    except (av.error.FFmpegError, OSError, IndexError):
+        return False
+
+
+def plan(
+    tracks: list[ExportTrack],
+    target: ExportTarget,
+    audio: TrainerAudio,
+    writer: FileWriter,
+    transcoder: Transcoder,
+) -> tuple[list[ExportTrack], list[tuple[Path, str]]]:
+    """The tracks as this format's trainer will see them (renamed, transcoded) and the
+    tracks skipped for it, each with its reason (see the module docstring)."""
+    skipped: list[tuple[Path, str]] = []
+    readable: list[ExportTrack] = []
+    for track in tracks:
+        if audio.reads(track.audio) or target.out is not None:
+            readable.append(track)
+        else:
+            skipped.append((track.audio, (
+                f"{audio.trainer} reads only {audio.listing()} audio; export with --out to "
+                "get a FLAC copy it can read (nothing is written beside your audio)")))  # fmt: skip
+    groups: dict[tuple[Path, str], list[ExportTrack]] = defaultdict(list)
+    for track in readable:
+        groups[(track.rel.parent, base_stem(track))].append(track)
+    if target.out is None:
+        return _beside_audio(groups, audio, skipped), skipped
+    return _into_folder(groups, target, audio, writer, transcoder, skipped), skipped
+
+
+def _beside_audio(
+    groups: dict[tuple[Path, str], list[ExportTrack]],
+    audio: TrainerAudio,
+    skipped: list[tuple[Path, str]],
+) -> list[ExportTrack]:
+    out = []
+    for (_, stem), members in groups.items():
+        if len(members) == 1 or not audio.by_stem:
+            out += [replace(t, stem=stem) if audio.by_stem else t for t in members]
+            continue
+        ranked = sorted(members, key=lambda t: (not is_lossless(t), t.rel.name))
+        kept = ranked[0]
+        out.append(replace(kept, stem=stem))
+        for other in ranked[1:]:
+            skipped.append((other.audio, (
+                f"shares the name {stem!r} with {kept.rel.name} in its folder and "
+                f"{audio.trainer} finds a track's files by that name ({stem}.json), so only "
+                f"{kept.rel.name} is exported beside the audio; export with --out to give "
+                "each its own name")))  # fmt: skip
+    return out
+
+
+def _into_folder(
+    groups: dict[tuple[Path, str], list[ExportTrack]],
+    target: ExportTarget,
+    audio: TrainerAudio,
+    writer: FileWriter,
+    transcoder: Transcoder,
+    skipped: list[tuple[Path, str]],
+) -> list[ExportTrack]:
+    assert target.out is not None
+    taken: dict[Path, set[str]] = defaultdict(set)
+    for folder, stem in groups:
+        taken[folder].add(stem)
+    out = []
+    for (folder, stem), members in groups.items():
+        for track in sorted(members, key=lambda t: t.rel.name):
+            name = stem
+            if len(members) > 1:
+                name = unique_stem(stem, track.audio.suffix)
+                n = 2
+                while name in taken[folder]:
+                    name = f"{unique_stem(stem, track.audio.suffix)}_{n}"
+                    n += 1
+                taken[folder].add(name)
+            suffix = track.audio.suffix if audio.reads(track.audio) else ".flac"
+            rel = folder / (name + suffix)
+            placed = replace(track, rel=rel, stem=name)
+            if not audio.reads(track.audio):
+                try:
+                    flac = transcoder.flac(track, target.out / rel, writer)
+                except Exception as exc:  # an undecodable file must not stop the export
+                    skipped.append((track.audio, f"cannot transcode for {audio.trainer}: {exc}"))
+                    continue
+                placed = replace(placed, audio=flac.absolute())
+            out.append(placed)
+    return out

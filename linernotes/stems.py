@@ -1,0 +1,451 @@
+"""Stems: find the separated parts (drums, bass, vocals...) that sit beside a track's mix,
+keep them from being analysed as tracks of their own, and measure each one.
+
+Two layouts are recognised, both case-insensitive:
+
+- **Folder** (the MIR-feature-file layout, and MUSDB18's): a folder holding a mix named
+  ``full_mix``, ``mixture`` or ``mix`` (or named like the folder itself) plus files named by
+  stem type::
+
+      Track Name/full_mix.flac  drums.mp3  bass.mp3  vocals.mp3  other.mp3  [piano.*, guitar.*]
+
+- **Sibling**: ``<name>.<type>.<ext>`` or ``<name>_<type>.<ext>`` next to ``<name>.<ext>``
+  (``song.vocals.wav``, ``song_drums.flac`` beside ``song.flac``), as separation tools write
+  them when pointed at a folder.
+
+A stem type file without a mix beside it (a separation tool's output folder on its own) is an
+ordinary track. :func:`split_stems` is the pure mapping from a list of paths to tracks and the
+stems of each; :func:`find_tracks` applies it to folders on disk.
+
+Per stem, :func:`measure_stem` decodes the file once through the shared front end
+(:mod:`linernotes.features`), runs the registered ``loudness`` and ``timbre`` stages on it, and
+the ``stem_features`` stage below turns those into a small :class:`~linernotes.record.StemFeatures`
+set: duration, integrated loudness, RMS, sample and true peak, onset count and density
+(onsets per second, counted where the stem sounds), a rhythm-complexity figure (see
+:func:`rhythm_complexity`), mean spectral centroid and the share of the stem that sounds.
+Results are cached in the library store by the stem's content hash, like analyzer results, so
+a rerun or a moved dataset costs nothing. A silent or unreadable stem gets a one-line
+``error`` in its :class:`~linernotes.record.StemInfo`; the track itself still succeeds.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from linernotes.analyzers.loudness import LoudnessResult
+from linernotes.analyzers.onsets import onset_strength_bands, pick_onsets
+from linernotes.analyzers.registry import FEATURES, analyzer, get_stage
+from linernotes.analyzers.timbre import TimbreResult, active_frames
+from linernotes.audio.decode import open_audio
+from linernotes.errors import AudioError
+from linernotes.features import FeatureParams, Features, extract_features
+from linernotes.pipeline import file_hash, stage_key
+from linernotes.record import StemFeatures, StemInfo, TrackRecord
+from linernotes.store import Store
+
+__all__ = [
+    "MIX_NAMES",
+    "STEM_TYPES",
+    "StemFile",
+    "StemParams",
+    "StemPlan",
+    "attach_stems",
+    "find_tracks",
+    "measure_stem",
+    "rhythm_complexity",
+    "split_stems",
+    "stem_features",
+    "stems_current",
+]
+
+#: Stem types recognised, in the order stems are listed in a record.
+STEM_TYPES: tuple[str, ...] = ("drums", "bass", "vocals", "other", "piano", "guitar")
+#: File names (without extension) of the mix in the folder layout.
+MIX_NAMES: tuple[str, ...] = ("full_mix", "mixture", "mix")
+#: Preferred mix encodings when a folder offers several: lossless first.
+_LOSSLESS = (".flac", ".wav", ".wave", ".aif", ".aiff", ".aifc", ".wv", ".ape")
+_SIBLING = re.compile(r"^(?P<base>.+)[._](?P<type>" + "|".join(STEM_TYPES) + r")$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class StemFile:
+    """A stem found on disk: its file, its type and the mix it belongs to."""
+
+    path: Path
+    stem_type: str
+    mix: Path
+    layout: str  # "folder" or "sibling"
+
+    @property
+    def relpath(self) -> str:
+        """The stem relative to the mix's folder (POSIX), as stored in the record."""
+        try:
+            return self.path.relative_to(self.mix.parent).as_posix()
+        except ValueError:
+            return self.path.name
+
+
+@dataclass
+class StemPlan:
+    """Tracks to analyse, in input order, and the stems of each (mix path -> stems)."""
+
+    tracks: list[Path] = field(default_factory=list)
+    stems: dict[Path, list[StemFile]] = field(default_factory=dict)
+
+    @property
+    def stem_of(self) -> dict[Path, StemFile]:
+        """Every stem file, keyed by its path."""
+        return {s.path: s for group in self.stems.values() for s in group}
+
+
+def _type_of(path: Path) -> str | None:
+    name = path.stem.lower()
+    return name if name in STEM_TYPES else None
+
+
+def _rank(path: Path) -> tuple[int, int, str]:
+    """Sort key choosing the mix among candidates: the folder-layout names in order, then
+    lossless before lossy, then by name."""
+    name = path.stem.lower()
+    named = MIX_NAMES.index(name) if name in MIX_NAMES else len(MIX_NAMES)
+    lossy = 0 if path.suffix.lower() in _LOSSLESS else 1
+    return named, lossy, path.name
+
+
+def _stem_order(stem: StemFile) -> tuple[int, str]:
+    return STEM_TYPES.index(stem.stem_type), stem.path.name
+
+
+def split_stems(paths: Iterable[str | os.PathLike[str]]) -> StemPlan:
+    """Split audio paths into tracks and the stems that belong to them (pure: looks only at
+    the names).
+
+    A file is a stem only when its mix is in ``paths`` too; otherwise it is a track. In the
+    folder layout every stem-type file of the folder belongs to the folder's mix; in the
+    sibling layout ``<name>.<type>.<ext>`` / ``<name>_<type>.<ext>`` belongs to ``<name>.*``
+    (the lossless one when there are several), unless that file is itself a sibling stem.
+
+    Examples
+    --------
+    >>> plan = split_stems(["T/full_mix.flac", "T/Drums.mp3", "song.wav", "song_vocals.wav"])
+    >>> [p.as_posix() for p in plan.tracks]
+    ['T/full_mix.flac', 'song.wav']
+    >>> [(s.stem_type, s.layout) for s in plan.stems[Path("T/full_mix.flac")]]
+    [('drums', 'folder')]
+    >>> [s.path.name for s in plan.stems[Path("song.wav")]]
+    ['song_vocals.wav']
+    """
+    files = list(dict.fromkeys(Path(p) for p in paths))
+    folders: dict[Path, list[Path]] = {}
+    for f in files:
+        folders.setdefault(f.parent, []).append(f)
+    found: dict[Path, StemFile] = {}
+    for folder, members in folders.items():
+        typed = [p for p in members if _type_of(p)]
+        if typed:
+            mixes = [p for p in members if p.stem.lower() in MIX_NAMES] or [
+                p
+                for p in members
+                if not _type_of(p) and folder.name and p.stem.lower() == folder.name.lower()
+            ]
+            if mixes:
+                mix = min(mixes, key=_rank)
+                for p in typed:
+                    found[p] = StemFile(p, p.stem.lower(), mix, "folder")
+        by_name: dict[str, list[Path]] = {}
+        for p in members:
+            by_name.setdefault(p.stem.lower(), []).append(p)
+        candidates: dict[Path, tuple[str, list[Path]]] = {}
+        for p in members:
+            match = _SIBLING.match(p.stem)
+            if p in found or match is None:
+                continue
+            bases = [b for b in by_name.get(match["base"].lower(), []) if b != p and b not in found]
+            if bases:
+                candidates[p] = (match["type"].lower(), bases)
+        for p, (stem_type, bases) in candidates.items():
+            bases = [b for b in bases if b not in candidates]
+            if bases:
+                found[p] = StemFile(p, stem_type, min(bases, key=_rank), "sibling")
+    plan = StemPlan(tracks=[f for f in files if f not in found])
+    for stem in found.values():
+        plan.stems.setdefault(stem.mix, []).append(stem)
+    for group in plan.stems.values():
+        group.sort(key=_stem_order)
+    return plan
+
+
+def find_tracks(paths: Iterable[str | os.PathLike[str]]) -> StemPlan:
+    """The tracks under ``paths`` (folders scanned as :func:`linernotes.runner.find_audio`
+    does) with their stems; stem files are not tracks.
+
+    A file named explicitly stays a track unless its mix is named too, and an explicitly
+    named mix still gets the stems that sit beside it.
+    """
+    from linernotes.runner import AUDIO_EXTENSIONS, scan_audio
+
+    paths = list(paths)
+    files = scan_audio(paths)
+    given = set(files)
+    extra: list[Path] = []
+    for raw in paths:
+        p = Path(raw).expanduser().absolute()
+        if p.is_dir() or not p.parent.is_dir():
+            continue
+        for sibling in sorted(p.parent.iterdir()):
+            if (
+                sibling.suffix.lower() in AUDIO_EXTENSIONS
+                and not sibling.name.startswith(".")
+                and sibling.is_file()
+                and sibling not in given
+            ):
+                extra.append(sibling)
+    plan = split_stems([*files, *dict.fromkeys(extra)])
+    stem_of = plan.stem_of
+    tracks = [f for f in files if f not in stem_of or stem_of[f].mix not in given]
+    return StemPlan(tracks=tracks, stems={t: plan.stems[t] for t in tracks if t in plan.stems})
+
+
+# -- measuring a stem ----------------------------------------------------------------------
+
+
+class StemParams(BaseModel):
+    """Settings of the per-stem measurements (part of their cache key).
+
+    Onsets are picked as the ``rhythm`` stage picks them (same flux lag and dynamic range).
+    A frame sounds when it is above ``silence_floor_dbfs`` and within ``active_range_db`` of
+    the stem's loud level (95th percentile of frame RMS): separation bleed far below the
+    part does not count. Inter-onset intervals between ``min_ioi_s`` and ``max_ioi_s`` feed
+    the rhythm complexity, histogrammed in ``ioi_bins_per_octave`` bins per octave over
+    ``ioi_span_octaves`` either side of the median interval.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    onset_lag: int = Field(2, ge=1)
+    onset_top_db: float = Field(80.0, gt=0)
+    silence_floor_dbfs: float = -60.0
+    active_range_db: float = Field(40.0, gt=0)
+    ioi_bins_per_octave: int = Field(4, ge=1)
+    ioi_span_octaves: float = Field(2.0, gt=0)
+    min_ioi_s: float = Field(0.03, gt=0)
+    max_ioi_s: float = Field(4.0, gt=0)
+    min_intervals: int = Field(3, ge=2)
+
+
+def rhythm_complexity(
+    onset_times: Sequence[float] | np.ndarray,
+    *,
+    bins_per_octave: int = 4,
+    span_octaves: float = 2.0,
+    min_ioi_s: float = 0.03,
+    max_ioi_s: float = 4.0,
+    min_intervals: int = 3,
+) -> float | None:
+    """How varied the spacing of a part's onsets is, in [0, 1].
+
+    The inter-onset intervals (IOIs) between ``min_ioi_s`` and ``max_ioi_s`` (longer gaps are
+    rests, not rhythm) are placed on a log2 scale relative to their median, clipped to
+    ``span_octaves`` either side (sixteenths to whole notes around a quarter-note median), and
+    rounded to ``1 / bins_per_octave`` octave, so a steady part with small timing jitter keeps
+    every IOI in one bin. The figure is the Shannon entropy of that histogram divided by its
+    largest possible value, ``log(2 * span_octaves * bins_per_octave + 1)``: 0 for a
+    metronome-steady part (straight eighths, four on the floor), higher the more different
+    interval lengths the part mixes and the more evenly it uses them (about 0.2 to 0.4 for
+    two to three lengths, 0.6 for six used equally). It does not depend on how long the part
+    is. ``None`` with fewer than ``min_intervals`` usable IOIs.
+
+    Examples
+    --------
+    >>> rhythm_complexity([0.0, 0.5, 1.0, 1.5, 2.0])
+    0.0
+    >>> rhythm_complexity([0.0, 0.25, 0.375, 0.75, 1.0, 1.125, 1.5, 2.0])
+    0.4771
+    >>> rhythm_complexity([0.0, 1.0]) is None
+    True
+    """
+    times = np.sort(np.asarray(onset_times, dtype=np.float64))
+    iois = np.diff(times)
+    iois = iois[(iois >= min_ioi_s) & (iois <= max_ioi_s)]
+    if iois.size < min_intervals:
+        return None
+    reach = round(span_octaves * bins_per_octave)
+    steps = np.rint(bins_per_octave * np.log2(iois / np.median(iois))).astype(np.int64)
+    _, counts = np.unique(np.clip(steps, -reach, reach), return_counts=True)
+    p = counts / counts.sum()
+    entropy = max(0.0, float(-(p * np.log(p)).sum()))
+    return round(min(1.0, entropy / math.log(2 * reach + 1)), 4)
+
+
+def _db_round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2) + 0.0  # no "-0.0"
+
+
+@analyzer(
+    "stem_features",
+    version="1",
+    params=StemParams(),
+    inputs=(FEATURES, "loudness", "timbre"),
+    register_stage=False,
+)
+def stem_features(
+    features: Features, loudness: LoudnessResult, timbre: TimbreResult, params: StemParams
+) -> StemFeatures:
+    """Per-stem figures from the shared front end and the loudness and timbre results."""
+    fp = features.params
+    mask = active_frames(
+        features.rms,
+        silence_floor_dbfs=params.silence_floor_dbfs,
+        relative_floor_db=params.active_range_db,
+    )
+    duration = float(features.duration)
+    times = np.zeros(0)
+    if mask.any():
+        bands = onset_strength_bands(
+            features.mel_db,
+            sr=fp.sr,
+            fmin=fp.fmin,
+            fmax=fp.fmax,
+            lag=params.onset_lag,
+            top_db=params.onset_top_db,
+        )
+        frames = pick_onsets(bands.full, frame_rate=fp.frame_rate)
+        frames = frames[mask[np.minimum(frames, mask.size - 1)]] if frames.size else frames
+        times = frames / fp.frame_rate
+    complexity = rhythm_complexity(
+        times,
+        bins_per_octave=params.ioi_bins_per_octave,
+        span_octaves=params.ioi_span_octaves,
+        min_ioi_s=params.min_ioi_s,
+        max_ioi_s=params.max_ioi_s,
+        min_intervals=params.min_intervals,
+    )
+    return StemFeatures(
+        duration=round(duration, 3),
+        integrated_lufs=_db_round(loudness.integrated_lufs),
+        rms_dbfs=_db_round(loudness.rms_dbfs),
+        peak_dbfs=_db_round(loudness.sample_peak_dbfs),
+        true_peak_dbtp=_db_round(loudness.true_peak_dbtp),
+        onset_count=int(times.size),
+        onset_density=round(times.size / duration, 4) if duration > 0 else 0.0,
+        rhythm_complexity=complexity,
+        spectral_centroid_hz=(
+            None if timbre.centroid_mean_hz is None else round(timbre.centroid_mean_hz, 1)
+        ),
+        active_ratio=round(float(mask.mean()), 4) if mask.size else 0.0,
+    )
+
+
+STAGE = stem_features.stage  # type: ignore[attr-defined]
+
+
+def _compute(path: Path, frontend: FeatureParams) -> StemFeatures:
+    source = open_audio(path)
+    info = source.info
+    features = extract_features(source.chunks(), info.sample_rate, info.channels, params=frontend)
+    loudness = get_stage("loudness").run(features)
+    timbre = get_stage("timbre").run(features)
+    return STAGE.run(features, loudness, timbre)
+
+
+def measure_stem(
+    stem: StemFile,
+    *,
+    store: Store | None = None,
+    frontend: FeatureParams | None = None,
+    force: bool = False,
+) -> tuple[StemInfo, float]:
+    """Measure one stem; never raises for a bad file.
+
+    Returns the stem's :class:`StemInfo` and the seconds of audio newly decoded (0 when the
+    store already held the result). A silent stem keeps its features and gets
+    ``error="silent: ..."``; an unreadable one gets the decoder's one-line reason.
+    """
+    frontend = frontend or FeatureParams()
+    info = StemInfo(
+        stem_type=stem.stem_type,
+        path=str(stem.path),
+        relpath=stem.relpath,
+        analyzer=STAGE.name,
+        version=STAGE.version,
+        params=STAGE.params_dict,
+    )
+    decoded = 0.0
+    try:
+        digest = file_hash(stem.path, store)
+        info.sha256 = digest
+        key = stage_key(STAGE, digest, frontend)
+        cached = store.get_result(key) if store is not None and not force else None
+        if cached is not None:
+            features = StemFeatures.model_validate(cached)
+        else:
+            features = _compute(stem.path, frontend)
+            decoded = features.duration
+            if store is not None:
+                store.put_results([(key, STAGE.params_dict, features.model_dump(mode="json"))])
+    except AudioError as exc:
+        info.error = exc.reason
+        return info, decoded
+    except MemoryError:
+        info.error = "out of memory"
+        return info, decoded
+    except Exception as exc:  # a bug must not fail the track; report it with the stem
+        info.error = f"internal error: {type(exc).__name__}: {exc}"
+        return info, decoded
+    info.features = features
+    if features.active_ratio <= 0.0:
+        params = StemParams.model_validate(info.params)
+        info.error = f"silent: nothing above {params.silence_floor_dbfs:g} dBFS"
+    return info, decoded
+
+
+def attach_stems(
+    record: TrackRecord,
+    stems: Sequence[StemFile],
+    *,
+    store: Store | None = None,
+    frontend: FeatureParams | None = None,
+    force: bool = False,
+) -> float:
+    """Replace ``record.stems`` with the measurements of ``stems``; returns the seconds of
+    stem audio newly decoded (cached stems cost nothing)."""
+    infos: list[StemInfo] = []
+    decoded = 0.0
+    for stem in stems:
+        info, seconds = measure_stem(stem, store=store, frontend=frontend, force=force)
+        infos.append(info)
+        decoded += seconds
+    record.stems = infos
+    return decoded
+
+
+def stems_current(
+    record: TrackRecord, stems: Sequence[StemFile], store: Store | None = None
+) -> bool:
+    """True when ``record.stems`` describes exactly ``stems``, at the current stem-analysis
+    version and parameters, and no stem file's content changed."""
+    have = {(s.stem_type, s.path): s for s in record.stems}
+    want = {(s.stem_type, str(s.path)): s for s in stems}
+    if set(have) != set(want) or len(record.stems) != len(stems):
+        return False
+    for key, stem in want.items():
+        info = have[key]
+        if info.version != STAGE.version or info.params != STAGE.params_dict:
+            return False
+        try:
+            digest = file_hash(stem.path, store)
+        except AudioError:
+            if info.sha256 is None and info.error is not None:
+                continue
+            return False
+        if digest != info.sha256:
+            return False
+    return True
