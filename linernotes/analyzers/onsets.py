@@ -26,7 +26,13 @@ import scipy.ndimage
 
 from linernotes.dsp import hz_to_mel, mel_to_hz
 
-__all__ = ["OnsetBands", "mel_band_centres", "onset_strength_bands", "pick_onsets"]
+__all__ = [
+    "OnsetBands",
+    "mel_band_centres",
+    "onset_strength_bands",
+    "pick_onsets",
+    "pitch_change_strength",
+]
 
 
 @dataclass(frozen=True)
@@ -189,3 +195,62 @@ def pick_onsets(
         if c - keep[-1] > wait:
             keep.append(int(c))
     return np.asarray(keep, np.int64)
+
+
+def pitch_change_strength(
+    pitch_spectrum: np.ndarray,
+    *,
+    n_frames: int,
+    hop_ratio: float,
+    range_db: float = 100.0,
+    max_size: int = 3,
+    block_frames: int = 4096,
+) -> np.ndarray:
+    """How much new pitch content starts in each frame: the "note and chord change" envelope.
+
+    Bowed strings, pads and organs swell into their notes, so the log-mel flux above (which
+    sees 23 ms rises) hardly moves when they change; their pitches still change, and the
+    log-frequency pitch spectrum (three bins per semitone) shows it. The envelope is the
+    half-wave rectified rise in dB from one pitch frame to the next, with the same maximum
+    filter across bins as the mel flux, averaged over bins and interpolated onto the rhythm
+    frames. Its periodicity is mostly the harmonic rhythm (chord changes: a bar or half bar),
+    which is why :mod:`.tempo` uses it to find the group period and not the beat itself.
+
+    Parameters
+    ----------
+    pitch_spectrum : np.ndarray, shape (n_bins, n_pitch_frames)
+        Magnitude in log-frequency bins.
+    n_frames : int
+        Rhythm frames to return.
+    hop_ratio : float
+        Rhythm frames per pitch frame.
+    range_db : float
+        Magnitudes more than this below the loudest bin are raised to that floor.
+    max_size : int
+        Width in bins of the maximum filter on the previous frame (a third of a semitone of
+        vibrato or intonation drift is not a new note).
+    block_frames : int
+        Pitch frames processed at a time (bounds the temporaries; the result does not depend
+        on it).
+
+    Returns
+    -------
+    np.ndarray, shape (n_frames,)
+        Zero where nothing changes; the first pitch frame has no predecessor and is zero.
+    """
+    n_bins, n_pf = pitch_spectrum.shape
+    out = np.zeros(max(n_frames, 0))
+    if n_pf < 2 or n_bins == 0 or n_frames <= 0:
+        return out
+    peak = float(np.max(pitch_spectrum))
+    if peak <= 0:
+        return out
+    floor = peak * 10 ** (-range_db / 20)
+    flux = np.zeros(n_pf)
+    for start in range(1, n_pf, block_frames):
+        stop = min(start + block_frames, n_pf)
+        level = 20 * np.log10(np.maximum(np.asarray(pitch_spectrum[:, start - 1 : stop],
+                                                    dtype=np.float64), floor))
+        ref = scipy.ndimage.maximum_filter1d(level, size=max_size, axis=0)
+        flux[start:stop] = np.maximum(level[:, 1:] - ref[:, :-1], 0.0).mean(axis=0)
+    return np.interp(np.arange(n_frames) / float(hop_ratio), np.arange(n_pf), flux)

@@ -61,9 +61,18 @@ from linernotes.analyzers.meter import (
     estimate_meter,
     subdivision_profile,
 )
-from linernotes.analyzers.onsets import onset_strength_bands, pick_onsets
+from linernotes.analyzers.onsets import (
+    onset_strength_bands,
+    pick_onsets,
+    pitch_change_strength,
+)
 from linernotes.analyzers.registry import analyzer
-from linernotes.analyzers.tempo import TempoEstimate, estimate_tempo, tempo_prior
+from linernotes.analyzers.tempo import (
+    TempoEstimate,
+    estimate_tempo,
+    tempo_from_changes,
+    tempo_prior,
+)
 
 __all__ = ["RhythmParams", "RhythmResult", "TempoCandidate", "rhythm", "summarize_rhythm"]
 
@@ -78,6 +87,12 @@ RELATIONS: tuple[tuple[Relation, float], ...] = (
     ("third", 1.0 / 3.0),
     ("triple", 3.0),
 )
+
+
+#: Scale of the confidence of a tempo found from pitch changes rather than onsets (see
+#: :func:`linernotes.analyzers.tempo.tempo_from_changes`): it is right about 60 % of the time
+#: on the accuracy set, against over 90 % from onsets with drums.
+CHANGE_TEMPO_CONFIDENCE = 0.6
 
 
 class RhythmParams(BaseModel):
@@ -156,6 +171,12 @@ def _empty(onset_rate: float = 0.0) -> RhythmResult:
     return RhythmResult(bpm=None, bpm_confidence=0.0, onset_rate=onset_rate)
 
 
+def _unit(x: np.ndarray) -> np.ndarray:
+    """``x`` divided by its standard deviation (unchanged when constant)."""
+    sd = float(np.std(x))
+    return x / sd if sd > 1e-12 else x
+
+
 def _felt_bpm(times: np.ndarray) -> float | None:
     """Tempo from beat times: mean of the inter-beat intervals within 15 % of their median."""
     if times.size < 2:
@@ -228,7 +249,7 @@ def summarize_rhythm(result: RhythmResult) -> dict[str, Any]:
 
 @analyzer(
     "rhythm",
-    version="1",
+    version="2",
     params=RhythmParams(),
     summarize=summarize_rhythm,
     confidence_fields={
@@ -264,6 +285,7 @@ def rhythm(features: Any, params: RhythmParams) -> RhythmResult:
     if duration < p.min_duration_s:
         return _empty(onset_rate)
 
+    min_strength = p.min_tempo_strength + p.tempo_strength_noise / np.sqrt(duration)
     est = estimate_tempo(
         envelope,
         frame_rate=frame_rate,
@@ -273,8 +295,33 @@ def rhythm(features: Any, params: RhythmParams) -> RhythmResult:
         prior_std_octaves=p.prior_std_octaves,
         win_s=p.tempo_win_s,
         hop_s=p.tempo_hop_s,
-        min_strength=p.min_tempo_strength + p.tempo_strength_noise / np.sqrt(duration),
+        min_strength=min_strength,
     )
+    from_changes = est.bpm is None
+    if from_changes:
+        # No beat in the attacks (bowed strings, pads): find it from the pitch changes, and
+        # track the beats on onsets and changes together.
+        changes = scipy.ndimage.gaussian_filter1d(
+            pitch_change_strength(
+                features.pitch_spectrum,
+                n_frames=n_frames,
+                hop_ratio=fp.pitch_hop_length / fp.hop_length,
+            ),
+            1.0,
+        )
+        est = tempo_from_changes(
+            changes,
+            envelope,
+            frame_rate=frame_rate,
+            min_bpm=p.min_bpm,
+            max_bpm=p.max_bpm,
+            prior_center_bpm=p.prior_center_bpm,
+            prior_std_octaves=p.prior_std_octaves,
+            win_s=p.tempo_win_s,
+            hop_s=p.tempo_hop_s,
+            min_strength=min_strength,
+        )
+        envelope = _unit(envelope) + _unit(changes)
     if est.bpm is None or est.period_frames is None:
         return _empty(onset_rate)
 
@@ -351,6 +398,9 @@ def rhythm(features: Any, params: RhythmParams) -> RhythmResult:
     periodicity = float(np.clip(est.strength / 0.4, 0.0, 1.0))
     stability = _stability(est.local_bpm, bpm)
     confidence = periodicity * margin * (0.5 + 0.5 * (stability or 0.0))
+    if from_changes:
+        # The beat level was inferred from the harmonic rhythm: never sure enough to skip review.
+        confidence *= CHANGE_TEMPO_CONFIDENCE * est.octave_margin
     return RhythmResult(
         bpm=float(bpm),
         bpm_confidence=float(np.clip(confidence, 0.0, 1.0)),
