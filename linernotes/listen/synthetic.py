@@ -93,6 +93,34 @@ TINY = Shapes(512, 64, 128, 2, 4, 2, 64, 2, 4, 128)
 FULL = Shapes(152064, 3584, 18944, 28, 28, 4, 1280, 32, 20, 5120)
 
 
+def scaled(shapes: Shapes, scale: float) -> Shapes:
+    """``shapes`` narrowed and shortened by ``scale`` (0 < scale <= 1): fewer attention heads
+    of the same size, narrower feed-forward layers, fewer layers (at least one of each), the
+    same vocabulary. The benchmark uses it to run the full-size code path at a size a CPU can
+    smoke-test; ``scale=1`` returns ``shapes`` unchanged."""
+    if not 0 < scale <= 1:
+        raise ValueError(f"scale must be in (0, 1], not {scale}")
+    if scale == 1:
+        return shapes
+    head = shapes.hidden_size // shapes.num_attention_heads
+    kv = max(1, round(shapes.num_key_value_heads * scale))
+    heads = max(kv, round(shapes.num_attention_heads * scale) // kv * kv)
+    enc_head = shapes.enc_hidden_size // shapes.enc_heads
+    enc_heads = max(1, round(shapes.enc_heads * scale))
+    return Shapes(
+        vocab_size=shapes.vocab_size,
+        hidden_size=heads * head,
+        intermediate_size=max(8, round(shapes.intermediate_size * scale)),
+        num_hidden_layers=max(1, round(shapes.num_hidden_layers * scale)),
+        num_attention_heads=heads,
+        num_key_value_heads=kv,
+        enc_hidden_size=enc_heads * enc_head,
+        enc_layers=max(1, round(shapes.enc_layers * scale)),
+        enc_heads=enc_heads,
+        enc_ffn=max(8, round(shapes.enc_ffn * scale)),
+    )
+
+
 def build_tokenizer(vocab_size: int = 400):
     """A byte-level BPE tokenizer with the chat and audio special tokens, as transformers'
     ``PreTrainedTokenizerFast``."""
@@ -185,10 +213,16 @@ def build_config(family: Family, shapes: Shapes, tokenizer) -> Any:
 
 
 def build_random_model(
-    family: Family, size: Size = "tiny", *, dtype: Any = None, device: Any = None, seed: int = 0
+    family: Family,
+    size: Size | Shapes = "tiny",
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    seed: int = 0,
 ):
     """Return ``(model, processor)`` with random weights, in eval mode.
 
+    ``size`` is ``"tiny"``, ``"full"`` or explicit :class:`Shapes` (e.g. :func:`scaled`).
     ``device`` (e.g. ``"cuda"``) builds the weights there directly, which matters at full size
     (about 16 GB in bf16); ``dtype`` defaults to float32.
     """
@@ -196,7 +230,8 @@ def build_random_model(
     from transformers import AudioFlamingo3ForConditionalGeneration, GenerationConfig
 
     processor = build_processor(family)
-    config = build_config(family, TINY if size == "tiny" else FULL, processor.tokenizer)
+    shapes = size if isinstance(size, Shapes) else TINY if size == "tiny" else FULL
+    config = build_config(family, shapes, processor.tokenizer)
     torch.manual_seed(seed)
     if family == "mf":
         from transformers import MusicFlamingoForConditionalGeneration as cls

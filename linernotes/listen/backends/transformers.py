@@ -25,11 +25,11 @@ from __future__ import annotations
 import copy
 import hashlib
 import inspect
-import json
 import os
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -166,7 +166,7 @@ class TransformersBackend(ListenBackend):
         dtype: str = "auto",
         think: bool = False,
         long_audio: LongAudioPolicy = "truncate",
-        batch_size: int = 1,
+        batch_size: int = 8,
         max_seconds: float | None = None,
         token: str | None = None,
         loaded: tuple[Any, Any] | None = None,
@@ -296,141 +296,238 @@ class TransformersBackend(ListenBackend):
             features, ids = self._prepare(clip, prompts)
             audio_embeds = self._audio_embeds(features, ids[0])
             shared_s = time.perf_counter() - t0
-            if self.batch_size > 1:
-                rows = [(audio_embeds, i, p) for i, p in zip(ids, prompts, strict=True)]
-                results = self._generate_batched(rows)
-            else:
-                results = self._generate_shared_prefix(audio_embeds, ids, prompts)
-        share = shared_s / len(prompts)
-        for res in results:
-            res.elapsed_s = round(res.elapsed_s + share, 4)
-            res.info["audio_encodings"] = 1
-        return results
+            rows = [_Row(i, p, audio_embeds) for i, p in zip(ids, prompts, strict=True)]
+            self._answer(rows)
+        return _finish(rows, shared_s / len(rows))
 
-    def _generate_shared_prefix(
-        self, audio_embeds: Any, ids: list[Any], prompts: Sequence[RenderedPrompt]
-    ) -> list[Generation]:
-        """Prefill the tokens the prompts share once, then decode each prompt from a copy of
-        that cache (same tokens as separate ``generate`` calls)."""
+    def _answer(self, rows: list[_Row]) -> None:
+        """Fill in ``row.result`` for every row: prefill each shared prefix once, decode the
+        rows that can be decoded together in batches of ``batch_size``, the others alone."""
+        prefixes = self._prefill_prefixes(rows)
+        together: list[tuple[_Row, _Plan]] = []
+        for row in rows:
+            plan = self._plan(row) if self.batch_size > 1 else _Plan(reason="batch_size=1")
+            if plan.processors is None:
+                self._decode_alone(row, prefixes[row.group], plan.reason)
+            else:
+                together.append((row, plan))
+        for start in range(0, len(together), self.batch_size):
+            self._decode_together(together[start : start + self.batch_size], prefixes)
+
+    def _prefill_prefixes(self, rows: list[_Row]) -> list[_Prefix]:
+        """Run the tokens a group of rows shares (system prompt, user header, the audio of one
+        track) through the language model once, at batch size 1; ``row.group`` says which."""
         import torch
         from transformers import DynamicCache
 
-        results: list[Generation | None] = [None] * len(prompts)
-        for members in _prefix_groups(ids, self.audio_token_id):
+        keys: dict[tuple[int, tuple[int, ...]], list[_Row]] = {}
+        for row in rows:
+            keys.setdefault((row.track, _audio_head(row.ids, self.audio_token_id)), []).append(row)
+        prefixes: list[_Prefix] = []
+        for members in keys.values():
             t0 = time.perf_counter()
-            length = _common_prefix(ids[m] for m in members)
-            prefix = ids[members[0]][:length]
+            length = _common_prefix(m.ids for m in members)
+            prefix = members[0].ids[:length]
             with torch.inference_mode():
                 cache = DynamicCache(config=self.model.config)
                 self.model(
-                    inputs_embeds=self._embed(prefix, audio_embeds),
+                    inputs_embeds=self._embed(prefix, members[0].audio_embeds),
                     attention_mask=torch.ones(1, length, dtype=torch.long, device=self.device),
                     past_key_values=cache,
                     use_cache=True,
                     logits_to_keep=1,
                 )
-            prefill_s = (time.perf_counter() - t0) / len(members)
             for m in members:
-                t1 = time.perf_counter()
-                full = ids[m].to(self.device)[None]
-                params = prompts[m].generation
-                if params.seed is not None:
-                    torch.manual_seed(params.seed)
-                with torch.inference_mode():
-                    out = self.model.generate(
-                        input_ids=full,
-                        attention_mask=torch.ones_like(full),
-                        past_key_values=copy.deepcopy(cache),
-                        generation_config=self._generation_config(params),
-                    )
-                new = out[0, full.shape[1] :]
-                results[m] = Generation(
-                    text=self._decode(new),
-                    elapsed_s=time.perf_counter() - t1 + prefill_s,
-                    info={
-                        "prompt_tokens": int(full.shape[1]),
-                        "shared_prefix_tokens": int(length),
-                        "new_tokens": int(new.shape[0]),
-                    },
-                )
-        return [r for r in results if r is not None]
+                m.group = len(prefixes)
+            prefixes.append(_Prefix(length, cache, time.perf_counter() - t0, len(members)))
+        return prefixes
 
-    def _generate_batched(self, rows: list[tuple[Any, Any, RenderedPrompt]]) -> list[Generation]:
-        """Decode rows (audio embeddings, token ids, prompt) in left-padded batches of
-        ``batch_size`` rows with the same generation parameters."""
+    def _plan(self, row: _Row) -> _Plan:
+        """How ``generate`` would decode this prompt alone: its logits processors and stopping
+        criteria exactly as transformers prepares them (captured through ``custom_generate``,
+        nothing is run). Rows whose decoding is not a pure function of their own tokens
+        (sampling, beams, time limits, unknown processors) are decoded alone."""
         import torch
 
-        results: list[Generation | None] = [None] * len(rows)
-        by_params: dict[str, list[int]] = {}
-        for i, (_, _, prompt) in enumerate(rows):
-            key = json.dumps(prompt.generation.as_dict(), sort_keys=True)
-            by_params.setdefault(key, []).append(i)
-        pad_id = self.processor.tokenizer.pad_token_id
-        for members in by_params.values():
-            for start in range(0, len(members), self.batch_size):
-                chunk = members[start : start + self.batch_size]
-                t0 = time.perf_counter()
-                with torch.inference_mode():
-                    embeds = [self._embed(rows[i][1], rows[i][0])[0] for i in chunk]
-                    width = max(e.shape[0] for e in embeds)
-                    pad_vec = self.model.get_input_embeddings()(
-                        torch.tensor([pad_id], device=self.device)
-                    )[0]
-                    batch = torch.stack(
-                        [torch.cat([pad_vec.expand(width - e.shape[0], -1), e]) for e in embeds]
-                    )
-                    mask = torch.stack(
-                        [
-                            torch.cat(
-                                [
-                                    torch.zeros(width - e.shape[0], dtype=torch.long),
-                                    torch.ones(e.shape[0], dtype=torch.long),
-                                ]
-                            )
-                            for e in embeds
-                        ]
-                    ).to(self.device)
-                    # the ids ride along so that logits processors (repetition penalty) see
-                    # the prompt exactly as in an unbatched call
-                    input_ids = torch.stack(
-                        [
-                            torch.cat(
-                                [torch.full((width - rows[i][1].shape[0],), pad_id), rows[i][1]]
-                            )
-                            for i in chunk
-                        ]
-                    ).to(self.device)
-                    params = rows[chunk[0]][2].generation
-                    if params.seed is not None:
-                        torch.manual_seed(params.seed)
-                    out = self.model.generate(
-                        input_ids=input_ids,
-                        inputs_embeds=batch,
-                        attention_mask=mask,
-                        generation_config=self._generation_config(params),
-                    )
-                    out = out[:, width:] if out.shape[1] > width else out
-                elapsed = (time.perf_counter() - t0) / len(chunk)
-                for row, i in enumerate(chunk):
-                    tokens = _strip_after_eos(out[row], self.model.generation_config.eos_token_id)
-                    results[i] = Generation(
-                        text=self._decode(tokens),
-                        elapsed_s=elapsed,
-                        info={
-                            "prompt_tokens": int(embeds[row].shape[0]),
-                            "new_tokens": int(tokens.shape[0]),
-                            "batch_rows": len(chunk),
-                        },
-                    )
-        return [r for r in results if r is not None]
+        captured: dict[str, Any] = {}
+
+        def capture(_model: Any, input_ids: Any, **kwargs: Any) -> Any:
+            captured.update(kwargs)
+            return input_ids
+
+        full = row.ids.to(self.device)[None]
+        try:
+            with torch.inference_mode():
+                self.model.generate(
+                    input_ids=full,
+                    attention_mask=torch.ones_like(full),
+                    generation_config=self._generation_config(row.prompt.generation),
+                    custom_generate=capture,
+                )
+        except (TypeError, ValueError) as exc:  # pragma: no cover - another transformers
+            return _Plan(reason=f"cannot prepare a joint decode: {exc}")
+        config = captured.get("generation_config")
+        processors = captured.get("logits_processor")
+        stopping = captured.get("stopping_criteria")
+        if config is None or processors is None or stopping is None:  # pragma: no cover
+            return _Plan(reason="cannot prepare a joint decode")
+        if config.do_sample:
+            return _Plan(reason="sampling: each prompt draws from its own seeded generator")
+        mode = config.get_generation_mode()
+        if getattr(mode, "value", mode) != "greedy_search":
+            return _Plan(reason=f"{getattr(mode, 'value', mode)} decoding")
+        for item in [*processors, *stopping]:
+            name = type(item).__name__
+            if name not in _ROW_PROCESSORS and name not in _ROW_STOPPERS:
+                return _Plan(reason=f"{name} is not known to act on one row alone")
+        return _Plan(processors, stopping)
+
+    def _decode_alone(self, row: _Row, prefix: _Prefix, reason: str) -> None:
+        """transformers' own ``generate`` for one prompt, from a copy of its prefix cache."""
+        import torch
+
+        t0 = time.perf_counter()
+        full = row.ids.to(self.device)[None]
+        params = row.prompt.generation
+        if params.seed is not None:
+            torch.manual_seed(params.seed)
+        with torch.inference_mode():
+            out = self.model.generate(
+                input_ids=full,
+                attention_mask=torch.ones_like(full),
+                past_key_values=copy.deepcopy(prefix.cache),
+                generation_config=self._generation_config(params),
+            )
+        new = out[0, full.shape[1] :]
+        row.result = Generation(
+            text=self._decode(new),
+            elapsed_s=time.perf_counter() - t0 + prefix.seconds / prefix.members,
+            info={
+                "prompt_tokens": int(full.shape[1]),
+                "shared_prefix_tokens": prefix.length,
+                "new_tokens": int(new.shape[0]),
+                "decode": "alone",
+                "decode_reason": reason,
+            },
+        )
+
+    def _decode_together(self, batch: list[tuple[_Row, _Plan]], prefixes: list[_Prefix]) -> None:
+        """Greedy-decode several rows as one batch.
+
+        Each row's own question runs at batch size 1 on top of its prefix cache (exactly the
+        computation of a lone ``generate`` call); the rows' caches are then padded on the left
+        to one length and decoded together, one token per row per step. Padding is masked and
+        every row keeps its own position ids, so each row computes what it computes alone;
+        each row's logits processors and stopping criteria see only its own tokens (as
+        ``LogitsProcessorList`` applies them), and finished rows leave the batch."""
+        import torch
+        from transformers import DynamicCache
+
+        t0 = time.perf_counter()
+        dev = self.device
+        rows = [r for r, _ in batch]
+        n = len(rows)
+        caches: list[Any] = []
+        first: list[Any] = []
+        with torch.inference_mode():
+            for row in rows:
+                prefix = prefixes[row.group]
+                cache = DynamicCache(config=self.model.config)
+                for layer, source in enumerate(prefix.cache.layers):
+                    cache.update(source.keys, source.values, layer)
+                step = self.model(
+                    input_ids=row.ids[prefix.length :].to(dev)[None],
+                    past_key_values=cache,
+                    use_cache=True,
+                    logits_to_keep=1,
+                )
+                caches.append(cache)
+                first.append(step.logits[:, -1])
+            lengths = [int(r.ids.shape[0]) for r in rows]
+            width = max(lengths)
+            if n == 1:
+                cache, mask = caches[0], None
+            else:
+                cache = DynamicCache(config=self.model.config)
+                for layer in range(len(caches[0].layers)):
+                    pads = [(0, 0, width - size, 0) for size in lengths]
+                    keys = [
+                        torch.nn.functional.pad(c.layers[layer].keys, p)
+                        for c, p in zip(caches, pads, strict=True)
+                    ]
+                    values = [
+                        torch.nn.functional.pad(c.layers[layer].values, p)
+                        for c, p in zip(caches, pads, strict=True)
+                    ]
+                    cache.update(torch.cat(keys), torch.cat(values), layer)
+                mask = torch.zeros(n, width, dtype=torch.long, device=dev)
+                for j, size in enumerate(lengths):
+                    mask[j, width - size :] = 1
+            del caches
+            following = torch.tensor(lengths, device=dev)
+            logits = torch.cat(first)
+            seqs = [r.ids.to(dev)[None] for r in rows]
+            active = list(range(n))
+            while True:
+                scores = logits.to(copy=True, dtype=torch.float32)
+                for k, j in enumerate(active):
+                    row_scores = scores[k : k + 1]
+                    for processor in batch[j][1].processors:  # as LogitsProcessorList does
+                        row_scores = processor(seqs[j], row_scores)
+                    scores[k : k + 1] = row_scores
+                chosen = torch.argmax(scores, dim=-1)
+                keep: list[int] = []
+                for k, j in enumerate(active):
+                    seqs[j] = torch.cat([seqs[j], chosen[k : k + 1, None]], dim=-1)
+                    if not bool(batch[j][1].stopping(seqs[j], scores[k : k + 1]).any()):
+                        keep.append(k)
+                if not keep:
+                    break
+                if len(keep) < len(active):
+                    index = torch.tensor(keep, device=dev)
+                    cache.batch_select_indices(index)
+                    chosen, following = chosen[index], following[index]
+                    active = [active[k] for k in keep]
+                    if mask is not None:
+                        mask = mask[index]
+                        if bool(mask.all()):  # no padding left: the plain causal path
+                            mask = None
+                if mask is not None:
+                    mask = torch.cat([mask, mask.new_ones(len(active), 1)], dim=-1)
+                step = self.model(
+                    input_ids=chosen[:, None],
+                    attention_mask=mask,
+                    position_ids=following[:, None],
+                    past_key_values=cache,
+                    use_cache=True,
+                    logits_to_keep=1,
+                )
+                logits = step.logits[:, -1]
+                following = following + 1
+        elapsed = (time.perf_counter() - t0) / n
+        for j, r in enumerate(rows):
+            prefix = prefixes[r.group]
+            new = seqs[j][0, r.ids.shape[0] :]
+            r.result = Generation(
+                text=self._decode(new),
+                elapsed_s=elapsed + prefix.seconds / prefix.members,
+                info={
+                    "prompt_tokens": int(r.ids.shape[0]),
+                    "shared_prefix_tokens": prefix.length,
+                    "new_tokens": int(new.shape[0]),
+                    "decode": "together",
+                    "batch_rows": n,
+                },
+            )
 
     def generate_many(
         self,
         tracks: Sequence[AudioInput],
         prompts: Sequence[RenderedPrompt] | Sequence[Sequence[RenderedPrompt]],
     ) -> list[list[ListenOutput]]:
-        """Answer prompts about several tracks. With ``batch_size > 1`` the rows of all the
-        tracks within the cap are decoded together; otherwise one track after another."""
+        """Answer prompts about several tracks. With ``batch_size > 1`` the rows of
+        consecutive tracks within the cap (up to ``batch_size`` rows, at least one track) are
+        decoded together; otherwise, and for tracks past the cap, one track after another."""
         per_track: list[Sequence[RenderedPrompt]] = (
             [list(prompts)] * len(tracks)  # type: ignore[list-item]
             if prompts and isinstance(prompts[0], RenderedPrompt)
@@ -438,40 +535,48 @@ class TransformersBackend(ListenBackend):
         )
         if self.batch_size <= 1 or len(tracks) <= 1:
             return [self.generate(t, p) for t, p in zip(tracks, per_track, strict=True)]
-        return self._generate_many_batched(tracks, per_track)
-
-    def _generate_many_batched(
-        self, tracks: Sequence[AudioInput], per_track: list[Sequence[RenderedPrompt]]
-    ) -> list[list[ListenOutput]]:
         from linernotes.listen.audio import load_clip
+
+        outputs: list[list[ListenOutput]] = [[] for _ in tracks]
+        pending: list[tuple[int, Clip]] = []
+        for t, track in enumerate(tracks):
+            clip = load_clip(track, max_seconds=self.max_seconds + 1.0)
+            if clip.duration > self.max_seconds + 1e-6 or clip.duration <= 0:
+                outputs[t] = self.generate(track, per_track[t])  # windows, or the clear error
+            elif per_track[t]:
+                rows = sum(len(per_track[i]) for i, _ in pending) + len(per_track[t])
+                if pending and rows > self.batch_size:
+                    self._answer_tracks(pending, per_track, outputs)
+                    pending = []
+                pending.append((t, clip))
+        if pending:
+            self._answer_tracks(pending, per_track, outputs)
+        return outputs
+
+    def _answer_tracks(
+        self,
+        clips: list[tuple[int, Clip]],
+        per_track: list[Sequence[RenderedPrompt]],
+        outputs: list[list[ListenOutput]],
+    ) -> None:
+        """Encode each track once and decode all their rows together."""
         from linernotes.listen.backends.base import AudioUse
 
-        clips = [load_clip(t, max_seconds=self.max_seconds + 1.0) for t in tracks]
-        long = [c.duration > self.max_seconds + 1e-6 for c in clips]
-        outputs: list[list[ListenOutput] | None] = [None] * len(tracks)
-        rows: list[tuple[Any, Any, RenderedPrompt]] = []
-        owners: list[tuple[int, float]] = []
+        rows: list[_Row] = []
+        shares: list[float] = []
         with self._lock:
-            for t, (clip, prompts) in enumerate(zip(clips, per_track, strict=True)):
-                if long[t] or not prompts:
-                    continue
+            for t, clip in clips:
                 t0 = time.perf_counter()
-                features, ids = self._prepare(clip, prompts)
+                features, ids = self._prepare(clip, per_track[t])
                 embeds = self._audio_embeds(features, ids[0])
-                share = (time.perf_counter() - t0) / len(prompts)
-                for i, p in zip(ids, prompts, strict=True):
-                    rows.append((embeds, i, p))
-                    owners.append((t, share))
-            results = self._generate_batched(rows) if rows else []
-        grouped: dict[int, list[Generation]] = {}
-        for (t, share), res in zip(owners, results, strict=True):
-            res.elapsed_s = round(res.elapsed_s + share, 4)
-            res.info["audio_encodings"] = 1
-            grouped.setdefault(t, []).append(res)
-        for t, clip in enumerate(clips):
-            if long[t]:
-                outputs[t] = self.generate(tracks[t], per_track[t])
-                continue
+                share = (time.perf_counter() - t0) / len(ids)
+                for i, p in zip(ids, per_track[t], strict=True):
+                    rows.append(_Row(i, p, embeds, track=t))
+                    shares.append(share)
+            self._answer(rows)
+        for row, share in zip(rows, shares, strict=True):
+            _finish([row], share)
+        for t, clip in clips:
             use = AudioUse(
                 duration_s=round(clip.duration, 3),
                 used_s=round(clip.duration, 3),
@@ -480,51 +585,104 @@ class TransformersBackend(ListenBackend):
                 windows=max(1, -(-int(clip.duration * 1000) // 30000)),
                 segments=[(0.0, round(clip.duration, 3))],
             )
+            mine = [r for r in rows if r.track == t]
             outputs[t] = [
                 ListenOutput(
-                    prompt_id=p.prompt_id,
-                    text=g.text,
-                    elapsed_s=g.elapsed_s,
+                    prompt_id=r.prompt.prompt_id,
+                    text=r.result.text,
+                    elapsed_s=r.result.elapsed_s,
                     audio=use,
-                    info=g.info,
+                    info=r.result.info,
                 )
-                for p, g in zip(per_track[t], grouped.get(t, []), strict=True)
+                for r in mine
+                if r.result is not None
             ]
-        return [o or [] for o in outputs]
 
 
-def _strip_after_eos(tokens: Any, eos: int | list[int] | None) -> Any:
-    """Cut a batch row at its first end-of-sequence token (shorter rows are padded after)."""
-    if eos is None:
-        return tokens
-    eos_ids = eos if isinstance(eos, list) else [eos]
-    for pos, tok in enumerate(tokens.tolist()):
-        if tok in eos_ids:
-            return tokens[:pos]
-    return tokens
+#: Logits processors that read only one row's own tokens and scores: applied row by row they
+#: give exactly what ``generate`` gives that prompt alone.
+_ROW_PROCESSORS = frozenset(
+    {
+        "RepetitionPenaltyLogitsProcessor",
+        "MinNewTokensLengthLogitsProcessor",
+        "MinLengthLogitsProcessor",
+        "NoRepeatNGramLogitsProcessor",
+        "NoBadWordsLogitsProcessor",
+        "SequenceBiasLogitsProcessor",
+        "SuppressTokensLogitsProcessor",
+        "SuppressTokensAtBeginLogitsProcessor",
+        "ForcedBOSTokenLogitsProcessor",
+        "ForcedEOSTokenLogitsProcessor",
+        "InfNanRemoveLogitsProcessor",
+        "LogitNormalization",
+        "ExponentialDecayLengthPenalty",
+    }
+)
+#: Stopping criteria that depend only on one row's tokens (not ``MaxTimeCriteria``).
+_ROW_STOPPERS = frozenset({"MaxLengthCriteria", "EosTokenCriteria", "StopStringCriteria"})
+
+
+@dataclass
+class _Row:
+    """One prompt about one clip on its way through the decoder."""
+
+    ids: Any  # the prompt's token ids (1-D, CPU), audio placeholders expanded
+    prompt: RenderedPrompt
+    audio_embeds: Any
+    track: int = 0
+    group: int = 0  # index of its shared prefix
+    result: Generation | None = None
+
+
+@dataclass
+class _Prefix:
+    """A prefilled shared prefix: its length, cache (batch 1), cost and how many rows use it."""
+
+    length: int
+    cache: Any
+    seconds: float
+    members: int
+
+
+@dataclass
+class _Plan:
+    """How a row is decoded: with these processors and stopping criteria in a batch, or alone
+    (``processors is None``) for ``reason``."""
+
+    processors: Any = None
+    stopping: Any = None
+    reason: str = ""
+
+
+def _finish(rows: list[_Row], share_s: float) -> list[Generation]:
+    """Add each row's share of the audio encoding to its time and return the results."""
+    results: list[Generation] = []
+    for row in rows:
+        assert row.result is not None
+        row.result.elapsed_s = round(row.result.elapsed_s + share_s, 4)
+        row.result.info["audio_encodings"] = 1
+        results.append(row.result)
+    return results
 
 
 def _common_prefix(seqs: Any) -> int:
     """Length of the longest common prefix, leaving at least one own token per sequence."""
-    seqs = list(seqs)
-    limit = min(int(s.shape[0]) for s in seqs) - 1
-    first = seqs[0]
-    length = 0
-    while length < limit and all(int(s[length]) == int(first[length]) for s in seqs[1:]):
-        length += 1
-    return length
+    lists = [s.tolist() for s in seqs]
+    limit = min(len(s) for s in lists) - 1
+    first = lists[0]
+    for length in range(limit):
+        if any(s[length] != first[length] for s in lists[1:]):
+            return length
+    return max(0, limit)
 
 
-def _prefix_groups(ids: list[Any], audio_token_id: int) -> list[list[int]]:
-    """Prompts that share everything up to the end of the audio placeholders (the same
-    system prompt) form one group; each group is prefilled once."""
-    groups: dict[tuple[int, ...], list[int]] = {}
-    for i, seq in enumerate(ids):
-        positions = (seq == audio_token_id).nonzero()
-        end = int(positions[-1]) + 1 if len(positions) else int(seq.shape[0]) - 1
-        end = min(end, int(seq.shape[0]) - 1)
-        groups.setdefault(tuple(int(x) for x in seq[:end]), []).append(i)
-    return list(groups.values())
+def _audio_head(seq: Any, audio_token_id: int) -> tuple[int, ...]:
+    """The tokens up to the end of the audio placeholders: prompts with the same head (the
+    same system prompt and track) share a prefix, prefilled once."""
+    tokens = seq.tolist()
+    ends = [i for i, tok in enumerate(tokens) if tok == audio_token_id]
+    end = ends[-1] + 1 if ends else len(tokens) - 1
+    return tuple(tokens[: min(end, len(tokens) - 1)])
 
 
 def describe_environment() -> dict[str, Any]:
