@@ -59,6 +59,7 @@ from linernotes.analyzers.meter import (
     MeterEstimate,
     beat_sync_features,
     estimate_meter,
+    regroup_as_compound,
     subdivision_profile,
 )
 from linernotes.analyzers.onsets import (
@@ -347,6 +348,7 @@ def rhythm(features: Any, params: RhythmParams) -> RhythmResult:
         candidates=p.meter_candidates,
         min_fit=p.min_meter_fit,
     )
+    pulse_frames, meter = regroup_as_compound(envelope, pulse_frames, meter)
     beat_frames, position = _felt_grid(pulse_frames, meter)
     bar = None if meter.pulses_per_bar is None else meter.pulses_per_bar // meter.pulse_group
     if p.extend_beats > 0:
