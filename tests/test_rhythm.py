@@ -10,6 +10,7 @@ bands where nothing else sounds would weigh far more than they do in recorded mu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 
 import mir_eval
@@ -21,7 +22,12 @@ from linernotes.analyzers.beats import refine_beats, track_beats
 from linernotes.analyzers.meter import bar_fit, subdivision_profile
 from linernotes.analyzers.onsets import onset_strength_bands, pick_onsets
 from linernotes.analyzers.rhythm import RhythmParams, RhythmResult, rhythm, summarize_rhythm
-from linernotes.analyzers.tempo import estimate_tempo, tempo_prior, tempo_salience
+from linernotes.analyzers.tempo import (
+    estimate_tempo,
+    tempo_from_changes,
+    tempo_prior,
+    tempo_salience,
+)
 from linernotes.features import Features, extract_features_from_array
 
 SR = 22050
@@ -527,3 +533,57 @@ def test_subdivision_profile_separates_thirds_from_halves():
     pe = subdivision_profile(eighths, beats)
     assert pt[4] > 0.5 and pt[8] > 0.5 and pt[6] < 0.1
     assert pe[6] > 0.5 and pe[4] < 0.1
+
+
+def _clicks(tempo_at: Callable[[float], float], seconds: float, sr: int = 22050) -> np.ndarray:
+    """Hann clicks whose spacing follows ``tempo_at(t)`` (BPM)."""
+    y = np.zeros(int(sr * seconds), np.float32)
+    t = 0.25
+    while t < seconds - 0.5:
+        i = int(t * sr)
+        y[i : i + 300] += np.hanning(300).astype(np.float32)
+        t += 60.0 / tempo_at(t)
+    return y
+
+
+def test_tempo_change_is_reported_as_segments_not_averaged() -> None:
+    y = _clicks(lambda t: 100.0 if t < 40 else 130.0, 80.0)
+    result = rhythm(extract_features_from_array(y, 22050), RhythmParams())
+    segs = [(s.start, s.end, s.bpm) for s in result.tempo_segments]
+    assert len(segs) == 2, segs
+    assert abs(segs[0][2] - 100) < 2 and abs(segs[1][2] - 130) < 2
+    assert 36 < segs[0][1] < 45  # the change is placed near 40 s
+    bpms = [b for _, b in result.tempo_curve]
+    assert min(bpms) < 102 and max(bpms) > 128
+
+
+def test_steady_tempo_is_one_segment() -> None:
+    y = _clicks(lambda t: 120.0, 40.0)
+    result = rhythm(extract_features_from_array(y, 22050), RhythmParams())
+    assert len(result.tempo_segments) == 1
+    assert abs(result.tempo_segments[0].bpm - 120) < 1.5
+
+
+def test_tempo_from_changes_divides_the_harmonic_rhythm_into_beats() -> None:
+    """Chords change every two beats at 90 BPM (45 changes a minute); the onsets are mostly
+    noise with a faint pulse on the beats: the beat is 90, not the change rate."""
+    fr = 22050 / 256
+    n = int(40 * fr)
+    rng = np.random.default_rng(3)
+    beat = 60.0 / 90.0 * fr
+    changes = np.zeros(n)
+    changes[np.round(np.arange(0, n / (2 * beat)) * 2 * beat).astype(int) % n] = 1.0
+    onsets = rng.random(n)
+    onsets[np.round(np.arange(0, n / beat) * beat).astype(int) % n] += 1.5
+    assert estimate_tempo(rng.random(n), frame_rate=fr, min_strength=0.2).bpm is None
+    est = tempo_from_changes(changes, onsets, frame_rate=fr, min_strength=0.2)
+    assert est.bpm is not None and abs(est.bpm / 90.0 - 1) < 0.04, est.bpm
+    assert 0.5 < est.octave_margin <= 1.0
+
+
+def test_tempo_from_changes_reports_nothing_without_periodic_changes() -> None:
+    fr = 22050 / 256
+    rng = np.random.default_rng(4)
+    n = int(30 * fr)
+    est = tempo_from_changes(rng.random(n), rng.random(n), frame_rate=fr, min_strength=0.2)
+    assert est.bpm is None

@@ -7,15 +7,22 @@ Pipeline, all on the shared front end (no audio is read here):
    cymbals) for the metre.
 2. **Tempo** (:mod:`.tempo`): autocorrelation and Fourier periodicity of the envelope with a
    log-normal tempo prior; gives the beat period, its strength and the octave alternatives.
+   When the attacks show no periodicity (bowed strings, pads without drums), the period of
+   the pitch changes (the harmonic rhythm) is found instead and divided into beats
+   (:func:`.tempo.tempo_from_changes`); the confidence then says it was inferred.
 3. **Beats** (:mod:`.beats`): dynamic-programming beat tracking at that period; each beat is
    moved to the sub-frame peak of its onset, and the grid continues for up to a bar over
    sustained sound at either end (a final held chord). The flux peaks within about 10 ms of
    the attack: a few ms before it for clicks, a few after it for sampled instruments
    (``latency_s`` shifts all beats if a data set's convention differs).
 4. **Meter** (:mod:`.meter`): bar length and downbeat phase from beat-synchronous accents,
-   bass, harmony and timbre changes; compound subdivision from onsets at the beat's thirds.
+   bass, harmony and timbre changes; compound subdivision from onsets at the beat's thirds;
+   a three-pulse bar accented half way is 6/8 tracked at the quarter note
+   (:func:`.meter.regroup_as_compound`).
 5. **BPM** is finally re-measured from the reported beats (trimmed mean of inter-beat
    intervals), which is far more precise than the periodicity peak.
+6. **Tempo curve** (:mod:`.tempo_curve`): the local tempo every 2 s and the segments of
+   steady tempo, so that a change of tempo is reported instead of averaged away.
 
 Conventions
 -----------
@@ -74,8 +81,16 @@ from linernotes.analyzers.tempo import (
     tempo_from_changes,
     tempo_prior,
 )
+from linernotes.analyzers.tempo_curve import tempo_curve, tempo_segments
 
-__all__ = ["RhythmParams", "RhythmResult", "TempoCandidate", "rhythm", "summarize_rhythm"]
+__all__ = [
+    "RhythmParams",
+    "RhythmResult",
+    "TempoCandidate",
+    "TempoSegment",
+    "rhythm",
+    "summarize_rhythm",
+]
 
 Relation = Literal["primary", "half", "double", "third", "triple", "two_thirds", "three_halves"]
 
@@ -145,6 +160,14 @@ class TempoCandidate(BaseModel):
     relation: Relation
 
 
+class TempoSegment(BaseModel):
+    """A stretch of steady tempo."""
+
+    start: float = Field(description="Seconds.")
+    end: float = Field(description="Seconds.")
+    bpm: float
+
+
 class RhythmResult(BaseModel):
     """Tempo, beat grid and metre of one track (see the module docstring for conventions)."""
 
@@ -165,6 +188,14 @@ class RhythmResult(BaseModel):
         le=1,
         description="Share of 8 s windows whose local tempo matches `bpm` "
         "(or its half, double, third or triple).",
+    )
+    tempo_curve: list[tuple[float, float]] = Field(
+        default_factory=list,
+        description="(seconds, bpm) every 2 s: the local tempo in the level of `bpm`.",
+    )
+    tempo_segments: list[TempoSegment] = Field(
+        default_factory=list,
+        description="Stretches of steady tempo (one when the tempo never changes by > 4 %).",
     )
 
 
@@ -399,6 +430,11 @@ def rhythm(features: Any, params: RhythmParams) -> RhythmResult:
     margin = 1.0 / (1.0 + octave_rival)
     periodicity = float(np.clip(est.strength / 0.4, 0.0, 1.0))
     stability = _stability(est.local_bpm, bpm)
+    curve_t, curve_bpm = tempo_curve(
+        est.salience.window_centre_s, est.local_bpm, bpm=bpm, beat_times=beat_times,
+        window_s=p.tempo_win_s,
+    )
+    segments = tempo_segments(curve_t, curve_bpm)
     confidence = periodicity * margin * (0.5 + 0.5 * (stability or 0.0))
     if from_changes:
         # The beat level was inferred from the harmonic rhythm: never sure enough to skip review.
@@ -410,5 +446,9 @@ def rhythm(features: Any, params: RhythmParams) -> RhythmResult:
         beats=[float(t) for t in beat_times],
         onset_rate=onset_rate,
         tempo_stability=stability,
+        tempo_curve=[(round(float(t), 2), round(float(b), 2))
+                     for t, b in zip(curve_t, curve_bpm, strict=True)],
+        tempo_segments=[TempoSegment(start=round(a, 2), end=round(z, 2), bpm=round(b, 2))
+                        for a, z, b in segments],
         **result,
     )

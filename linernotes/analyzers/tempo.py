@@ -71,6 +71,8 @@ class TempoSalience:
         ``combined`` for every analysis window (for local tempo and stability).
     window_weight : np.ndarray, shape (n_windows,)
         Onset energy of each window; silent windows weigh nothing.
+    window_centre_s : np.ndarray, shape (n_windows,)
+        Centre of each analysis window in seconds (for the tempo curve).
     lag_acf : np.ndarray
         The window-averaged normalised autocorrelation by integer lag in frames.
     frame_rate : float
@@ -83,6 +85,7 @@ class TempoSalience:
     combined: np.ndarray
     local: np.ndarray
     window_weight: np.ndarray
+    window_centre_s: np.ndarray
     lag_acf: np.ndarray
     frame_rate: float
 
@@ -258,6 +261,7 @@ def tempo_salience(
         combined=support_mean * np.clip(dft_mean, 0.0, None) ** dft_weight,
         local=local,
         window_weight=weight,
+        window_centre_s=(starts + 0.5 * win) / frame_rate,
         lag_acf=w @ acf_local,
         frame_rate=frame_rate,
     )
