@@ -317,18 +317,17 @@ def rhythm(features: Any, params: RhythmParams) -> RhythmResult:
     if duration < p.min_duration_s:
         return _empty(onset_rate)
 
-    min_strength = p.min_tempo_strength + p.tempo_strength_noise / np.sqrt(duration)
-    est = estimate_tempo(
-        envelope,
-        frame_rate=frame_rate,
-        min_bpm=p.min_bpm,
-        max_bpm=p.max_bpm,
-        prior_center_bpm=p.prior_center_bpm,
-        prior_std_octaves=p.prior_std_octaves,
-        win_s=p.tempo_win_s,
-        hop_s=p.tempo_hop_s,
-        min_strength=min_strength,
-    )
+    tempo_settings: dict[str, Any] = {
+        "frame_rate": frame_rate,
+        "min_bpm": p.min_bpm,
+        "max_bpm": p.max_bpm,
+        "prior_center_bpm": p.prior_center_bpm,
+        "prior_std_octaves": p.prior_std_octaves,
+        "win_s": p.tempo_win_s,
+        "hop_s": p.tempo_hop_s,
+        "min_strength": p.min_tempo_strength + p.tempo_strength_noise / np.sqrt(duration),
+    }
+    est = estimate_tempo(envelope, **tempo_settings)
     from_changes = est.bpm is None
     if from_changes:
         # No beat in the attacks (bowed strings, pads): find it from the pitch changes, and
@@ -341,18 +340,7 @@ def rhythm(features: Any, params: RhythmParams) -> RhythmResult:
             ),
             1.0,
         )
-        est = tempo_from_changes(
-            changes,
-            envelope,
-            frame_rate=frame_rate,
-            min_bpm=p.min_bpm,
-            max_bpm=p.max_bpm,
-            prior_center_bpm=p.prior_center_bpm,
-            prior_std_octaves=p.prior_std_octaves,
-            win_s=p.tempo_win_s,
-            hop_s=p.tempo_hop_s,
-            min_strength=min_strength,
-        )
+        est = tempo_from_changes(changes, envelope, **tempo_settings)
         envelope = _unit(envelope) + _unit(changes)
     if est.bpm is None or est.period_frames is None:
         return _empty(onset_rate)

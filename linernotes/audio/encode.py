@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -62,11 +63,20 @@ def write_audio(
             frame = av.AudioFrame.from_ndarray(piece, format="fltp", layout=layout)
             frame.sample_rate = sr
             frame.pts = start
-            for converted in resampler.resample(frame):
-                converted.pts = None
-                container.mux(stream.encode(converted))
-        for converted in resampler.resample(None):
-            converted.pts = None
-            container.mux(stream.encode(converted))
-        container.mux(stream.encode(None))
+            mux_resampled(container, stream, resampler, frame)
+        finish_stream(container, stream, resampler)
     return p
+
+
+def mux_resampled(container: Any, stream: Any, resampler: Any, frame: Any) -> None:
+    """Resample ``frame`` to the encoder's format and mux what comes out (timestamps are
+    left to the encoder: resampling changes the frame sizes)."""
+    for converted in resampler.resample(frame):
+        converted.pts = None
+        container.mux(stream.encode(converted))
+
+
+def finish_stream(container: Any, stream: Any, resampler: Any) -> None:
+    """Flush the resampler and the encoder into the container."""
+    mux_resampled(container, stream, resampler, None)
+    container.mux(stream.encode(None))

@@ -38,6 +38,7 @@ from types import ModuleType
 
 import numpy as np
 
+from linernotes.audio.encode import finish_stream, mux_resampled
 from linernotes.export.base import AudioWriteRefused, ExportTarget, ExportTrack, FileWriter
 
 #: The container metadata key that records which source (by content hash) a transcode is of.
@@ -176,13 +177,8 @@ def transcode_flac(source: Path, dest: Path, *, source_hash: str) -> Path:
                 layout=layout,
             )
             frame.sample_rate = info.sample_rate
-            for converted in resampler.resample(frame):
-                converted.pts = None
-                container.mux(stream.encode(converted))
-        for converted in resampler.resample(None):
-            converted.pts = None
-            container.mux(stream.encode(converted))
-        container.mux(stream.encode(None))
+            mux_resampled(container, stream, resampler, frame)
+        finish_stream(container, stream, resampler)
     return dest
 
 
