@@ -90,13 +90,14 @@ def _sync() -> None:
         torch.cuda.synchronize()
 
 
-def _time_rounds(
-    modes: dict[str, Callable[[], list[int]]], repeats: int
-) -> dict[str, dict[str, Any]]:
+Tokens = list[list[int]]
+
+
+def _time_rounds(modes: dict[str, Callable[[], Tokens]], repeats: int) -> dict[str, dict[str, Any]]:
     """Warm every mode up once, then run ``repeats`` rounds of every mode in turn.
 
-    Each mode returns the new-token counts of its answers, kept to show that the rows compare
-    like with like."""
+    Each mode returns the new token ids of its answers: their counts show that the rows compare
+    like with like, and the ids whether the faster paths answered exactly as the reference."""
     tokens = {}
     for name, fn in modes.items():
         tokens[name] = fn()
@@ -113,15 +114,28 @@ def _time_rounds(
             "median_s": round(statistics.median(times[name]), 4),
             "min_s": round(min(times[name]), 4),
             "max_s": round(max(times[name]), 4),
-            "new_tokens": tokens[name],
+            "new_tokens": [len(t) for t in tokens[name]],
+            "tokens": tokens[name],
         }
         for name in modes
     }
 
 
-def _separate(backend: Any, audio: np.ndarray, prompts: Sequence[Any]) -> list[int]:
+def _agreement(rows: dict[str, dict[str, Any]], reference: str) -> None:
+    """Mark every row with how many of its answers (the first ones, as many as both rows have)
+    are token for token the reference row's; the tokens themselves, random-model noise, are
+    dropped."""
+    ref = rows[reference]["tokens"]
+    key = "same_tokens_as_" + reference.split(", ")[-1].replace(" ", "_")
+    for row in rows.values():
+        mine = row.pop("tokens")
+        same = sum(a == b for a, b in zip(mine, ref, strict=False))
+        row[key] = f"{same}/{min(len(mine), len(ref))}"
+
+
+def _separate(backend: Any, audio: np.ndarray, prompts: Sequence[Any]) -> Tokens:
     """One model-card ``generate`` per prompt: processor, encoder and prefill repeated."""
-    counts = []
+    answers = []
     for prompt in prompts:
         conversation = [
             {
@@ -138,12 +152,22 @@ def _separate(backend: Any, audio: np.ndarray, prompts: Sequence[Any]) -> list[i
         out = backend.model.generate(
             **inputs, generation_config=backend._generation_config(prompt.generation)
         )
-        counts.append(int(out.shape[1] - inputs["input_ids"].shape[1]))
-    return counts
+        answers.append(out[0, inputs["input_ids"].shape[1] :].tolist())
+    return answers
 
 
-def _counts(outputs: Sequence[Any]) -> list[int]:
-    return [int(o.info["new_tokens"]) for o in outputs]
+def _backend(model: Any, processor: Any, name: str, **kwargs: Any) -> Any:
+    """A transformers backend whose answers are their token ids (``"12 7 301"``): random
+    weights make meaningless text, and ids compare paths exactly."""
+    from linernotes.listen.backends.transformers import TransformersBackend
+
+    backend = TransformersBackend.from_loaded(model, processor, name, **kwargs)
+    backend._decode = lambda tokens: " ".join(str(t) for t in tokens.tolist())
+    return backend
+
+
+def _ids(outputs: Sequence[Any]) -> Tokens:
+    return [[int(t) for t in o.text.split()] for o in outputs]
 
 
 def _with_ratios(rows: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -157,23 +181,22 @@ def one_vs_five(
     model: Any, processor: Any, name: str, audio: np.ndarray, prompts: list[Any], args: Any
 ) -> dict[str, dict[str, Any]]:
     """The four rows of the module docstring for one length regime."""
-    from linernotes.listen.backends.transformers import TransformersBackend
-
-    default = TransformersBackend.from_loaded(model, processor, name)
-    alone = TransformersBackend.from_loaded(model, processor, name, batch_size=1)
-    modes: dict[str, Callable[[], list[int]]] = {
-        BASELINE: lambda: _counts(default.generate(audio, prompts[:1])),
-        "5 prompts, default": lambda: _counts(default.generate(audio, prompts)),
-        "5 prompts, one by one": lambda: _counts(alone.generate(audio, prompts)),
+    default = _backend(model, processor, name)
+    alone = _backend(model, processor, name, batch_size=1)
+    modes: dict[str, Callable[[], Tokens]] = {
+        BASELINE: lambda: _ids(default.generate(audio, prompts[:1])),
+        "5 prompts, default": lambda: _ids(default.generate(audio, prompts)),
+        "5 prompts, one by one": lambda: _ids(alone.generate(audio, prompts)),
     }
     if not args.skip_separate:
         modes["5 prompts, separate"] = lambda: _separate(default, audio, prompts)
-    return _with_ratios(_time_rounds(modes, args.repeats))
+    rows = _time_rounds(modes, args.repeats)
+    _agreement(rows, "5 prompts, one by one")
+    return _with_ratios(rows)
 
 
 def caption_quality(model: Any, processor: Any, name: str, args: Any) -> dict[str, Any]:
     """Seconds per track and tracks per hour for caption + quality at forced lengths."""
-    from linernotes.listen.backends.transformers import TransformersBackend
     from linernotes.listen.prompts import PromptLibrary
 
     library = PromptLibrary()
@@ -182,21 +205,22 @@ def caption_quality(model: Any, processor: Any, name: str, args: Any) -> dict[st
     )
     n = args.tracks_per_batch
     tracks = [_track(args.seconds, seed) for seed in range(n)]
-    default = TransformersBackend.from_loaded(model, processor, name)
-    alone = TransformersBackend.from_loaded(model, processor, name, batch_size=1)
-    across = TransformersBackend.from_loaded(model, processor, name, batch_size=2 * n)
-
-    def many() -> list[int]:
-        return [c for outs in across.generate_many(tracks, prompts) for c in _counts(outs)]
-
+    default = _backend(model, processor, name)
+    alone = _backend(model, processor, name, batch_size=1)
+    across = _backend(model, processor, name, batch_size=2 * n)
+    together = f"{n} tracks decoded together"
     rows = _time_rounds(
         {
-            "one track, default": lambda: _counts(default.generate(tracks[0], prompts)),
-            "one track, one by one": lambda: _counts(alone.generate(tracks[0], prompts)),
-            f"{n} tracks decoded together": many,
+            "one track, default": lambda: _ids(default.generate(tracks[0], prompts)),
+            "one track, one by one": lambda: _ids(alone.generate(tracks[0], prompts)),
+            # the first track's answers first, to compare with the one-track rows
+            together: lambda: [
+                t for outs in across.generate_many(tracks, prompts) for t in _ids(outs)
+            ],
         },
         args.repeats,
     )
+    _agreement(rows, "one track, one by one")
     for key, row in rows.items():
         per_track = row["median_s"] / (n if key.endswith("together") else 1)
         row["s_per_track"] = round(per_track, 3)
@@ -236,9 +260,7 @@ def bench_family(family: str, args: Any, device: str, dtype: Any) -> dict[str, A
     audio = _track(args.seconds)
     result["forced"] = {
         "new_tokens": args.new_tokens,
-        "rows": one_vs_five(
-            model, processor, name, audio, _forced(five, args.new_tokens), args
-        ),
+        "rows": one_vs_five(model, processor, name, audio, _forced(five, args.new_tokens), args),
     }
     if not args.full_size_random and not args.skip_natural:
         result["natural"] = {
@@ -271,6 +293,7 @@ def print_family(result: dict[str, Any]) -> None:
             print(
                 f"    {row:<24} {r['median_s']:8.3f} s   {r['ratio']:5.2f}x"
                 f"   new tokens {r['new_tokens']}"
+                f"   same tokens as one by one {r['same_tokens_as_one_by_one']}"
             )
     if "caption+quality" in result:
         cq = result["caption+quality"]
@@ -279,6 +302,7 @@ def print_family(result: dict[str, Any]) -> None:
             print(
                 f"    {row:<28} {r['s_per_track']:8.3f} s/track"
                 f"   {r['tracks_per_hour']:9.1f} tracks/hour"
+                f"   same tokens as one by one {r['same_tokens_as_one_by_one']}"
             )
 
 

@@ -18,14 +18,15 @@ from linernotes.listen import (
 )
 from linernotes.listen.audio import MODEL_SR, Clip
 from linernotes.listen.backends.transformers import TransformersBackend, load_model
+from linernotes.listen.synthetic import build_random_model
 
 pytest_plugins = ["listen_fixtures"]
 
 FIVE = "caption,genre_mood_inst,technical,lyrics,quality"
 
 
-def _plain_generate(backend: TransformersBackend, audio: np.ndarray, prompt) -> str:
-    """What the model card's recipe gives: one conversation, one ``generate``."""
+def _plain_generate(backend: TransformersBackend, audio: np.ndarray, prompt) -> list[int]:
+    """The new token ids of the model card's recipe: one conversation, one ``generate``."""
     conversation = [
         {
             "role": "user",
@@ -42,7 +43,19 @@ def _plain_generate(backend: TransformersBackend, audio: np.ndarray, prompt) -> 
     out = backend.model.generate(
         **inputs, generation_config=backend._generation_config(prompt.generation)
     )
-    return backend._decode(out[0, inputs["input_ids"].shape[1] :])
+    return out[0, inputs["input_ids"].shape[1] :].tolist()
+
+
+def _token_backend(model, processor, **kwargs) -> TransformersBackend:
+    """A backend whose answers are the new token ids (``"12 7 7 301"``), so that paths are
+    compared token for token rather than through the tokenizer's decoding."""
+    backend = TransformersBackend.from_loaded(model, processor, "tiny", **kwargs)
+    backend._decode = lambda tokens: " ".join(str(t) for t in tokens.tolist())  # type: ignore[method-assign]
+    return backend
+
+
+def _tokens(outputs) -> list[list[int]]:
+    return [[int(t) for t in o.text.split()] for o in outputs]
 
 
 @pytest.mark.parametrize("family", ["af3", "mf"])
@@ -65,41 +78,111 @@ def test_loads_by_path_with_real_classes_and_chat_template(family, tiny_backends
 
 
 @pytest.mark.parametrize("family", ["af3", "mf"])
-def test_several_prompts_encode_once_and_match_separate_generate(
+def test_five_prompts_encode_once_decode_together_and_match_batch_size_one(
     family, tiny_backends, noise_16k, force_tokens, count_encoder
 ):
-    backend = tiny_backends[family]
+    """The default path (one encoding, one prefill of the shared prefix, the five decoded as
+    one batch) gives, token for token, what batch size 1 and the model card's recipe give."""
+    base = tiny_backends[family]
+    together = _token_backend(base.model, base.processor)
+    alone = _token_backend(base.model, base.processor, batch_size=1)
     prompts = force_tokens(p.render({"bpm": 120.0}) for p in PromptLibrary().select(FIVE))
-    with count_encoder(backend.model) as counter:
-        outputs = backend.generate(noise_16k, prompts)
+    with count_encoder(base.model) as counter:
+        outputs = together.generate(noise_16k, prompts)
     assert counter.calls == 1
     assert [o.prompt_id for o in outputs] == FIVE.split(",")
-    assert all(o.text for o in outputs)  # min_new_tokens: the random model must say something
+    assert {o.info["decode"] for o in outputs} == {"together"}
+    assert {o.info["batch_rows"] for o in outputs} == {5}
     assert outputs[0].info["shared_prefix_tokens"] > 100  # the audio sits in the shared prefix
-    for prompt, output in zip(prompts[:2], outputs[:2], strict=True):
-        assert output.text == _plain_generate(backend, noise_16k, prompt)
+    assert all(o.info["new_tokens"] == 8 for o in outputs)
+    with count_encoder(base.model) as counter:
+        reference = alone.generate(noise_16k, prompts)
+    assert counter.calls == 1 and {o.info["decode"] for o in reference} == {"alone"}
+    assert _tokens(outputs) == _tokens(reference)
+    assert _tokens(outputs) == [_plain_generate(base, noise_16k, p) for p in prompts]
+    # the decoded texts are the same too
+    import torch
+
+    assert [o.text for o in base.generate(noise_16k, prompts)] == [
+        base._decode(torch.tensor(t)) for t in _tokens(outputs)
+    ]
 
 
 @pytest.mark.parametrize("family", ["af3", "mf"])
-def test_batched_rows_match_batch_size_one(
-    family, tiny_backends, tiny_model_dirs, noise_16k, force_tokens, count_encoder
-):
-    single = tiny_backends[family]
-    batched = TransformersBackend(
-        str(tiny_model_dirs[family]),
-        device="cpu",
-        batch_size=4,
-        loaded=(single.model, single.processor),
+def test_rows_with_their_own_limits_leave_the_batch_as_they_finish(family, noise_16k):
+    """Different lengths, repetition penalties, a minimum length and an end-of-sequence token
+    that the model really emits: rows stop at different steps and the rest go on."""
+    model, processor = build_random_model(family, "tiny", seed=3)
+    together = _token_backend(model, processor, batch_size=3)
+    alone = _token_backend(model, processor, batch_size=1)
+    library = PromptLibrary()
+    base = [p.render() for p in library.select("caption,quality,tags,lyrics")]
+    limits = [(12, None, 1.05), (5, None, None), (9, 7, 1.2), (7, None, 1.0)]
+    prompts = [
+        p.model_copy(
+            update={
+                "generation": p.generation.merged(
+                    max_new_tokens=m, min_new_tokens=lo, repetition_penalty=rp
+                )
+            }
+        )
+        for p, (m, lo, rp) in zip(base, limits, strict=True)
+    ]
+    first = _tokens(alone.generate(noise_16k, prompts[:1]))[0]
+    eos = processor.tokenizer.convert_tokens_to_ids("<|im_end|>")
+    model.generation_config.eos_token_id = [eos, first[4]]  # the caption stops at step 5 or before
+    outputs = together.generate(noise_16k, prompts)
+    reference = alone.generate(noise_16k, prompts)
+    assert [o.info["batch_rows"] for o in outputs] == [3, 3, 3, 1]  # batches of batch_size
+    assert _tokens(outputs) == _tokens(reference)
+    assert _tokens(outputs) == [_plain_generate(alone, noise_16k, p) for p in prompts]
+    # the caption stopped at the end-of-sequence token (kept, as generate keeps it), the
+    # others at their own limits: the batch shrank as rows finished
+    assert [len(t) for t in _tokens(outputs)] == [5, 5, 9, 7]
+    assert _tokens(outputs)[0][-1] == first[4]
+
+
+def test_sampling_rows_are_decoded_alone_with_their_seed(tiny_backends, noise_16k, force_tokens):
+    base = tiny_backends["af3"]
+    together = _token_backend(base.model, base.processor)
+    alone = _token_backend(base.model, base.processor, batch_size=1)
+    greedy = force_tokens([p.render() for p in PromptLibrary().select("caption,tags")], 6)
+    sampled = greedy[1].model_copy(
+        update={
+            "generation": greedy[1].generation.merged(do_sample=True, temperature=0.9, seed=7)
+        }
     )
-    prompts = force_tokens(PromptLibrary().select("very_brief,caption,quality"), 6)
-    prompts = [p.render() for p in prompts] if hasattr(prompts[0], "render") else prompts
+    outputs = together.generate(noise_16k, [greedy[0], sampled])
+    assert outputs[0].info["decode"] == "together"
+    assert outputs[1].info["decode"] == "alone"
+    assert "sampling" in outputs[1].info["decode_reason"]
+    assert _tokens(outputs) == _tokens(alone.generate(noise_16k, [greedy[0], sampled]))
+
+
+@pytest.mark.parametrize("family", ["af3", "mf"])
+def test_tracks_decoded_together_match_batch_size_one(
+    family, tiny_backends, noise_16k, force_tokens, count_encoder
+):
+    """Batching across tracks of different lengths (so the prefixes are padded differently)
+    gives the tokens of batch size 1, one track at a time."""
+    base = tiny_backends[family]
+    batched = _token_backend(base.model, base.processor, batch_size=8)
+    alone = _token_backend(base.model, base.processor, batch_size=1)
+    prompts = [p.render() for p in force_tokens(PromptLibrary().select("very_brief,quality"), 6)]
     other = (0.5 * noise_16k[: MODEL_SR * 2]).copy()
-    with count_encoder(single.model) as counter:
-        many = batched.generate_many([noise_16k, other], prompts)
-    assert counter.calls == 2  # one encoding per track, all six rows decoded together
-    assert many[0][0].info["batch_rows"] == 4
-    expected = [single.generate(noise_16k, prompts), single.generate(other, prompts)]
-    assert [[o.text for o in t] for t in many] == [[o.text for o in t] for t in expected]
+    third = noise_16k[::-1].copy()
+    with count_encoder(base.model) as counter:
+        many = batched.generate_many([noise_16k, other, third], prompts)
+    assert counter.calls == 3  # one encoding per track, all six rows decoded together
+    assert {o.info["batch_rows"] for t in many for o in t} == {6}
+    assert many[1][0].audio.duration_s == 2.0 and many[1][0].prompt_id == "very_brief"
+    expected = [alone.generate(t, prompts) for t in (noise_16k, other, third)]
+    assert [_tokens(t) for t in many] == [_tokens(t) for t in expected]
+    # more rows than batch_size: whole tracks per batch
+    small = _token_backend(base.model, base.processor, batch_size=3)
+    chunked = small.generate_many([noise_16k, other], prompts)
+    assert {o.info["batch_rows"] for t in chunked for o in t} == {2}
+    assert [_tokens(t) for t in chunked] == [_tokens(t) for t in expected[:2]]
 
 
 def test_resamples_arrays_and_reads_files(tiny_backends, noise_16k, tmp_path, force_tokens):

@@ -5,29 +5,29 @@ variant, the prompt id and version, the exact text sent (it includes the measure
 given), the generation parameters and the long-track policy: change any of them and the prompt
 is asked again. :class:`ListenCache` is the interface; :class:`MemoryListenCache` keeps answers
 for one process and :class:`SQLiteListenCache` keeps them in a table of its own, which can live
-in the library database beside the analyzer results.
+in the library database beside the analyzer results (it opens the file through the project's
+one connection class, :class:`linernotes.sqlite.SQLiteDatabase`: WAL, a long busy timeout,
+short ``BEGIN IMMEDIATE`` writes, so that it shares the file safely with the store and the
+edit layer).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import sqlite3
-import threading
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from linernotes.listen.prompts import RenderedPrompt
+from linernotes.sqlite import SQLiteDatabase
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS listen_results (
     key TEXT PRIMARY KEY, content_hash TEXT NOT NULL, prompt_id TEXT NOT NULL,
-    model_id TEXT NOT NULL, entry TEXT NOT NULL, created_at TEXT NOT NULL)
+    model_id TEXT NOT NULL, entry TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS listen_results_hash ON listen_results (content_hash);
 """
-_INDEX = "CREATE INDEX IF NOT EXISTS listen_results_hash ON listen_results (content_hash)"
 
 
 def cache_key(
@@ -81,33 +81,25 @@ class MemoryListenCache:
         return len(self._items)
 
 
-class SQLiteListenCache:
-    """Answers in a ``listen_results`` table of a SQLite file (WAL, short transactions, so
-    several processes may share it, as they share the library database)."""
+class SQLiteListenCache(SQLiteDatabase):
+    """Answers in a ``listen_results`` table of a SQLite file, usually the library database.
+
+    The connection is :class:`~linernotes.sqlite.SQLiteDatabase`'s (WAL, busy timeout, every
+    write one short ``BEGIN IMMEDIATE`` transaction), so several processes may share the file
+    as they share the library; like the store, one object per process or thread."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(
-            str(self.path), timeout=60.0, isolation_level=None, check_same_thread=False
-        )
-        self._lock = threading.Lock()
-        self._conn.execute("PRAGMA busy_timeout = 60000")
-        with contextlib.suppress(sqlite3.OperationalError):
-            self._conn.execute("PRAGMA journal_mode = WAL")
-        self._conn.execute(_SCHEMA)
-        self._conn.execute(_INDEX)
+        super().__init__(path, _SCHEMA)
 
     def get(self, key: str) -> dict[str, Any] | None:
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT entry FROM listen_results WHERE key = ?", (key,)
-            ).fetchone()
+        row = self._conn.execute(
+            "SELECT entry FROM listen_results WHERE key = ?", (key,)
+        ).fetchone()
         return json.loads(row[0]) if row else None
 
     def put(self, key: str, content_hash: str, entry: dict[str, Any]) -> None:
-        with self._lock:
-            self._conn.execute(
+        with self._transaction() as conn:
+            conn.execute(
                 "INSERT OR REPLACE INTO listen_results"
                 " (key, content_hash, prompt_id, model_id, entry, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
@@ -123,14 +115,8 @@ class SQLiteListenCache:
 
     def forget(self, content_hash: str) -> None:
         """Drop every answer about one track (``--force``)."""
-        with self._lock:
-            self._conn.execute("DELETE FROM listen_results WHERE content_hash = ?", (content_hash,))
-
-    def close(self) -> None:
-        self._conn.close()
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM listen_results WHERE content_hash = ?", (content_hash,))
 
     def __enter__(self) -> SQLiteListenCache:
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -49,7 +49,12 @@ def add_listen_options(parser: argparse.ArgumentParser, *, with_switch: bool = T
         help="past the model's cap (10 min AF3, 20 min MF): truncate (recorded) or window"
         " the track and merge (default truncate)",
     )
-    group.add_argument("--batch-size", type=int, help="decode prompts/tracks in batches")
+    group.add_argument(
+        "--batch-size",
+        type=int,
+        help="transformers: most prompt rows decoded together (default 8; 1: one prompt at a"
+        " time, the reference path)",
+    )
     group.add_argument("--device", help="cuda, cpu, cuda:1 ... (default: auto)")
     group.add_argument(
         "--think",

@@ -75,7 +75,7 @@ def make_endpoint_backend(model: str):
         model,
         revision=os.environ.get("LINERNOTES_REVISION") or None,
         long_audio=os.environ.get("LINERNOTES_LONG_AUDIO", "truncate"),  # type: ignore[arg-type]
-        batch_size=int(os.environ.get("LINERNOTES_BATCH_SIZE", "1")),
+        batch_size=int(os.environ.get("LINERNOTES_BATCH_SIZE", "8")),
         think=os.environ.get("LINERNOTES_THINK", "") in ("1", "true", "yes"),
     )
 

@@ -80,7 +80,9 @@ class ListenSettings(BaseSettings):
     dtype: str = "auto"
     think: bool = False
     long_audio: Literal["truncate", "window"] = "truncate"
-    batch_size: int = Field(1, ge=1)
+    batch_size: int = Field(
+        8, ge=1, description="most prompt rows decoded together (1: each prompt alone)"
+    )
     prompts: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["caption", "genre_mood_inst", "technical", "lyrics", "quality"]
     )

@@ -10,14 +10,27 @@ Device and dtype: CUDA in bfloat16 when available (float16 on GPUs without bf16)
 CPU in float32; the audio features are cast to the model's dtype (a bf16 model otherwise fails
 with "Input type (float) and bias type (c10::BFloat16)"). A model loads once per process.
 
-Several prompts on one track pay for the audio once. The track's mel features are computed
-once and its audio embeddings (encoder + projector) once; then, by default, the tokens every
-prompt shares (system prompt, user turn header, the audio placeholders) are run through the
-language model once and their key/value cache is reused for each prompt, which only adds its
-own question. This is exact: it gives the same tokens as one ``generate`` per prompt (tested).
-With ``batch_size > 1`` the prompts (and, through :meth:`TransformersBackend.generate_many`,
-several tracks) are instead decoded together in left-padded batches from precomputed
-embeddings: faster on a GPU, and used only because the tests show it matches batch size 1.
+Several prompts on one track pay for the audio once, and mostly decode together:
+
+1. the track's mel features and its audio embeddings (encoder + projector) are computed once;
+2. the tokens the prompts share (system prompt, user turn header, the audio placeholders) run
+   through the language model once, at batch size 1, and every prompt starts from that cache,
+   adding only its own question;
+3. the greedy prompts are then decoded as one batch of up to ``batch_size`` rows (default 8):
+   each row's cache is padded on the left, padding is masked, each row keeps its own position
+   ids, and each row gets the logits processors and stopping criteria that ``generate`` would
+   build for it alone (captured from transformers, applied to that row's own tokens), so a row
+   computes what it computes alone; finished rows leave the batch.
+
+Rows that cannot be decoded that way (sampling, whose random draws depend on the batch; beam
+search; a processor not known to act row by row) and every row when ``batch_size=1`` go through
+transformers' own ``generate`` one prompt at a time from the shared cache; the reason is
+recorded in the answer's ``info``. The tests check, on the tiny AF3 and Music Flamingo models in
+float32, that all three paths (the model card's one ``generate`` per prompt, ``batch_size=1``,
+the batched default) give the same tokens. In bfloat16 on a GPU a batched matrix product can
+round differently from a single one, so a near-tie between two tokens may, rarely, resolve
+differently; ``batch_size=1`` is the reference path. :meth:`TransformersBackend.generate_many`
+decodes the rows of several tracks together in the same way (tested against batch size 1).
 """
 
 from __future__ import annotations
@@ -29,7 +42,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -151,8 +164,9 @@ class TransformersBackend(ListenBackend):
 
     ``model_id`` is a hub id or a local folder; ``loaded`` wraps an already built
     ``(model, processor)`` instead. ``max_seconds`` lowers the model's audio cap (never raises
-    it); ``long_audio`` says what happens past the cap; ``batch_size > 1`` decodes prompts
-    (and, with :meth:`generate_many`, tracks) in left-padded batches.
+    it); ``long_audio`` says what happens past the cap; ``batch_size`` is the most rows
+    (prompts, of one track or, with :meth:`generate_many`, of several) decoded together, and
+    ``1`` decodes each prompt alone with transformers' ``generate`` (see the module docstring).
     """
 
     name = "transformers"
@@ -248,10 +262,13 @@ class TransformersBackend(ListenBackend):
 
         def tokenize(text: str) -> Any:
             expanded = text.replace(token, replacement, 1)
-            return self.processor.tokenizer(expanded, return_tensors="pt")["input_ids"][0]
+            return torch.tensor(self.processor.tokenizer(expanded)["input_ids"], dtype=torch.long)
 
         if not torch.equal(tokenize(texts[0]), ids0):  # pragma: no cover - defensive
-            ids = [self.processor(text=t, audio=clip.samples)["input_ids"][0] for t in texts]
+            ids = [
+                self.processor(text=t, audio=clip.samples, return_tensors="pt")["input_ids"][0]
+                for t in texts
+            ]
         else:
             ids = [ids0] + [tokenize(t) for t in texts[1:]]
         return first, ids
@@ -380,7 +397,20 @@ class TransformersBackend(ListenBackend):
             name = type(item).__name__
             if name not in _ROW_PROCESSORS and name not in _ROW_STOPPERS:
                 return _Plan(reason=f"{name} is not known to act on one row alone")
-        return _Plan(processors, stopping)
+        plan = _Plan(list(processors), stopping)
+        kinds = {type(c).__name__ for c in stopping}
+        if kinds <= {"MaxLengthCriteria", "EosTokenCriteria"}:
+            # the two usual criteria, checked on plain integers (no tensor work per step)
+            for c in stopping:
+                if type(c).__name__ == "MaxLengthCriteria":
+                    limit = int(c.max_length)
+                    plan.max_length = (
+                        limit if plan.max_length is None else min(limit, plan.max_length)
+                    )
+                else:
+                    plan.eos |= set(torch.as_tensor(c.eos_token_id).flatten().tolist())
+            plan.simple_stop = True
+        return plan
 
     def _decode_alone(self, row: _Row, prefix: _Prefix, reason: str) -> None:
         """transformers' own ``generate`` for one prompt, from a copy of its prefix cache."""
@@ -427,43 +457,47 @@ class TransformersBackend(ListenBackend):
         dev = self.device
         rows = [r for r, _ in batch]
         n = len(rows)
-        caches: list[Any] = []
+        lengths = [int(r.ids.shape[0]) for r in rows]
+        width = max(lengths)
         first: list[Any] = []
+        # the rows' caches, padded on the left, filled one row at a time (peak memory: the
+        # batch plus one row)
+        keys: list[Any] = []
+        values: list[Any] = []
+        cache: Any = None
         with torch.inference_mode():
-            for row in rows:
+            for j, row in enumerate(rows):
                 prefix = prefixes[row.group]
-                cache = DynamicCache(config=self.model.config)
+                own = DynamicCache(config=self.model.config)
                 for layer, source in enumerate(prefix.cache.layers):
-                    cache.update(source.keys, source.values, layer)
+                    own.update(source.keys, source.values, layer)
                 step = self.model(
                     input_ids=row.ids[prefix.length :].to(dev)[None],
-                    past_key_values=cache,
+                    past_key_values=own,
                     use_cache=True,
                     logits_to_keep=1,
                 )
-                caches.append(cache)
                 first.append(step.logits[:, -1])
-            lengths = [int(r.ids.shape[0]) for r in rows]
-            width = max(lengths)
-            if n == 1:
-                cache, mask = caches[0], None
-            else:
+                if n == 1:
+                    cache = own
+                    break
+                for layer, filled in enumerate(own.layers):
+                    if j == 0:
+                        shape = (n, filled.keys.shape[1], width, filled.keys.shape[-1])
+                        keys.append(filled.keys.new_zeros(shape))
+                        values.append(filled.values.new_zeros(shape))
+                    keys[layer][j, :, width - lengths[j] :] = filled.keys[0]
+                    values[layer][j, :, width - lengths[j] :] = filled.values[0]
+                del own, step
+            mask = None
+            if n > 1:
                 cache = DynamicCache(config=self.model.config)
-                for layer in range(len(caches[0].layers)):
-                    pads = [(0, 0, width - size, 0) for size in lengths]
-                    keys = [
-                        torch.nn.functional.pad(c.layers[layer].keys, p)
-                        for c, p in zip(caches, pads, strict=True)
-                    ]
-                    values = [
-                        torch.nn.functional.pad(c.layers[layer].values, p)
-                        for c, p in zip(caches, pads, strict=True)
-                    ]
-                    cache.update(torch.cat(keys), torch.cat(values), layer)
+                for layer in range(len(keys)):
+                    cache.update(keys[layer], values[layer], layer)
+                    keys[layer] = values[layer] = None
                 mask = torch.zeros(n, width, dtype=torch.long, device=dev)
                 for j, size in enumerate(lengths):
                     mask[j, width - size :] = 1
-            del caches
             following = torch.tensor(lengths, device=dev)
             logits = torch.cat(first)
             seqs = [r.ids.to(dev)[None] for r in rows]
@@ -476,10 +510,18 @@ class TransformersBackend(ListenBackend):
                         row_scores = processor(seqs[j], row_scores)
                     scores[k : k + 1] = row_scores
                 chosen = torch.argmax(scores, dim=-1)
+                picked = chosen.tolist()
                 keep: list[int] = []
                 for k, j in enumerate(active):
                     seqs[j] = torch.cat([seqs[j], chosen[k : k + 1, None]], dim=-1)
-                    if not bool(batch[j][1].stopping(seqs[j], scores[k : k + 1]).any()):
+                    plan = batch[j][1]
+                    if plan.simple_stop:
+                        done = picked[k] in plan.eos or (
+                            plan.max_length is not None and seqs[j].shape[1] >= plan.max_length
+                        )
+                    else:
+                        done = bool(plan.stopping(seqs[j], scores[k : k + 1]).any())
+                    if not done:
                         keep.append(k)
                 if not keep:
                     break
@@ -652,6 +694,10 @@ class _Plan:
     processors: Any = None
     stopping: Any = None
     reason: str = ""
+    #: only MaxLengthCriteria / EosTokenCriteria: ``max_length`` and ``eos`` say all they do
+    simple_stop: bool = False
+    max_length: int | None = None
+    eos: set[int] = field(default_factory=set)
 
 
 def _finish(rows: list[_Row], share_s: float) -> list[Generation]:
