@@ -24,7 +24,8 @@ Two length regimes: ``forced``, every prompt exactly ``--new-tokens`` new tokens
 (``min_new_tokens = max_new_tokens``), so a row measures the sharing and not a random model's
 early stop; and ``natural``, each prompt's own limits from the prompt library (a random model
 rarely emits end-of-sequence, so these run to ``max_new_tokens``: 200, 120, 400, 1024, 300 for
-the five, 200 for the baseline; the ratio then mostly says how long the longest answer is).
+the five, 200 for the baseline; the ratio then mostly says how long the longest answer is, so
+this regime adds a ``longest alone`` row: the ``lyrics`` prompt by itself).
 Timing: one warm-up of every row, then ``--repeats`` rounds in which every row runs once in
 turn (load from other processes on a shared machine hits all rows alike); medians are printed,
 with the spread in the JSON.
@@ -121,16 +122,19 @@ def _time_rounds(modes: dict[str, Callable[[], Tokens]], repeats: int) -> dict[s
     }
 
 
-def _agreement(rows: dict[str, dict[str, Any]], reference: str) -> None:
-    """Mark every row with how many of its answers (the first ones, as many as both rows have)
-    are token for token the reference row's; the tokens themselves, random-model noise, are
-    dropped."""
+def _agreement(
+    rows: dict[str, dict[str, Any]], reference: str, picks: dict[str, list[int]] | None = None
+) -> None:
+    """Mark every row with how many of its answers are token for token the reference row's:
+    answer ``i`` against reference answer ``picks[row][i]`` (default: the same position, as
+    many as both rows have). The tokens themselves, random-model noise, are dropped."""
     ref = rows[reference]["tokens"]
     key = "same_tokens_as_" + reference.split(", ")[-1].replace(" ", "_")
-    for row in rows.values():
+    for name, row in rows.items():
         mine = row.pop("tokens")
-        same = sum(a == b for a, b in zip(mine, ref, strict=False))
-        row[key] = f"{same}/{min(len(mine), len(ref))}"
+        theirs = [ref[i] for i in (picks or {}).get(name, range(min(len(mine), len(ref))))]
+        same = sum(a == b for a, b in zip(mine, theirs, strict=False))
+        row[key] = f"{same}/{len(theirs)}"
 
 
 def _separate(backend: Any, audio: np.ndarray, prompts: Sequence[Any]) -> Tokens:
@@ -178,9 +182,16 @@ def _with_ratios(rows: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def one_vs_five(
-    model: Any, processor: Any, name: str, audio: np.ndarray, prompts: list[Any], args: Any
+    model: Any,
+    processor: Any,
+    name: str,
+    audio: np.ndarray,
+    prompts: list[Any],
+    args: Any,
+    longest: bool = False,
 ) -> dict[str, dict[str, Any]]:
-    """The four rows of the module docstring for one length regime."""
+    """The rows of the module docstring for one length regime; ``longest`` adds the prompt
+    with the most new tokens alone (what five prompts decoded together cannot beat)."""
     default = _backend(model, processor, name)
     alone = _backend(model, processor, name, batch_size=1)
     modes: dict[str, Callable[[], Tokens]] = {
@@ -190,8 +201,13 @@ def one_vs_five(
     }
     if not args.skip_separate:
         modes["5 prompts, separate"] = lambda: _separate(default, audio, prompts)
+    picks: dict[str, list[int]] = {}
+    if longest:
+        top = max(prompts, key=lambda p: p.generation.max_new_tokens)
+        modes[f"longest alone ({top.prompt_id})"] = lambda: _ids(default.generate(audio, [top]))
+        picks[f"longest alone ({top.prompt_id})"] = [prompts.index(top)]
     rows = _time_rounds(modes, args.repeats)
-    _agreement(rows, "5 prompts, one by one")
+    _agreement(rows, "5 prompts, one by one", picks)
     return _with_ratios(rows)
 
 
@@ -265,7 +281,7 @@ def bench_family(family: str, args: Any, device: str, dtype: Any) -> dict[str, A
     if not args.full_size_random and not args.skip_natural:
         result["natural"] = {
             "new_tokens": "each prompt's own limits",
-            "rows": one_vs_five(model, processor, name, audio, five, args),
+            "rows": one_vs_five(model, processor, name, audio, five, args, longest=True),
         }
     if args.full_size_random:
         result["caption+quality"] = caption_quality(model, processor, name, args)
