@@ -340,7 +340,7 @@ def rhythm(features: Any, params: RhythmParams) -> RhythmResult:
             ),
             1.0,
         )
-        est = tempo_from_changes(changes, envelope, **tempo_settings)
+        est = tempo_from_changes(changes, est.salience, **tempo_settings)
         envelope = _unit(envelope) + _unit(changes)
     if est.bpm is None or est.period_frames is None:
         return _empty(onset_rate)

@@ -343,7 +343,7 @@ def estimate_tempo(
 
 def tempo_from_changes(
     changes: np.ndarray,
-    onsets: np.ndarray,
+    onset_salience: TempoSalience,
     *,
     frame_rate: float,
     min_bpm: float = 30.0,
@@ -378,8 +378,9 @@ def tempo_from_changes(
     ----------
     changes : np.ndarray, shape (n_frames,)
         Pitch-change envelope (:func:`linernotes.analyzers.onsets.pitch_change_strength`).
-    onsets : np.ndarray, shape (n_frames,)
-        The onset envelope on the same frames.
+    onset_salience : TempoSalience
+        Periodicity of the onset envelope on the same frames (what :func:`estimate_tempo`
+        already computed while finding no tempo there).
     frame_rate : float
         Envelope frames per second.
 
@@ -403,8 +404,6 @@ def tempo_from_changes(
     )
     if group.bpm is None:
         return group
-    onset_sal = tempo_salience(onsets, frame_rate=frame_rate, min_bpm=min_bpm,
-                               max_bpm=max_bpm, win_s=win_s, hop_s=hop_s)
     scored = []
     for k in range(1, max_division + 1):
         bpm = group.bpm * k
@@ -412,7 +411,7 @@ def tempo_from_changes(
             break
         prior = float(tempo_prior(np.array([bpm]), center_bpm=prior_center_bpm,
                                   std_octaves=prior_std_octaves)[0])
-        evidence = onset_floor + onset_sal.at(bpm, "acf") + group.salience.at(bpm, "dft")
+        evidence = onset_floor + onset_salience.at(bpm, "acf") + group.salience.at(bpm, "dft")
         scored.append((prior * evidence, k))
     scored.sort(reverse=True)
     top, k = scored[0]
