@@ -188,16 +188,22 @@ def _make_tracks(folder: Path, n: int, seconds: float) -> list[Path]:
     return paths
 
 
+def _deliver_sigint_as_at_a_terminal() -> None:
+    """A CI runner may start jobs with SIGINT ignored or blocked; both survive exec, so the
+    child would never see Ctrl-C. Restore what a terminal gives a process."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])
+
+
 def test_interrupt_then_resume(tmp_path: Path) -> None:
     folder = tmp_path / "lib"
     folder.mkdir()
     tracks = _make_tracks(folder, 8, 30.0)
-    # as at a terminal: SIGINT delivered (a CI shell may start jobs with SIGINT ignored)
     proc = subprocess.Popen(
         [*CLI, "analyze", str(folder)],
         stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        preexec_fn=_deliver_sigint_as_at_a_terminal,
     )
     deadline = time.monotonic() + 120
     while not list(folder.glob("*.linernotes.json")) and time.monotonic() < deadline:
