@@ -19,7 +19,7 @@ import pytest
 
 from linernotes.analyzers import tempo as tempo_module
 from linernotes.analyzers.beats import refine_beats, track_beats
-from linernotes.analyzers.meter import bar_fit, subdivision_profile
+from linernotes.analyzers.meter import bar_fit, subdivision_profile, track_bar_phase
 from linernotes.analyzers.onsets import onset_strength_bands, pick_onsets
 from linernotes.analyzers.rhythm import RhythmParams, RhythmResult, rhythm, summarize_rhythm
 from linernotes.analyzers.tempo import (
@@ -171,6 +171,35 @@ def close(a: float | None, b: float, tol: float = 0.02) -> bool:
 
 # --------------------------------------------------------------------------------------------
 # Tempo, beats and downbeats
+
+
+def test_downbeats_follow_a_bar_that_slips_half_way():
+    """A bar of three in the middle of 4/4 (an edit, a dropped beat) moves every later
+    downbeat by one beat: the bar grid must follow instead of keeping the first phase."""
+    bpm, bars = 120.0, 24
+    period = 60.0 / bpm
+    lengths = [4] * bars + [3] + [4] * bars
+    events, downs, t = [], [], 0.5
+    for length in lengths:
+        downs.append(t)
+        for k in range(length):
+            events.append((t, "click_hi", 2.0) if k == 0 else (t, "click", 1.0))
+            t += period
+    y = _render(events, t + 0.5)
+    res = rhythm(extract_features_from_array(y, SR), RhythmParams())
+    downs = np.asarray(downs)
+    later = downs[bars + 2 :]
+    found = [d for d in res.downbeats if d > later[0] - 0.1]
+    assert res.time_signature == "4/4"
+    assert f_measure(downs[:bars], [d for d in res.downbeats if d < downs[bars] - 0.1]) >= 0.95
+    assert f_measure(later, found) >= 0.9
+
+
+def test_bar_phase_keeps_one_phase_without_evidence_for_a_change():
+    rng = np.random.default_rng(0)
+    score = np.tile([1.0, 0.0, 0.3, 0.0], 30) + 0.3 * rng.standard_normal(120)
+    phases = track_bar_phase(score, 4, switch_cost=8 * float(np.std(score)), start_phase=0)
+    assert np.all(phases == 0)
 
 
 @pytest.mark.parametrize("bpm", [60, 90, 120, 128, 150, 174])

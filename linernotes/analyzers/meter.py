@@ -46,6 +46,7 @@ __all__ = [
     "estimate_meter",
     "regroup_as_compound",
     "subdivision_profile",
+    "track_bar_phase",
 ]
 
 
@@ -69,6 +70,9 @@ class MeterEstimate:
     tracked pulse that starts a bar. ``pulse_group`` is 3 when the tracked pulses are the
     eighth notes of a compound metre (felt beat = three pulses), else 1. ``compound`` tells
     whether the felt beat divides into three. ``fit`` holds the adjusted R² by bar length.
+    ``bar_phase`` (one entry per tracked pulse, or ``None`` when the phase is ``phase``
+    throughout) holds the phase in force at each pulse where it changes along the track (see
+    :func:`track_bar_phase`).
     """
 
     pulses_per_bar: int | None
@@ -78,6 +82,16 @@ class MeterEstimate:
     confidence: float
     fit: dict[int, float]
     subdivision: np.ndarray
+    bar_phase: np.ndarray | None = None
+
+    def bar_position(self, n_pulses: int) -> np.ndarray | None:
+        """Position of every tracked pulse in its bar (0 = downbeat), ``None`` without a
+        metre."""
+        if self.pulses_per_bar is None:
+            return None
+        idx = np.arange(n_pulses)
+        phase = self.phase if self.bar_phase is None else self.bar_phase[:n_pulses]
+        return (idx - phase) % self.pulses_per_bar
 
 
 def _zscore(x: np.ndarray) -> np.ndarray:
@@ -359,6 +373,7 @@ def estimate_meter(
     odd_meter_factor: float = 1.5,
     triple_ratio: float = 1.5,
     triple_min_level: float = 0.12,
+    switch_bars: float = 8.0,
 ) -> MeterEstimate:
     """Bar length, downbeat phase and subdivision from beat-synchronous features.
 
@@ -393,6 +408,10 @@ def estimate_meter(
         Subdivision test: onsets at the beat's thirds (on average) must exceed ``triple_ratio``
         times those at its quarters and half, and reach ``triple_min_level`` of the beat's own
         onset.
+    switch_bars : float
+        Cost of a change of downbeat phase along the track (:func:`track_bar_phase`), in
+        standard deviations of the downbeat score: a new phase needs that much better
+        evidence, several bars of clear downbeats, before the bar grid moves to it.
     """
     none = MeterEstimate(None, 0, 1, None, 0.0, {}, np.asarray(subdivision))
     x = features.periodic
@@ -438,8 +457,16 @@ def estimate_meter(
         # Felt beats sit on every third pulse; the downbeat is the strongest of them.
         felt = int(np.argmax(phase_score.reshape(-1, 3).sum(axis=0)))
         phase = felt + 3 * int(np.argmax(phase_score[felt::3]))
+        bar_phase = None
     else:
         phase = int(np.argmax(phase_score))
+        bar_phase = track_bar_phase(
+            score, m, switch_cost=switch_bars * float(np.std(score)), start_phase=phase
+        )
+        if np.all(bar_phase == phase):
+            bar_phase = None
+        else:
+            phase = int(bar_phase[0])
     compound = True if pulse_group == 3 else triple_sub
     order = np.sort(phase_score)[::-1]
     spread = float(np.std(score)) or 1.0
@@ -447,7 +474,71 @@ def estimate_meter(
     fit_margin = float(np.clip(1.0 - second / best, 0.0, 1.0)) if best > 0 else 0.0
     strength = float(np.clip(best / 0.3, 0.0, 1.0))
     confidence = strength * (0.5 + 0.5 * fit_margin) * (0.5 + 0.5 * phase_margin) * sure
-    return MeterEstimate(m, phase, pulse_group, compound, confidence, fit, np.asarray(subdivision))
+    return MeterEstimate(
+        m, phase, pulse_group, compound, confidence, fit, np.asarray(subdivision), bar_phase
+    )
+
+
+def track_bar_phase(
+    downbeat_score: np.ndarray, bar: int, *, switch_cost: float, start_phase: int | None = None
+) -> np.ndarray:
+    """Downbeat phase at every pulse, allowed to change along the track.
+
+    One phase for a whole track is wrong wherever the bar grid slips against the beats: an
+    inserted or dropped beat, a bar of another length, an edit, a tracking error in an hour
+    of music. Each phase ``p`` (the pulses ``i`` with ``i % bar == p`` start bars) collects the
+    downbeat score of its pulses; a Viterbi path through the phases pays ``switch_cost`` for
+    every change, so the phase only moves where the new one wins over a stretch of bars
+    worth that much score. Without a worthwhile change the path is ``start_phase`` (or the
+    best phase overall) throughout, which is the single-phase answer.
+
+    Parameters
+    ----------
+    downbeat_score : np.ndarray, shape (n_pulses,)
+        How likely each pulse is to start a bar (higher = more likely).
+    bar : int
+        Pulses per bar.
+    switch_cost : float
+        Score a new phase must gain to be switched to, in units of ``downbeat_score``.
+    start_phase : int, optional
+        Phase preferred where the evidence ties (the whole-track choice).
+
+    Returns
+    -------
+    np.ndarray of int, shape (n_pulses,)
+        The phase (0..bar-1) in force at each pulse.
+
+    Examples
+    --------
+    >>> score = np.array([1, 0, 0, 0] * 20 + [0, 1, 0, 0] * 20, dtype=float)
+    >>> phases = track_bar_phase(score, 4, switch_cost=3.0)
+    >>> int(phases[0]), int(phases[-1])
+    (0, 1)
+    """
+    x = np.asarray(downbeat_score, dtype=np.float64)
+    n = x.size
+    if n == 0 or bar < 2:
+        return np.zeros(n, dtype=np.int64)
+    x = x - x.mean()
+    # A small bonus for the whole-track phase breaks ties towards it without outweighing
+    # any real evidence.
+    total = np.zeros(bar)
+    if start_phase is not None:
+        total[start_phase % bar] = 1e-9 * max(switch_cost, 1.0)
+    back = np.empty((n, bar), dtype=np.int64)
+    states = np.arange(bar)
+    for i in range(n):
+        best = int(np.argmax(total))
+        switched = total[best] - switch_cost
+        switch = switched > total
+        back[i] = np.where(switch, best, states)
+        total = np.where(switch, switched, total)
+        total[i % bar] += x[i]
+    path = np.empty(n, dtype=np.int64)
+    path[-1] = int(np.argmax(total))
+    for i in range(n - 1, 0, -1):
+        path[i - 1] = back[i, path[i]]
+    return path
 
 
 def regroup_as_compound(
@@ -490,6 +581,9 @@ def regroup_as_compound(
     eighths = np.empty(2 * p.size - 1)
     eighths[0::2] = p
     eighths[1::2] = 0.5 * (p[:-1] + p[1:])
+    bar_phase = None
+    if meter.bar_phase is not None:
+        bar_phase = np.repeat(2 * meter.bar_phase, 2)[: eighths.size]
     regrouped = replace(meter, pulses_per_bar=6, phase=2 * meter.phase, pulse_group=3,
-                        compound=True)
+                        compound=True, bar_phase=bar_phase)
     return eighths, regrouped

@@ -255,12 +255,11 @@ def _stability(local_bpm: np.ndarray, bpm: float) -> float | None:
 def _felt_grid(pulses: np.ndarray, meter: MeterEstimate) -> tuple[np.ndarray, np.ndarray | None]:
     """Felt beats among the tracked pulses, and each beat's position in its bar (0 = downbeat;
     ``None`` when the metre is unknown)."""
-    idx = np.arange(pulses.size)
-    if meter.pulses_per_bar is None:
+    in_bar = meter.bar_position(pulses.size)
+    if in_bar is None:
         return pulses, None
-    keep = (idx - meter.phase) % meter.pulse_group == 0
-    position = ((idx[keep] - meter.phase) % meter.pulses_per_bar) // meter.pulse_group
-    return pulses[keep], position
+    keep = in_bar % meter.pulse_group == 0
+    return pulses[keep], in_bar[keep] // meter.pulse_group
 
 
 def _time_signature(pulses: int, compound: bool) -> tuple[int, str]:
