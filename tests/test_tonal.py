@@ -15,10 +15,13 @@ from linernotes.analyzers.tonal import (
     MINOR_KEY_NAMES,
     TonalParams,
     TonalResult,
+    choose_key,
     estimate_tuning,
+    key_confidence,
     key_name,
     key_scores,
     key_templates,
+    mode_contrast,
     tonal,
 )
 from linernotes.features import FeatureParams, extract_features_from_array
@@ -232,3 +235,22 @@ def test_three_minutes_of_random_spectrum_is_handled() -> None:
     result = tonal(feats, PARAMS)
     assert 0.0 <= result.key_confidence <= 1.0
     assert len(result.chroma) in (0, 12)
+
+
+def test_the_third_decides_the_mode_when_the_templates_contradict_it():
+    scores = np.zeros(24)
+    scores[0], scores[12] = 0.85, 0.80  # C major scores best, C minor close behind
+    chroma = np.full(12, 0.3)
+    chroma[[0, 7]] = 1.0
+    chroma[3], chroma[4] = 0.6, 0.2  # but Eb sounds far more than E
+    assert choose_key(scores, chroma) == 12
+    chroma[3], chroma[4] = 0.2, 0.6
+    assert choose_key(scores, chroma) == 0
+
+
+def test_key_confidence_falls_when_the_third_does_not_confirm_the_mode():
+    clear = key_confidence(0.2, 0.85, 0.6)
+    unsure = key_confidence(0.2, 0.85, 0.0)
+    assert clear > unsure
+    assert mode_contrast(np.eye(12)[4] + np.eye(12)[0], 0, "major") == 1.0
+    assert mode_contrast(np.eye(12)[4] + np.eye(12)[0], 0, "minor") == -1.0
