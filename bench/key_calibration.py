@@ -8,7 +8,7 @@ test of them), by logistic regression of "key exactly right" on three features o
 * ``margin`` - best key correlation minus the best key that is not the parallel mode,
   i.e. how clearly the tonic wins;
 * ``best`` - the best correlation itself (how key-like the chroma is);
-* ``mode_contrast`` - how much more the chosen mode's third sounds than the other mode's
+* ``contrast`` - how much more the chosen mode's third sounds than the other mode's
   third, relative to both (major and minor keys on one tonic differ mainly there).
 
 The best correlation minus that of the parallel mode was tried as a fourth feature and added
@@ -47,7 +47,7 @@ DATA = ROOT / "bench" / "data" / "key_calibration"
 SEED_BASE = 900_000
 SAMPLE_RATE = 44100
 METERS = ("4/4", "3/4", "6/8", "2/4", "12/8")
-FEATURES = ("margin", "best", "mode_contrast")
+FEATURES = ("margin", "best", "contrast")
 #: Excerpts analysed besides each whole song (start, stop in seconds): shorter audio gives
 #: harder cases, so the fit sees enough wrong keys to place its slope.
 EXCERPTS = {"0-10 s": (0.0, 10.0), "10-20 s": (10.0, 20.0), "20-30 s": (20.0, 30.0)}
@@ -101,7 +101,7 @@ def _analyse(spec: Any) -> list[dict[str, Any]]:
     rows = []
     for label, (start, stop) in {"whole": (0.0, None), **EXCERPTS}.items():
         piece = audio[int(start * sr) : None if stop is None else int(stop * sr)].T
-        result = tonal(extract_features_from_array(piece, sr), TonalParams())
+        result = tonal(extract_features_from_array(piece, sr), TonalParams(n_candidates=24))
         if result.key is None:
             continue
         rows.append({"name": f"{path.stem} [{label}]", "key": result.key, "truth": truth,
@@ -111,29 +111,18 @@ def _analyse(spec: Any) -> list[dict[str, Any]]:
 
 
 def key_features(result: Any) -> dict[str, float]:
-    """The confidence's inputs, from a tonal result (its ranked keys hold the best key that
-    is not the parallel mode, and its chroma the thirds)."""
-    from linernotes.analyzers.tonal import (
-        MAJOR_KEY_NAMES,
-        MINOR_KEY_NAMES,
-        mode_contrast,
-        tonic_margin,
-    )
+    """The confidence's inputs, from a tonal result that ranks all 24 keys."""
+    from linernotes.analyzers.tonal import key_evidence
+    from linernotes.listen.claims import key_pitch_class
 
     def index(name: str) -> int:
-        tonic, mode = name.split(" ")
-        names = MAJOR_KEY_NAMES if mode == "major" else MINOR_KEY_NAMES
-        return names.index(tonic) + (0 if mode == "major" else 12)
+        pc, mode = key_pitch_class(name) or (0, "major")
+        return pc + (12 if mode == "minor" else 0)
 
     scores = np.full(24, -1.0)
     for cand in result.key_scores:
         scores[index(cand.key)] = cand.score
-    best = index(result.key)
-    return {
-        "margin": tonic_margin(scores, best),
-        "best": float(scores[best]),
-        "mode_contrast": mode_contrast(np.asarray(result.chroma), best % 12, result.mode),
-    }
+    return key_evidence(scores, np.asarray(result.chroma), index(result.key))
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, *, ridge: float = 1e-3) -> np.ndarray:

@@ -453,6 +453,7 @@ def estimate_meter(
     score = features.downbeat
     pos = np.arange(n) % m
     phase_score = np.bincount(pos, weights=score, minlength=m) / np.bincount(pos, minlength=m)
+    spread = float(np.std(score)) or 1.0
     if pulse_group == 3:
         # Felt beats sit on every third pulse; the downbeat is the strongest of them.
         felt = int(np.argmax(phase_score.reshape(-1, 3).sum(axis=0)))
@@ -461,7 +462,7 @@ def estimate_meter(
     else:
         phase = int(np.argmax(phase_score))
         bar_phase = track_bar_phase(
-            score, m, switch_cost=switch_bars * float(np.std(score)), start_phase=phase
+            score, m, switch_cost=switch_bars * spread, start_phase=phase
         )
         if np.all(bar_phase == phase):
             bar_phase = None
@@ -469,7 +470,6 @@ def estimate_meter(
             phase = int(bar_phase[0])
     compound = True if pulse_group == 3 else triple_sub
     order = np.sort(phase_score)[::-1]
-    spread = float(np.std(score)) or 1.0
     phase_margin = float(np.clip((order[0] - order[1]) / spread, 0.0, 1.0)) if m > 1 else 1.0
     fit_margin = float(np.clip(1.0 - second / best, 0.0, 1.0)) if best > 0 else 0.0
     strength = float(np.clip(best / 0.3, 0.0, 1.0))
