@@ -80,6 +80,19 @@ def song_specs(n: int) -> list[Any]:
     return specs
 
 
+def song_path(spec: Any) -> Path:
+    """The song's WAV file, rendered on first use (also used by ``bench/meter_calibration``)."""
+    path = DATA / f"{spec.slug()}.wav"
+    if not path.exists():
+        midi_songs = song_module()
+        DATA.mkdir(parents=True, exist_ok=True)
+        pm, _ = midi_songs.make_song(spec)
+        part = path.with_suffix(".part.wav")
+        midi_songs.render_midi(pm, part, sr=SAMPLE_RATE, duration_s=spec.duration_s)
+        part.replace(path)
+    return path
+
+
 def _analyse(spec: Any) -> list[dict[str, Any]]:
     """Render one song (cached) and measure the key features of the whole song and of each
     of its :data:`EXCERPTS` (runs in a worker)."""
@@ -89,13 +102,7 @@ def _analyse(spec: Any) -> list[dict[str, Any]]:
     from linernotes.features import extract_features_from_array
 
     midi_songs = song_module()
-    path = DATA / f"{spec.slug()}.wav"
-    if not path.exists():
-        DATA.mkdir(parents=True, exist_ok=True)
-        pm, _ = midi_songs.make_song(spec)
-        part = path.with_suffix(".part.wav")
-        midi_songs.render_midi(pm, part, sr=SAMPLE_RATE, duration_s=spec.duration_s)
-        part.replace(path)
+    path = song_path(spec)
     audio, sr = soundfile.read(path, dtype="float32", always_2d=True)
     truth = midi_songs.key_name(spec.tonic, spec.mode)
     rows = []
@@ -125,14 +132,18 @@ def key_features(result: Any) -> dict[str, float]:
     return key_evidence(scores, np.asarray(result.chroma), index(result.key))
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, *, ridge: float = 1e-3) -> np.ndarray:
-    """Maximum-likelihood logistic regression (Newton's method), bias first."""
+def fit_logistic(
+    x: np.ndarray, y: np.ndarray, *, ridge: float = 1e-3, weight: np.ndarray | None = None
+) -> np.ndarray:
+    """Maximum-likelihood logistic regression (Newton's method), bias first; ``weight``
+    weighs each row (default 1)."""
     a = np.column_stack([np.ones(len(x)), x])
+    s = np.ones(len(y)) if weight is None else np.asarray(weight, dtype=np.float64)
     w = np.zeros(a.shape[1])
     for _ in range(100):
         p = 1.0 / (1.0 + np.exp(-(a @ w)))
-        grad = a.T @ (y - p) - ridge * w
-        hess = (a * (p * (1 - p))[:, None]).T @ a + ridge * np.eye(a.shape[1])
+        grad = a.T @ (s * (y - p)) - ridge * w
+        hess = (a * (s * p * (1 - p))[:, None]).T @ a + ridge * np.eye(a.shape[1])
         step = np.linalg.solve(hess, grad)
         w += step
         if np.max(np.abs(step)) < 1e-9:
@@ -149,15 +160,19 @@ def auroc(score: np.ndarray, right: np.ndarray) -> float:
     return float(wins / (pos.size * neg.size))
 
 
-def calibration_table(conf: np.ndarray, right: np.ndarray) -> list[str]:
-    """Accuracy per confidence bin, as text lines."""
+def calibration_table(
+    conf: np.ndarray, right: np.ndarray, weight: np.ndarray | None = None
+) -> list[str]:
+    """Accuracy per confidence bin (weighted by ``weight`` when given), as text lines."""
+    s = np.ones(right.size) if weight is None else np.asarray(weight, dtype=np.float64)
     lines = [f"{'confidence':>12s} {'songs':>6s} {'right %':>8s} {'mean conf':>10s}"]
     edges = (0.0, 0.3, 0.5, 0.7, 0.85, 0.95, 1.01)
     for lo, hi in itertools.pairwise(edges):
         sel = (conf >= lo) & (conf < hi)
         if sel.any():
+            rate = np.average(right[sel], weights=s[sel])
             lines.append(f"{lo:5.2f}-{min(hi, 1.0):4.2f}  {sel.sum():6d} "
-                         f"{100 * right[sel].mean():8.1f} {conf[sel].mean():10.3f}")
+                         f"{100 * rate:8.1f} {np.average(conf[sel], weights=s[sel]):10.3f}")
     lines.append(f"AUROC {auroc(conf, right):.3f}; wrong {int((~right).sum())} of {right.size}")
     return lines
 

@@ -33,6 +33,10 @@ def test_low_confidence_measurement_without_model_claim_is_flagged_with_reason()
     assert [(a.value, a.origin, a.score) for a in bpm.alternatives] == [
         (64.0, "rhythm half", 0.6), (256.0, "rhythm double", 0.4)]  # fmt: skip
     assert [(a.value, a.origin) for a in key.alternatives] == [("A minor", "tonal runner-up")]
+    # the time signature that lost the bar-length choice is offered for the meter
+    record.analyses["rhythm"].result.update(meter_alternative="2/4", meter_confidence=0.3)
+    meter = reconcile(record).fields["time_signature"]
+    assert [(a.value, a.origin) for a in meter.alternatives] == [("2/4", "rhythm runner-up")]
     # the same record, confident: nothing flagged; a lower threshold: nothing flagged either
     assert not {"bpm", "key"} & set(reconcile(measured_record(confidence=0.9)).review)
     relaxed = reconcile(record, options=ReconcileOptions(review_below=0.2))

@@ -19,7 +19,12 @@ import pytest
 
 from linernotes.analyzers import tempo as tempo_module
 from linernotes.analyzers.beats import refine_beats, track_beats
-from linernotes.analyzers.meter import bar_fit, subdivision_profile, track_bar_phase
+from linernotes.analyzers.meter import (
+    bar_fit,
+    meter_confidence,
+    subdivision_profile,
+    track_bar_phase,
+)
 from linernotes.analyzers.onsets import onset_strength_bands, pick_onsets
 from linernotes.analyzers.rhythm import RhythmParams, RhythmResult, rhythm, summarize_rhythm
 from linernotes.analyzers.tempo import (
@@ -307,6 +312,22 @@ def test_accent_pattern_gives_numerator(per_bar, bpm, signature):
     assert f_measure(downs, res.downbeats) >= 0.95
 
 
+def test_meter_confidence_is_lower_for_a_two_or_four_choice_and_names_the_runner_up():
+    """A bar of three is rarely wrong once found; a bar of four against two is often a coin
+    toss (the held-out fit in bench/meter_calibration), and the loser is offered for review."""
+    three, _, _ = analyse("click", 120, 3)
+    four, _, _ = analyse("click", 120, 4)
+    assert (three.meter_decision, three.meter_alternative) == ("triple", "6/8")
+    assert (four.meter_decision, four.meter_alternative) == ("two_or_four", "2/4")
+    assert three.meter_confidence > 0.9 > four.meter_confidence > 0.5
+    assert four.meter_confidence == pytest.approx(
+        meter_confidence("two_or_four", four.meter_decision_margin or 0.0))
+    # further from the threshold that decided it, surer; no metre, no confidence
+    assert meter_confidence("two_or_four", 0.5) > meter_confidence("two_or_four", 0.0)
+    assert meter_confidence("six_or_twelve") < meter_confidence("triple")
+    assert meter_confidence(None) == 0.0
+
+
 def test_three_four_drums():
     res, _, downs = analyse("band", 120, 3)
     assert res.time_signature == "3/4"
@@ -417,7 +438,7 @@ def test_shorter_than_minimum_duration_gets_no_tempo():
 
 def test_stage_is_registered_with_frozen_params():
     stage = rhythm.stage  # type: ignore[attr-defined]
-    assert stage.name == "rhythm" and stage.version == "2"
+    assert stage.name == "rhythm" and stage.version == "3"
     assert isinstance(stage.params, RhythmParams)
     with pytest.raises(Exception):  # noqa: B017 - pydantic's frozen-instance error
         stage.params.tightness = 5.0  # type: ignore[misc]

@@ -180,7 +180,18 @@ class RhythmResult(BaseModel):
     numerator: int | None = Field(None, description="Time-signature numerator (6 for 6/8).")
     compound: bool | None = Field(None, description="Felt beat divides into three.")
     time_signature: str | None = None
-    meter_confidence: float = Field(0.0, ge=0, le=1)
+    meter_confidence: float = Field(
+        0.0, ge=0, le=1, description="Probability that the numerator is right (calibrated)."
+    )
+    meter_alternative: str | None = Field(
+        None, description="The time signature that lost the bar-length choice (e.g. 2/4)."
+    )
+    meter_decision: str | None = Field(
+        None, description="Which bar-length choice was made (`meter.METER_DECISIONS`)."
+    )
+    meter_decision_margin: float | None = Field(
+        None, ge=0, description="Distance of that choice's evidence from its threshold."
+    )
     onset_rate: float = Field(0.0, ge=0, description="Detected onsets per second.")
     tempo_stability: float | None = Field(
         None,
@@ -280,7 +291,7 @@ def summarize_rhythm(result: RhythmResult) -> dict[str, Any]:
 
 @analyzer(
     "rhythm",
-    version="2",
+    version="3",
     params=RhythmParams(),
     summarize=summarize_rhythm,
     confidence_fields={
@@ -408,6 +419,11 @@ def rhythm(features: Any, params: RhythmParams) -> RhythmResult:
             compound=compound,
             time_signature=signature,
             meter_confidence=float(np.clip(meter.confidence, 0.0, 1.0)),
+            meter_alternative=(
+                None if meter.alternative is None else _time_signature(*meter.alternative)[1]
+            ),
+            meter_decision=meter.decision,
+            meter_decision_margin=float(meter.decision_margin),
         )
 
     # Confidence: periodicity strength x how clearly the tempo beats its half and double x

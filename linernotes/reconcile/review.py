@@ -136,8 +136,8 @@ def alternatives(
     name: str, item: FinalValue, conflicts: list[Conflict], record: TrackRecord | None
 ) -> list[Alternative]:
     """Other values a reviewer may pick for field ``name``: measured readings first (half and
-    double tempo, the tonal runner-up key), then what other sources said; never the value
-    itself, each value once."""
+    double tempo, the tonal runner-up key, the time signature that lost the bar-length
+    choice), then what other sources said; never the value itself, each value once."""
     out: list[Alternative] = []
     if record is not None and name == "bpm" and record.summary.bpm is not None:
         for relation, bpm, score in tempo_readings(record, record.summary.bpm):
@@ -150,6 +150,11 @@ def alternatives(
             out.append(Alternative(value=canonical_key(runner_up["key"]) or runner_up["key"],
                                    source="measured", origin="tonal runner-up",
                                    score=runner_up.get("score")))  # fmt: skip
+    if record is not None and name == "time_signature":
+        section = record.analyses.get("rhythm")
+        other = section.result.get("meter_alternative") if section else None
+        if other:
+            out.append(Alternative(value=other, source="measured", origin="rhythm runner-up"))
     for conflict in conflicts:
         for value, source, origin in (
             (conflict.other, conflict.other_source, conflict.other_origin),

@@ -1,0 +1,128 @@
+"""Fit the meter confidence on songs that the accuracy benchmark never sees.
+
+``linernotes.analyzers.meter.meter_confidence`` is meant to approximate the probability that
+the reported time-signature numerator is right. Its constants are fitted here, on the same
+held-out songs as ``bench/key_calibration`` (rendered from seeds disjoint from
+``bench/accuracy_set.py``, so the benchmark's calibration table is an honest test of them), by
+logistic regression of "numerator right" on the choice that fixed the bar length
+(``RhythmResult.meter_decision``):
+
+* ``duple_simple`` - the bar was a choice between two and four simple beats (2/4 or 4/4);
+* ``compound`` - the reading is compound (6/8 or 12/8, whichever way it was found);
+* ``margin`` - how far that choice's evidence was from its threshold.
+
+Bars of three, five or seven beats are the baseline. The held-out songs come in five meters
+in equal numbers; each song is weighted so that the meters count as often as in the accuracy
+benchmark (:data:`accuracy_set.METER_PLAN`, where 4/4 is the most common), since how often a
+2/4-or-4/4 choice is right depends on how common 2/4 is. Tried and dropped: the strength of
+the bar fit, and whether the pulses were tracked as eighths or regrouped (weights near zero,
+no better ranking on the benchmark).
+
+Usage::
+
+    bench/meter_calibration [--n 192] [--jobs 2]
+
+Songs are rendered once and cached under ``bench/data/key_calibration/``. The script prints the
+fitted constants and the calibration tables of the fitted and the shipped constants.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from accuracy_set import METER_PLAN  # noqa: E402
+from key_calibration import (  # noqa: E402
+    SEED_BASE,
+    auroc,
+    calibration_table,
+    fit_logistic,
+    song_path,
+    song_specs,
+)
+
+FEATURES = ("duple_simple", "compound", "margin")
+
+
+def meter_features(decision: str | None, margin: float | None) -> dict[str, float]:
+    """The confidence's inputs, as :func:`linernotes.analyzers.meter.meter_confidence` uses
+    them."""
+    return {
+        "duple_simple": float(decision == "two_or_four"),
+        "compound": float(decision in ("six_or_twelve", "eighths", "regrouped")),
+        "margin": float(margin or 0.0),
+    }
+
+
+def _analyse(spec: Any) -> dict[str, Any] | None:
+    """Render one song (cached) and measure its rhythm (runs in a worker)."""
+    import soundfile
+
+    from linernotes.analyzers.rhythm import RhythmParams, rhythm
+    from linernotes.features import extract_features_from_array
+
+    path = song_path(spec)
+    audio, sr = soundfile.read(path, dtype="float32", always_2d=True)
+    result = rhythm(extract_features_from_array(audio.T, sr), RhythmParams())
+    if result.numerator is None:
+        return None
+    meter = f"{spec.numerator}/{spec.denominator}"
+    return {"name": path.stem, "meter": meter, "time_signature": result.time_signature,
+            "right": result.numerator == spec.numerator, "shipped": result.meter_confidence,
+            "decision": result.meter_decision,
+            **meter_features(result.meter_decision, result.meter_decision_margin)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=192, help="songs in the held-out set")
+    ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
+    ap.add_argument("--json", type=Path, help="also write every song's features here")
+    args = ap.parse_args(argv)
+
+    with ProcessPoolExecutor(args.jobs) as pool:
+        rows = [row for row in pool.map(_analyse, song_specs(args.n)) if row is not None]
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    right = np.array([r["right"] for r in rows])
+    held = {m: sum(r["meter"] == m for r in rows) for m in {r["meter"] for r in rows}}
+    plan = {m: METER_PLAN[m] for m in held}
+    weight = np.array([plan[r["meter"]] / sum(plan.values()) / (held[r["meter"]] / len(rows))
+                       for r in rows])
+    x = np.array([[r[f] for f in FEATURES] for r in rows], dtype=np.float64)
+    w = fit_logistic(x, right.astype(np.float64), weight=weight)
+    fitted = 1.0 / (1.0 + np.exp(-(np.column_stack([np.ones(len(x)), x]) @ w)))
+    shipped = np.array([r["shipped"] for r in rows])
+
+    print(f"# {args.n} held-out songs (seeds from {SEED_BASE}); {len(rows)} with a meter; "
+          f"numerator right {100 * right.mean():.1f} % "
+          f"({100 * np.average(right, weights=weight):.1f} % weighted to the benchmark's mix)")
+    print("meters: " + ", ".join(f"{m} {n}" for m, n in sorted(held.items())))
+    print("fitted constants: " + ", ".join(
+        f"{name} {v:+.3f}" for name, v in zip(("bias", *FEATURES), w, strict=True)))
+    print("\nright % per decision (weighted):")
+    for decision in sorted({str(r["decision"]) for r in rows}):
+        sel = np.array([str(r["decision"]) == decision for r in rows])
+        print(f"  {decision:14s} {sel.sum():4d} songs  "
+              f"{100 * np.average(right[sel], weights=weight[sel]):5.1f} %")
+    print("\nfitted on this set (right % weighted; AUROC unweighted):")
+    print("\n".join(calibration_table(fitted, right, weight)))
+    print("\nshipped meter_confidence:")
+    print("\n".join(calibration_table(shipped, right, weight)))
+    print(f"\nAUROC fitted {auroc(fitted, right):.3f}, shipped {auroc(shipped, right):.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
