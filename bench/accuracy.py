@@ -893,7 +893,10 @@ def format_relations(kind: str, clips: list[ClipDef], scores: dict[str, dict[str
     return lines
 
 
-CONF_BINS = ((0.0, 0.3, "< 0.3"), (0.3, 0.6, "0.3-0.6"), (0.6, 1.01, ">= 0.6"))
+#: Confidence bins of the calibration tables: fine enough to show whether a confidence near
+#: 0.6 is right about 60 % of the time (the meter and key confidences are probabilities).
+CONF_BINS = ((0.0, 0.3, "< 0.3"), (0.3, 0.5, "0.3-0.5"), (0.5, 0.7, "0.5-0.7"),
+             (0.7, 0.85, "0.7-0.85"), (0.85, 0.95, "0.85-0.95"), (0.95, 1.01, ">= 0.95"))
 
 
 def _auroc(conf: list[float], correct: list[bool]) -> float | None:
