@@ -52,17 +52,8 @@ from key_calibration import (  # noqa: E402
     song_specs,
 )
 
-FEATURES = ("duple_simple", "compound", "margin")
-
-
-def meter_features(decision: str | None, margin: float | None) -> dict[str, float]:
-    """The confidence's inputs, as :func:`linernotes.analyzers.meter.meter_confidence` uses
-    them."""
-    return {
-        "duple_simple": float(decision == "two_or_four"),
-        "compound": float(decision in ("six_or_twelve", "eighths", "regrouped")),
-        "margin": float(margin or 0.0),
-    }
+from linernotes.analyzers.meter import METER_EVIDENCE as FEATURES  # noqa: E402
+from linernotes.analyzers.meter import meter_evidence  # noqa: E402
 
 
 def _analyse(spec: Any) -> dict[str, Any] | None:
@@ -81,7 +72,7 @@ def _analyse(spec: Any) -> dict[str, Any] | None:
     return {"name": path.stem, "meter": meter, "time_signature": result.time_signature,
             "right": result.numerator == spec.numerator, "shipped": result.meter_confidence,
             "decision": result.meter_decision,
-            **meter_features(result.meter_decision, result.meter_decision_margin)}
+            **meter_evidence(result.meter_decision, result.meter_decision_margin or 0.0)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -45,6 +45,7 @@ __all__ = [
     "beat_sync_features",
     "estimate_meter",
     "meter_confidence",
+    "meter_evidence",
     "regroup_as_compound",
     "subdivision_profile",
     "track_bar_phase",
@@ -75,8 +76,8 @@ class MeterEstimate:
     throughout) holds the phase in force at each pulse where it changes along the track (see
     :func:`track_bar_phase`). ``decision`` names the choice that fixed the bar length (one of
     :data:`METER_DECISIONS`), ``decision_margin`` how far its evidence was from that choice's
-    threshold, and ``alternative`` the bar length in felt beats that lost (with whether it
-    was compound); ``confidence`` is :func:`meter_confidence` of them.
+    threshold, and ``confidence`` is :func:`meter_confidence` of them; :attr:`alternative`
+    follows from the decision.
     """
 
     pulses_per_bar: int | None
@@ -89,7 +90,22 @@ class MeterEstimate:
     bar_phase: np.ndarray | None = None
     decision: str | None = None
     decision_margin: float = 0.0
-    alternative: tuple[int, bool] | None = None
+
+    @property
+    def alternative(self) -> tuple[int, bool] | None:
+        """The bar that lost the decision, as (felt beats per bar, compound): four against
+        two (and the reverse) in either subdivision, 6/8 against 3/4, 3/4 against compound
+        eighths; ``None`` for odd bars or no metre."""
+        if self.pulses_per_bar is None:
+            return None
+        bar = self.pulses_per_bar // self.pulse_group
+        if self.decision in ("two_or_four", "six_or_twelve"):
+            return (2 if bar == 4 else 4), bool(self.compound)
+        if self.decision == "triple":
+            return 2, True
+        if self.decision in ("eighths", "regrouped"):
+            return 3, False
+        return None
 
     def bar_position(self, n_pulses: int) -> np.ndarray | None:
         """Position of every tracked pulse in its bar (0 = downbeat), ``None`` without a
@@ -334,6 +350,21 @@ METER_DECISIONS = ("two_or_four", "six_or_twelve", "eighths", "regrouped", "trip
 _METER_CONF = (4.616, -4.054, -4.109, 1.727)
 
 
+#: Inputs of :func:`meter_confidence`, in the order of the weights in ``_METER_CONF``.
+METER_EVIDENCE = ("duple_simple", "compound", "margin")
+
+
+def meter_evidence(decision: str | None, margin: float = 0.0) -> dict[str, float]:
+    """The inputs of :func:`meter_confidence` (and of its fit in ``bench/meter_calibration``):
+    whether the choice was between a simple bar of two or four beats, whether the reading is
+    compound (however it was found), and the choice's margin."""
+    return {
+        "duple_simple": float(decision == "two_or_four"),
+        "compound": float(decision in ("six_or_twelve", "eighths", "regrouped")),
+        "margin": float(margin),
+    }
+
+
 def meter_confidence(decision: str | None, margin: float = 0.0) -> float:
     """Probability that the reported time-signature numerator is right, from the choice that
     fixed the bar length.
@@ -355,12 +386,9 @@ def meter_confidence(decision: str | None, margin: float = 0.0) -> float:
     """
     if decision is None:
         return 0.0
-    bias, duple_simple, compound, per_margin = _METER_CONF
-    z = bias + per_margin * float(margin)
-    if decision == "two_or_four":
-        z += duple_simple
-    elif decision in ("six_or_twelve", "eighths", "regrouped"):
-        z += compound
+    evidence = meter_evidence(decision, margin)
+    bias, *weights = _METER_CONF
+    z = bias + sum(w * evidence[name] for w, name in zip(weights, METER_EVIDENCE, strict=True))
     return float(1.0 / (1.0 + np.exp(-z)))
 
 
@@ -489,16 +517,14 @@ def estimate_meter(
             fit, triple_sub, four_over_two_gain, min_two_fit, twelve_over_six_gain
         )
         decision = "six_or_twelve" if triple_sub else "two_or_four"
-        alternative = (2 if m == 4 else 4, triple_sub)
     elif best_family == 3:
         m, pulse_group = _triple_bar(
             fit, x, pulse_bpm, six_over_three_gain, min_eighth_pulse_bpm, twelve_over_six_gain
         )
         decision = "eighths" if pulse_group == 3 else "triple"
-        alternative = (3, False) if pulse_group == 3 else (2, True)
     else:
         m, pulse_group = best_family, 1
-        decision, alternative = "odd", None
+        decision = "odd"
     if n < 2 * m + 1:
         return MeterEstimate(None, 0, 1, None, 0.0, fit, np.asarray(subdivision))
 
@@ -523,7 +549,7 @@ def estimate_meter(
     compound = True if pulse_group == 3 else triple_sub
     return MeterEstimate(
         m, phase, pulse_group, compound, meter_confidence(decision, margin), fit,
-        np.asarray(subdivision), bar_phase, decision, margin, alternative,
+        np.asarray(subdivision), bar_phase, decision, margin,
     )
 
 
@@ -634,6 +660,5 @@ def regroup_as_compound(
         bar_phase = np.repeat(2 * meter.bar_phase, 2)[: eighths.size]
     regrouped = replace(meter, pulses_per_bar=6, phase=2 * meter.phase, pulse_group=3,
                         compound=True, bar_phase=bar_phase, decision="regrouped",
-                        decision_margin=0.0, confidence=meter_confidence("regrouped"),
-                        alternative=(3, False))
+                        decision_margin=0.0, confidence=meter_confidence("regrouped"))
     return eighths, regrouped
