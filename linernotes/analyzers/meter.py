@@ -38,6 +38,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.ndimage
 
+from linernotes.analyzers.beats import double_pulses
+
 __all__ = [
     "BeatFeatures",
     "MeterEstimate",
@@ -652,9 +654,7 @@ def regroup_as_compound(
     prof = subdivision_profile(envelope, bars, n_points=6)
     if not prof[3] >= min_ratio * max(float(prof[2]), float(prof[4]), 1e-9):
         return pulse_frames, meter
-    eighths = np.empty(2 * p.size - 1)
-    eighths[0::2] = p
-    eighths[1::2] = 0.5 * (p[:-1] + p[1:])
+    eighths = double_pulses(p)
     bar_phase = None
     if meter.bar_phase is not None:
         bar_phase = np.repeat(2 * meter.bar_phase, 2)[: eighths.size]

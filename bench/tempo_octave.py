@@ -1,0 +1,221 @@
+"""Fit the octave check (is the tracked pulse the felt beat, two beats or half a beat?) on
+songs the benchmark never sees.
+
+``linernotes.analyzers.octave.octave_probability`` weighs what the onsets inside each tracked
+pulse say about its metrical level (:data:`~linernotes.analyzers.octave.OCTAVE_FEATURES`).
+Its two sets of weights are fitted here by logistic regression of "the felt beat is twice the
+pulse" (``DOUBLE_WEIGHTS``) and "the felt beat is half the pulse" (``HALF_WEIGHTS``) on that
+evidence, measured on the pulses the tracker finds (``rhythm.track_pulses``) before any check.
+
+Training songs are drawn like the accuracy benchmark's clean clips (its meter mix, tempo
+ranges per meter, styles, drum shares and tempo drift: ``bench/accuracy_set.py``), 30 s long,
+from seeds starting at :data:`SEED_BASE`, far from the benchmark's. The held-out songs of
+``bench/key_calibration`` (another seed range, five meters, no drift) validate the fit; the
+benchmark itself (``bench/accuracy``) is the final test.
+
+Usage::
+
+    bench/tempo_octave [--n 1200] [--jobs 2]
+
+Songs are rendered once and cached under ``bench/data/tempo_octave/`` (about 1 s a song on
+one core), the evidence of each song in ``evidence.json`` there (recomputed when the analysis
+code changes). The script prints the fitted weights, to paste into ``DOUBLE_WEIGHTS`` and
+``HALF_WEIGHTS``, and for the fitted and the shipped weights how many pulses of each set are
+at half or twice the felt beat, how many of those the check corrects, how many right pulses
+it wrongly changes, and the share of songs whose pulse is the felt beat before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import accuracy_set  # noqa: E402
+import key_calibration  # noqa: E402
+
+from linernotes.analyzers.octave import (  # noqa: E402
+    DOUBLE_WEIGHTS,
+    HALF_WEIGHTS,
+    OCTAVE_FEATURES,
+    octave_probability,
+)
+
+DATA = ROOT / "bench" / "data" / "tempo_octave"
+#: Far from the accuracy set's seeds (1000 + index) and key_calibration's (900 000 + index).
+SEED_BASE = 700_000
+SAMPLE_RATE = 44100
+#: Tempo ratio (truth / pulse) that counts as "the same", as in the benchmark's Acc1.
+TOLERANCE = 0.04
+#: L2 penalty of the fit (the features are log ratios of a few units at most).
+RIDGE = 0.1
+#: Code whose change invalidates the cached evidence.
+_CODE = ("octave.py", "rhythm.py", "tempo.py", "beats.py", "onsets.py", "meter.py")
+
+
+def training_specs(n: int) -> list[Any]:
+    """``n`` songs drawn like the accuracy benchmark's clean clips, from other seeds."""
+    songs = accuracy_set.song_module()
+    rng = np.random.default_rng(SEED_BASE)
+    meters = [m for m, k in accuracy_set.METER_PLAN.items() for _ in range(k)]
+    specs = []
+    for i in range(n):
+        meter = meters[int(rng.integers(len(meters)))]
+        lo, hi = accuracy_set.TEMPO_RANGES[meter]
+        num, den = (int(x) for x in meter.split("/"))
+        style = accuracy_set.STYLES[int(rng.integers(len(accuracy_set.STYLES)))]
+        tonic, mode = accuracy_set.KEYS[int(rng.integers(len(accuracy_set.KEYS)))]
+        drift = 0.0
+        if rng.uniform() < accuracy_set.DRIFT_SHARE:
+            drift = round(float(rng.uniform(*accuracy_set.DRIFT_RANGE)), 3)
+        specs.append(
+            songs.SongSpec(
+                tempo_bpm=round(float(math.exp(rng.uniform(math.log(lo), math.log(hi)))), 1),
+                tonic=tonic,
+                mode=mode,
+                numerator=num,
+                denominator=den,
+                style=style,
+                drums=bool(rng.uniform() < accuracy_set.DRUM_SHARE[style]),
+                duration_s=30.0,
+                seed=SEED_BASE + i,
+                tempo_drift=drift,
+                humanize_ms=float(rng.choice([0.0, 0.0, 4.0, 8.0])),
+            )
+        )
+    return specs
+
+
+def training_path(spec: Any) -> Path:
+    """The training song's WAV file, rendered on first use."""
+    path = DATA / f"{spec.slug()}.wav"
+    if not path.exists():
+        songs = accuracy_set.song_module()
+        DATA.mkdir(parents=True, exist_ok=True)
+        pm, _ = songs.make_song(spec)
+        part = path.with_suffix(".part.wav")
+        songs.render_midi(pm, part, sr=SAMPLE_RATE, duration_s=spec.duration_s)
+        part.replace(path)
+    return path
+
+
+def _code_hash() -> str:
+    h = hashlib.sha256()
+    for name in _CODE:
+        h.update((ROOT / "linernotes" / "analyzers" / name).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _evidence(item: tuple[str, Any]) -> dict[str, Any] | None:
+    """Track one song's pulses and measure the octave evidence on them (runs in a worker)."""
+    import soundfile
+
+    from linernotes.analyzers.octave import octave_evidence
+    from linernotes.analyzers.rhythm import PulseTrack, RhythmParams, track_pulses
+    from linernotes.features import extract_features_from_array
+
+    group, spec = item
+    path = training_path(spec) if group == "train" else key_calibration.song_path(spec)
+    audio, sr = soundfile.read(path, dtype="float32", always_2d=True)
+    track = track_pulses(extract_features_from_array(audio.T, sr), RhythmParams())
+    if not isinstance(track, PulseTrack) or track.pulse_frames.size < 8:
+        return None
+    pulses = track.pulse_frames
+    pulse_bpm = 60.0 * track.frame_rate / float(np.median(np.diff(pulses)))
+    evidence = octave_evidence(track.envelope, track.bands.stack(), pulses,
+                               frame_rate=track.frame_rate)
+    _, truth = accuracy_set.song_module().make_song(spec)  # the played mean tempo (drift)
+    return {"name": path.stem, "group": group, "ratio": truth.bpm / pulse_bpm, **evidence}
+
+
+def _rows(n_train: int, n_held: int, jobs: int) -> list[dict[str, Any]]:
+    cache = DATA / "evidence.json"
+    key = {"code": _code_hash(), "train": n_train, "held": n_held}
+    if cache.exists():
+        stored = json.loads(cache.read_text())
+        if stored.get("key") == key:
+            return stored["rows"]
+    items = [("train", s) for s in training_specs(n_train)]
+    items += [("held", s) for s in key_calibration.song_specs(n_held)]
+    with ProcessPoolExecutor(jobs) as pool:
+        rows = [r for r in pool.map(_evidence, items, chunksize=4) if r is not None]
+    DATA.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"key": key, "rows": rows}))
+    tmp.replace(cache)
+    return rows
+
+
+def _is(ratio: float, target: float) -> bool:
+    return abs(ratio / target - 1.0) <= TOLERANCE
+
+
+def _report(
+    label: str, rows: list[dict[str, Any]], double: tuple[float, ...], half: tuple[float, ...]
+) -> str:
+    slow = np.array([_is(r["ratio"], 2.0) for r in rows])
+    fast = np.array([_is(r["ratio"], 0.5) for r in rows])
+    right = np.array([_is(r["ratio"], 1.0) for r in rows])
+    p_double = np.array([octave_probability(r, double) for r in rows])
+    p_half = np.array([octave_probability(r, half) for r in rows])
+    doubled = (p_double > 0.5) & (p_double >= p_half)
+    halved = (p_half > 0.5) & ~doubled
+    after = (right & ~doubled & ~halved) | (slow & doubled) | (fast & halved)
+    return (
+        f"  {label:9s} {len(rows):5d} songs | pulse at half the beat {slow.sum():4d}, doubled "
+        f"{int((slow & doubled).sum()):4d} | at twice the beat {fast.sum():3d}, halved "
+        f"{int((fast & halved).sum()):3d} | right pulses changed "
+        f"{int((right & (doubled | halved)).sum()):3d} of {right.sum():4d} | pulse is the beat "
+        f"{100 * right.mean():5.1f} -> {100 * after.mean():5.1f} %"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=1200, help="training songs")
+    ap.add_argument("--held", type=int, default=192, help="key_calibration songs to validate on")
+    ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
+    args = ap.parse_args(argv)
+
+    rows = _rows(args.n, args.held, args.jobs)
+    train = [r for r in rows if r["group"] == "train"]
+    held = [r for r in rows if r["group"] == "held"]
+    x = np.array([[r[f] for f in OCTAVE_FEATURES] for r in train], dtype=np.float64)
+    fitted = {}
+    for name, target in (("DOUBLE_WEIGHTS", 2.0), ("HALF_WEIGHTS", 0.5)):
+        y = np.array([_is(r["ratio"], target) for r in train], dtype=np.float64)
+        w = key_calibration.fit_logistic(x, y, ridge=RIDGE)
+        fitted[name] = tuple(round(float(v), 3) for v in w)
+
+    print(f"# {len(train)} training songs (seeds from {SEED_BASE}), {len(held)} held-out songs "
+          f"(seeds from {key_calibration.SEED_BASE}); ridge {RIDGE}")
+    print(f"{'weight':22s} {'DOUBLE_WEIGHTS':>15s} {'HALF_WEIGHTS':>13s}")
+    double, half = fitted["DOUBLE_WEIGHTS"], fitted["HALF_WEIGHTS"]
+    for i, name in enumerate(("bias", *OCTAVE_FEATURES)):
+        print(f"  {name:20s} {double[i]:+15.3f} {half[i]:+13.3f}")
+    for name, weights in fitted.items():
+        print(f"{name} = {weights!r}")
+    for label, double, half in (
+        ("fitted", fitted["DOUBLE_WEIGHTS"], fitted["HALF_WEIGHTS"]),
+        ("shipped", DOUBLE_WEIGHTS, HALF_WEIGHTS),
+    ):
+        print(f"\n{label} weights:")
+        print(_report("training", train, double, half))
+        print(_report("held-out", held, double, half))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

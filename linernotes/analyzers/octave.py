@@ -1,0 +1,229 @@
+"""Is the tracked pulse the felt beat, two beats, or half a beat? (the octave check)
+
+The periodicity stage (:mod:`.tempo`) chooses between a tempo and its double mostly through a
+prior over tempo, so fast songs (4/4 above about 150 BPM) are often tracked at half speed: the
+autocorrelation of their onsets is as strong every two beats as every beat, and the prior
+prefers the slower reading. What then tells the two readings apart is what happens *inside*
+each tracked pulse. Music is written so that the beat is divided in two or three (the tatum);
+a pulse that is really two beats shows the division of each of those beats as well:
+
+* onsets at a quarter and three quarters of the pulse (the eighth notes of two beats), and
+* a backbeat half way through the pulse as strong as the pulse itself (the snare on 2 and 4,
+  the second beat's chord or bass note), in the mid and high bands where a snare sounds.
+
+:func:`octave_evidence` measures these as log ratios to the onset strength at the pulse, in the
+full onset envelope and in the low, mid and high bands, together with how strongly
+alternate pulses differ and the tempo itself. The same evidence read the other way catches
+slow songs tracked at double speed: a pulse that is half a beat has nothing half way through
+it, and alternate pulses differ (the beat and its off-beat).
+
+:func:`octave_probability` turns the evidence into the probability that the felt beat is twice
+as fast as the pulse (:data:`DOUBLE_WEIGHTS`), or half as fast (:data:`HALF_WEIGHTS`), by
+logistic regression; :func:`octave_decision` doubles or halves the pulse when one of them is
+over one half. The weights are fitted by ``bench/tempo_octave`` on rendered songs whose seeds
+the accuracy benchmark never uses; the benchmark's tempo table then tests them.
+
+Examples
+--------
+>>> import numpy as np
+>>> fr = 22050 / 256
+>>> env = np.zeros(int(20 * fr))
+>>> pulses = np.arange(1, 30) * 0.6 * fr  # tracked at 100 BPM
+>>> for p in pulses:  # eighth notes at 200 BPM: four onsets per pulse, the one half way loud
+...     for k, amp in enumerate((1.0, 0.5, 0.9, 0.5)):
+...         env[int(round(p + k * 0.15 * fr))] = amp
+>>> bands = np.stack([env, env, env])
+>>> evidence = octave_evidence(env, bands, pulses, frame_rate=fr)
+>>> octave_decision(evidence)[0]
+'double'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+import numpy as np
+import scipy.ndimage
+
+from linernotes.analyzers.meter import subdivision_profile
+
+__all__ = [
+    "DOUBLE_WEIGHTS",
+    "HALF_WEIGHTS",
+    "OCTAVE_FEATURES",
+    "halve_pulses",
+    "octave_decision",
+    "octave_evidence",
+    "octave_probability",
+]
+
+#: Points per pulse at which the onset profile is read (a multiple of 24 keeps quarters,
+#: thirds, halves and eighths on the grid).
+_POINTS = 24
+#: Added to both strengths of a log ratio (profiles peak at 1), so that near-silent
+#: positions give a bounded, not an infinite, ratio.
+_FLOOR = 0.05
+#: Profile positions (out of :data:`_POINTS`) of each kind of subdivision.
+_POSITIONS: dict[str, tuple[int, ...]] = {
+    "quarter": (6, 18),
+    "half": (12,),
+    "third": (8, 16),
+    "eighth": (3, 9, 15, 21),
+}
+_ENVELOPES = ("full", "low", "mid", "high")
+
+#: Names of the evidence that :func:`octave_probability` weighs, in the order of
+#: :data:`DOUBLE_WEIGHTS` (after its bias). ``<kind>_<envelope>`` is the log ratio of the
+#: onset strength at that subdivision of the pulse to the strength at the pulse;
+#: ``alternation_<envelope>`` how much odd and even pulses differ; ``log2_tempo`` the
+#: pulse tempo in octaves above 100 BPM.
+OCTAVE_FEATURES: tuple[str, ...] = (
+    tuple(f"{kind}_{env}" for env in _ENVELOPES for kind in _POSITIONS)
+    + tuple(f"alternation_{env}" for env in ("full", "low", "high"))
+    + ("log2_tempo",)
+)
+
+#: Bias, then one weight per entry of :data:`OCTAVE_FEATURES`, of the probability that the
+#: felt beat is twice as fast as the pulse. Fitted by ``bench/tempo_octave``; see that
+#: script's docstring for the data and the figures.
+DOUBLE_WEIGHTS: tuple[float, ...] = (
+    -1.323,
+    2.981,
+    -2.965,
+    2.878,
+    -4.159,
+    0.887,
+    -0.888,
+    -0.992,
+    1.588,
+    0.977,
+    2.231,
+    -1.791,
+    -0.804,
+    0.956,
+    4.401,
+    1.446,
+    -4.086,
+    -1.471,
+    -0.189,
+    1.426,
+    -3.96,
+)
+#: The same for the felt beat being half as fast as the pulse (every other pulse).
+HALF_WEIGHTS: tuple[float, ...] = (
+    -8.899,
+    3.111,
+    -1.579,
+    1.336,
+    -1.099,
+    0.423,
+    -0.982,
+    -1.873,
+    2.424,
+    -1.625,
+    1.575,
+    -1.893,
+    0.508,
+    1.132,
+    -0.6,
+    0.589,
+    -2.121,
+    2.953,
+    -0.846,
+    6.02,
+    4.967,
+)
+
+
+def _alternation(envelope: np.ndarray, pulse_frames: np.ndarray) -> float:
+    """Difference between the mean onset strength of even and odd pulses, relative to the
+    mean (0 when the pulses are alike, capped at 2)."""
+    peaks = scipy.ndimage.maximum_filter1d(envelope, size=3)
+    v = np.interp(pulse_frames, np.arange(envelope.size), peaks)
+    n = v.size // 2 * 2
+    if n < 2:
+        return 0.0
+    diff = abs(float(v[0:n:2].mean() - v[1:n:2].mean()))
+    return min(diff / (float(v.mean()) + 1e-9), 2.0)
+
+
+def octave_evidence(
+    envelope: np.ndarray,
+    band_envelopes: np.ndarray,
+    pulse_frames: np.ndarray,
+    *,
+    frame_rate: float,
+) -> dict[str, float]:
+    """What the onsets inside each tracked pulse say about its metrical level.
+
+    Parameters
+    ----------
+    envelope : np.ndarray, shape (n_frames,)
+        The onset envelope the pulses were tracked on.
+    band_envelopes : np.ndarray, shape (3, n_frames)
+        Onset envelopes of the low, mid and high bands (:meth:`.onsets.OnsetBands.stack`).
+    pulse_frames : np.ndarray
+        Tracked pulse positions in (fractional) frames, increasing.
+    frame_rate : float
+        Envelope frames per second.
+
+    Returns
+    -------
+    dict
+        One value per name of :data:`OCTAVE_FEATURES`.
+    """
+    pulses = np.asarray(pulse_frames, dtype=np.float64)
+    smooth = [
+        scipy.ndimage.gaussian_filter1d(np.asarray(b, np.float64), 1.0) for b in band_envelopes
+    ]
+    envelopes = dict(zip(_ENVELOPES, [np.asarray(envelope, np.float64), *smooth], strict=True))
+    evidence: dict[str, float] = {}
+    for name, env in envelopes.items():
+        prof = subdivision_profile(env, pulses, n_points=_POINTS)
+        prof = prof / max(float(prof.max()), 1e-12)
+        on = float(prof[0])
+        for kind, pos in _POSITIONS.items():
+            v = float(np.mean(prof[list(pos)]))
+            evidence[f"{kind}_{name}"] = float(np.log((v + _FLOOR) / (on + _FLOOR)))
+    for name in ("full", "low", "high"):
+        evidence[f"alternation_{name}"] = _alternation(envelopes[name], pulses)
+    period = float(np.median(np.diff(pulses))) if pulses.size > 1 else 0.0
+    evidence["log2_tempo"] = float(np.log2(60.0 * frame_rate / period / 100.0)) if period else 0.0
+    return evidence
+
+
+def octave_probability(evidence: Mapping[str, float], weights: tuple[float, ...]) -> float:
+    """Probability of one reading (:data:`DOUBLE_WEIGHTS` or :data:`HALF_WEIGHTS`) given the
+    evidence of :func:`octave_evidence`."""
+    x = np.array([1.0, *(evidence[k] for k in OCTAVE_FEATURES)])
+    return float(1.0 / (1.0 + np.exp(-float(np.dot(weights, x)))))
+
+
+def octave_decision(
+    evidence: Mapping[str, float],
+) -> tuple[Literal["double", "half"] | None, float]:
+    """Whether to double the pulse rate, halve it, or keep it (``None``), and the probability
+    that the reading chosen is right."""
+    p_double = octave_probability(evidence, DOUBLE_WEIGHTS)
+    p_half = octave_probability(evidence, HALF_WEIGHTS)
+    if max(p_double, p_half) <= 0.5:
+        return None, 1.0 - max(p_double, p_half)
+    if p_double >= p_half:
+        return "double", p_double
+    return "half", p_half
+
+
+def halve_pulses(envelope: np.ndarray, pulse_frames: np.ndarray) -> np.ndarray:
+    """Every other pulse: the half whose onsets are stronger (the beats, not the off-beats).
+
+    ``envelope`` should be the full-band onset envelope: bass lines often sit on the off-beat
+    (it chose the right half for 63 of the 63 training songs tracked at twice the beat; the
+    low band alone for 42).
+    """
+    p = np.asarray(pulse_frames, dtype=np.float64)
+    if p.size < 4:
+        return p
+    peaks = scipy.ndimage.maximum_filter1d(np.asarray(envelope, np.float64), size=3)
+    v = np.interp(p, np.arange(peaks.size), peaks)
+    return p[0::2] if v[0::2].mean() >= v[1::2].mean() else p[1::2]

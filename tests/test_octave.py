@@ -1,0 +1,102 @@
+"""Tests of the octave check: pulses tracked at half or twice the felt beat are recognised.
+
+The envelopes are built here as onset impulses at known positions inside each tracked pulse,
+so the evidence and the decision follow from the rhythm that was written, not from a model
+of any instrument.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from linernotes.analyzers.beats import double_pulses
+from linernotes.analyzers.octave import (
+    DOUBLE_WEIGHTS,
+    HALF_WEIGHTS,
+    OCTAVE_FEATURES,
+    halve_pulses,
+    octave_decision,
+    octave_evidence,
+)
+
+FRAME_RATE = 22050 / 256
+
+
+def _pulse_envelopes(
+    pulse_bpm: float, pattern: dict[float, tuple[float, float, float]], seconds: float = 24.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Onset envelope, band envelopes (low, mid, high) and pulse frames for ``pattern``:
+    offset within the pulse (0-1) -> onset strength in the low, mid and high band."""
+    n = int(seconds * FRAME_RATE)
+    bands = np.zeros((3, n))
+    period = 60.0 / pulse_bpm * FRAME_RATE
+    pulses = np.arange(1.0, n / period - 1.0) * period
+    rng = np.random.default_rng(0)
+    decay = np.array([1.0, 0.5, 0.25, 0.12])  # an onset's flux over its first frames
+    for p in pulses:
+        for offset, strengths in pattern.items():
+            i = round(p + offset * period)
+            gain = np.asarray(strengths)[:, None] * (1.0 + 0.1 * rng.standard_normal())
+            bands[:, i : i + decay.size] += gain * decay[None, : n - i]
+    bands += 0.02 * rng.random(bands.shape)
+    return bands.mean(axis=0), bands, pulses
+
+
+#: Two 200-BPM beats of a rock pattern in one 100-BPM pulse: kick, hi-hat eighths, snare on
+#: the second beat (half way through the pulse).
+TWO_FAST_BEATS = {
+    0.0: (1.0, 0.3, 0.6),
+    0.25: (0.0, 0.05, 0.5),
+    0.5: (0.1, 1.0, 0.8),
+    0.75: (0.0, 0.05, 0.5),
+}
+#: One 100-BPM beat divided in two: kick and chord on the beat, a hi-hat off-beat.
+ONE_BEAT_IN_EIGHTHS = {0.0: (1.0, 0.8, 0.6), 0.5: (0.05, 0.15, 0.3)}
+#: One 70-BPM beat with a light off-beat: no reason to double.
+SLOW_BEAT = {0.0: (1.0, 0.7, 0.5), 0.5: (0.0, 0.15, 0.1)}
+
+
+def _decide(bpm: float, pattern: dict[float, tuple[float, float, float]]):
+    env, bands, pulses = _pulse_envelopes(bpm, pattern)
+    return octave_decision(octave_evidence(env, bands, pulses, frame_rate=FRAME_RATE))
+
+
+def test_features_are_named_in_weight_order():
+    env, bands, pulses = _pulse_envelopes(100.0, ONE_BEAT_IN_EIGHTHS)
+    evidence = octave_evidence(env, bands, pulses, frame_rate=FRAME_RATE)
+    assert tuple(evidence) == OCTAVE_FEATURES
+    assert len(DOUBLE_WEIGHTS) == len(HALF_WEIGHTS) == len(OCTAVE_FEATURES) + 1
+    assert all(np.isfinite(v) for v in evidence.values())
+    assert evidence["log2_tempo"] == pytest.approx(0.0, abs=0.01)
+
+
+def test_a_pulse_holding_two_beats_is_doubled():
+    env, bands, pulses = _pulse_envelopes(100.0, TWO_FAST_BEATS)
+    evidence = octave_evidence(env, bands, pulses, frame_rate=FRAME_RATE)
+    assert evidence["quarter_high"] > evidence["eighth_high"]
+    decision, sure = octave_decision(evidence)
+    assert decision == "double" and sure > 0.5
+
+
+@pytest.mark.parametrize(("bpm", "pattern"), [(100.0, ONE_BEAT_IN_EIGHTHS), (70.0, SLOW_BEAT)])
+def test_a_beat_divided_in_two_is_kept(bpm, pattern):
+    decision, sure = _decide(bpm, pattern)
+    assert decision is None and sure > 0.5
+
+
+def test_fast_pulses_that_alternate_beat_and_off_beat_are_halved():
+    env, bands, pulses = _pulse_envelopes(140.0, {0.0: (1.0, 0.9, 0.8)})
+    for p in pulses[1::2]:  # every other pulse is the weaker off-beat
+        i = round(p)
+        bands[:, i : i + 4] *= 0.25
+    env = bands.mean(axis=0)
+    decision, sure = octave_decision(octave_evidence(env, bands, pulses, frame_rate=FRAME_RATE))
+    assert decision == "half" and sure > 0.5
+    assert halve_pulses(env, pulses).tolist() == pulses[0::2].tolist()
+    assert halve_pulses(env, pulses[1:]).tolist() == pulses[2::2].tolist()
+
+
+def test_double_pulses_puts_one_pulse_half_way():
+    assert double_pulses(np.array([10.0, 20.0, 40.0])).tolist() == [10.0, 15.0, 20.0, 30.0, 40.0]
+    assert double_pulses(np.array([5.0])).tolist() == [5.0]
