@@ -80,12 +80,13 @@ def song_specs(n: int) -> list[Any]:
     return specs
 
 
-def song_path(spec: Any) -> Path:
-    """The song's WAV file, rendered on first use (also used by ``bench/meter_calibration``)."""
-    path = DATA / f"{spec.slug()}.wav"
+def song_path(spec: Any, data: Path = DATA) -> Path:
+    """The song's WAV file under ``data``, rendered on first use (also used by
+    ``bench/meter_calibration`` and, with its own folder, ``bench/tempo_octave``)."""
+    path = data / f"{spec.slug()}.wav"
     if not path.exists():
         midi_songs = song_module()
-        DATA.mkdir(parents=True, exist_ok=True)
+        data.mkdir(parents=True, exist_ok=True)
         pm, _ = midi_songs.make_song(spec)
         part = path.with_suffix(".part.wav")
         midi_songs.render_midi(pm, part, sr=SAMPLE_RATE, duration_s=spec.duration_s)

@@ -108,19 +108,6 @@ def training_specs(n: int) -> list[Any]:
     return specs
 
 
-def training_path(spec: Any) -> Path:
-    """The training song's WAV file, rendered on first use."""
-    path = DATA / f"{spec.slug()}.wav"
-    if not path.exists():
-        songs = accuracy_set.song_module()
-        DATA.mkdir(parents=True, exist_ok=True)
-        pm, _ = songs.make_song(spec)
-        part = path.with_suffix(".part.wav")
-        songs.render_midi(pm, part, sr=SAMPLE_RATE, duration_s=spec.duration_s)
-        part.replace(path)
-    return path
-
-
 def _code_hash() -> str:
     h = hashlib.sha256()
     for name in _CODE:
@@ -132,22 +119,22 @@ def _evidence(item: tuple[str, Any]) -> dict[str, Any] | None:
     """Track one song's pulses and measure the octave evidence on them (runs in a worker)."""
     import soundfile
 
-    from linernotes.analyzers.octave import octave_evidence
+    from linernotes.analyzers.octave import octave_evidence, pulse_bpm
     from linernotes.analyzers.rhythm import PulseTrack, RhythmParams, track_pulses
     from linernotes.features import extract_features_from_array
 
     group, spec = item
-    path = training_path(spec) if group == "train" else key_calibration.song_path(spec)
+    path = key_calibration.song_path(spec, DATA if group == "train" else key_calibration.DATA)
     audio, sr = soundfile.read(path, dtype="float32", always_2d=True)
     track = track_pulses(extract_features_from_array(audio.T, sr), RhythmParams())
     if not isinstance(track, PulseTrack) or track.pulse_frames.size < 8:
         return None
     pulses = track.pulse_frames
-    pulse_bpm = 60.0 * track.frame_rate / float(np.median(np.diff(pulses)))
     evidence = octave_evidence(track.envelope, track.bands.stack(), pulses,
                                frame_rate=track.frame_rate)
     _, truth = accuracy_set.song_module().make_song(spec)  # the played mean tempo (drift)
-    return {"name": path.stem, "group": group, "ratio": truth.bpm / pulse_bpm, **evidence}
+    ratio = truth.bpm / pulse_bpm(pulses, frame_rate=track.frame_rate)
+    return {"name": path.stem, "group": group, "ratio": ratio, **evidence}
 
 
 def _rows(n_train: int, n_held: int, jobs: int) -> list[dict[str, Any]]:

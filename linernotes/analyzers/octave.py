@@ -56,6 +56,7 @@ __all__ = [
     "octave_decision",
     "octave_evidence",
     "octave_probability",
+    "pulse_bpm",
 ]
 
 #: Points per pulse at which the onset profile is read (a multiple of 24 keeps quarters,
@@ -136,11 +137,23 @@ HALF_WEIGHTS: tuple[float, ...] = (
 )
 
 
+def pulse_bpm(pulse_frames: np.ndarray, *, frame_rate: float) -> float:
+    """Tempo of a pulse grid from its median period (0 with fewer than two pulses)."""
+    p = np.asarray(pulse_frames, dtype=np.float64)
+    period = float(np.median(np.diff(p))) if p.size > 1 else 0.0
+    return 60.0 * frame_rate / period if period > 0 else 0.0
+
+
+def _strength_at(envelope: np.ndarray, pulse_frames: np.ndarray) -> np.ndarray:
+    """Onset strength at each pulse (the envelope's peak within a frame of it)."""
+    peaks = scipy.ndimage.maximum_filter1d(np.asarray(envelope, np.float64), size=3)
+    return np.interp(pulse_frames, np.arange(peaks.size), peaks)
+
+
 def _alternation(envelope: np.ndarray, pulse_frames: np.ndarray) -> float:
     """Difference between the mean onset strength of even and odd pulses, relative to the
     mean (0 when the pulses are alike, capped at 2)."""
-    peaks = scipy.ndimage.maximum_filter1d(envelope, size=3)
-    v = np.interp(pulse_frames, np.arange(envelope.size), peaks)
+    v = _strength_at(envelope, pulse_frames)
     n = v.size // 2 * 2
     if n < 2:
         return 0.0
@@ -188,8 +201,8 @@ def octave_evidence(
             evidence[f"{kind}_{name}"] = float(np.log((v + _FLOOR) / (on + _FLOOR)))
     for name in ("full", "low", "high"):
         evidence[f"alternation_{name}"] = _alternation(envelopes[name], pulses)
-    period = float(np.median(np.diff(pulses))) if pulses.size > 1 else 0.0
-    evidence["log2_tempo"] = float(np.log2(60.0 * frame_rate / period / 100.0)) if period else 0.0
+    bpm = pulse_bpm(pulses, frame_rate=frame_rate)
+    evidence["log2_tempo"] = float(np.log2(bpm / 100.0)) if bpm else 0.0
     return evidence
 
 
@@ -204,14 +217,13 @@ def octave_decision(
     evidence: Mapping[str, float],
 ) -> tuple[Literal["double", "half"] | None, float]:
     """Whether to double the pulse rate, halve it, or keep it (``None``), and the probability
-    that the reading chosen is right."""
+    that the pulse as tracked is the felt beat (1 minus that of the likelier other reading)."""
     p_double = octave_probability(evidence, DOUBLE_WEIGHTS)
     p_half = octave_probability(evidence, HALF_WEIGHTS)
-    if max(p_double, p_half) <= 0.5:
-        return None, 1.0 - max(p_double, p_half)
-    if p_double >= p_half:
-        return "double", p_double
-    return "half", p_half
+    pulse_is_beat = 1.0 - max(p_double, p_half)
+    if pulse_is_beat >= 0.5:
+        return None, pulse_is_beat
+    return ("double" if p_double >= p_half else "half"), pulse_is_beat
 
 
 def halve_pulses(envelope: np.ndarray, pulse_frames: np.ndarray) -> np.ndarray:
@@ -224,6 +236,5 @@ def halve_pulses(envelope: np.ndarray, pulse_frames: np.ndarray) -> np.ndarray:
     p = np.asarray(pulse_frames, dtype=np.float64)
     if p.size < 4:
         return p
-    peaks = scipy.ndimage.maximum_filter1d(np.asarray(envelope, np.float64), size=3)
-    v = np.interp(p, np.arange(peaks.size), peaks)
+    v = _strength_at(envelope, p)
     return p[0::2] if v[0::2].mean() >= v[1::2].mean() else p[1::2]

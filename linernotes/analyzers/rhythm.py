@@ -75,7 +75,12 @@ from linernotes.analyzers.meter import (
     regroup_as_compound,
     subdivision_profile,
 )
-from linernotes.analyzers.octave import halve_pulses, octave_decision, octave_evidence
+from linernotes.analyzers.octave import (
+    halve_pulses,
+    octave_decision,
+    octave_evidence,
+    pulse_bpm,
+)
 from linernotes.analyzers.onsets import (
     OnsetBands,
     onset_strength_bands,
@@ -409,19 +414,19 @@ def rhythm(features: Any, params: RhythmParams) -> RhythmResult:
     from_changes = track.from_changes
     pulse_frames = track.pulse_frames
     # The octave check: are the pulses the felt beat, two beats each or half beats?
-    octave, octave_sure = octave_decision(
+    octave, pulse_is_beat = octave_decision(
         octave_evidence(envelope, bands.stack(), pulse_frames, frame_rate=frame_rate)
     )
-    pulse_bpm = 60.0 * frame_rate / float(np.median(np.diff(pulse_frames)))
+    tracked_bpm = pulse_bpm(pulse_frames, frame_rate=frame_rate)
     octave_check: Literal["doubled", "halved"] | None = None
-    if octave == "double" and 2.0 * pulse_bpm <= p.max_bpm:
+    if octave == "double" and 2.0 * tracked_bpm <= p.max_bpm:
         pulse_frames = refine_beats(envelope, double_pulses(pulse_frames))
         octave_check = "doubled"
-    elif octave == "half" and 0.5 * pulse_bpm >= p.min_bpm and pulse_frames.size >= 8:
+    elif octave == "half" and 0.5 * tracked_bpm >= p.min_bpm and pulse_frames.size >= 8:
         pulse_frames = halve_pulses(envelope, pulse_frames)
         octave_check = "halved"
-    else:
-        octave_sure = 1.0 - octave_sure if octave is not None else octave_sure
+    # Probability that the level reported is right.
+    octave_sure = 1.0 - pulse_is_beat if octave_check else pulse_is_beat
 
     feats = beat_sync_features(
         pulse_frames,
