@@ -108,9 +108,10 @@ def training_specs(n: int) -> list[Any]:
     return specs
 
 
-def _code_hash() -> str:
+def code_hash(names: tuple[str, ...] = _CODE) -> str:
+    """Digest of the analysis modules ``names`` (under ``linernotes/analyzers``)."""
     h = hashlib.sha256()
-    for name in _CODE:
+    for name in names:
         h.update((ROOT / "linernotes" / "analyzers" / name).read_bytes())
     return h.hexdigest()[:16]
 
@@ -139,7 +140,7 @@ def _evidence(item: tuple[str, Any]) -> dict[str, Any] | None:
 
 def _rows(n_train: int, n_held: int, jobs: int) -> list[dict[str, Any]]:
     cache = DATA / "evidence.json"
-    key = {"code": _code_hash(), "train": n_train, "held": n_held}
+    key = {"code": code_hash(), "train": n_train, "held": n_held}
     if cache.exists():
         stored = json.loads(cache.read_text())
         if stored.get("key") == key:

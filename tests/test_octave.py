@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from onset_patterns import FRAME_RATE, pulse_envelopes
 
 from linernotes.analyzers.beats import double_pulses
 from linernotes.analyzers.octave import (
@@ -19,29 +20,6 @@ from linernotes.analyzers.octave import (
     octave_decision,
     octave_evidence,
 )
-
-FRAME_RATE = 22050 / 256
-
-
-def _pulse_envelopes(
-    pulse_bpm: float, pattern: dict[float, tuple[float, float, float]], seconds: float = 24.0
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Onset envelope, band envelopes (low, mid, high) and pulse frames for ``pattern``:
-    offset within the pulse (0-1) -> onset strength in the low, mid and high band."""
-    n = int(seconds * FRAME_RATE)
-    bands = np.zeros((3, n))
-    period = 60.0 / pulse_bpm * FRAME_RATE
-    pulses = np.arange(1.0, n / period - 1.0) * period
-    rng = np.random.default_rng(0)
-    decay = np.array([1.0, 0.5, 0.25, 0.12])  # an onset's flux over its first frames
-    for p in pulses:
-        for offset, strengths in pattern.items():
-            i = round(p + offset * period)
-            gain = np.asarray(strengths)[:, None] * (1.0 + 0.1 * rng.standard_normal())
-            bands[:, i : i + decay.size] += gain * decay[None, : n - i]
-    bands += 0.02 * rng.random(bands.shape)
-    return bands.mean(axis=0), bands, pulses
-
 
 #: Two 200-BPM beats of a rock pattern in one 100-BPM pulse: kick, hi-hat eighths, snare on
 #: the second beat (half way through the pulse).
@@ -58,12 +36,12 @@ SLOW_BEAT = {0.0: (1.0, 0.7, 0.5), 0.5: (0.0, 0.15, 0.1)}
 
 
 def _decide(bpm: float, pattern: dict[float, tuple[float, float, float]]):
-    env, bands, pulses = _pulse_envelopes(bpm, pattern)
+    env, bands, pulses = pulse_envelopes(bpm, pattern)
     return octave_decision(octave_evidence(env, bands, pulses, frame_rate=FRAME_RATE))
 
 
 def test_features_are_named_in_weight_order():
-    env, bands, pulses = _pulse_envelopes(100.0, ONE_BEAT_IN_EIGHTHS)
+    env, bands, pulses = pulse_envelopes(100.0, ONE_BEAT_IN_EIGHTHS)
     evidence = octave_evidence(env, bands, pulses, frame_rate=FRAME_RATE)
     assert tuple(evidence) == OCTAVE_FEATURES
     assert len(DOUBLE_WEIGHTS) == len(HALF_WEIGHTS) == len(OCTAVE_FEATURES) + 1
@@ -72,7 +50,7 @@ def test_features_are_named_in_weight_order():
 
 
 def test_a_pulse_holding_two_beats_is_doubled():
-    env, bands, pulses = _pulse_envelopes(100.0, TWO_FAST_BEATS)
+    env, bands, pulses = pulse_envelopes(100.0, TWO_FAST_BEATS)
     evidence = octave_evidence(env, bands, pulses, frame_rate=FRAME_RATE)
     assert evidence["quarter_high"] > evidence["eighth_high"]
     decision, pulse_is_beat = octave_decision(evidence)
@@ -86,7 +64,7 @@ def test_a_beat_divided_in_two_is_kept(bpm, pattern):
 
 
 def test_fast_pulses_that_alternate_beat_and_off_beat_are_halved():
-    env, bands, pulses = _pulse_envelopes(140.0, {0.0: (1.0, 0.9, 0.8)})
+    env, bands, pulses = pulse_envelopes(140.0, {0.0: (1.0, 0.9, 0.8)})
     for p in pulses[1::2]:  # every other pulse is the weaker off-beat
         i = round(p)
         bands[:, i : i + 4] *= 0.25

@@ -16,9 +16,9 @@ bar length:
   sections change on the one.
 * **Compound subdivision.** The onset envelope between consecutive beats is sampled at twelfths
   of the beat. Onsets at one and two thirds, but not at the half, mean each beat divides into
-  three (6/8, 9/8, 12/8). If instead the tracker followed the eighth notes of a compound metre,
-  the bar of six tracked pulses shows a strong first and a medium fourth pulse, and every third
-  pulse is the felt beat.
+  three (6/8, 9/8, 12/8). A bar of three tracked pulses may also be the eighth notes of a
+  compound metre (every third pulse is the felt beat) or pairs of its eighths; which, the
+  onsets inside the bar decide (:mod:`.triple_bar`).
 
 Examples
 --------
@@ -33,12 +33,11 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import scipy.ndimage
-
-from linernotes.analyzers.beats import double_pulses
 
 __all__ = [
     "BeatFeatures",
@@ -48,7 +47,6 @@ __all__ = [
     "estimate_meter",
     "meter_confidence",
     "meter_evidence",
-    "regroup_as_compound",
     "subdivision_profile",
     "track_bar_phase",
 ]
@@ -338,7 +336,8 @@ def _gain(longer: float, shorter: float) -> float:
 #: The choices that fix a bar length, as :attr:`MeterEstimate.decision` names them:
 #: ``two_or_four`` (simple duple bar: 2/4 or 4/4), ``six_or_twelve`` (compound beats, two or
 #: four per bar), ``eighths`` (the tracked pulses are the eighths of a 6/8 or 12/8 bar),
-#: ``regrouped`` (three tracked pulses split into 6/8, :func:`regroup_as_compound`),
+#: ``regrouped`` (three tracked pulses split into 6/8,
+#: :func:`linernotes.analyzers.triple_bar.regroup_as_compound`),
 #: ``triple`` (3/4) and ``odd`` (5 or 7).
 METER_DECISIONS = ("two_or_four", "six_or_twelve", "eighths", "regrouped", "triple", "odd")
 
@@ -415,22 +414,14 @@ def _duple_bar(
     return 4, 1, 0.0
 
 
-def _triple_bar(
-    fit: dict[int, float],
-    x: np.ndarray,
-    pulse_bpm: float,
-    six_gain: float,
-    min_eighth_bpm: float,
-    twelve_gain: float,
-) -> tuple[int, int]:
-    """Three beats per bar, or six (or twelve) tracked eighth notes of a compound metre."""
-    r3, r6 = fit.get(3, 0.0), fit.get(6, 0.0)
-    g = _gain(r6, r3)
-    if pulse_bpm < min_eighth_bpm or x.shape[0] < 2 * 6 + 1 or g < six_gain:
+def _eighths_bar(fit: dict[int, float], x: np.ndarray, twelve_gain: float) -> tuple[int, int]:
+    """Six (or twelve) tracked eighth notes of a compound metre in a bar; three beats when
+    the track is too short to show a bar of six."""
+    if x.shape[0] < 2 * 6 + 1:
         return 3, 1
     r12 = bar_fit(x, [12])[12]
     fit[12] = r12
-    if x.shape[0] >= 2 * 12 + 1 and _gain(r12, r6) >= twelve_gain:
+    if x.shape[0] >= 2 * 12 + 1 and _gain(r12, fit.get(6, 0.0)) >= twelve_gain:
         return 12, 3
     return 6, 3
 
@@ -439,14 +430,12 @@ def estimate_meter(
     features: BeatFeatures,
     *,
     subdivision: np.ndarray,
-    pulse_bpm: float,
     candidates: Sequence[int] = (2, 3, 4, 5, 6, 7),
     min_fit: float = 0.02,
     four_over_two_gain: float = 0.05,
     min_two_fit: float = 0.3,
     twelve_over_six_gain: float = 0.3,
-    six_over_three_gain: float = 0.22,
-    min_eighth_pulse_bpm: float = 140.0,
+    bar_of_three: Literal["beats", "eighths"] = "beats",
     odd_meter_factor: float = 1.5,
     triple_ratio: float = 1.5,
     triple_min_level: float = 0.12,
@@ -460,8 +449,6 @@ def estimate_meter(
         From :func:`beat_sync_features`.
     subdivision : np.ndarray, shape (12,)
         From :func:`subdivision_profile`.
-    pulse_bpm : float
-        Tempo of the tracked pulses.
     candidates : sequence of int
         Bar lengths considered, in tracked pulses.
     min_fit : float
@@ -474,11 +461,11 @@ def estimate_meter(
     twelve_over_six_gain : float
         A compound metre gets two felt beats per bar (6/8) unless four explain at least this
         share of the variance that two leave (12/8).
-    six_over_three_gain, min_eighth_pulse_bpm : float
-        A bar of three tracked pulses is read as the eighth notes of a compound metre when a
-        bar of six explains at least ``six_over_three_gain`` of the variance that three leaves
-        and the pulses are at least ``min_eighth_pulse_bpm`` (slower pulses are the beats of a
-        3/4, whose two-bar phrases also favour six).
+    bar_of_three : {"beats", "eighths"}
+        How a bar of three tracked pulses is read: three beats (3/4), or the eighth notes of a
+        compound metre, six or twelve to the bar (the choice is
+        :func:`linernotes.analyzers.triple_bar.triple_bar_reading`'s, which needs the onsets
+        inside the bar).
     odd_meter_factor : float
         A bar of five or seven must fit this many times better than the best of the others.
     triple_ratio, triple_min_level : float
@@ -520,9 +507,9 @@ def estimate_meter(
         )
         decision = "six_or_twelve" if triple_sub else "two_or_four"
     elif best_family == 3:
-        m, pulse_group = _triple_bar(
-            fit, x, pulse_bpm, six_over_three_gain, min_eighth_pulse_bpm, twelve_over_six_gain
-        )
+        m, pulse_group = (3, 1)
+        if bar_of_three == "eighths":
+            m, pulse_group = _eighths_bar(fit, x, twelve_over_six_gain)
         decision = "eighths" if pulse_group == 3 else "triple"
     else:
         m, pulse_group = best_family, 1
@@ -615,50 +602,3 @@ def track_bar_phase(
     for i in range(n - 1, 0, -1):
         path[i - 1] = back[i, path[i]]
     return path
-
-
-def regroup_as_compound(
-    envelope: np.ndarray,
-    pulse_frames: np.ndarray,
-    meter: MeterEstimate,
-    *,
-    min_ratio: float = 0.55,
-    min_bars: int = 4,
-) -> tuple[np.ndarray, MeterEstimate]:
-    """Read a bar of three tracked pulses as 6/8 when its accents fall on the half bar.
-
-    6/8 played without drums is often tracked at the quarter note: every two eighths, three
-    pulses per bar, which looks like 3/4 (the hemiola). The bars then differ in where their
-    second accent falls: a 3/4 bar has its beats on the pulses (sixths 2 and 4 of the bar
-    when it is cut into six), a 6/8 bar has its second dotted-quarter beat half way, between
-    two pulses (sixth 3). When the onset strength at the half bar reaches ``min_ratio`` of the
-    larger of the two pulses around it, the pulses are split into eighth notes and the bar
-    becomes six eighths in two compound beats.
-
-    Chosen on the accuracy benchmark (clean clips whose metre was found as three pulses per
-    bar): 7 of the 9 quarter-tracked compound clips are recovered, 2 of the 26 3/4 clips are
-    lost; Acc1 on compound metres goes from 80 to 92.5 %.
-
-    Returns
-    -------
-    (pulse_frames, meter)
-        Unchanged unless the bar was regrouped; then the eighth-note pulses (midpoints added)
-        and a metre of six pulses per bar grouped in threes.
-    """
-    p = np.asarray(pulse_frames, dtype=np.float64)
-    if meter.pulses_per_bar != 3 or meter.pulse_group != 1 or meter.compound or p.size < 3:
-        return pulse_frames, meter
-    bars = p[meter.phase :: 3]
-    if bars.size < min_bars:
-        return pulse_frames, meter
-    prof = subdivision_profile(envelope, bars, n_points=6)
-    if not prof[3] >= min_ratio * max(float(prof[2]), float(prof[4]), 1e-9):
-        return pulse_frames, meter
-    eighths = double_pulses(p)
-    bar_phase = None
-    if meter.bar_phase is not None:
-        bar_phase = np.repeat(2 * meter.bar_phase, 2)[: eighths.size]
-    regrouped = replace(meter, pulses_per_bar=6, phase=2 * meter.phase, pulse_group=3,
-                        compound=True, bar_phase=bar_phase, decision="regrouped",
-                        decision_margin=0.0, confidence=meter_confidence("regrouped"))
-    return eighths, regrouped

@@ -21,9 +21,11 @@ Pipeline, all on the shared front end (no audio is read here):
    at double speed); the pulse grid is then doubled or halved. On the accuracy benchmark this
    took tempo Acc1 from 84.4 to 91.2 % (``bench/results/accuracy.md``).
 5. **Meter** (:mod:`.meter`): bar length and downbeat phase from beat-synchronous accents,
-   bass, harmony and timbre changes; compound subdivision from onsets at the beat's thirds;
-   a three-pulse bar accented half way is 6/8 tracked at the quarter note
-   (:func:`.meter.regroup_as_compound`).
+   bass, harmony and timbre changes; compound subdivision from onsets at the beat's thirds.
+   A bar of three tracked pulses is read by the onsets across it (:mod:`.triple_bar`) as
+   three beats (3/4), the eighth notes of a 6/8 or 12/8 bar, or pairs of eighths of a 6/8 bar
+   (the hemiola drumless 6/8 is often tracked at); on the accuracy benchmark that reading
+   took 3/4 Acc1 from 82.1 to 89.3 % and all clean clips from 91.2 to 92.5 %.
 6. **BPM** is finally re-measured from the reported beats (trimmed mean of inter-beat
    intervals), which is far more precise than the periodicity peak.
 7. **Tempo curve** (:mod:`.tempo_curve`): the local tempo every 2 s and the segments of
@@ -72,7 +74,6 @@ from linernotes.analyzers.meter import (
     MeterEstimate,
     beat_sync_features,
     estimate_meter,
-    regroup_as_compound,
     subdivision_profile,
 )
 from linernotes.analyzers.octave import (
@@ -95,13 +96,21 @@ from linernotes.analyzers.tempo import (
     tempo_prior,
 )
 from linernotes.analyzers.tempo_curve import tempo_curve, tempo_segments
+from linernotes.analyzers.triple_bar import (
+    regroup_as_compound,
+    triple_bar_evidence,
+    triple_bar_reading,
+)
 
 __all__ = [
+    "BarMeter",
     "PulseTrack",
     "RhythmParams",
     "RhythmResult",
     "TempoCandidate",
     "TempoSegment",
+    "bar_meter",
+    "check_octave",
     "rhythm",
     "summarize_rhythm",
     "track_pulses",
@@ -390,9 +399,80 @@ def track_pulses(features: Any, params: RhythmParams) -> PulseTrack | float:
                       onset_rate=onset_rate)
 
 
+def check_octave(
+    track: PulseTrack, params: RhythmParams
+) -> tuple[np.ndarray, Literal["doubled", "halved"] | None, float]:
+    """The octave check: are the tracked pulses the felt beat, two beats each or half beats?
+
+    Returns the pulses at the level chosen, whether they were doubled or halved, and the
+    probability that the level is right.
+    """
+    p = params
+    pulse_frames = track.pulse_frames
+    octave, pulse_is_beat = octave_decision(
+        octave_evidence(track.envelope, track.bands.stack(), pulse_frames,
+                        frame_rate=track.frame_rate)
+    )
+    tracked_bpm = pulse_bpm(pulse_frames, frame_rate=track.frame_rate)
+    if octave == "double" and 2.0 * tracked_bpm <= p.max_bpm:
+        doubled = refine_beats(track.envelope, double_pulses(pulse_frames))
+        return doubled, "doubled", 1.0 - pulse_is_beat
+    if octave == "half" and 0.5 * tracked_bpm >= p.min_bpm and pulse_frames.size >= 8:
+        return halve_pulses(track.envelope, pulse_frames), "halved", 1.0 - pulse_is_beat
+    return pulse_frames, None, pulse_is_beat
+
+
+@dataclass(frozen=True)
+class BarMeter:
+    """The metre of a pulse grid, the pulses it counts (eighth notes once a bar of three was
+    split, :func:`.triple_bar.regroup_as_compound`), and, for a bar of three pulses, the
+    evidence that chose its reading (:func:`.triple_bar.triple_bar_evidence`)."""
+
+    pulse_frames: np.ndarray
+    meter: MeterEstimate
+    triple_bar_evidence: dict[str, float] | None = None
+
+
+def bar_meter(
+    features: Any, track: PulseTrack, pulse_frames: np.ndarray, params: RhythmParams
+) -> BarMeter:
+    """Bar length, downbeats and subdivision of the pulses; a bar of three pulses is read as
+    three beats, compound eighths or pairs of eighths (:mod:`.triple_bar`)."""
+    fp = features.params
+    envelope, bands = track.envelope, track.bands
+    feats = beat_sync_features(
+        pulse_frames,
+        envelope=envelope,
+        band_envelopes=bands.stack(),
+        mel_db=features.mel_db,
+        rms=features.rms,
+        pitch_spectrum=features.pitch_spectrum,
+        pitch_hop_ratio=fp.pitch_hop_length / fp.hop_length,
+        pitch_bin_midi=fp.pitch_bin_midi(),
+    )
+    settings: dict[str, Any] = {
+        "subdivision": subdivision_profile(envelope, pulse_frames),
+        "candidates": params.meter_candidates,
+        "min_fit": params.min_meter_fit,
+    }
+    meter = estimate_meter(feats, **settings)
+    if meter.decision != "triple" or meter.compound:
+        return BarMeter(pulse_frames, meter)
+    evidence = triple_bar_evidence(
+        envelope, bands.high, pulse_frames, meter,
+        pulse_bpm=_felt_bpm(pulse_frames / track.frame_rate) or track.tempo.bpm or 0.0,
+    )
+    reading, _ = triple_bar_reading(evidence)
+    if reading == "eighths":
+        meter = estimate_meter(feats, bar_of_three="eighths", **settings)
+    elif reading == "two_eighths":
+        pulse_frames, meter = regroup_as_compound(pulse_frames, meter)
+    return BarMeter(pulse_frames, meter, evidence)
+
+
 @analyzer(
     "rhythm",
-    version="4",
+    version="5",
     params=RhythmParams(),
     summarize=summarize_rhythm,
     confidence_fields={
@@ -405,47 +485,15 @@ def track_pulses(features: Any, params: RhythmParams) -> PulseTrack | float:
 def rhythm(features: Any, params: RhythmParams) -> RhythmResult:
     """Tempo, beats, downbeats, meter and onset rate from the shared features."""
     p = params
-    fp = features.params
     track = track_pulses(features, p)
     if not isinstance(track, PulseTrack):
         return _empty(track)
-    envelope, bands, est = track.envelope, track.bands, track.tempo
+    est = track.tempo
     frame_rate, duration, onset_rate = track.frame_rate, track.duration, track.onset_rate
     from_changes = track.from_changes
-    pulse_frames = track.pulse_frames
-    # The octave check: are the pulses the felt beat, two beats each or half beats?
-    octave, pulse_is_beat = octave_decision(
-        octave_evidence(envelope, bands.stack(), pulse_frames, frame_rate=frame_rate)
-    )
-    tracked_bpm = pulse_bpm(pulse_frames, frame_rate=frame_rate)
-    octave_check: Literal["doubled", "halved"] | None = None
-    if octave == "double" and 2.0 * tracked_bpm <= p.max_bpm:
-        pulse_frames = refine_beats(envelope, double_pulses(pulse_frames))
-        octave_check = "doubled"
-    elif octave == "half" and 0.5 * tracked_bpm >= p.min_bpm and pulse_frames.size >= 8:
-        pulse_frames = halve_pulses(envelope, pulse_frames)
-        octave_check = "halved"
-    # Probability that the level reported is right.
-    octave_sure = 1.0 - pulse_is_beat if octave_check else pulse_is_beat
-
-    feats = beat_sync_features(
-        pulse_frames,
-        envelope=envelope,
-        band_envelopes=bands.stack(),
-        mel_db=features.mel_db,
-        rms=features.rms,
-        pitch_spectrum=features.pitch_spectrum,
-        pitch_hop_ratio=fp.pitch_hop_length / fp.hop_length,
-        pitch_bin_midi=fp.pitch_bin_midi(),
-    )
-    meter = estimate_meter(
-        feats,
-        subdivision=subdivision_profile(envelope, pulse_frames),
-        pulse_bpm=_felt_bpm(pulse_frames / frame_rate) or est.bpm,
-        candidates=p.meter_candidates,
-        min_fit=p.min_meter_fit,
-    )
-    pulse_frames, meter = regroup_as_compound(envelope, pulse_frames, meter)
+    pulse_frames, octave_check, octave_sure = check_octave(track, p)
+    measured = bar_meter(features, track, pulse_frames, p)
+    pulse_frames, meter = measured.pulse_frames, measured.meter
     beat_frames, position = _felt_grid(pulse_frames, meter)
     bar = None if meter.pulses_per_bar is None else meter.pulses_per_bar // meter.pulse_group
     if p.extend_beats > 0:
