@@ -20,7 +20,11 @@ import pytest
 from linernotes.analyzers import tempo as tempo_module
 from linernotes.analyzers.beats import refine_beats, track_beats
 from linernotes.analyzers.meter import (
+    COMPOUND_FEATURES,
+    COMPOUND_WEIGHTS,
     bar_fit,
+    compound_evidence,
+    compound_probability,
     meter_confidence,
     subdivision_profile,
     track_bar_phase,
@@ -583,6 +587,21 @@ def test_subdivision_profile_separates_thirds_from_halves():
     pe = subdivision_profile(eighths, beats)
     assert pt[4] > 0.5 and pt[8] > 0.5 and pt[6] < 0.1
     assert pe[6] > 0.5 and pe[4] < 0.1
+    assert compound_probability(pt) > 0.9 and compound_probability(pe) < 0.1
+
+
+def test_compound_probability_needs_the_first_third():
+    # A 6/8 beat whose middle eighth is softer (common in broken chords) is still compound;
+    # swung eighths (an onset at two thirds only) and straight sixteenths are not.
+    soft_middle = np.array([1, 0.02, 0.02, 0.02, 0.2, 0.02, 0.02, 0.02, 0.7, 0.02, 0.02, 0.02])
+    swing = np.array([1, 0.02, 0.02, 0.02, 0.02, 0.02, 0.02, 0.02, 0.7, 0.02, 0.02, 0.02])
+    sixteenths = np.array([1, 0.02, 0.02, 0.5, 0.02, 0.02, 0.7, 0.02, 0.02, 0.5, 0.02, 0.02])
+    assert compound_probability(soft_middle) > 0.5
+    assert compound_probability(swing) == 0.0
+    assert compound_probability(sixteenths) < 0.5
+    assert compound_probability(np.zeros(12)) == 0.0
+    assert tuple(compound_evidence(soft_middle)) == COMPOUND_FEATURES
+    assert len(COMPOUND_WEIGHTS) == len(COMPOUND_FEATURES) + 1
 
 
 def _clicks(tempo_at: Callable[[float], float], seconds: float, sr: int = 22050) -> np.ndarray:

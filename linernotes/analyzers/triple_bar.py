@@ -18,7 +18,7 @@ Two logistic models (:data:`EIGHTHS_WEIGHTS`, :data:`TWO_EIGHTHS_WEIGHTS`) weigh
 and the pulse tempo; the likelier compound reading wins when its probability exceeds one half
 (:func:`triple_bar_reading`).
 
-The weights are fitted by ``bench/triple_bar`` on the bars of three found in 1200 rendered
+The weights are fitted by ``bench/meter_readings`` on the bars of three found in 1200 rendered
 songs drawn like the accuracy benchmark's clean clips from seeds it never uses. The rule they
 replace (eighths when a bar of six pulses explains at least 22 % of the variance three leave
 and the pulses are at least 140 per minute; two eighths when the half bar carries at least
@@ -73,7 +73,7 @@ TRIPLE_BAR_FEATURES: tuple[str, ...] = (
 
 #: Logistic weights (bias first, then :data:`TRIPLE_BAR_FEATURES`) of "the pulses are the
 #: eighth notes of a compound metre" and "the pulses are pairs of eighths of a 6/8 bar",
-#: fitted by ``bench/triple_bar`` (ridge 0.3).
+#: fitted by ``bench/meter_readings`` (ridge 0.3).
 EIGHTHS_WEIGHTS: tuple[float, ...] = (
     -5.875, 2.156, -0.056, -0.89, -1.258, -1.091, -0.044, -0.014, -0.648, -0.983, -0.124, 2.923,
     4.953,
