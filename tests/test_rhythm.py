@@ -22,14 +22,9 @@ from linernotes.analyzers.beats import refine_beats, track_beats
 from linernotes.analyzers.meter import (
     COMPOUND_FEATURES,
     COMPOUND_WEIGHTS,
-    DUPLE_FEATURES,
-    FOUR_WEIGHTS,
-    BeatFeatures,
     bar_fit,
     compound_evidence,
     compound_probability,
-    duple_bar_evidence,
-    four_probability,
     meter_confidence,
     subdivision_profile,
     track_bar_phase,
@@ -593,28 +588,6 @@ def test_subdivision_profile_separates_thirds_from_halves():
     assert pt[4] > 0.5 and pt[8] > 0.5 and pt[6] < 0.1
     assert pe[6] > 0.5 and pe[4] < 0.1
     assert compound_probability(pt) > 0.9 and compound_probability(pe) < 0.1
-
-
-def _duple_beats(third_beat: float, n_bars: int = 16) -> BeatFeatures:
-    """Beat features of bars of four beats: the downbeat brings the accent, loudness, a new
-    chord and a new bass note; the third beat brings ``third_beat`` of that (1 = a bar of two
-    beats repeated, 0 = a plain weak beat); beats two and four bring nothing."""
-    rng = np.random.default_rng(3)
-    level = np.tile([1.0, 0.0, third_beat, 0.0], n_bars)
-    signed = level[:, None] * np.ones(8)[None, :] + 0.1 * rng.standard_normal((level.size, 8))
-    after = 0.1 * rng.standard_normal((level.size, 8))
-    z = (signed - signed.mean(0)) / signed.std(0)
-    return BeatFeatures(periodic=np.column_stack([z, after]), downbeat=z.mean(axis=1))
-
-
-def test_four_probability_tells_four_beats_from_two():
-    features = {third: _duple_beats(third) for third in (0.0, 1.0)}
-    evidence = {t: duple_bar_evidence(f, bar_fit(f.periodic, [2, 4])) for t, f in features.items()}
-    assert tuple(evidence[0.0]) == DUPLE_FEATURES
-    assert len(FOUR_WEIGHTS) == len(DUPLE_FEATURES) + 1
-    # The first beat outweighs the third only in the bar of four.
-    assert evidence[0.0]["chroma_change_1v3"] > 1.0 > abs(evidence[1.0]["chroma_change_1v3"])
-    assert four_probability(evidence[0.0]) > 0.5 > four_probability(evidence[1.0])
 
 
 def test_compound_probability_needs_the_first_third():

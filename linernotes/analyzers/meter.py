@@ -43,17 +43,13 @@ import scipy.ndimage
 __all__ = [
     "COMPOUND_FEATURES",
     "COMPOUND_WEIGHTS",
-    "DUPLE_FEATURES",
-    "FOUR_WEIGHTS",
     "BeatFeatures",
     "MeterEstimate",
     "bar_fit",
     "beat_sync_features",
     "compound_evidence",
     "compound_probability",
-    "duple_bar_evidence",
     "estimate_meter",
-    "four_probability",
     "meter_confidence",
     "meter_evidence",
     "subdivision_profile",
@@ -86,8 +82,7 @@ class MeterEstimate:
     :func:`track_bar_phase`). ``decision`` names the choice that fixed the bar length (one of
     :data:`METER_DECISIONS`), ``decision_margin`` how far its evidence was from that choice's
     threshold, and ``confidence`` is :func:`meter_confidence` of them; :attr:`alternative`
-    follows from the decision. ``duple_evidence`` is what chose between a bar of two and of
-    four beats (:func:`duple_bar_evidence`), when that was the choice.
+    follows from the decision.
     """
 
     pulses_per_bar: int | None
@@ -100,7 +95,6 @@ class MeterEstimate:
     bar_phase: np.ndarray | None = None
     decision: str | None = None
     decision_margin: float = 0.0
-    duple_evidence: dict[str, float] | None = None
 
     @property
     def alternative(self) -> tuple[int, bool] | None:
@@ -397,7 +391,7 @@ METER_DECISIONS = ("two_or_four", "six_or_twelve", "eighths", "regrouped", "trip
 #: ``bench/results/accuracy.md``) it ranks right above wrong numerators with AUROC 0.79, where
 #: the earlier product of fit strength, margins and threshold distance had 0.67, and clips at
 #: 0.5-0.7 are right 58 % of the time, at 0.7-0.85 94 %, at 0.95 and above 94 %.
-_METER_CONF = (4.618, -3.834, -3.732, 1.99)
+_METER_CONF = (4.616, -4.054, -4.109, 1.727)
 
 
 #: Inputs of :func:`meter_confidence`, in the order of the weights in ``_METER_CONF``.
@@ -442,75 +436,25 @@ def meter_confidence(decision: str | None, margin: float = 0.0) -> float:
     return float(1.0 / (1.0 + np.exp(-z)))
 
 
-#: The beat-synchronous features whose contrasts between bar positions tell a bar of four
-#: beats from one of two (the first eight columns of :attr:`BeatFeatures.periodic`).
-_CONTRASTED = ("accent", "accent_low", "accent_mid", "accent_high", "loudness",
-               "chroma_change", "bass_change", "timbre_change")
-#: Names of :func:`duple_bar_evidence`, in the order of :data:`FOUR_WEIGHTS`: how much a bar
-#: of four explains beyond a bar of two (share of the variance left), how well a bar of two
-#: fits, then for each feature the difference between the first and third beats of the
-#: candidate bar of four, and between its second and fourth.
-DUPLE_FEATURES: tuple[str, ...] = (
-    "four_over_two",
-    "two_fit",
-    *(f"{name}_1v3" for name in _CONTRASTED),
-    *(f"{name}_2v4" for name in _CONTRASTED),
-)
-#: Logistic weights (bias first, then :data:`DUPLE_FEATURES`) of "the bar has four beats, not
-#: two" (4/4 rather than 2/4, 12/8 rather than 6/8), fitted by ``bench/meter_readings`` on
-#: the 690 rendered songs whose pulse is the felt beat and whose bar is two or four beats
-#: (seeds the accuracy benchmark never uses). The fixed thresholds before it (four when a bar
-#: of four explains 5 % of what two leave, two only when two fits with R² 0.3; in compound
-#: metres four when it explains 30 %) read 161 of them wrongly, 49 of 110 held-out and 29 of
-#: 123 on the benchmark (clean and degraded clips at the felt beat); this model 27, 10 and 5.
-FOUR_WEIGHTS: tuple[float, ...] = (
-    -5.137, 1.298, -2.172, 1.11, 2.912, 0.73, -1.217, 3.616, 2.45, -1.082, 0.246, 0.19,
-    -0.927, -0.008, -1.917, 1.073, -0.246, -1.494, 0.383,
-)
+def _duple_bar(
+    fit: dict[int, float], triple_sub: bool, four_gain: float, two_fit: float, twelve_gain: float
+) -> tuple[int, int, float]:
+    """Two or four beats per bar, and the margin of that choice.
 
-
-def duple_bar_evidence(features: BeatFeatures, fit: dict[int, float]) -> dict[str, float]:
-    """What the beats say about a bar of four against a bar of two.
-
-    A bar of two beats repeats itself twice in a bar of four, so its first and third beats
-    (and its second and fourth) look alike; in a bar of four the first beat carries the
-    downbeat's accents, bass and chord changes and the third does not, or less. The bar of
-    four is placed where the downbeat score is highest.
-
-    Parameters
-    ----------
-    features : BeatFeatures
-        From :func:`beat_sync_features`.
-    fit : dict
-        :func:`bar_fit` of the features for bars of 2 and 4.
-
-    Returns
-    -------
-    dict
-        One value per name of :data:`DUPLE_FEATURES`.
+    Without evidence for the longer bar, simple metres default to four beats (4/4 is far more
+    common than 2/4 unless a clear strong-weak alternation says otherwise) and compound ones to
+    two (6/8 rather than 12/8). The margin is how far the longer bar's gain lies from the
+    threshold that decided (0 when the choice fell to the default).
     """
-    x = features.periodic
-    n = x.shape[0]
-    pos = np.arange(n) % 4
-    counts = np.maximum(np.bincount(pos, minlength=4), 1)
-    phase = int(np.argmax(np.bincount(pos, weights=features.downbeat, minlength=4) / counts))
-    rel = (np.arange(n) - phase) % 4
     r2, r4 = fit.get(2, 0.0), fit.get(4, 0.0)
-    evidence = {"four_over_two": _gain(r4, r2), "two_fit": r2}
-    for a, b, suffix in ((0, 2, "1v3"), (1, 3, "2v4")):
-        for j, name in enumerate(_CONTRASTED):
-            col = x[:, j] if j < x.shape[1] else np.zeros(n)
-            evidence[f"{name}_{suffix}"] = float(col[rel == a].mean() - col[rel == b].mean())
-    return evidence
-
-
-def four_probability(
-    evidence: dict[str, float], weights: tuple[float, ...] = FOUR_WEIGHTS
-) -> float:
-    """Probability that a duple bar has four beats rather than two, from
-    :func:`duple_bar_evidence`."""
-    z = np.array([1.0, *(evidence[k] for k in DUPLE_FEATURES)])
-    return float(1.0 / (1.0 + np.exp(-float(np.dot(weights, z)))))
+    g = _gain(r4, r2)
+    if triple_sub:
+        return (4 if g >= twelve_gain else 2), 1, abs(g - twelve_gain)
+    if g >= four_gain:
+        return 4, 1, g - four_gain
+    if r2 >= two_fit:
+        return 2, 1, min(four_gain - g, r2 - two_fit)
+    return 4, 1, 0.0
 
 
 def _eighths_bar(fit: dict[int, float], x: np.ndarray, twelve_gain: float) -> tuple[int, int]:
@@ -531,6 +475,8 @@ def estimate_meter(
     subdivision: np.ndarray,
     candidates: Sequence[int] = (2, 3, 4, 5, 6, 7),
     min_fit: float = 0.02,
+    four_over_two_gain: float = 0.05,
+    min_two_fit: float = 0.3,
     twelve_over_six_gain: float = 0.3,
     bar_of_three: Literal["beats", "eighths"] = "beats",
     odd_meter_factor: float = 1.5,
@@ -548,10 +494,14 @@ def estimate_meter(
         Bar lengths considered, in tracked pulses.
     min_fit : float
         Smallest adjusted R² accepted as evidence of any metre; below it the metre is unknown.
+    four_over_two_gain, min_two_fit : float
+        A simple metre gets a bar of two only when four explains less than
+        ``four_over_two_gain`` of the variance that two leaves unexplained and two itself fits
+        with at least ``min_two_fit`` (four beats per bar is far more common, and a strong-weak
+        alternation alone cannot tell them apart).
     twelve_over_six_gain : float
-        Tracked compound eighths make a bar of twelve (12/8) rather than six when twelve
-        explain at least this share of the variance that six leave. (A bar of two or four
-        felt beats is :func:`four_probability`'s choice, in simple and compound metres.)
+        A compound metre gets two felt beats per bar (6/8) unless four explain at least this
+        share of the variance that two leave (12/8).
     bar_of_three : {"beats", "eighths"}
         How a bar of three tracked pulses is read: three beats (3/4), or the eighth notes of a
         compound metre, six or twelve to the bar (the choice is
@@ -588,11 +538,10 @@ def estimate_meter(
     if best_family == 2 and n < 2 * 4 + 1:  # two or four cannot be told apart yet
         return MeterEstimate(None, 0, 1, None, 0.0, fit, np.asarray(subdivision))
     margin = 0.0
-    duple_evidence = None
     if best_family == 2:
-        duple_evidence = duple_bar_evidence(features, fit)
-        p_four = four_probability(duple_evidence)
-        m, pulse_group, margin = (4 if p_four > 0.5 else 2), 1, abs(p_four - 0.5)
+        m, pulse_group, margin = _duple_bar(
+            fit, triple_sub, four_over_two_gain, min_two_fit, twelve_over_six_gain
+        )
         decision = "six_or_twelve" if triple_sub else "two_or_four"
     elif best_family == 3:
         m, pulse_group = (3, 1)
@@ -626,7 +575,7 @@ def estimate_meter(
     compound = True if pulse_group == 3 else triple_sub
     return MeterEstimate(
         m, phase, pulse_group, compound, meter_confidence(decision, margin), fit,
-        np.asarray(subdivision), bar_phase, decision, margin, duple_evidence,
+        np.asarray(subdivision), bar_phase, decision, margin,
     )
 
 

@@ -21,7 +21,8 @@ Pipeline, all on the shared front end (no audio is read here):
    at double speed); the pulse grid is then doubled or halved. On the accuracy benchmark this
    took tempo Acc1 from 84.4 to 91.2 % (``bench/results/accuracy.md``).
 5. **Meter** (:mod:`.meter`): bar length and downbeat phase from beat-synchronous accents,
-   bass, harmony and timbre changes; compound subdivision from onsets at the beat's thirds.
+   bass, harmony and timbre changes; compound subdivision from onsets at the beat's thirds,
+   weighed by a model fitted on rendered songs (:func:`.meter.compound_probability`).
    A bar of three tracked pulses is read by the onsets across it (:mod:`.triple_bar`) as
    three beats (3/4), the eighth notes of a 6/8 or 12/8 bar, or pairs of eighths of a 6/8 bar
    (the hemiola drumless 6/8 is often tracked at); on the accuracy benchmark that reading
