@@ -74,12 +74,12 @@ import tempo_octave  # noqa: E402
 from linernotes.analyzers.meter import (  # noqa: E402
     COMPOUND_FEATURES,
     COMPOUND_WEIGHTS,
+    ONSET_FLOOR,
     compound_evidence,
     compound_probability,
 )
 from linernotes.analyzers.triple_bar import (  # noqa: E402
     EIGHTHS_WEIGHTS,
-    LOG_RATIO_FLOOR,
     TRIPLE_BAR_FEATURES,
     TWO_EIGHTHS_WEIGHTS,
     triple_bar_probability,
@@ -275,7 +275,7 @@ def _rule_before(row: dict[str, Any]) -> str:
     if row["six_over_three"] >= 0.22 and 100.0 * 2.0 ** row["log2_tempo"] >= 140.0:
         return "eighths"
     def strength(name: str) -> float:  # back from the log ratio to the downbeat's (= 1)
-        return float(np.exp(row[name]) * (1.0 + LOG_RATIO_FLOOR) - LOG_RATIO_FLOOR)
+        return float(np.exp(row[name]) * (1.0 + ONSET_FLOOR) - ONSET_FLOOR)
 
     if strength("sixth3_full") >= 0.55 * max(strength("sixth2_full"), strength("sixth4_full")):
         return "two_eighths"

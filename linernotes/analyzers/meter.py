@@ -40,9 +40,12 @@ from typing import Literal
 import numpy as np
 import scipy.ndimage
 
+from linernotes.analyzers.logistic import logistic_probability
+
 __all__ = [
     "COMPOUND_FEATURES",
     "COMPOUND_WEIGHTS",
+    "ONSET_FLOOR",
     "BeatFeatures",
     "MeterEstimate",
     "bar_fit",
@@ -50,8 +53,10 @@ __all__ = [
     "compound_evidence",
     "compound_probability",
     "estimate_meter",
+    "fit_gain",
     "meter_confidence",
     "meter_evidence",
+    "onset_log_ratio",
     "subdivision_profile",
     "track_bar_phase",
 ]
@@ -317,6 +322,18 @@ def subdivision_profile(
     return prof / top
 
 
+#: Added to both strengths of :func:`onset_log_ratio` (profiles are 1 at the beat), so that
+#: near-silent positions give a bounded, not an infinite, ratio.
+ONSET_FLOOR = 0.05
+
+
+def onset_log_ratio(strength: float, reference: float) -> float:
+    """Log ratio of an onset strength to a reference one (both from a
+    :func:`subdivision_profile`), each raised by :data:`ONSET_FLOOR`: the evidence the fitted
+    rhythm models read (compound beat, octave check, bar of three)."""
+    return float(np.log((float(strength) + ONSET_FLOOR) / (float(reference) + ONSET_FLOOR)))
+
+
 #: Positions inside the beat, in twelfths (1/6, 1/4, 1/3, 1/2, 2/3, 3/4, 5/6), whose onset
 #: strength relative to the beat's own says whether the beat divides into three.
 COMPOUND_POSITIONS = (2, 3, 4, 6, 8, 9, 10)
@@ -329,17 +346,14 @@ COMPOUND_FEATURES = tuple(f"twelfth{i}" for i in COMPOUND_POSITIONS)
 #: 57 held-out and 10 of 35 on the benchmark; this model misses 29, 4 and 5, with no simple
 #: song read as compound in any of the three sets.
 COMPOUND_WEIGHTS: tuple[float, ...] = (-0.684, -0.74, -1.023, 1.762, -3.004, 4.616, -0.527, -0.227)
-#: Onset floor of the log ratios of :func:`compound_evidence`.
-_COMPOUND_FLOOR = 0.05
 
 
 def compound_evidence(profile: np.ndarray) -> dict[str, float]:
     """Log ratio of the onset strength at each of :data:`COMPOUND_POSITIONS` to that on the
     beat, from a 12-point :func:`subdivision_profile`."""
     prof = np.asarray(profile, dtype=np.float64)
-    on = float(prof[0]) + _COMPOUND_FLOOR
     return {
-        name: float(np.log((prof[i] + _COMPOUND_FLOOR) / on))
+        name: onset_log_ratio(prof[i], prof[0])
         for name, i in zip(COMPOUND_FEATURES, COMPOUND_POSITIONS, strict=True)
     }
 
@@ -366,13 +380,12 @@ def compound_probability(
         return 0.0
     if not prof[4] > max(float(prof[3]), float(prof[6]), float(prof[9])):
         return 0.0
-    evidence = compound_evidence(prof)
-    x = np.array([1.0, *(evidence[k] for k in COMPOUND_FEATURES)])
-    return float(1.0 / (1.0 + np.exp(-float(np.dot(weights, x)))))
+    return logistic_probability(weights, compound_evidence(prof), COMPOUND_FEATURES)
 
 
-def _gain(longer: float, shorter: float) -> float:
-    """Share of the variance left by the shorter bar that the longer one explains."""
+def fit_gain(longer: float, shorter: float) -> float:
+    """Share of the variance left by the shorter bar that the longer one explains (from their
+    :func:`bar_fit` values)."""
     return (longer - shorter) / max(1.0 - shorter, 1e-9)
 
 
@@ -430,10 +443,7 @@ def meter_confidence(decision: str | None, margin: float = 0.0) -> float:
     """
     if decision is None:
         return 0.0
-    evidence = meter_evidence(decision, margin)
-    bias, *weights = _METER_CONF
-    z = bias + sum(w * evidence[name] for w, name in zip(weights, METER_EVIDENCE, strict=True))
-    return float(1.0 / (1.0 + np.exp(-z)))
+    return logistic_probability(_METER_CONF, meter_evidence(decision, margin), METER_EVIDENCE)
 
 
 def _duple_bar(
@@ -447,7 +457,7 @@ def _duple_bar(
     threshold that decided (0 when the choice fell to the default).
     """
     r2, r4 = fit.get(2, 0.0), fit.get(4, 0.0)
-    g = _gain(r4, r2)
+    g = fit_gain(r4, r2)
     if triple_sub:
         return (4 if g >= twelve_gain else 2), 1, abs(g - twelve_gain)
     if g >= four_gain:
@@ -464,7 +474,7 @@ def _eighths_bar(fit: dict[int, float], x: np.ndarray, twelve_gain: float) -> tu
         return 3, 1
     r12 = bar_fit(x, [12])[12]
     fit[12] = r12
-    if x.shape[0] >= 2 * 12 + 1 and _gain(r12, fit.get(6, 0.0)) >= twelve_gain:
+    if x.shape[0] >= 2 * 12 + 1 and fit_gain(r12, fit.get(6, 0.0)) >= twelve_gain:
         return 12, 3
     return 6, 3
 

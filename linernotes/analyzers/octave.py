@@ -46,7 +46,8 @@ from typing import Literal
 import numpy as np
 import scipy.ndimage
 
-from linernotes.analyzers.meter import subdivision_profile
+from linernotes.analyzers.logistic import logistic_probability
+from linernotes.analyzers.meter import onset_log_ratio, subdivision_profile
 
 __all__ = [
     "DOUBLE_WEIGHTS",
@@ -62,9 +63,6 @@ __all__ = [
 #: Points per pulse at which the onset profile is read (a multiple of 24 keeps quarters,
 #: thirds, halves and eighths on the grid).
 _POINTS = 24
-#: Added to both strengths of a log ratio (profiles peak at 1), so that near-silent
-#: positions give a bounded, not an infinite, ratio.
-_FLOOR = 0.05
 #: Profile positions (out of :data:`_POINTS`) of each kind of subdivision.
 _POSITIONS: dict[str, tuple[int, ...]] = {
     "quarter": (6, 18),
@@ -198,7 +196,7 @@ def octave_evidence(
         on = float(prof[0])
         for kind, pos in _POSITIONS.items():
             v = float(np.mean(prof[list(pos)]))
-            evidence[f"{kind}_{name}"] = float(np.log((v + _FLOOR) / (on + _FLOOR)))
+            evidence[f"{kind}_{name}"] = onset_log_ratio(v, on)
     for name in ("full", "low", "high"):
         evidence[f"alternation_{name}"] = _alternation(envelopes[name], pulses)
     bpm = pulse_bpm(pulses, frame_rate=frame_rate)
@@ -209,8 +207,7 @@ def octave_evidence(
 def octave_probability(evidence: Mapping[str, float], weights: tuple[float, ...]) -> float:
     """Probability of one reading (:data:`DOUBLE_WEIGHTS` or :data:`HALF_WEIGHTS`) given the
     evidence of :func:`octave_evidence`."""
-    x = np.array([1.0, *(evidence[k] for k in OCTAVE_FEATURES)])
-    return float(1.0 / (1.0 + np.exp(-float(np.dot(weights, x)))))
+    return logistic_probability(weights, evidence, OCTAVE_FEATURES)
 
 
 def octave_decision(

@@ -39,11 +39,17 @@ import numpy as np
 import scipy.ndimage
 
 from linernotes.analyzers.beats import double_pulses
-from linernotes.analyzers.meter import MeterEstimate, meter_confidence, subdivision_profile
+from linernotes.analyzers.logistic import logistic_probability
+from linernotes.analyzers.meter import (
+    MeterEstimate,
+    fit_gain,
+    meter_confidence,
+    onset_log_ratio,
+    subdivision_profile,
+)
 
 __all__ = [
     "EIGHTHS_WEIGHTS",
-    "LOG_RATIO_FLOOR",
     "TRIPLE_BAR_FEATURES",
     "TWO_EIGHTHS_WEIGHTS",
     "TripleBarReading",
@@ -55,8 +61,6 @@ __all__ = [
 
 TripleBarReading = Literal["beats", "eighths", "two_eighths"]
 
-#: Onset floor of the log ratios (the profile is 1 at the bar's first pulse).
-LOG_RATIO_FLOOR = 0.05
 #: Sixths of the bar after the downbeat, as indices of a 12-point bar profile.
 _SIXTHS = (2, 4, 6, 8, 10)
 
@@ -119,20 +123,16 @@ def triple_bar_evidence(
     for band, env in (("full", np.asarray(envelope, np.float64)), ("high", high)):
         prof = subdivision_profile(env, bars, n_points=12)
         for k, i in enumerate(_SIXTHS, start=1):
-            evidence[f"sixth{k}_{band}"] = float(
-                np.log((prof[i] + LOG_RATIO_FLOOR) / (prof[0] + LOG_RATIO_FLOOR))
-            )
+            evidence[f"sixth{k}_{band}"] = onset_log_ratio(prof[i], prof[0])
     evidence["log2_tempo"] = float(np.log2(max(pulse_bpm, 1e-9) / 100.0))
-    r3, r6 = meter.fit.get(3, 0.0), meter.fit.get(6, 0.0)
-    evidence["six_over_three"] = float((r6 - r3) / max(1.0 - r3, 1e-9))
+    evidence["six_over_three"] = fit_gain(meter.fit.get(6, 0.0), meter.fit.get(3, 0.0))
     return evidence
 
 
 def triple_bar_probability(evidence: Mapping[str, float], weights: tuple[float, ...]) -> float:
     """Probability of one compound reading (:data:`EIGHTHS_WEIGHTS` or
     :data:`TWO_EIGHTHS_WEIGHTS`) given the evidence of :func:`triple_bar_evidence`."""
-    x = np.array([1.0, *(evidence[k] for k in TRIPLE_BAR_FEATURES)])
-    return float(1.0 / (1.0 + np.exp(-float(np.dot(weights, x)))))
+    return logistic_probability(weights, evidence, TRIPLE_BAR_FEATURES)
 
 
 def triple_bar_reading(evidence: Mapping[str, float]) -> tuple[TripleBarReading, float]:
