@@ -53,11 +53,9 @@ the weights replaced.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -97,8 +95,6 @@ _CODE = (*tempo_octave._CODE, "triple_bar.py")
 
 def _evidence(item: tuple[str, Any]) -> dict[str, Any] | None:
     """Analyse one song up to its metre readings (runs in a worker)."""
-    import soundfile
-
     from linernotes.analyzers.meter import subdivision_profile
     from linernotes.analyzers.octave import pulse_bpm
     from linernotes.analyzers.rhythm import (
@@ -108,13 +104,9 @@ def _evidence(item: tuple[str, Any]) -> dict[str, Any] | None:
         check_octave,
         track_pulses,
     )
-    from linernotes.features import extract_features_from_array
 
     group, spec = item
-    data = tempo_octave.DATA if group == "train" else key_calibration.DATA
-    path = key_calibration.song_path(spec, data)
-    audio, sr = soundfile.read(path, dtype="float32", always_2d=True)
-    features = extract_features_from_array(audio.T, sr)
+    path, features = tempo_octave.song_features(group, spec)
     params = RhythmParams()
     track = track_pulses(features, params)
     if not isinstance(track, PulseTrack):
@@ -136,27 +128,10 @@ def _evidence(item: tuple[str, Any]) -> dict[str, Any] | None:
     return row
 
 
-def _rows(n_train: int, n_held: int, jobs: int) -> list[dict[str, Any]]:
-    key = {"code": tempo_octave.code_hash(_CODE), "train": n_train, "held": n_held}
-    if CACHE.exists():
-        stored = json.loads(CACHE.read_text())
-        if stored.get("key") == key:
-            return stored["rows"]
-    items = [("train", s) for s in tempo_octave.training_specs(n_train)]
-    items += [("held", s) for s in key_calibration.song_specs(n_held)]
-    with ProcessPoolExecutor(jobs) as pool:
-        rows = [r for r in pool.map(_evidence, items, chunksize=4) if r is not None]
-    CACHE.parent.mkdir(parents=True, exist_ok=True)
-    tmp = CACHE.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"key": key, "rows": rows}))
-    tmp.replace(CACHE)
-    return rows
-
-
 def true_reading(ratio: float) -> str:
     """The reading whose felt beat matches the truth within the benchmark's 4 %, or "other"."""
     for name, target in READINGS.items():
-        if abs(ratio / target - 1.0) <= tempo_octave.TOLERANCE:
+        if tempo_octave.same_tempo(ratio, target):
             return name
     return "other"
 
@@ -245,18 +220,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     args = ap.parse_args(argv)
 
-    rows = _rows(args.n, args.held, args.jobs)
+    rows = tempo_octave.cached_rows(CACHE, _CODE, _evidence, args.n, args.held, args.jobs)
     bars = {g: [{"name": r["name"], **r["triple_bar"]} for r in rows
                 if r["group"] == g and r["triple_bar"] is not None] for g in ("train", "held")}
     _fit_triple_bar(bars["train"], bars["held"])
-    felt = {g: [r for r in rows if r["group"] == g and _is_felt_beat(r["ratio"])]
+    felt = {g: [r for r in rows if r["group"] == g and tempo_octave.same_tempo(r["ratio"], 1.0)]
             for g in ("train", "held")}
     _fit_compound(felt["train"], felt["held"])
     return 0
-
-
-def _is_felt_beat(ratio: float) -> bool:
-    return abs(ratio - 1.0) <= tempo_octave.TOLERANCE
 
 
 def _triple_before(profile: list[float]) -> bool:

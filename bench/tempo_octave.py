@@ -43,6 +43,7 @@ import json
 import math
 import os
 import sys
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -72,7 +73,9 @@ TOLERANCE = 0.04
 #: L2 penalty of the fit (the features are log ratios of a few units at most).
 RIDGE = 0.1
 #: Code whose change invalidates the cached evidence.
-_CODE = ("octave.py", "rhythm.py", "tempo.py", "beats.py", "onsets.py", "meter.py")
+_CODE = (
+    "octave.py", "rhythm.py", "tempo.py", "beats.py", "onsets.py", "meter.py", "logistic.py",
+)
 
 
 def training_specs(n: int) -> list[Any]:
@@ -116,18 +119,26 @@ def code_hash(names: tuple[str, ...] = _CODE) -> str:
     return h.hexdigest()[:16]
 
 
-def _evidence(item: tuple[str, Any]) -> dict[str, Any] | None:
-    """Track one song's pulses and measure the octave evidence on them (runs in a worker)."""
+def song_features(group: str, spec: Any) -> tuple[Path, Any]:
+    """The cached rendering of a training (``group`` "train") or held-out song and its
+    shared features."""
     import soundfile
 
-    from linernotes.analyzers.octave import octave_evidence, pulse_bpm
-    from linernotes.analyzers.rhythm import PulseTrack, RhythmParams, track_pulses
     from linernotes.features import extract_features_from_array
 
-    group, spec = item
     path = key_calibration.song_path(spec, DATA if group == "train" else key_calibration.DATA)
     audio, sr = soundfile.read(path, dtype="float32", always_2d=True)
-    track = track_pulses(extract_features_from_array(audio.T, sr), RhythmParams())
+    return path, extract_features_from_array(audio.T, sr)
+
+
+def _evidence(item: tuple[str, Any]) -> dict[str, Any] | None:
+    """Track one song's pulses and measure the octave evidence on them (runs in a worker)."""
+    from linernotes.analyzers.octave import octave_evidence, pulse_bpm
+    from linernotes.analyzers.rhythm import PulseTrack, RhythmParams, track_pulses
+
+    group, spec = item
+    path, features = song_features(group, spec)
+    track = track_pulses(features, RhythmParams())
     if not isinstance(track, PulseTrack) or track.pulse_frames.size < 8:
         return None
     pulses = track.pulse_frames
@@ -138,9 +149,18 @@ def _evidence(item: tuple[str, Any]) -> dict[str, Any] | None:
     return {"name": path.stem, "group": group, "ratio": ratio, **evidence}
 
 
-def _rows(n_train: int, n_held: int, jobs: int) -> list[dict[str, Any]]:
-    cache = DATA / "evidence.json"
-    key = {"code": code_hash(), "train": n_train, "held": n_held}
+def cached_rows(
+    cache: Path,
+    code: tuple[str, ...],
+    evidence: Callable[[tuple[str, Any]], dict[str, Any] | None],
+    n_train: int,
+    n_held: int,
+    jobs: int,
+) -> list[dict[str, Any]]:
+    """``evidence`` of every training and held-out song (``("train" | "held", spec)``, run in
+    ``jobs`` workers), cached in ``cache`` until the analysis modules ``code`` or the song
+    counts change."""
+    key = {"code": code_hash(code), "train": n_train, "held": n_held}
     if cache.exists():
         stored = json.loads(cache.read_text())
         if stored.get("key") == key:
@@ -148,24 +168,25 @@ def _rows(n_train: int, n_held: int, jobs: int) -> list[dict[str, Any]]:
     items = [("train", s) for s in training_specs(n_train)]
     items += [("held", s) for s in key_calibration.song_specs(n_held)]
     with ProcessPoolExecutor(jobs) as pool:
-        rows = [r for r in pool.map(_evidence, items, chunksize=4) if r is not None]
-    DATA.mkdir(parents=True, exist_ok=True)
+        rows = [r for r in pool.map(evidence, items, chunksize=4) if r is not None]
+    cache.parent.mkdir(parents=True, exist_ok=True)
     tmp = cache.with_suffix(".tmp")
     tmp.write_text(json.dumps({"key": key, "rows": rows}))
     tmp.replace(cache)
     return rows
 
 
-def _is(ratio: float, target: float) -> bool:
+def same_tempo(ratio: float, target: float) -> bool:
+    """Whether a tempo ratio (truth / pulse) is ``target`` within :data:`TOLERANCE`."""
     return abs(ratio / target - 1.0) <= TOLERANCE
 
 
 def _report(
     label: str, rows: list[dict[str, Any]], double: tuple[float, ...], half: tuple[float, ...]
 ) -> str:
-    slow = np.array([_is(r["ratio"], 2.0) for r in rows])
-    fast = np.array([_is(r["ratio"], 0.5) for r in rows])
-    right = np.array([_is(r["ratio"], 1.0) for r in rows])
+    slow = np.array([same_tempo(r["ratio"], 2.0) for r in rows])
+    fast = np.array([same_tempo(r["ratio"], 0.5) for r in rows])
+    right = np.array([same_tempo(r["ratio"], 1.0) for r in rows])
     p_double = np.array([octave_probability(r, double) for r in rows])
     p_half = np.array([octave_probability(r, half) for r in rows])
     doubled = (p_double > 0.5) & (p_double >= p_half)
@@ -187,13 +208,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     args = ap.parse_args(argv)
 
-    rows = _rows(args.n, args.held, args.jobs)
+    rows = cached_rows(DATA / "evidence.json", _CODE, _evidence, args.n, args.held, args.jobs)
     train = [r for r in rows if r["group"] == "train"]
     held = [r for r in rows if r["group"] == "held"]
     x = np.array([[r[f] for f in OCTAVE_FEATURES] for r in train], dtype=np.float64)
     fitted = {}
     for name, target in (("DOUBLE_WEIGHTS", 2.0), ("HALF_WEIGHTS", 0.5)):
-        y = np.array([_is(r["ratio"], target) for r in train], dtype=np.float64)
+        y = np.array([same_tempo(r["ratio"], target) for r in train], dtype=np.float64)
         w = key_calibration.fit_logistic(x, y, ridge=RIDGE)
         fitted[name] = tuple(round(float(v), 3) for v in w)
 
