@@ -1,6 +1,6 @@
-"""Fit two readings of the metre on songs the benchmark never sees: what a bar of three
-tracked pulses is (3/4 beats, compound eighths, or pairs of eighths of a 6/8 bar), and
-whether the felt beat divides into three.
+"""Fit three readings of the metre on songs the benchmark never sees: what a bar of three
+tracked pulses is (3/4 beats, compound eighths, or pairs of eighths of a 6/8 bar), whether
+the felt beat divides into three, and whether a compound bar has two felt beats or four.
 
 * ``linernotes.analyzers.triple_bar.triple_bar_reading`` weighs what the onsets across a bar
   of three pulses say (:data:`~linernotes.analyzers.triple_bar.TRIPLE_BAR_FEATURES`). Its
@@ -12,6 +12,11 @@ whether the felt beat divides into three.
   quarters, thirds and half of the beat (:data:`~linernotes.analyzers.meter.COMPOUND_FEATURES`).
   Its weights (``COMPOUND_WEIGHTS``) are fitted on the songs whose pulses after the octave
   check are the felt beat, against whether the song's metre is compound.
+* ``linernotes.analyzers.compound_bar.compound_bar`` weighs how the first and third felt
+  beats of a candidate bar of four differ
+  (:data:`~linernotes.analyzers.compound_bar.COMPOUND_BAR_FEATURES`).
+  Its weights (``TWELVE_WEIGHTS``) are fitted on the compound songs whose felt beat is right
+  where the analysis meets a compound bar (``rhythm.bar_meter``), against 12/8 or 6/8.
 
 The songs are those of ``bench/tempo_octave`` (1200 drawn like the accuracy benchmark's clean
 clips from seeds starting at 700 000, rendered and cached under
@@ -29,9 +34,15 @@ Shipped weights (this script's output, 2026-11-21, about 8 min once the songs ar
   no simple one read as compound (the fixed test before found 179); held-out 53 of 57 (43
   before), again without a false compound. Tried and dropped: the octave check's evidence in
   four bands (fewer misses but simple songs read as compound on the benchmark).
-* Tried and not shipped: a third model choosing a bar of two or four beats from the
-  contrasts between the first and third (and second and fourth) beats of a candidate bar of
-  four in accents, loudness, chord, bass and timbre change. On these songs it cut the wrong
+* compound bar: see the printout of the run below (``TWELVE_WEIGHTS``). Tried and dropped:
+  the raw differences of the features (not in standard errors) and the second-against-fourth
+  beat contrasts: fewer errors on these songs, but a 20-second 6/8 click track read as 12/8
+  from the chance differences of its few bars (``tests/test_rhythm.py``); the downbeat
+  score's contrast alone (half the errors of the rule, three times those of the model).
+* Tried and not shipped: the same kind of model choosing between simple bars of two and
+  four beats (2/4 or 4/4) from the contrasts between the first and third (and second and
+  fourth) beats of a candidate bar of four in accents, loudness, chord, bass and timbre
+  change. On these songs it cut the wrong
   choices from 161 to 27 of 690 (held-out 49 to 10 of 110) and on the benchmark took the
   numerator from 77.5 to 83.8 % and downbeat F from 0.888 to 0.937; but it read a plain rock
   beat (kick on 1 and 3, snare on 2 and 4, no harmony: ``tests/test_rhythm.py``'s drum
@@ -45,7 +56,8 @@ Usage::
 
 The evidence of each song is cached in ``bench/data/tempo_octave/meter_readings.json``
 (recomputed when the analysis code changes). The script prints the fitted weights, to paste
-into ``EIGHTHS_WEIGHTS``, ``TWO_EIGHTHS_WEIGHTS`` and ``COMPOUND_WEIGHTS``, and for the fitted
+into ``EIGHTHS_WEIGHTS``, ``TWO_EIGHTHS_WEIGHTS``, ``COMPOUND_WEIGHTS`` and
+``TWELVE_WEIGHTS``, and for the fitted
 and the shipped weights how many songs of each kind are read right, beside the fixed rules
 the weights replaced.
 """
@@ -69,6 +81,11 @@ import accuracy_set  # noqa: E402
 import key_calibration  # noqa: E402
 import tempo_octave  # noqa: E402
 
+from linernotes.analyzers.compound_bar import (  # noqa: E402
+    COMPOUND_BAR_FEATURES,
+    TWELVE_WEIGHTS,
+    twelve_probability,
+)
 from linernotes.analyzers.meter import (  # noqa: E402
     COMPOUND_FEATURES,
     COMPOUND_WEIGHTS,
@@ -88,9 +105,11 @@ CACHE = tempo_octave.DATA / "meter_readings.json"
 RIDGE = 0.3
 #: L2 penalty of the compound-beat fit.
 COMPOUND_RIDGE = 1.0
+#: L2 penalty of the compound-bar (6/8 or 12/8) fit.
+TWELVE_RIDGE = 1.0
 #: Felt beat / pulse rate of each reading.
 READINGS = {"beats": 1.0, "eighths": 1.0 / 3.0, "two_eighths": 2.0 / 3.0}
-_CODE = (*tempo_octave._CODE, "triple_bar.py")
+_CODE = (*tempo_octave._CODE, "triple_bar.py", "compound_bar.py")
 
 
 def _evidence(item: tuple[str, Any]) -> dict[str, Any] | None:
@@ -114,17 +133,25 @@ def _evidence(item: tuple[str, Any]) -> dict[str, Any] | None:
     pulses, _, _ = check_octave(track, params)
     if pulses.size < 8:
         return None
-    triple_bar = bar_meter(features, track, pulses, params).triple_bar_evidence
+    measured = bar_meter(features, track, pulses, params)
+    triple_bar = measured.triple_bar_evidence
     _, truth = accuracy_set.song_module().make_song(spec)  # the played mean tempo (drift)
     row: dict[str, Any] = {
         "name": path.stem, "group": group, "compound": bool(truth.compound),
         "ratio": truth.bpm / pulse_bpm(pulses, frame_rate=track.frame_rate),
         "subdivision": subdivision_profile(track.envelope, pulses).tolist(),
-        "triple_bar": None,
+        "triple_bar": None, "compound_bar": None,
     }
     if triple_bar is not None:
         ratio = truth.bpm / (100.0 * 2.0 ** triple_bar["log2_tempo"])
         row["triple_bar"] = {"ratio": ratio, **triple_bar}
+    if measured.compound_bar_evidence is not None:
+        felt = pulse_bpm(measured.pulse_frames, frame_rate=track.frame_rate)
+        row["compound_bar"] = {
+            "ratio": truth.bpm * measured.meter.pulse_group / felt,
+            "twelve": truth.compound and truth.beats_per_bar == 4,
+            **measured.compound_bar_evidence,
+        }
     return row
 
 
@@ -213,6 +240,37 @@ def _fit_compound(train: list[dict[str, Any]], held: list[dict[str, Any]]) -> No
                                                    for r in subset]))
 
 
+def _twelve_report(label: str, rows: list[dict[str, Any]], twelve: list[bool]) -> str:
+    truth = np.array([r["twelve"] for r in rows], dtype=bool)
+    got = np.array(twelve, dtype=bool)
+    return (f"  {label:9s} {len(rows):4d} compound bars at the felt beat | 12/8 "
+            f"{int((truth & got).sum()):3d} of {int(truth.sum()):3d} read right, 6/8 "
+            f"{int((~truth & ~got).sum()):3d} of {int((~truth).sum()):3d} | wrong "
+            f"{int((truth != got).sum()):3d}")
+
+
+def _fit_compound_bar(train: list[dict[str, Any]], held: list[dict[str, Any]]) -> None:
+    def evidence(rows: list[dict[str, Any]]) -> np.ndarray:
+        return np.array([[r[f] for f in COMPOUND_BAR_FEATURES] for r in rows], dtype=np.float64)
+
+    y = np.array([r["twelve"] for r in train], dtype=np.float64)
+    w = key_calibration.fit_logistic(evidence(train), y, ridge=TWELVE_RIDGE)
+    fitted = tuple(round(float(v), 3) for v in w)
+    print(f"\n# compound bar of two or four felt beats: {len(train)} training bars, "
+          f"{len(held)} held-out; ridge {TWELVE_RIDGE}")
+    for name, v in zip(("bias", *COMPOUND_BAR_FEATURES), fitted, strict=True):
+        print(f"  {name:22s} {v:+10.3f}")
+    print(f"TWELVE_WEIGHTS = {fitted!r}")
+    for label, weights in (("fitted", fitted), ("shipped", TWELVE_WEIGHTS)):
+        print(f"{label} weights:")
+        for set_label, subset in (("training", train), ("held-out", held)):
+            twelve = [twelve_probability(r, weights) > 0.5 for r in subset]
+            print(_twelve_report(set_label, subset, twelve))
+    print("rule before (four felt beats when they explain >= 30 % of what two leave):")
+    for set_label, subset in (("training", train), ("held-out", held)):
+        print(_twelve_report(set_label, subset, [r["four_over_two"] >= 0.3 for r in subset]))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=1200, help="training songs")
@@ -227,6 +285,11 @@ def main(argv: list[str] | None = None) -> int:
     felt = {g: [r for r in rows if r["group"] == g and tempo_octave.same_tempo(r["ratio"], 1.0)]
             for g in ("train", "held")}
     _fit_compound(felt["train"], felt["held"])
+    compound_bars = {g: [{"name": r["name"], **r["compound_bar"]} for r in rows
+                         if r["group"] == g and r["compound_bar"] is not None
+                         and tempo_octave.same_tempo(r["compound_bar"]["ratio"], 1.0)]
+                     for g in ("train", "held")}
+    _fit_compound_bar(compound_bars["train"], compound_bars["held"])
     return 0
 
 

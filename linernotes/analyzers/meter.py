@@ -19,7 +19,9 @@ bar length:
   three (6/8, 9/8, 12/8): a logistic model fitted on rendered songs weighs the positions
   (:func:`compound_probability`). A bar of three tracked pulses may also be the eighth notes of a
   compound metre (every third pulse is the felt beat) or pairs of its eighths; which, the
-  onsets inside the bar decide (:mod:`.triple_bar`).
+  onsets inside the bar decide (:mod:`.triple_bar`). A compound bar comes out of
+  :func:`estimate_meter` as two felt beats; whether it has four (12/8) is decided on the felt
+  beats themselves (:mod:`.compound_bar`, :func:`with_felt_bar`).
 
 Examples
 --------
@@ -34,7 +36,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -57,8 +59,10 @@ __all__ = [
     "meter_confidence",
     "meter_evidence",
     "onset_log_ratio",
+    "phase_scores",
     "subdivision_profile",
     "track_bar_phase",
+    "with_felt_bar",
 ]
 
 
@@ -447,36 +451,25 @@ def meter_confidence(decision: str | None, margin: float = 0.0) -> float:
 
 
 def _duple_bar(
-    fit: dict[int, float], triple_sub: bool, four_gain: float, two_fit: float, twelve_gain: float
-) -> tuple[int, int, float]:
+    fit: dict[int, float], triple_sub: bool, four_gain: float, two_fit: float
+) -> tuple[int, float]:
     """Two or four beats per bar, and the margin of that choice.
 
     Without evidence for the longer bar, simple metres default to four beats (4/4 is far more
-    common than 2/4 unless a clear strong-weak alternation says otherwise) and compound ones to
-    two (6/8 rather than 12/8). The margin is how far the longer bar's gain lies from the
-    threshold that decided (0 when the choice fell to the default).
+    common than 2/4 unless a clear strong-weak alternation says otherwise). The margin is how
+    far the longer bar's gain lies from the threshold that decided (0 when the choice fell to
+    the default). A compound bar is two felt beats here; whether it is four (12/8) is
+    :func:`linernotes.analyzers.compound_bar.compound_bar`'s choice.
     """
+    if triple_sub:
+        return 2, 0.0
     r2, r4 = fit.get(2, 0.0), fit.get(4, 0.0)
     g = fit_gain(r4, r2)
-    if triple_sub:
-        return (4 if g >= twelve_gain else 2), 1, abs(g - twelve_gain)
     if g >= four_gain:
-        return 4, 1, g - four_gain
+        return 4, g - four_gain
     if r2 >= two_fit:
-        return 2, 1, min(four_gain - g, r2 - two_fit)
-    return 4, 1, 0.0
-
-
-def _eighths_bar(fit: dict[int, float], x: np.ndarray, twelve_gain: float) -> tuple[int, int]:
-    """Six (or twelve) tracked eighth notes of a compound metre in a bar; three beats when
-    the track is too short to show a bar of six."""
-    if x.shape[0] < 2 * 6 + 1:
-        return 3, 1
-    r12 = bar_fit(x, [12])[12]
-    fit[12] = r12
-    if x.shape[0] >= 2 * 12 + 1 and fit_gain(r12, fit.get(6, 0.0)) >= twelve_gain:
-        return 12, 3
-    return 6, 3
+        return 2, min(four_gain - g, r2 - two_fit)
+    return 4, 0.0
 
 
 def estimate_meter(
@@ -487,7 +480,6 @@ def estimate_meter(
     min_fit: float = 0.02,
     four_over_two_gain: float = 0.05,
     min_two_fit: float = 0.3,
-    twelve_over_six_gain: float = 0.3,
     bar_of_three: Literal["beats", "eighths"] = "beats",
     odd_meter_factor: float = 1.5,
     switch_bars: float = 8.0,
@@ -509,14 +501,12 @@ def estimate_meter(
         ``four_over_two_gain`` of the variance that two leaves unexplained and two itself fits
         with at least ``min_two_fit`` (four beats per bar is far more common, and a strong-weak
         alternation alone cannot tell them apart).
-    twelve_over_six_gain : float
-        A compound metre gets two felt beats per bar (6/8) unless four explain at least this
-        share of the variance that two leave (12/8).
     bar_of_three : {"beats", "eighths"}
         How a bar of three tracked pulses is read: three beats (3/4), or the eighth notes of a
-        compound metre, six or twelve to the bar (the choice is
+        compound metre, six to the bar (the choice is
         :func:`linernotes.analyzers.triple_bar.triple_bar_reading`'s, which needs the onsets
-        inside the bar).
+        inside the bar). Compound bars come out as two felt beats; twelve eighths (four felt
+        beats) is :func:`linernotes.analyzers.compound_bar.compound_bar`'s choice.
     odd_meter_factor : float
         A bar of five or seven must fit this many times better than the best of the others.
     switch_bars : float
@@ -549,14 +539,13 @@ def estimate_meter(
         return MeterEstimate(None, 0, 1, None, 0.0, fit, np.asarray(subdivision))
     margin = 0.0
     if best_family == 2:
-        m, pulse_group, margin = _duple_bar(
-            fit, triple_sub, four_over_two_gain, min_two_fit, twelve_over_six_gain
-        )
+        m, margin = _duple_bar(fit, triple_sub, four_over_two_gain, min_two_fit)
+        pulse_group = 1
         decision = "six_or_twelve" if triple_sub else "two_or_four"
     elif best_family == 3:
         m, pulse_group = (3, 1)
-        if bar_of_three == "eighths":
-            m, pulse_group = _eighths_bar(fit, x, twelve_over_six_gain)
+        if bar_of_three == "eighths" and n >= 2 * 6 + 1:
+            m, pulse_group = 6, 3  # two felt beats; compound_bar.compound_bar may make it four
         decision = "eighths" if pulse_group == 3 else "triple"
     else:
         m, pulse_group = best_family, 1
@@ -564,28 +553,64 @@ def estimate_meter(
     if n < 2 * m + 1:
         return MeterEstimate(None, 0, 1, None, 0.0, fit, np.asarray(subdivision))
 
-    score = features.downbeat
-    pos = np.arange(n) % m
-    phase_score = np.bincount(pos, weights=score, minlength=m) / np.bincount(pos, minlength=m)
-    spread = float(np.std(score)) or 1.0
-    if pulse_group == 3:
-        # Felt beats sit on every third pulse; the downbeat is the strongest of them.
-        felt = int(np.argmax(phase_score.reshape(-1, 3).sum(axis=0)))
-        phase = felt + 3 * int(np.argmax(phase_score[felt::3]))
-        bar_phase = None
-    else:
-        phase = int(np.argmax(phase_score))
-        bar_phase = track_bar_phase(
-            score, m, switch_cost=switch_bars * spread, start_phase=phase
-        )
-        if np.all(bar_phase == phase):
-            bar_phase = None
-        else:
-            phase = int(bar_phase[0])
+    phase, bar_phase = _place_bar(features.downbeat, m, pulse_group, switch_bars)
     compound = True if pulse_group == 3 else triple_sub
     return MeterEstimate(
         m, phase, pulse_group, compound, meter_confidence(decision, margin), fit,
         np.asarray(subdivision), bar_phase, decision, margin,
+    )
+
+
+def phase_scores(score: np.ndarray, bar: int) -> np.ndarray:
+    """Mean downbeat score of each position (0 .. ``bar`` - 1) of a bar of ``bar`` pulses
+    counted from the first pulse."""
+    pos = np.arange(score.size) % bar
+    return np.bincount(pos, weights=score, minlength=bar) / np.bincount(pos, minlength=bar)
+
+
+def _place_bar(
+    downbeat_score: np.ndarray, pulses_per_bar: int, pulse_group: int, switch_bars: float
+) -> tuple[int, np.ndarray | None]:
+    """Downbeat phase of a bar of ``pulses_per_bar`` tracked pulses (index of the first pulse
+    that starts a bar) and, for beat-level pulses, where it changes along the track."""
+    score, m = downbeat_score, pulses_per_bar
+    phase_score = phase_scores(score, m)
+    if pulse_group == 3:
+        # Felt beats sit on every third pulse; the downbeat is the strongest of them.
+        felt = int(np.argmax(phase_score.reshape(-1, 3).sum(axis=0)))
+        return felt + 3 * int(np.argmax(phase_score[felt::3])), None
+    phase = int(np.argmax(phase_score))
+    spread = float(np.std(score)) or 1.0
+    bar_phase = track_bar_phase(score, m, switch_cost=switch_bars * spread, start_phase=phase)
+    if np.all(bar_phase == phase):
+        return phase, None
+    return int(bar_phase[0]), bar_phase
+
+
+def with_felt_bar(
+    meter: MeterEstimate,
+    felt_per_bar: int,
+    felt_downbeat: np.ndarray,
+    *,
+    decision_margin: float,
+    switch_bars: float = 8.0,
+) -> MeterEstimate:
+    """The same metre with a bar of ``felt_per_bar`` felt beats.
+
+    The bar is placed by the downbeat score of the felt beats (``felt_downbeat``, one entry
+    per felt beat, the first being tracked pulse ``meter.phase % meter.pulse_group``); the
+    confidence follows ``decision_margin``.
+    """
+    group = meter.pulse_group
+    if group == 1:
+        phase, bar_phase = _place_bar(felt_downbeat, felt_per_bar, 1, switch_bars)
+    else:
+        felt_phase = int(np.argmax(phase_scores(felt_downbeat, felt_per_bar)))
+        phase, bar_phase = meter.phase % group + group * felt_phase, None
+    return replace(
+        meter, pulses_per_bar=felt_per_bar * group, phase=phase, bar_phase=bar_phase,
+        decision_margin=decision_margin,
+        confidence=meter_confidence(meter.decision, decision_margin),
     )
 
 
