@@ -404,11 +404,12 @@ METER_DECISIONS = ("two_or_four", "six_or_twelve", "eighths", "regrouped", "trip
 #: Logistic model of "the reported numerator is right" (:func:`meter_confidence`): bias, then
 #: the weights of a 2/4-or-4/4 choice, of any compound reading, and of the choice's margin.
 #: Fitted by ``bench/meter_calibration`` on 192 held-out songs (seeds the accuracy benchmark
-#: never uses), weighted to the benchmark's meter mix. On the accuracy benchmark (208 clips,
-#: ``bench/results/accuracy.md``) it ranks right above wrong numerators with AUROC 0.79, where
-#: the earlier product of fit strength, margins and threshold distance had 0.67, and clips at
-#: 0.5-0.7 are right 58 % of the time, at 0.7-0.85 94 %, at 0.95 and above 94 %.
-_METER_CONF = (4.616, -4.054, -4.109, 1.727)
+#: never uses), weighted to the benchmark's meter mix; refitted when the 6/8-or-12/8 choice
+#: became :mod:`.compound_bar`'s model (held-out AUROC 0.765 with the constants before, 0.766
+#: refitted, which now separate 0.85-0.95 from 0.7-0.85). The earlier product of fit
+#: strength, margins and threshold distance had AUROC 0.67 on the accuracy benchmark; the
+#: benchmark's calibration table (``bench/results/accuracy.md``) tests these constants.
+_METER_CONF = (4.612, -4.119, -5.076, 4.636)
 
 
 #: Inputs of :func:`meter_confidence`, in the order of the weights in ``_METER_CONF``.
@@ -433,8 +434,9 @@ def meter_confidence(decision: str | None, margin: float = 0.0) -> float:
     Bar lengths of three, five and seven beats are rarely wrong once found; a bar of two or
     four beats is often a coin toss (a strong-weak alternation repeats every two beats either
     way, and 2/4 or 12/8 music can look just like 4/4 or 6/8), unless the evidence for the
-    longer bar is far from the threshold that decided it (``margin``: the distance of the
-    longer bar's variance gain from that threshold).
+    longer bar is far from the threshold that decided it (``margin``: for a simple bar, the
+    distance of the longer bar's variance gain from that threshold; for a compound bar, the
+    distance of :func:`linernotes.analyzers.compound_bar.twelve_probability` from one half).
 
     Examples
     --------
