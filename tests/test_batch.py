@@ -198,7 +198,9 @@ def _deliver_sigint_as_at_a_terminal() -> None:
 def test_interrupt_then_resume(tmp_path: Path) -> None:
     folder = tmp_path / "lib"
     folder.mkdir()
-    tracks = _make_tracks(folder, 8, 30.0)
+    # Enough work (16 min of audio, several seconds) that a test process slowed by a busy
+    # machine still interrupts the batch part way.
+    tracks = _make_tracks(folder, 32, 30.0)
     proc = subprocess.Popen(
         [*CLI, "analyze", str(folder)],
         stderr=subprocess.PIPE,

@@ -317,17 +317,22 @@ def test_accent_pattern_gives_numerator(per_bar, bpm, signature):
 
 
 def test_meter_confidence_is_lower_for_a_two_or_four_choice_and_names_the_runner_up():
-    """A bar of three is rarely wrong once found; a bar of four against two is often a coin
-    toss (the held-out fit in bench/meter_calibration), and the loser is offered for review."""
+    """A bar of three is rarely wrong once found; a bar of four against two is a coin toss
+    unless a bar of four is clearly marked (the held-out fit in bench/meter_calibration), and
+    the loser is offered for review."""
     three, _, _ = analyse("click", 120, 3)
     four, _, _ = analyse("click", 120, 4)
     assert (three.meter_decision, three.meter_alternative) == ("triple", "6/8")
     assert (four.meter_decision, four.meter_alternative) == ("two_or_four", "2/4")
-    assert three.meter_confidence > 0.9 > four.meter_confidence > 0.5
+    assert three.meter_confidence > four.meter_confidence > 0.5
+    assert three.meter_confidence > 0.95
     assert four.meter_confidence == pytest.approx(
         meter_confidence("two_or_four", four.meter_decision_margin or 0.0))
-    # further from the threshold that decided it, surer; no metre, no confidence
+    # at the threshold that decided it, unsure; further from it, surer; no metre, no confidence
+    assert meter_confidence("two_or_four", 0.0) < 0.8
+    assert meter_confidence("six_or_twelve", 0.0) < 0.5
     assert meter_confidence("two_or_four", 0.5) > meter_confidence("two_or_four", 0.0)
+    assert meter_confidence("six_or_twelve", 0.3) > meter_confidence("six_or_twelve", 0.0)
     assert meter_confidence("six_or_twelve") < meter_confidence("triple")
     assert meter_confidence(None) == 0.0
 
