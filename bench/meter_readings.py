@@ -71,6 +71,7 @@ import argparse
 import os
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -218,29 +219,53 @@ def _fit_triple_bar(train: list[dict[str, Any]], held: list[dict[str, Any]]) -> 
         print(_report(set_label, subset, [_rule_before(r) for r in subset]))
 
 
-def _fit_compound(train: list[dict[str, Any]], held: list[dict[str, Any]]) -> None:
-    def evidence(rows: list[dict[str, Any]]) -> np.ndarray:
-        return np.array([[compound_evidence(np.array(r["subdivision"]))[f]
-                          for f in COMPOUND_FEATURES] for r in rows], dtype=np.float64)
-
-    y = np.array([r["compound"] for r in train], dtype=np.float64)
-    w = key_calibration.fit_logistic(evidence(train), y, ridge=COMPOUND_RIDGE)
-    fitted = tuple(round(float(v), 3) for v in w)
-    print(f"\n# compound beat: {len(train)} training songs at the felt beat, {len(held)} "
-          f"held-out; ridge {COMPOUND_RIDGE}")
-    for name, v in zip(("bias", *COMPOUND_FEATURES), fitted, strict=True):
-        print(f"  {name:20s} {v:+10.3f}")
-    print(f"COMPOUND_WEIGHTS = {fitted!r}")
-    for label, weights in (("fitted", fitted), ("shipped", COMPOUND_WEIGHTS)):
-        print(f"{label} weights:")
+def _fit_model(
+    train: list[dict[str, Any]],
+    held: list[dict[str, Any]],
+    *,
+    title: str,
+    constant: str,
+    names: tuple[str, ...],
+    evidence: Callable[[dict[str, Any]], list[float]],
+    label: str,
+    ridge: float,
+    shipped: tuple[float, ...],
+    reads: Callable[[dict[str, Any], tuple[float, ...]], bool],
+    report: Callable[[str, list[dict[str, Any]], list[bool]], str],
+    rule: tuple[str, Callable[[dict[str, Any]], bool]],
+) -> None:
+    """Fit one yes-or-no reading by logistic regression of ``row[label]`` on ``evidence(row)``
+    (weights for ``names``), print the weights to paste into ``constant``, and how the
+    fitted weights, the ``shipped`` ones and the ``rule`` they replaced read both sets."""
+    x = np.array([evidence(r) for r in train], dtype=np.float64)
+    y = np.array([r[label] for r in train], dtype=np.float64)
+    fitted = tuple(round(float(v), 3) for v in key_calibration.fit_logistic(x, y, ridge=ridge))
+    print(f"\n# {title}: {len(train)} training, {len(held)} held-out; ridge {ridge}")
+    for name, v in zip(("bias", *names), fitted, strict=True):
+        print(f"  {name:22s} {v:+10.3f}")
+    print(f"{constant} = {fitted!r}")
+    for weights_label, weights in (("fitted", fitted), ("shipped", shipped)):
+        print(f"{weights_label} weights:")
         for set_label, subset in (("training", train), ("held-out", held)):
-            found = [compound_probability(np.array(r["subdivision"]), weights) > 0.5
-                     for r in subset]
-            print(_compound_report(set_label, subset, found))
-    print("test before (thirds 1.5 x quarters and half, >= 0.12 of the beat, within 40 %):")
+            print(report(set_label, subset, [reads(r, weights) for r in subset]))
+    rule_label, rule_reads = rule
+    print(f"{rule_label}:")
     for set_label, subset in (("training", train), ("held-out", held)):
-        print(_compound_report(set_label, subset, [_triple_before(r["subdivision"])
-                                                   for r in subset]))
+        print(report(set_label, subset, [rule_reads(r) for r in subset]))
+
+
+def _fit_compound(train: list[dict[str, Any]], held: list[dict[str, Any]]) -> None:
+    _fit_model(
+        train, held, title="compound beat (songs at the felt beat)",
+        constant="COMPOUND_WEIGHTS", names=COMPOUND_FEATURES,
+        evidence=lambda r: [compound_evidence(np.array(r["subdivision"]))[f]
+                            for f in COMPOUND_FEATURES],
+        label="compound", ridge=COMPOUND_RIDGE, shipped=COMPOUND_WEIGHTS,
+        reads=lambda r, w: compound_probability(np.array(r["subdivision"]), w) > 0.5,
+        report=_compound_report,
+        rule=("test before (thirds 1.5 x quarters and half, >= 0.12 of the beat, within 40 %)",
+              lambda r: _triple_before(r["subdivision"])),
+    )
 
 
 def _twelve_report(label: str, rows: list[dict[str, Any]], twelve: list[bool]) -> str:
@@ -253,25 +278,16 @@ def _twelve_report(label: str, rows: list[dict[str, Any]], twelve: list[bool]) -
 
 
 def _fit_compound_bar(train: list[dict[str, Any]], held: list[dict[str, Any]]) -> None:
-    def evidence(rows: list[dict[str, Any]]) -> np.ndarray:
-        return np.array([[r[f] for f in COMPOUND_BAR_FEATURES] for r in rows], dtype=np.float64)
-
-    y = np.array([r["twelve"] for r in train], dtype=np.float64)
-    w = key_calibration.fit_logistic(evidence(train), y, ridge=TWELVE_RIDGE)
-    fitted = tuple(round(float(v), 3) for v in w)
-    print(f"\n# compound bar of two or four felt beats: {len(train)} training bars, "
-          f"{len(held)} held-out; ridge {TWELVE_RIDGE}")
-    for name, v in zip(("bias", *COMPOUND_BAR_FEATURES), fitted, strict=True):
-        print(f"  {name:22s} {v:+10.3f}")
-    print(f"TWELVE_WEIGHTS = {fitted!r}")
-    for label, weights in (("fitted", fitted), ("shipped", TWELVE_WEIGHTS)):
-        print(f"{label} weights:")
-        for set_label, subset in (("training", train), ("held-out", held)):
-            twelve = [twelve_probability(r, weights) > 0.5 for r in subset]
-            print(_twelve_report(set_label, subset, twelve))
-    print("rule before (four felt beats when they explain >= 30 % of what two leave):")
-    for set_label, subset in (("training", train), ("held-out", held)):
-        print(_twelve_report(set_label, subset, [r["four_over_two"] >= 0.3 for r in subset]))
+    _fit_model(
+        train, held, title="compound bar of two or four felt beats (bars at the felt beat)",
+        constant="TWELVE_WEIGHTS", names=COMPOUND_BAR_FEATURES,
+        evidence=lambda r: [r[f] for f in COMPOUND_BAR_FEATURES],
+        label="twelve", ridge=TWELVE_RIDGE, shipped=TWELVE_WEIGHTS,
+        reads=lambda r, w: twelve_probability(r, w) > 0.5,
+        report=_twelve_report,
+        rule=("rule before (four felt beats when they explain >= 30 % of what two leave)",
+              lambda r: r["four_over_two"] >= 0.3),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
