@@ -32,6 +32,7 @@ the table (``bench/results/corpus_tunes.md``).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -86,10 +87,11 @@ def read_piece(collection: str, path: str) -> dict[str, Any] | None:
         score = corpus.parse(path).stripTies()
     except Exception:  # a corpus file music21 cannot read is left out
         return None
-    signatures = {ts.ratioString for ts in score.recurse().getElementsByClass("TimeSignature")}
+    found = list(score.recurse().getElementsByClass("TimeSignature"))
+    signatures = {ts.ratioString for ts in found}
     if len(signatures) != 1 or (meter := signatures.pop()) not in TEMPO_RANGES:
         return None
-    ts = next(iter(score.recurse().getElementsByClass("TimeSignature")))
+    ts = found[0]
     bar_ql, beat_ql = float(ts.barDuration.quarterLength), float(ts.beatDuration.quarterLength)
     measures = list(score.parts[0].getElementsByClass("Measure"))
     lengths = [float(m.duration.quarterLength) for m in measures]
@@ -139,7 +141,8 @@ def define_set(per_meter: int) -> list[dict[str, Any]]:
     rng = np.random.default_rng(SEED)
     cands = _candidates()
     order = rng.permutation(len(cands))
-    pieces = [_read_all(cands)[cands[i][1]] for i in order]
+    read = _read_all(cands)
+    pieces = [read[cands[i][1]] for i in order]
     chosen, counts = [], defaultdict(int)
     for piece in pieces:
         if piece is None or counts[(piece["collection"], piece["meter"])] >= per_meter:
@@ -174,8 +177,8 @@ def truth_and_midi(piece: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     span = passes * piece["total_ql"]
     grid_ql = np.arange(first_bar % piece["beat_ql"], span, piece["beat_ql"])
     beats = LEAD_IN_S + grid_ql * sec_per_ql
-    on_bar = np.isclose(((grid_ql - first_bar) / piece["bar_ql"]) % 1.0, 0.0, atol=1e-6) | \
-        np.isclose(((grid_ql - first_bar) / piece["bar_ql"]) % 1.0, 1.0, atol=1e-6)
+    in_bar = ((grid_ql - first_bar) / piece["bar_ql"]) % 1.0
+    on_bar = np.minimum(in_bar, 1.0 - in_bar) <= 1e-6
     keep = beats < end_s - 0.05
     num, den = (int(x) for x in piece["meter"].split("/"))
     compound = num % 3 == 0 and num > 3 and den == 8
@@ -204,10 +207,16 @@ def render(piece: dict[str, Any]) -> dict[str, Any]:
             "truth": truth}
 
 
+@functools.cache
+def _tool(name: str) -> Any:
+    """A tool's analysis function, set up once per worker process."""
+    return accuracy.load_tool(name)
+
+
 def _analyse(item: tuple[str, str]) -> tuple[str, str, dict[str, Any] | None]:
     tool, path = item
     try:
-        return tool, path, accuracy.load_tool(tool)(path)
+        return tool, path, _tool(tool)(path)
     except Exception as exc:  # a tool failing on a clip scores zero there
         print(f"# {tool} failed on {Path(path).name}: {exc!r}", file=sys.stderr)
         return tool, path, None
