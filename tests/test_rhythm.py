@@ -657,6 +657,27 @@ def test_tempo_from_changes_divides_the_harmonic_rhythm_into_beats() -> None:
     assert 0.5 < est.octave_margin <= 1.0
 
 
+def test_tempo_from_changes_finds_groups_slower_than_the_beat_floor() -> None:
+    """A chord per bar of three at 66 BPM is 22 changes a minute, below the 30 BPM beat
+    floor: the group search falls back below it, and where the onsets pulse on the beat the
+    beat (not the group) is reported. With the fallback off nothing is found."""
+    fr = 22050 / 256
+    n = int(45 * fr)
+    rng = np.random.default_rng(5)
+    beat = 60.0 / 66.0 * fr
+    changes = np.zeros(n)
+    changes[np.round(np.arange(0, n / (3 * beat)) * 3 * beat).astype(int) % n] = 1.0
+    onsets = rng.random(n)
+    onsets[np.round(np.arange(0, n / beat) * beat).astype(int) % n] += 3.0
+    salience = tempo_salience(onsets, frame_rate=fr)
+    est = tempo_from_changes(changes, salience, frame_rate=fr, min_strength=0.2)
+    assert est.bpm is not None and abs(est.bpm / 66.0 - 1) < 0.04, est.bpm
+    floor_at_beat = tempo_from_changes(
+        changes, salience, frame_rate=fr, min_strength=0.2, min_group_bpm=30.0
+    )
+    assert floor_at_beat.bpm is None
+
+
 def test_tempo_from_changes_reports_nothing_without_periodic_changes() -> None:
     fr = 22050 / 256
     rng = np.random.default_rng(4)
