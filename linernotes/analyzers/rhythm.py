@@ -490,7 +490,7 @@ def bar_meter(
 
 @analyzer(
     "rhythm",
-    version="6",
+    version="7",
     params=RhythmParams(),
     summarize=summarize_rhythm,
     confidence_fields={
