@@ -75,10 +75,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from linernotes.analyzers.beats import double_pulses, extend_beats, refine_beats, track_beats
 from linernotes.analyzers.compound_bar import compound_bar
+from linernotes.analyzers.compound_phase import rephase_compound_beats
 from linernotes.analyzers.meter import (
     BeatFeatures,
     MeterEstimate,
     beat_sync_features,
+    compound_probability,
     estimate_meter,
     subdivision_profile,
 )
@@ -444,11 +446,14 @@ class BarMeter:
 def bar_meter(
     features: Any, track: PulseTrack, pulse_frames: np.ndarray, params: RhythmParams
 ) -> BarMeter:
-    """Bar length, downbeats and subdivision of the pulses; a bar of three pulses is read as
+    """Bar length, downbeats and subdivision of the pulses; pulses that divide into three
+    start on the long notes (:mod:`.compound_phase`), a bar of three pulses is read as
     three beats, compound eighths or pairs of eighths (:mod:`.triple_bar`), and a compound bar
     as two or four felt beats (:mod:`.compound_bar`)."""
     fp = features.params
     envelope, bands = track.envelope, track.bands
+    if compound_probability(subdivision_profile(envelope, pulse_frames)) > 0.5:
+        pulse_frames = rephase_compound_beats(envelope, pulse_frames)
 
     def describe(frames: np.ndarray) -> BeatFeatures:
         return beat_sync_features(
@@ -490,7 +495,7 @@ def bar_meter(
 
 @analyzer(
     "rhythm",
-    version="7",
+    version="8",
     params=RhythmParams(),
     summarize=summarize_rhythm,
     confidence_fields={
