@@ -15,10 +15,12 @@ from linernotes.analyzers.beats import double_pulses
 from linernotes.analyzers.octave import (
     DOUBLE_WEIGHTS,
     HALF_WEIGHTS,
+    MIN_DOUBLE,
     OCTAVE_FEATURES,
     halve_pulses,
     octave_decision,
     octave_evidence,
+    octave_probability,
 )
 
 #: Two 200-BPM beats of a rock pattern in one 100-BPM pulse: kick, hi-hat eighths, snare on
@@ -55,6 +57,18 @@ def test_a_pulse_holding_two_beats_is_doubled():
     assert evidence["quarter_high"] > evidence["eighth_high"]
     decision, pulse_is_beat = octave_decision(evidence)
     assert decision == "double" and pulse_is_beat < 0.5
+
+
+def test_doubling_needs_the_model_to_be_min_double_sure():
+    """Below ``min_double`` the pulse is kept, and its low probability of being the beat is
+    returned so that the tempo is marked for review."""
+    env, bands, pulses = pulse_envelopes(100.0, TWO_FAST_BEATS)
+    evidence = octave_evidence(env, bands, pulses, frame_rate=FRAME_RATE)
+    p_double = octave_probability(evidence, DOUBLE_WEIGHTS)
+    assert octave_decision(evidence, min_double=p_double - 1e-6)[0] == "double"
+    kept, pulse_is_beat = octave_decision(evidence, min_double=min(p_double + 1e-6, 1.0))
+    assert kept is None and pulse_is_beat == pytest.approx(1.0 - p_double)
+    assert MIN_DOUBLE > 0.5
 
 
 @pytest.mark.parametrize(("bpm", "pattern"), [(100.0, ONE_BEAT_IN_EIGHTHS), (70.0, SLOW_BEAT)])
