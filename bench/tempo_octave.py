@@ -60,9 +60,13 @@ import key_calibration  # noqa: E402
 from linernotes.analyzers.octave import (  # noqa: E402
     DOUBLE_WEIGHTS,
     HALF_WEIGHTS,
+    MIN_DOUBLE,
     OCTAVE_FEATURES,
     octave_probability,
 )
+
+#: Doubling thresholds compared on the held-out songs (``MIN_DOUBLE`` is chosen there).
+MIN_DOUBLE_SWEEP = (0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)
 
 DATA = ROOT / "bench" / "data" / "tempo_octave"
 #: Far from the accuracy set's seeds (1000 + index) and key_calibration's (900 000 + index).
@@ -181,16 +185,29 @@ def same_tempo(ratio: float, target: float) -> bool:
     return abs(ratio / target - 1.0) <= TOLERANCE
 
 
-def _report(
-    label: str, rows: list[dict[str, Any]], double: tuple[float, ...], half: tuple[float, ...]
-) -> str:
-    slow = np.array([same_tempo(r["ratio"], 2.0) for r in rows])
-    fast = np.array([same_tempo(r["ratio"], 0.5) for r in rows])
-    right = np.array([same_tempo(r["ratio"], 1.0) for r in rows])
+def _decisions(
+    rows: list[dict[str, Any]], double: tuple[float, ...], half: tuple[float, ...],
+    min_double: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which songs' pulses are doubled and which halved, as ``octave_decision`` decides."""
     p_double = np.array([octave_probability(r, double) for r in rows])
     p_half = np.array([octave_probability(r, half) for r in rows])
-    doubled = (p_double > 0.5) & (p_double >= p_half)
-    halved = (p_half > 0.5) & ~doubled
+    doubled = (p_double >= min_double) & (p_double >= p_half)
+    halved = (p_half >= 0.5) & (p_half > p_double)
+    return doubled, halved
+
+
+def _levels(rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Songs whose pulse is at half the beat, twice the beat, and the beat."""
+    return tuple(np.array([same_tempo(r["ratio"], t) for r in rows]) for t in (2.0, 0.5, 1.0))
+
+
+def _report(
+    label: str, rows: list[dict[str, Any]], double: tuple[float, ...], half: tuple[float, ...],
+    min_double: float = MIN_DOUBLE,
+) -> str:
+    slow, fast, right = _levels(rows)
+    doubled, halved = _decisions(rows, double, half, min_double)
     after = (right & ~doubled & ~halved) | (slow & doubled) | (fast & halved)
     return (
         f"  {label:9s} {len(rows):5d} songs | pulse at half the beat {slow.sum():4d}, doubled "
@@ -199,6 +216,17 @@ def _report(
         f"{int((right & (doubled | halved)).sum()):3d} of {right.sum():4d} | pulse is the beat "
         f"{100 * right.mean():5.1f} -> {100 * after.mean():5.1f} %"
     )
+
+
+def _sweep(rows: list[dict[str, Any]]) -> str:
+    """Held-out songs at the beat after the check, per doubling threshold (shipped weights)."""
+    slow, fast, right = _levels(rows)
+    cells = []
+    for min_double in MIN_DOUBLE_SWEEP:
+        doubled, halved = _decisions(rows, DOUBLE_WEIGHTS, HALF_WEIGHTS, min_double)
+        after = (right & ~doubled & ~halved) | (slow & doubled) | (fast & halved)
+        cells.append(f"{min_double:.2f}: {int(after.sum())}")
+    return f"  held-out songs at the beat by MIN_DOUBLE of {len(rows)}: " + ", ".join(cells)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -233,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n{label} weights:")
         print(_report("training", train, double, half))
         print(_report("held-out", held, double, half))
+    print(f"\nMIN_DOUBLE = {MIN_DOUBLE} (doubling needs that probability; halving 0.5)")
+    print(_sweep(held))
     return 0
 
 

@@ -9,7 +9,9 @@ Pipeline, all on the shared front end (no audio is read here):
    log-normal tempo prior; gives the beat period, its strength and the octave alternatives.
    When the attacks show no periodicity (bowed strings, pads without drums), the period of
    the pitch changes (the harmonic rhythm) is found instead and divided into beats
-   (:func:`.tempo.tempo_from_changes`); the confidence then says it was inferred.
+   (:func:`.tempo.tempo_from_changes`; down to a chord every four seconds, and with a noise
+   floor of its own, ``change_strength_noise``: short noise looks periodic in its pitch
+   changes far more often than in its onsets); the confidence then says it was inferred.
 3. **Beats** (:mod:`.beats`): dynamic-programming beat tracking at that period; each beat is
    moved to the sub-frame peak of its onset, and the grid continues for up to a bar over
    sustained sound at either end (a final held chord). The flux peaks within about 10 ms of
@@ -19,10 +21,15 @@ Pipeline, all on the shared front end (no audio is read here):
    really two beats (eighth notes at its quarters, a backbeat half way: fast songs tracked at
    half speed) or half a beat (nothing half way, alternate pulses unlike: slow songs tracked
    at double speed); the pulse grid is then doubled or halved. On the accuracy benchmark this
-   took tempo Acc1 from 84.4 to 91.2 % (``bench/results/accuracy.md``).
+   took tempo Acc1 from 84.4 to 91.2 % (``bench/results/accuracy.md``). Doubling needs the
+   model to be 0.75 sure (:data:`.octave.MIN_DOUBLE`): at 0.5 it doubled 10 of 85 real tunes
+   and chorales (``bench/corpus_tunes``) from their right tempo.
 5. **Meter** (:mod:`.meter`): bar length and downbeat phase from beat-synchronous accents,
    bass, harmony and timbre changes; compound subdivision from onsets at the beat's thirds,
    weighed by a model fitted on rendered songs (:func:`.meter.compound_probability`).
+   Compound beats then start on the long notes (:mod:`.compound_phase`): on running eighths
+   the onsets leave three phases equally good, and listeners put the beat where a note is
+   held.
    A bar of three tracked pulses is read by the onsets across it (:mod:`.triple_bar`) as
    three beats (3/4), the eighth notes of a 6/8 or 12/8 bar, or pairs of eighths of a 6/8 bar
    (the hemiola drumless 6/8 is often tracked at); on the accuracy benchmark that reading
