@@ -383,10 +383,10 @@ def tempo_from_changes(
     stopping at 30 (drumless strings); 37 of them now get one (7 at the beat, 9 at double
     or half, 21 at a wrong division, mostly 4/3 or 5/3 of a bar of three: metrically right
     less often, 16 of 37, than other tempi found from changes, about 55 %, and like them
-    below the review threshold), and no other song changes. Searching down to 15 from the start instead also
-    moved songs whose group was already found, and lost right ones (a bar of 5/4 read as
-    two groups of 2.5 beats). On the benchmark the one such clip, c072 (3/4 at 68), is read
-    at 4/3 of its tempo.
+    below the review threshold), and no other song changes. Searching down to 15 from the
+    start instead also moved songs whose group was already found, and lost right ones (a bar
+    of 5/4 read as two groups of 2.5 beats). On the benchmark the one such clip, c072 (3/4
+    at 68), is read at 4/3 of its tempo.
 
     Parameters
     ----------
