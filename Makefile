@@ -43,7 +43,7 @@ examples: $(STAMP)
 		  sudo apt-get install -y -qq fluidsynth fluid-soundfont-gm; }
 	$(BIN)/python scripts/render_examples.py
 
-## bench-accuracy: accuracy against librosa, essentia, aubio (madmom if installed)
+## bench-accuracy: accuracy against librosa, essentia, madmom and aubio (those installed)
 bench-accuracy: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	bench/accuracy
