@@ -111,10 +111,11 @@ DOUBLE_WEIGHTS: tuple[float, ...] = (
 )
 #: How sure the doubling model must be before the pulses are doubled. The model is fitted on
 #: rendered songs, where a pulse tracked at half the beat is common (142 of 1166 training
-#: songs); in real music it is rare, and 0.5 over-doubles. Chosen on the 192 held-out songs
-#: of ``bench/key_calibration`` (never used in the fit): right tempi 169 at 0.5, 173 at
-#: 0.75. On ``bench/corpus_tunes`` (real tunes and chorales) no doubling at 0.5-0.75 was
-#: right and 10 of 85 pieces go from twice their tempo to their tempo (Acc1 57.6 -> 69.4 %);
+#: songs); in real music it is rare, and 0.5 over-doubles. Chosen on the held-out songs of
+#: ``bench/key_calibration`` (never used in the fit; ``bench/tempo_octave`` prints the sweep):
+#: pulses at the beat after the check 147 of 191 at 0.5, 151 at 0.75-0.85. On
+#: ``bench/corpus_tunes`` (real tunes and chorales) no doubling at 0.5-0.75 was right and
+#: 10 of 85 pieces go from twice their tempo to their tempo (Acc1 57.6 -> 69.4 %);
 #: on the accuracy benchmark 2 of 160 clips go from right to half (Acc1 92.5 -> 91.2 %).
 #: Below it, the tracked pulse is kept with its low probability of being the beat, so the
 #: tempo is marked for review.
