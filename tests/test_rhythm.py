@@ -663,18 +663,28 @@ def test_steady_tempo_is_one_segment() -> None:
     assert abs(result.tempo_segments[0].bpm - 120) < 1.5
 
 
+def _harmonic_rhythm(
+    bpm: float, beats_per_change: int, seconds: float, pulse: float, rng: np.random.Generator
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Frame rate, a change envelope with a chord every ``beats_per_change`` beats, and noisy
+    onsets with a pulse of ``pulse`` on every beat."""
+    fr = 22050 / 256
+    n = int(seconds * fr)
+    beat = 60.0 / bpm * fr
+    group = beats_per_change * beat
+    changes = np.zeros(n)
+    changes[np.round(np.arange(0, n / group) * group).astype(int) % n] = 1.0
+    onsets = rng.random(n)
+    onsets[np.round(np.arange(0, n / beat) * beat).astype(int) % n] += pulse
+    return fr, changes, onsets
+
+
 def test_tempo_from_changes_divides_the_harmonic_rhythm_into_beats() -> None:
     """Chords change every two beats at 90 BPM (45 changes a minute); the onsets are mostly
     noise with a faint pulse on the beats: the beat is 90, not the change rate."""
-    fr = 22050 / 256
-    n = int(40 * fr)
     rng = np.random.default_rng(3)
-    beat = 60.0 / 90.0 * fr
-    changes = np.zeros(n)
-    changes[np.round(np.arange(0, n / (2 * beat)) * 2 * beat).astype(int) % n] = 1.0
-    onsets = rng.random(n)
-    onsets[np.round(np.arange(0, n / beat) * beat).astype(int) % n] += 1.5
-    assert estimate_tempo(rng.random(n), frame_rate=fr, min_strength=0.2).bpm is None
+    fr, changes, onsets = _harmonic_rhythm(90.0, 2, 40.0, 1.5, rng)
+    assert estimate_tempo(rng.random(changes.size), frame_rate=fr, min_strength=0.2).bpm is None
     est = tempo_from_changes(
         changes, tempo_salience(onsets, frame_rate=fr), frame_rate=fr, min_strength=0.2
     )
@@ -686,14 +696,7 @@ def test_tempo_from_changes_finds_groups_slower_than_the_beat_floor() -> None:
     """A chord per bar of three at 66 BPM is 22 changes a minute, below the 30 BPM beat
     floor: the group search falls back below it, and where the onsets pulse on the beat the
     beat (not the group) is reported. With the fallback off nothing is found."""
-    fr = 22050 / 256
-    n = int(45 * fr)
-    rng = np.random.default_rng(5)
-    beat = 60.0 / 66.0 * fr
-    changes = np.zeros(n)
-    changes[np.round(np.arange(0, n / (3 * beat)) * 3 * beat).astype(int) % n] = 1.0
-    onsets = rng.random(n)
-    onsets[np.round(np.arange(0, n / beat) * beat).astype(int) % n] += 3.0
+    fr, changes, onsets = _harmonic_rhythm(66.0, 3, 45.0, 3.0, np.random.default_rng(5))
     salience = tempo_salience(onsets, frame_rate=fr)
     est = tempo_from_changes(changes, salience, frame_rate=fr, min_strength=0.2)
     assert est.bpm is not None and abs(est.bpm / 66.0 - 1) < 0.04, est.bpm
