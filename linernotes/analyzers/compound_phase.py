@@ -37,16 +37,10 @@ Examples
 from __future__ import annotations
 
 import numpy as np
-import scipy.ndimage
+
+from linernotes.analyzers.meter import onset_strength_at, subdivision_frames
 
 __all__ = ["long_note_phase", "rephase_compound_beats"]
-
-
-def _eighth_frames(beat_frames: np.ndarray) -> np.ndarray:
-    """The three eighth positions of every beat interval, in order."""
-    b = np.asarray(beat_frames, dtype=np.float64)
-    thirds = np.array([0.0, 1.0 / 3.0, 2.0 / 3.0])
-    return (b[:-1, None] + np.diff(b)[:, None] * thirds[None, :]).reshape(-1)
 
 
 def long_note_phase(
@@ -84,8 +78,7 @@ def long_note_phase(
     b = np.asarray(beat_frames, dtype=np.float64)
     if b.size < 8 or env.size == 0:
         return 0, np.zeros(3)
-    eighths = _eighth_frames(b)
-    strength = np.interp(eighths, np.arange(env.size), scipy.ndimage.maximum_filter1d(env, 3))
+    strength = onset_strength_at(env, subdivision_frames(b, 3)).reshape(-1)
     reference = float(np.median(strength))
     if reference <= 1e-12:
         return 0, np.zeros(3)
@@ -109,4 +102,4 @@ def rephase_compound_beats(
     offset, _ = long_note_phase(envelope, beat_frames, **settings)
     if offset == 0:
         return np.asarray(beat_frames)
-    return _eighth_frames(beat_frames)[offset::3]
+    return subdivision_frames(beat_frames, 3)[:, offset]

@@ -59,7 +59,9 @@ __all__ = [
     "meter_confidence",
     "meter_evidence",
     "onset_log_ratio",
+    "onset_strength_at",
     "phase_scores",
+    "subdivision_frames",
     "subdivision_profile",
     "track_bar_phase",
     "with_felt_bar",
@@ -302,6 +304,21 @@ def bar_fit(features: np.ndarray, lengths: Sequence[int]) -> dict[int, float]:
     return out
 
 
+def subdivision_frames(beat_frames: np.ndarray, n_points: int) -> np.ndarray:
+    """Frames of ``n_points`` equally spaced positions inside each beat interval, the first
+    on the beat: shape ``(n_beats - 1, n_points)``."""
+    b = np.asarray(beat_frames, dtype=np.float64)
+    frac = np.arange(n_points) / n_points
+    return b[:-1, None] + np.diff(b)[:, None] * frac[None, :]
+
+
+def onset_strength_at(envelope: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """Onset strength at (fractional) ``frames``, of any shape: the envelope's peak within a
+    frame of each, so that a position a frame off its onset still sees it."""
+    peaks = scipy.ndimage.maximum_filter1d(np.asarray(envelope, dtype=np.float64), size=3)
+    return np.interp(frames, np.arange(peaks.size), peaks)
+
+
 def subdivision_profile(
     envelope: np.ndarray, beat_frames: np.ndarray, *, n_points: int = 12
 ) -> np.ndarray:
@@ -314,13 +331,9 @@ def subdivision_profile(
         Zeros when there are fewer than two beats.
     """
     b = np.asarray(beat_frames, dtype=np.float64)
-    env = np.asarray(envelope, dtype=np.float64)
-    if b.size < 3 or env.size == 0:
+    if b.size < 3 or np.size(envelope) == 0:
         return np.zeros(n_points)
-    spread = scipy.ndimage.maximum_filter1d(env, size=3)
-    frac = np.arange(n_points) / n_points
-    pos = b[:-1, None] + np.diff(b)[:, None] * frac[None, :]
-    vals = np.interp(pos, np.arange(env.size), spread)
+    vals = onset_strength_at(envelope, subdivision_frames(b, n_points))
     prof = np.median(vals, axis=0)
     top = prof[0] if prof[0] > 1e-12 else max(float(prof.max()), 1e-12)
     return prof / top

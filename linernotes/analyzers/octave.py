@@ -47,7 +47,7 @@ import numpy as np
 import scipy.ndimage
 
 from linernotes.analyzers.logistic import logistic_probability
-from linernotes.analyzers.meter import onset_log_ratio, subdivision_profile
+from linernotes.analyzers.meter import onset_log_ratio, onset_strength_at, subdivision_profile
 
 __all__ = [
     "DOUBLE_WEIGHTS",
@@ -153,16 +153,10 @@ def pulse_bpm(pulse_frames: np.ndarray, *, frame_rate: float) -> float:
     return 60.0 * frame_rate / period if period > 0 else 0.0
 
 
-def _strength_at(envelope: np.ndarray, pulse_frames: np.ndarray) -> np.ndarray:
-    """Onset strength at each pulse (the envelope's peak within a frame of it)."""
-    peaks = scipy.ndimage.maximum_filter1d(np.asarray(envelope, np.float64), size=3)
-    return np.interp(pulse_frames, np.arange(peaks.size), peaks)
-
-
 def _alternation(envelope: np.ndarray, pulse_frames: np.ndarray) -> float:
     """Difference between the mean onset strength of even and odd pulses, relative to the
     mean (0 when the pulses are alike, capped at 2)."""
-    v = _strength_at(envelope, pulse_frames)
+    v = onset_strength_at(envelope, pulse_frames)
     n = v.size // 2 * 2
     if n < 2:
         return 0.0
@@ -253,5 +247,5 @@ def halve_pulses(envelope: np.ndarray, pulse_frames: np.ndarray) -> np.ndarray:
     p = np.asarray(pulse_frames, dtype=np.float64)
     if p.size < 4:
         return p
-    v = _strength_at(envelope, p)
+    v = onset_strength_at(envelope, p)
     return p[0::2] if v[0::2].mean() >= v[1::2].mean() else p[1::2]
