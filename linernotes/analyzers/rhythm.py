@@ -471,8 +471,12 @@ def bar_meter(
     as two or four felt beats (:mod:`.compound_bar`)."""
     fp = features.params
     envelope, bands = track.envelope, track.bands
-    if compound_probability(subdivision_profile(envelope, pulse_frames)) > 0.5:
-        pulse_frames = rephase_compound_beats(envelope, pulse_frames)
+    subdivision = subdivision_profile(envelope, pulse_frames)
+    if compound_probability(subdivision) > 0.5:
+        moved = rephase_compound_beats(envelope, pulse_frames)
+        if not np.array_equal(moved, pulse_frames):
+            pulse_frames = moved
+            subdivision = subdivision_profile(envelope, pulse_frames)
 
     def describe(frames: np.ndarray) -> BeatFeatures:
         return beat_sync_features(
@@ -488,7 +492,7 @@ def bar_meter(
 
     feats = describe(pulse_frames)
     settings: dict[str, Any] = {
-        "subdivision": subdivision_profile(envelope, pulse_frames),
+        "subdivision": subdivision,
         "candidates": params.meter_candidates,
         "min_fit": params.min_meter_fit,
     }
