@@ -38,7 +38,16 @@ Pipeline, all on the shared front end (no audio is read here):
    in accent, loudness, chord, bass and timbre change (:mod:`.compound_bar`); on the
    benchmark that took 12/8 numerators from 16.7 to 50.0 % and all from 77.5 to 78.8 %.
 6. **BPM** is finally re-measured from the reported beats (trimmed mean of inter-beat
-   intervals), which is far more precise than the periodicity peak.
+   intervals), which is far more precise than the periodicity peak. Where the onsets barely
+   rise at the beats (bowed strings, pads, soft winds: :func:`.beats.beat_prominence` below
+   ``soft_beat_prominence``), each beat is then placed on a line through its seven
+   neighbours, weighted to the clearest attacks (:func:`.beats.regularize_beats`): the grid
+   was right but every beat sat on a broad, noisy envelope maximum, tens of ms off. Drumless
+   strings on the accuracy benchmark had the right tempo and beats within a quarter period,
+   yet only 60-85 % of them within the +-70 ms of the beat F-measure. Beat F of all clean
+   clips went from 0.936 to 0.944 (drumless 0.874 to 0.892), downbeat F from 0.899 to
+   0.904, the corpus's chorales' beat F from 0.907 to 0.936, and no tempo changed (the BPM
+   is measured before).
 7. **Tempo curve** (:mod:`.tempo_curve`): the local tempo every 2 s and the segments of
    steady tempo, so that a change of tempo is reported instead of averaged away.
 
@@ -80,7 +89,14 @@ import numpy as np
 import scipy.ndimage
 from pydantic import BaseModel, ConfigDict, Field
 
-from linernotes.analyzers.beats import double_pulses, extend_beats, refine_beats, track_beats
+from linernotes.analyzers.beats import (
+    beat_prominence,
+    double_pulses,
+    extend_beats,
+    refine_beats,
+    regularize_beats,
+    track_beats,
+)
 from linernotes.analyzers.compound_bar import compound_bar
 from linernotes.analyzers.compound_phase import rephase_compound_beats
 from linernotes.analyzers.meter import (
@@ -89,6 +105,7 @@ from linernotes.analyzers.meter import (
     beat_sync_features,
     compound_probability,
     estimate_meter,
+    onset_strength_at,
     subdivision_profile,
 )
 from linernotes.analyzers.octave import (
@@ -190,6 +207,19 @@ class RhythmParams(BaseModel):
     #: benchmark's clips are unchanged. 1.2 would leave 1 noise clip and lose 9 songs.
     change_strength_noise: float = Field(
         1.0, ge=0, description="The same noise term for the periodicity of pitch changes."
+    )
+    #: Beats whose onsets rise less than this above the envelope around them
+    #: (:func:`.beats.beat_prominence`) are placed on a line through their neighbours
+    #: (:func:`.beats.regularize_beats`): soft attacks leave each tracked beat tens of ms off.
+    #: Chosen on the 1392 rendered training and held-out songs (never the benchmark's): among
+    #: the 1188 at the right tempo, with unweighted lines, mean beat F +0.0014 at 1.5, +0.0042
+    #: at 2.0, +0.0048 at 3.0, +0.0050 at 4.0 and +0.0056 for every song (77 songs better and
+    #: 9 worse by over 0.02 at 3.0; 98 and 16 for every song). With the lines weighted to the
+    #: strong attacks, at 3.0: beat F +0.0063 (83 better, 3 worse), downbeat F +0.0010.
+    #: Struck and plucked notes and drums (prominence 3-10) keep their tracked beats: in
+    #: real music their timing is the performance's, which a line would flatten.
+    soft_beat_prominence: float = Field(
+        3.0, ge=0, description="Beat prominence below which the beat grid is regularised."
     )
     meter_candidates: tuple[int, ...] = Field(
         (2, 3, 4, 5, 6, 7), description="Bar lengths considered, in tracked beats."
@@ -518,7 +548,7 @@ def bar_meter(
 
 @analyzer(
     "rhythm",
-    version="8",
+    version="9",
     params=RhythmParams(),
     summarize=summarize_rhythm,
     confidence_fields={
@@ -542,6 +572,7 @@ def rhythm(features: Any, params: RhythmParams) -> RhythmResult:
     pulse_frames, meter = measured.pulse_frames, measured.meter
     beat_frames, position = _felt_grid(pulse_frames, meter)
     bar = None if meter.pulses_per_bar is None else meter.pulses_per_bar // meter.pulse_group
+    soft_attacks = beat_prominence(track.envelope, beat_frames) < p.soft_beat_prominence
     if p.extend_beats > 0:
         rms_db = 20 * np.log10(np.maximum(features.rms, 1e-10))
         floor = max(float(np.percentile(rms_db, 90)) - p.active_range_db, p.silence_db)
@@ -568,6 +599,11 @@ def rhythm(features: Any, params: RhythmParams) -> RhythmResult:
     bpm = _felt_bpm(beat_times)
     if bpm is None:
         return _empty(onset_rate)
+    if soft_attacks:
+        # Each beat on a line through its neighbours, anchored on the clearest attacks; the
+        # tempo stays the tracked grid's.
+        strength = onset_strength_at(track.envelope, (beat_times - p.latency_s) * frame_rate)
+        beat_times = np.clip(regularize_beats(beat_times, strength=strength), 0.0, duration)
 
     result: dict[str, Any] = {}
     if position is not None and bar is not None:
