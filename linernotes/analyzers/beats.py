@@ -230,14 +230,12 @@ def beat_prominence(envelope: np.ndarray, beat_frames: np.ndarray) -> float:
     b = np.asarray(beat_frames, dtype=np.float64)
     if b.size < 3 or env.size == 0:
         return 0.0
-    half = 0.5 * float(np.median(np.diff(b)))
-    ratios = []
-    for x in b:
-        lo, hi = max(0, int(x - half)), min(env.size, int(x + half) + 1)
-        at = env[min(max(round(float(x)), 0), env.size - 1)]
-        around = float(np.median(env[lo:hi])) if hi > lo else 0.0
-        ratios.append(at / max(around, 1e-12))
-    return float(np.median(ratios))
+    half = max(1, int(0.5 * float(np.median(np.diff(b)))))
+    padded = np.pad(env, half, mode="edge")
+    idx = np.clip(np.round(b).astype(np.int64), 0, env.size - 1)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)[idx]
+    around = np.median(windows, axis=1)
+    return float(np.median(env[idx] / np.maximum(around, 1e-12)))
 
 
 def regularize_beats(
