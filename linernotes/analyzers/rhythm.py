@@ -602,7 +602,7 @@ def rhythm(features: Any, params: RhythmParams) -> RhythmResult:
     if soft_attacks:
         # Each beat on a line through its neighbours, anchored on the clearest attacks; the
         # tempo stays the tracked grid's.
-        strength = onset_strength_at(track.envelope, (beat_times - p.latency_s) * frame_rate)
+        strength = onset_strength_at(track.envelope, beat_frames[inside])
         beat_times = np.clip(regularize_beats(beat_times, strength=strength), 0.0, duration)
 
     result: dict[str, Any] = {}
