@@ -40,7 +40,10 @@ class FakeOpenAI:
         self.delay = 0.0
         self.in_flight = 0
         self.max_in_flight = 0
-        self.lock = threading.Lock()
+        #: Answers wait (up to 5 s) until this many requests have been in flight at once, so
+        #: a concurrency test does not depend on how fast a loaded machine sends them.
+        self.await_in_flight = 0
+        self.lock = threading.Condition()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -54,7 +57,11 @@ class FakeOpenAI:
                     fake.headers.append(dict(self.headers))
                     fake.in_flight += 1
                     fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+                    fake.lock.notify_all()
                     step = fake.script.pop(0) if fake.script else None
+                    fake.lock.wait_for(
+                        lambda: fake.max_in_flight >= fake.await_in_flight, timeout=5.0
+                    )
                 try:
                     if self.path != "/v1/chat/completions":
                         self._send(404, {}, {"error": {"message": f"no route {self.path}"}})
@@ -162,7 +169,8 @@ def test_success_sends_wav_audio_and_parses_answers(server, tone):
 
 
 def test_mp3_audio_and_concurrency_limit(server, tone):
-    server.delay = 0.15
+    server.delay = 0.05
+    server.await_in_flight = 2
     backend = backend_for(server, [], audio_format="mp3", concurrency=2)
     prompts = [
         p.render() for p in PromptLibrary().select("brief,very_brief,tags,caption,technical")
