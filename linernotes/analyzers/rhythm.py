@@ -224,7 +224,11 @@ class RhythmParams(BaseModel):
     meter_candidates: tuple[int, ...] = Field(
         (2, 3, 4, 5, 6, 7), description="Bar lengths considered, in tracked beats."
     )
-    min_meter_fit: float = Field(0.02, ge=0, description="Weakest bar-length fit reported.")
+    min_meter_fit: float = Field(
+        0.02,
+        ge=0,
+        description="Weakest bar-length fit read as evidence; below it the metre is a guess.",
+    )
 
 
 class TempoCandidate(BaseModel):
@@ -548,7 +552,7 @@ def bar_meter(
 
 @analyzer(
     "rhythm",
-    version="9",
+    version="10",
     params=RhythmParams(),
     summarize=summarize_rhythm,
     confidence_fields={
