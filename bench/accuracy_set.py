@@ -320,7 +320,8 @@ def _write_wav(audio: np.ndarray, path: Path) -> None:
     part.replace(path)
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes (the set's identity check and the tool caches' key)."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         while block := f.read(1 << 20):
@@ -366,7 +367,7 @@ def render_group(clean: ClipDef, copies: list[ClipDef], want_clean: bool) -> lis
                 "definition_hash": clip.definition_hash(),
                 "file": str(path.relative_to(DATA)),
                 "size": path.stat().st_size,
-                "sha256": _sha256(path),
+                "sha256": file_sha256(path),
                 "duration_s": spec.duration_s,
                 "truth": truth_d,
             })

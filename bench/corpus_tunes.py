@@ -21,11 +21,12 @@ this table makes visible.
 
 Usage::
 
-    bench/corpus_tunes [--per-meter 16] [--tools linernotes,librosa,essentia] [--jobs 2]
+    bench/corpus_tunes [--per-meter 16] [--tools linernotes,librosa,essentia,madmom] [--jobs 2]
 
 Needs ``pip install -e '.[bench,bench-corpus]'`` (music21). Audio and ``manifest.json`` are
-written to gitignored ``bench/data/corpus_v1/`` (the corpus parse is cached there too);
-every clip's estimates and scores go to ``results.json`` beside them. ``--markdown`` writes
+written to gitignored ``bench/data/corpus_v1/`` (the corpus parse is cached there too, and
+the other tools' estimates in ``cache/``: madmom takes about half an hour here the first
+time); every clip's estimates and scores go to ``results.json`` beside them. ``--markdown`` writes
 the table (``bench/results/corpus_tunes.md``).
 """
 
@@ -202,6 +203,7 @@ def render(piece: dict[str, Any]) -> dict[str, Any]:
         midi_songs.render_midi(pm, tmp, sr=accuracy_set.SAMPLE_RATE, duration_s=truth["duration_s"])
         tmp.replace(wav)
     return {"name": piece["name"], "file": str(wav.relative_to(DATA)),
+            "sha256": accuracy_set.file_sha256(wav),
             "collection": piece["collection"], "meter": piece["meter"],
             "source": piece["path"].split("/corpus/")[-1], "program": piece["program"],
             "truth": truth}
@@ -220,6 +222,53 @@ def _analyse(item: tuple[str, str]) -> tuple[str, str, dict[str, Any] | None]:
     except Exception as exc:  # a tool failing on a clip scores zero there
         print(f"# {tool} failed on {Path(path).name}: {exc!r}", file=sys.stderr)
         return tool, path, None
+
+
+def _cached(tool: str, clips: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Estimates of ``tool`` already made on these clips' current audio, by file path.
+
+    The other tools' estimates are kept in ``cache/<tool>.jsonl`` under the accuracy
+    benchmark's key (tool version, adapter and settings) and each file's SHA-256, as
+    ``bench/accuracy`` keeps its own: madmom takes about half an hour on this set.
+    linernotes is always run afresh (its code is what changes).
+    """
+    path = DATA / "cache" / f"{tool}.jsonl"
+    if tool == "linernotes" or not path.exists():
+        return {}
+    key = accuracy.cache_key(tool)
+    by_sha = {}
+    for line in path.read_text().splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line cut short by an interrupted run
+        if row.get("key") == key:
+            by_sha[row["sha256"]] = row["estimate"]
+    return {str(DATA / c["file"]): by_sha[c["sha256"]] for c in clips if c["sha256"] in by_sha}
+
+
+def analyse_all(tools: list[str], clips: list[dict[str, Any]], jobs: int
+                ) -> dict[tuple[str, str], dict[str, Any] | None]:
+    """Every tool's estimate on every clip: from the cache where it holds one, else run (in
+    ``jobs`` workers) and appended to the cache as each finishes, so an interrupted run keeps
+    what it did."""
+    estimates: dict[tuple[str, str], dict[str, Any] | None] = {}
+    sha = {str(DATA / c["file"]): c["sha256"] for c in clips}
+    todo = []
+    for tool in tools:
+        hits = _cached(tool, clips)
+        estimates.update({(tool, p): e for p, e in hits.items()})
+        todo += [(tool, str(DATA / c["file"])) for c in clips if str(DATA / c["file"]) not in hits]
+    if todo:
+        (DATA / "cache").mkdir(exist_ok=True)
+    with ProcessPoolExecutor(jobs) as ex:
+        for tool, path, estimate in ex.map(_analyse, todo, chunksize=1):
+            estimates[(tool, path)] = estimate
+            if tool != "linernotes" and estimate is not None:
+                row = {"key": accuracy.cache_key(tool), "sha256": sha[path], "estimate": estimate}
+                with open(DATA / "cache" / f"{tool}.jsonl", "a") as f:
+                    f.write(json.dumps(row, default=float) + "\n")
+    return estimates
 
 
 METRICS = (("acc1", "Acc1"), ("acc2", "Acc2"), ("beat_f", "beat F"),
@@ -276,9 +325,7 @@ def main(argv: list[str] | None = None) -> int:
             tools.append(tool)
         except accuracy.Unavailable as exc:
             print(f"# {tool} skipped: {exc}", file=sys.stderr)
-    items = [(tool, str(DATA / c["file"])) for tool in tools for c in clips]
-    with ProcessPoolExecutor(args.jobs) as ex:
-        estimates = {(t, p): e for t, p, e in ex.map(_analyse, items, chunksize=4)}
+    estimates = analyse_all(tools, clips, args.jobs)
     scores = {tool: {c["name"]: accuracy.score_clip(
         c["truth"], estimates[(tool, str(DATA / c["file"]))], CAPS[tool]) for c in clips}
         for tool in tools}
