@@ -552,7 +552,7 @@ def bar_meter(
 
 @analyzer(
     "rhythm",
-    version="10",
+    version="11",
     params=RhythmParams(),
     summarize=summarize_rhythm,
     confidence_fields={
@@ -637,7 +637,7 @@ def rhythm(features: Any, params: RhythmParams) -> RhythmResult:
     stability = _stability(est.local_bpm, bpm)
     curve_t, curve_bpm = tempo_curve(
         est.salience.window_centre_s, est.local_bpm, bpm=bpm, beat_times=beat_times,
-        window_s=p.tempo_win_s,
+        window_s=p.tempo_win_s, dotted=bool(result.get("compound")) or bar == 3,
     )
     segments = tempo_segments(curve_t, curve_bpm)
     confidence = periodicity * margin * (0.5 + 0.5 * (stability or 0.0))

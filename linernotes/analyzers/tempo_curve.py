@@ -7,14 +7,24 @@ turns those local readings into a curve in the global tempo's metrical level and
 into segments.
 
 * **Curve.** Each window's most salient tempo is moved to the octave of the global tempo
-  (times or divided by 2 or 3 when that brings it within 12 % of it: the local choice of
-  metrical level may differ, a genuine change of tempo may not be folded away). Where the
-  tracked beats cover the window, the median inter-beat interval there replaces the
-  periodicity peak, which is much more precise, as long as both agree within 8 %.
+  (times or divided by 2 or 3, and by 3/2 in metres whose beat or bar divides into three,
+  when that brings it within 12 % of it: the local choice of metrical level may differ, a
+  genuine change of tempo may not be folded away). Where the tracked beats cover the window,
+  the median inter-beat interval there replaces the periodicity peak, which is much more
+  precise, as long as both agree within 8 %.
 * **Segments.** The curve is median-filtered over five windows (a fill or a break does not
   start a segment) and cut wherever it leaves the running median of the current segment by
   more than ``tolerance`` (4 %, the tolerance of the usual tempo accuracy measure) for at
-  least ``min_segment_s``.
+  least ``min_segment_s``; a segment lasts that long too.
+
+On ``bench/tempo_changes`` (40 pairs of the accuracy benchmark's clips joined at a change of
+8-45 %, 20 pairs at the same tempo) 90 % of the changes are found within 6 s (essentia's
+beats, segmented the same way: 90 %; librosa's own local tempo 95 %, but with 0.8 false
+boundaries per same-tempo pair against 0.05 here), with the segments' tempo right (Acc1) for
+69 % (essentia 59 %). Before the dotted folds, the mirrored filter and the minimum length of
+the first segment: 88 % found, 0.30 false boundaries per change pair and 0.25 per same-tempo
+pair, and 13 segments of the benchmark's 160 clean clips at another level than the track's
+tempo (none now; every steady clip is one segment).
 
 Examples
 --------
@@ -36,6 +46,9 @@ __all__ = ["tempo_curve", "tempo_segments"]
 
 #: Ratios by which a window's tempo may be moved to the global tempo's metrical level.
 _FOLDS = (1.0, 0.5, 2.0, 1.0 / 3.0, 3.0)
+#: ... and, when the beat or the bar divides into three, the dotted levels too: two eighths
+#: of a 6/8 beat (3/2 of it), two beats of a bar of three (2/3 of the beat).
+_DOTTED_FOLDS = (*_FOLDS, 1.5, 2.0 / 3.0)
 
 
 def tempo_curve(
@@ -45,6 +58,7 @@ def tempo_curve(
     bpm: float,
     beat_times: np.ndarray,
     window_s: float = 8.0,
+    dotted: bool = False,
     fold_tolerance: float = 0.12,
     beat_agreement: float = 0.08,
     min_beats: int = 4,
@@ -61,6 +75,11 @@ def tempo_curve(
         The reported beats in seconds.
     window_s : float
         Length of the analysis windows.
+    dotted : bool
+        Whether the beat or the bar divides into three (6/8, 3/4): a window may then read two
+        eighths of the beat or two beats of the bar, 3/2 or 2/3 of the tempo, and is folded
+        back by that ratio too. In duple metres such a ratio is left alone, as a change of
+        tempo (a DJ cut from 124 to 84 is one).
     fold_tolerance : float
         A window's tempo times or divided by 2 or 3 is used when it is this close to ``bpm``.
     beat_agreement : float
@@ -80,7 +99,7 @@ def tempo_curve(
     centres, local = centres[keep], local[keep]
     if centres.size == 0 or not bpm > 0:
         return np.zeros(0), np.zeros(0)
-    cands = local[:, None] * np.asarray(_FOLDS)[None, :]
+    cands = local[:, None] * np.asarray(_DOTTED_FOLDS if dotted else _FOLDS)[None, :]
     dev = np.abs(np.log(cands / bpm))
     best = np.argmin(dev, axis=1)
     rows = np.arange(local.size)
@@ -113,7 +132,8 @@ def tempo_segments(
     tolerance : float
         Relative departure from the current segment's median tempo that starts a new one.
     min_segment_s : float
-        A departure must last this long to start a segment (shorter ones are fills, breaks).
+        A departure must last this long to start a segment (shorter ones are fills, breaks),
+        and a segment this long before it can end.
     smooth_points : int
         Width of the median filter applied to the curve first.
 
@@ -127,14 +147,18 @@ def tempo_segments(
     if t.size == 0:
         return []
     if t.size >= smooth_points:
-        b = scipy.ndimage.median_filter(b, size=smooth_points, mode="nearest")
+        # Mirrored at the ends: repeating the edge value would count the first window (a
+        # lead-in, the start of a note) three times in five and keep it when it is an outlier.
+        b = scipy.ndimage.median_filter(b, size=smooth_points, mode="mirror")
     step = float(np.median(np.diff(t))) if t.size > 1 else 0.0
     need = max(1, int(np.ceil(min_segment_s / step))) if step > 0 else 1
     bounds = [0]
     i = 0
     while i < t.size:
         ref = float(np.median(b[bounds[-1] : i + 1]))
-        if abs(np.log(b[i] / ref)) > np.log1p(tolerance):
+        # A segment lasts at least ``min_segment_s`` too: its running median needs that long
+        # to stand for it (the first window alone is no reference to depart from).
+        if i - bounds[-1] >= need and abs(np.log(b[i] / ref)) > np.log1p(tolerance):
             run = b[i : i + need]
             if run.size == need and np.all(np.abs(np.log(run / ref)) > np.log1p(tolerance)):
                 bounds.append(i)
