@@ -254,8 +254,8 @@ def main(argv: list[str] | None = None) -> int:
         if tool not in TOOLS:
             ap.error(f"unknown tool {tool!r}; known: {', '.join(TOOLS)}")
         try:
-            if tool not in ("linernotes", "librosa-local"):
-                accuracy.load_tool(tool)
+            if tool != "linernotes":
+                accuracy.load_tool("librosa" if tool == "librosa-local" else tool)
             tools.append(tool)
         except accuracy.Unavailable as exc:
             print(f"# {tool} skipped: {exc}", file=sys.stderr)
