@@ -37,6 +37,9 @@ Pipeline, all on the shared front end (no audio is read here):
    bar is two felt beats (6/8) or four (12/8) by how its first and third felt beats differ
    in accent, loudness, chord, bass and timbre change (:mod:`.compound_bar`); on the
    benchmark that took 12/8 numerators from 16.7 to 50.0 % and all from 77.5 to 78.8 %.
+   Where no bar length fits (music without accents whose chords change on every beat), the
+   metre is a guess at the tracked pulse, four beats or three, with a confidence of 0.3
+   (:data:`.meter.GUESS_CONFIDENCE`) that sends it to review.
 6. **BPM** is finally re-measured from the reported beats (trimmed mean of inter-beat
    intervals), which is far more precise than the periodicity peak. Where the onsets barely
    rise at the beats (bowed strings, pads, soft winds: :func:`.beats.beat_prominence` below
@@ -49,7 +52,8 @@ Pipeline, all on the shared front end (no audio is read here):
    0.904, the corpus's chorales' beat F from 0.907 to 0.936, and no tempo changed (the BPM
    is measured before).
 7. **Tempo curve** (:mod:`.tempo_curve`): the local tempo every 2 s and the segments of
-   steady tempo, so that a change of tempo is reported instead of averaged away.
+   steady tempo, so that a change of tempo is reported instead of averaged away
+   (``bench/tempo_changes``: 90 % of changes found, 0.05 false boundaries per steady pair).
 
 Conventions
 -----------
@@ -65,6 +69,8 @@ Conventions
   ``timesignature`` field expects. This matches the ground truth of ``scripts/midi_songs.py``.
 * Nothing is invented: silence or a signal without periodicity gives ``bpm=None``, no beats and
   no metre, all with confidence 0; too few beats for two bars gives ``time_signature=None``.
+  A metre whose bar fits nothing is reported as a guess (``meter_decision="guess"``,
+  ``meter_confidence`` 0.3), never with the confidence of a measured one.
 
 Examples
 --------
