@@ -55,3 +55,12 @@ def test_in_six_eight_windows_read_at_two_eighths_are_folded_back():
     assert [round(b) for _, _, b in tempo_segments(times, curve)] == [70]
     _, duple = tempo_curve(CENTRES, local, bpm=70.0, beat_times=beats)
     assert np.allclose(duple, 105.0)
+
+
+def test_in_six_eight_a_change_by_four_thirds_is_not_folded_as_a_dotted_level():
+    # 102 -> 74 is a DJ cut into a 6/8 song, not its quarter notes: 102 x 2/3 = 68 lies 8 %
+    # from 74, outside the closer tolerance dotted levels get.
+    beats = np.arange(0.5, 60.0, 60.0 / 74.0)
+    local = np.where(CENTRES < 30, 102.0, 74.0)
+    times, curve = tempo_curve(CENTRES, local, bpm=74.0, beat_times=beats, dotted=True)
+    assert [round(b) for _, _, b in tempo_segments(times, curve)] == [102, 74]
