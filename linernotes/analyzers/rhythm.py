@@ -558,7 +558,7 @@ def bar_meter(
 
 @analyzer(
     "rhythm",
-    version="11",
+    version="12",
     params=RhythmParams(),
     summarize=summarize_rhythm,
     confidence_fields={
