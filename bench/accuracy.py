@@ -62,6 +62,7 @@ library version and adapter settings (``--fresh`` recomputes them); linernotes a
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.metadata
 import json
 import os
@@ -402,6 +403,12 @@ def load_tool(tool: str, sweep: bool = False) -> Callable[[str], dict[str, Any]]
     raise ValueError(f"unknown tool {tool!r}")
 
 
+@functools.cache
+def cached_tool(tool: str) -> Callable[[str], dict[str, Any]]:
+    """:func:`load_tool`, set up once per process (benches that call tools in worker pools)."""
+    return load_tool(tool)
+
+
 def child_main(tool: str, result_path: Path, warmup: str | None, files: list[str],
                sweep: bool) -> int:
     """Run ``tool`` on ``files`` and append one JSON line per file to ``result_path``.
@@ -549,9 +556,10 @@ def cache_key(tool: str) -> str:
     return f"{tool}|{_dist_version(TOOL_DISTS[tool])}|adapter {ADAPTER_VERSION}|{settings}"
 
 
-def load_cache(tool: str) -> dict[tuple[str, str], dict[str, Any]]:
-    """Cached results of ``tool`` for its current key: {(clip name, sha256): result line}."""
-    path = CACHE / f"{tool}.jsonl"
+def load_cache(tool: str, cache_dir: Path = CACHE) -> dict[tuple[str, str], dict[str, Any]]:
+    """Cached results of ``tool`` for its current key: {(clip name, sha256): result line}.
+    ``cache_dir`` holds one ``<tool>.jsonl`` per tool (other benches keep their own)."""
+    path = cache_dir / f"{tool}.jsonl"
     key = cache_key(tool)
     out: dict[tuple[str, str], dict[str, Any]] = {}
     if path.exists():
@@ -565,11 +573,11 @@ def load_cache(tool: str) -> dict[tuple[str, str], dict[str, Any]]:
     return out
 
 
-def append_cache(tool: str, rows: list[dict[str, Any]]) -> None:
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with open(CACHE / f"{tool}.jsonl", "a") as f:
+def append_cache(tool: str, rows: list[dict[str, Any]], cache_dir: Path = CACHE) -> None:
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with open(cache_dir / f"{tool}.jsonl", "a") as f:
         for row in rows:
-            f.write(json.dumps({"key": cache_key(tool), **row}) + "\n")
+            f.write(json.dumps({"key": cache_key(tool), **row}, default=float) + "\n")
 
 
 # --------------------------------------------------------------------------------------------

@@ -33,7 +33,6 @@ the table (``bench/results/corpus_tunes.md``).
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import math
 import os
@@ -209,65 +208,45 @@ def render(piece: dict[str, Any]) -> dict[str, Any]:
             "truth": truth}
 
 
-@functools.cache
-def _tool(name: str) -> Any:
-    """A tool's analysis function, set up once per worker process."""
-    return accuracy.load_tool(name)
-
-
 def _analyse(item: tuple[str, str]) -> tuple[str, str, dict[str, Any] | None]:
     tool, path = item
     try:
-        return tool, path, _tool(tool)(path)
+        return tool, path, accuracy.cached_tool(tool)(path)
     except Exception as exc:  # a tool failing on a clip scores zero there
         print(f"# {tool} failed on {Path(path).name}: {exc!r}", file=sys.stderr)
         return tool, path, None
-
-
-def _cached(tool: str, clips: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Estimates of ``tool`` already made on these clips' current audio, by file path.
-
-    The other tools' estimates are kept in ``cache/<tool>.jsonl`` under the accuracy
-    benchmark's key (tool version, adapter and settings) and each file's SHA-256, as
-    ``bench/accuracy`` keeps its own: madmom takes about half an hour on this set.
-    linernotes is always run afresh (its code is what changes).
-    """
-    path = DATA / "cache" / f"{tool}.jsonl"
-    if tool == "linernotes" or not path.exists():
-        return {}
-    key = accuracy.cache_key(tool)
-    by_sha = {}
-    for line in path.read_text().splitlines():
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a line cut short by an interrupted run
-        if row.get("key") == key:
-            by_sha[row["sha256"]] = row["estimate"]
-    return {str(DATA / c["file"]): by_sha[c["sha256"]] for c in clips if c["sha256"] in by_sha}
 
 
 def analyse_all(tools: list[str], clips: list[dict[str, Any]], jobs: int
                 ) -> dict[tuple[str, str], dict[str, Any] | None]:
     """Every tool's estimate on every clip: from the cache where it holds one, else run (in
     ``jobs`` workers) and appended to the cache as each finishes, so an interrupted run keeps
-    what it did."""
+    what it did.
+
+    The other tools' estimates are kept in ``cache/<tool>.jsonl`` as ``bench/accuracy`` keeps
+    its own (:func:`accuracy.load_cache`: tool version, adapter and settings, and each file's
+    SHA-256): madmom takes about half an hour on this set. linernotes is always run afresh
+    (its code is what changes).
+    """
+    cache_dir = DATA / "cache"
     estimates: dict[tuple[str, str], dict[str, Any] | None] = {}
-    sha = {str(DATA / c["file"]): c["sha256"] for c in clips}
+    by_path = {str(DATA / c["file"]): c for c in clips}
     todo = []
     for tool in tools:
-        hits = _cached(tool, clips)
-        estimates.update({(tool, p): e for p, e in hits.items()})
-        todo += [(tool, str(DATA / c["file"])) for c in clips if str(DATA / c["file"]) not in hits]
-    if todo:
-        (DATA / "cache").mkdir(exist_ok=True)
+        hits = {} if tool == "linernotes" else accuracy.load_cache(tool, cache_dir)
+        for path, c in by_path.items():
+            hit = hits.get((c["name"], c["sha256"]))
+            if hit is None:
+                todo.append((tool, path))
+            else:
+                estimates[(tool, path)] = hit["estimate"]
     with ProcessPoolExecutor(jobs) as ex:
         for tool, path, estimate in ex.map(_analyse, todo, chunksize=1):
             estimates[(tool, path)] = estimate
             if tool != "linernotes" and estimate is not None:
-                row = {"key": accuracy.cache_key(tool), "sha256": sha[path], "estimate": estimate}
-                with open(DATA / "cache" / f"{tool}.jsonl", "a") as f:
-                    f.write(json.dumps(row, default=float) + "\n")
+                c = by_path[path]
+                accuracy.append_cache(tool, [{"clip": c["name"], "sha256": c["sha256"],
+                                              "estimate": estimate}], cache_dir)
     return estimates
 
 

@@ -98,6 +98,8 @@ def define_pairs(n_change: int, n_same: int) -> list[dict[str, Any]]:
             pairs.append({
                 "name": f"{kind}{len(pairs):03d}_{a.name.split('_')[0]}_{b.name.split('_')[0]}",
                 "kind": kind, "first": a.name, "second": b.name,
+                "first_file": str(accuracy_set.clip_path(a)),
+                "second_file": str(accuracy_set.clip_path(b)),
                 "truth_first": manifest["clips"][a.name]["truth"],
                 "truth_second": manifest["clips"][b.name]["truth"],
             })
@@ -113,10 +115,8 @@ def join(pair: dict[str, Any]) -> dict[str, Any]:
     cut_a = float(ta["beats"][-1])
     start_b = float(tb["beats"][0])
     if not out.exists():
-        a, sr = soundfile.read(accuracy_set.clip_path(_clip(pair["first"])), dtype="float32",
-                               always_2d=True)
-        b, _ = soundfile.read(accuracy_set.clip_path(_clip(pair["second"])), dtype="float32",
-                              always_2d=True)
+        a, sr = soundfile.read(pair["first_file"], dtype="float32", always_2d=True)
+        b, _ = soundfile.read(pair["second_file"], dtype="float32", always_2d=True)
         fade = int(CROSSFADE_S * sr)
         head = a[: int(cut_a * sr) + fade].copy()
         tail = b[int(start_b * sr):].copy()
@@ -134,17 +134,21 @@ def join(pair: dict[str, Any]) -> dict[str, Any]:
                          (cut_a, end, float(tb["bpm"]))]}
 
 
-def _clip(name: str) -> Any:
-    return next(c for c in accuracy_set.define_clips() if c.name == name)
+Segments = list[tuple[float, float, float]]
 
 
-def segments_from_beats(beats: list[float], duration_s: float) -> list[tuple[float, float, float]]:
+def _window_centres(duration_s: float) -> np.ndarray:
+    """Centres of the analysis windows over ``duration_s`` seconds (at least one)."""
+    last = max(duration_s - WINDOW_S / 2, WINDOW_S / 2)
+    return np.arange(WINDOW_S / 2, last + 1e-9, HOP_S)
+
+
+def segments_from_beats(beats: list[float], duration_s: float) -> Segments:
     """Segments of a beat list: the median inter-beat interval in every analysis window, cut
     by :func:`tempo_segments`."""
     b = np.asarray(beats, dtype=np.float64)
     times, bpms = [], []
-    for centre in np.arange(WINDOW_S / 2, max(duration_s - WINDOW_S / 2, WINDOW_S / 2) + 1e-9,
-                            HOP_S):
+    for centre in _window_centres(duration_s):
         inside = b[(b >= centre - WINDOW_S / 2) & (b < centre + WINDOW_S / 2)]
         if inside.size >= 4:
             times.append(centre)
@@ -152,7 +156,7 @@ def segments_from_beats(beats: list[float], duration_s: float) -> list[tuple[flo
     return tempo_segments(np.array(times), np.array(bpms))
 
 
-def _local_librosa(path: str) -> list[tuple[float, float, float]]:
+def _local_librosa(path: str) -> Segments:
     import librosa
 
     y, sr = librosa.load(path, sr=22050, mono=True)
@@ -160,12 +164,9 @@ def _local_librosa(path: str) -> list[tuple[float, float, float]]:
     env = librosa.onset.onset_strength(y=y, sr=sr, hop_length=hop)
     local = librosa.feature.tempo(onset_envelope=env, sr=sr, hop_length=hop, aggregate=None)
     frame_s = np.arange(local.size) * hop / sr
-    centres = np.arange(WINDOW_S / 2, max(frame_s[-1] - WINDOW_S / 2, WINDOW_S / 2) + 1e-9, HOP_S)
+    centres = _window_centres(float(frame_s[-1]))
     bpms = np.interp(centres, frame_s, local)
     return tempo_segments(centres, bpms)
-
-
-Segments = list[tuple[float, float, float]]
 
 
 def analyse(item: tuple[str, str, float]) -> tuple[str, str, Segments | None]:
@@ -179,23 +180,14 @@ def analyse(item: tuple[str, str, float]) -> tuple[str, str, Segments | None]:
             return tool, path, [(s["start"], s["end"], s["bpm"]) for s in result["tempo_segments"]]
         if tool == "librosa-local":
             return tool, path, _local_librosa(path)
-        return tool, path, segments_from_beats(_tool(tool)(path).get("beats") or [], duration)
+        return tool, path, segments_from_beats(accuracy.cached_tool(tool)(path).get("beats") or [],
+                                               duration)
     except Exception as exc:  # a tool failing on a clip scores nothing there
         print(f"# {tool} failed on {Path(path).name}: {exc!r}", file=sys.stderr)
         return tool, path, None
 
 
-_TOOLS: dict[str, Any] = {}
-
-
-def _tool(name: str) -> Any:
-    if name not in _TOOLS:
-        _TOOLS[name] = accuracy.load_tool(name)
-    return _TOOLS[name]
-
-
-def score(pair: dict[str, Any], segments: list[tuple[float, float, float]] | None
-          ) -> dict[str, float]:
+def score(pair: dict[str, Any], segments: Segments | None) -> dict[str, float]:
     """Change found, boundaries where nothing changes, and the tempo of each true segment."""
     if not segments:
         segments = []
