@@ -142,13 +142,16 @@ def drum_track(bpm: float, meter: int = 4, dur: float = 20.0, start: float = 0.3
     return _render(events, dur, bed=True), beats, beats[::meter]
 
 
-def band_track(bpm: float, meter: int = 4, dur: float = 20.0, start: float = 0.3):
-    """:func:`drum_track` plus a bass note per bar (I-IV-V-I roots)."""
+def band_track(
+    bpm: float, meter: int = 4, dur: float = 20.0, start: float = 0.3, chord_beats: int = 0
+):
+    """:func:`drum_track` plus a bass note per bar (I-IV-V-I roots), or every ``chord_beats``
+    beats."""
     y, beats, downs = drum_track(bpm, meter=meter, dur=dur, start=start)
     y = y.astype(np.float64)
-    bar = 60.0 / bpm * meter
+    bar = 60.0 / bpm * (chord_beats or meter)
     t = np.arange(int(bar * SR)) / SR
-    for k, t0 in enumerate(downs):
+    for k, t0 in enumerate(beats[:: chord_beats or meter]):
         f0 = (55.0, 73.42, 82.41, 55.0)[k % 4]
         note = sum(np.sin(2 * np.pi * f0 * h * t) / h for h in range(1, 6))
         note *= np.minimum(1.0, t / 0.01) * np.exp(-t / (0.8 * bar))
@@ -316,6 +319,16 @@ def test_accent_pattern_gives_numerator(per_bar, bpm, signature):
     assert f_measure(downs, res.downbeats) >= 0.95
 
 
+@pytest.mark.parametrize("bpm", [130, 150])
+def test_bars_of_two_follow_bass_changes_on_every_second_beat(bpm):
+    """Kick and snare alternate, so the accents repeat every two beats in 2/4 and 4/4
+    alike; a bass note on every second beat (I-IV-V-I) makes the bar two beats long."""
+    res, _, downs = analyse("band", bpm, 2)
+    assert close(res.bpm, bpm)
+    assert (res.time_signature, res.meter_alternative) == ("2/4", "4/4")
+    assert f_measure(downs, res.downbeats) >= 0.95
+
+
 def test_meter_confidence_is_lower_for_a_two_or_four_choice_and_names_the_runner_up():
     """A bar of three is rarely wrong once found; a bar of four against two is a coin toss
     unless a bar of four is clearly marked (the held-out fit in bench/meter_calibration), and
@@ -472,7 +485,7 @@ def test_shorter_than_minimum_duration_gets_no_tempo():
 
 def test_stage_is_registered_with_frozen_params():
     stage = rhythm.stage  # type: ignore[attr-defined]
-    assert stage.name == "rhythm" and stage.version == "12"
+    assert stage.name == "rhythm" and stage.version == "13"
     assert isinstance(stage.params, RhythmParams)
     with pytest.raises(Exception):  # noqa: B017 - pydantic's frozen-instance error
         stage.params.tightness = 5.0  # type: ignore[misc]

@@ -535,6 +535,7 @@ def bar_meter(
         "subdivision": subdivision,
         "candidates": params.meter_candidates,
         "min_fit": params.min_meter_fit,
+        "pulse_bpm": _felt_bpm(pulse_frames / track.frame_rate),
     }
     meter = estimate_meter(feats, **settings)
     triple = None
@@ -558,7 +559,7 @@ def bar_meter(
 
 @analyzer(
     "rhythm",
-    version="12",
+    version="13",
     params=RhythmParams(),
     summarize=summarize_rhythm,
     confidence_fields={
