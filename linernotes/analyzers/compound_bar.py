@@ -25,7 +25,9 @@ numerators from 77.5 to 78.8 %, compound downbeat F from 0.848 to 0.866.
 
 The same model is not used for 2/4 against 4/4: there the rendered songs mark every 4/4 bar
 with accents and chord changes on the one, so a model fitted on them reads an unmarked rock
-beat as 2/4 (``bench/meter_readings`` records the attempt).
+beat as 2/4 (``bench/meter_readings`` records the attempt). A simple bar of two is read from
+the harmony alone (:func:`.meter.estimate_meter`: chords on every second beat, never on a
+cycle of four).
 """
 
 from __future__ import annotations

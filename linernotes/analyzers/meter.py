@@ -446,7 +446,9 @@ GUESS_CONFIDENCE = 0.3
 #: (held-out AUROC 0.766 with the constants before, 0.768 refitted). On the accuracy
 #: benchmark (``bench/results/accuracy.md``, which tests them) AUROC 0.81, against 0.67 for
 #: the earlier product of fit strength, margins and threshold distance; estimates at
-#: 0.85-0.95 are right 97 % of the time, at 0.5-0.7 52 %.
+#: 0.85-0.95 are right 97 % of the time, at 0.5-0.7 48 % (52 % before the harmony rule of
+#: :func:`_duple_bar`; ``bench/meter_calibration`` refitted after it: AUROC 0.778 against 0.771
+#: for these constants on the held-out songs, so they stay).
 _METER_CONF = (4.61, -3.908, -6.036, 2.987, 7.215)
 
 
@@ -577,8 +579,9 @@ def estimate_meter(
         1200 training songs of ``bench/tempo_octave`` and the 192 held-out songs of
         ``bench/key_calibration`` (seeds the benchmark never uses): there the numerator
         stayed level (76.3 -> 76.8 % training, 69.3 -> 71.9 held-out, the latter as
-        ``bench/meter_calibration`` prints it; 2/4 songs gain what 4/4 songs tracked at half tempo lose, whose bars of two
-        half notes are right) and downbeat F rose 88.2 -> 89.5 and 89.0 -> 90.6; 0.05-0.15
+        ``bench/meter_calibration`` prints it; 2/4 songs gain what 4/4 songs tracked at half
+        tempo lose, whose bars of two half notes are right) and downbeat F rose 88.2 -> 89.5
+        and 89.0 -> 90.6; 0.05-0.15
         and a harmony fit of 0.2-0.4 all gave the same within a point; reading the accents
         first (harmony only where they do not already say four) gave 76.2 % and 89.0 on the
         training songs, so the harmony goes first. The cost: 4/4 with two chords in every bar
