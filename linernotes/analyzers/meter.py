@@ -571,25 +571,23 @@ def estimate_meter(
         with at least ``min_two_fit`` (four beats per bar is far more common, and a strong-weak
         alternation alone cannot tell them apart).
     harmony_four_gain, min_two_beat_bpm, pulse_bpm : float
-        Harmony changing every second pulse makes a bar of two (:func:`_duple_bar`) when the
-        bar of four explains less than ``harmony_four_gain`` of the harmonic change that two
-        leaves, and the pulse (``pulse_bpm``, tracked pulses a minute; unknown: the rule is
-        off) is at least ``min_two_beat_bpm``: slower, chords every two beats are a half-bar
-        harmonic rhythm in 4/4, not bars of two beats over two seconds long. Chosen on the
-        1200 training songs of ``bench/tempo_octave`` and the 192 held-out songs of
-        ``bench/key_calibration`` (seeds the benchmark never uses): there the numerator
-        stayed level (76.3 -> 76.8 % training, 69.3 -> 71.9 held-out, the latter as
-        ``bench/meter_calibration`` prints it; 2/4 songs gain what 4/4 songs tracked at half
-        tempo lose, whose bars of two half notes are right) and downbeat F rose 88.2 -> 89.5
-        and 89.0 -> 90.6; 0.05-0.15
-        and a harmony fit of 0.2-0.4 all gave the same within a point; reading the accents
-        first (harmony only where they do not already say four) gave 76.2 % and 89.0 on the
-        training songs, so the harmony goes first. The cost: 4/4 with two chords in every bar
-        throughout reads as 2/4 (its confidence, 0.67-0.75, and the 4/4 alternative stay
-        for review). On
-        ``bench/results/accuracy.md`` it lifted the downbeat F of 2/4 from 66.4 to 73.0 and
-        overall from 90.4 to 92.1, numerator unchanged at 78.8 %; the real tunes and chorales
-        of ``bench/corpus_tunes`` did not change.
+        Harmony changing every second pulse makes a bar of two (:func:`_duple_bar`) when the bar of
+        four explains less than ``harmony_four_gain`` of the harmonic change that two leaves, and
+        the pulse (``pulse_bpm``, tracked pulses a minute; unknown: the rule is off) is at least
+        ``min_two_beat_bpm``: slower, chords every two beats are a half-bar harmonic rhythm in 4/4,
+        not bars of two beats over two seconds long. Chosen on the 1200 training songs of
+        ``bench/tempo_octave`` and the 192 held-out songs of ``bench/key_calibration`` (seeds the
+        benchmark never uses): there the numerator stayed level (76.3 -> 76.8 % training, 69.3 ->
+        71.9 held-out, 72.3 % of the 191 with a metre as ``bench/meter_calibration`` prints it; 2/4
+        songs gain what 4/4 songs tracked at half tempo lose, whose bars of two half notes are
+        right) and downbeat F rose 88.2 -> 89.5 and 89.0 -> 90.6; a gain of 0.05-0.15 and a harmony
+        fit of 0.2-0.4 all gave the same within a point; reading the accents first (harmony only
+        where they do not already say four) gave 76.2 % and 89.0 on the training songs, so the
+        harmony goes first. The cost: 4/4 with two chords in every bar throughout reads as 2/4 (its
+        confidence, 0.67-0.75, and the 4/4 alternative stay for review). On
+        ``bench/results/accuracy.md`` it lifted the downbeat F of 2/4 from 66.4 to 73.0 and overall
+        from 90.4 to 92.1, numerator unchanged at 78.8 %; the real tunes and chorales of
+        ``bench/corpus_tunes`` did not change.
     bar_of_three : {"beats", "eighths"}
         How a bar of three tracked pulses is read: three beats (3/4), or the eighth notes of a
         compound metre, six to the bar (the choice is
