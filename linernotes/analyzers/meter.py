@@ -274,7 +274,10 @@ def beat_sync_features(
     w = np.asarray(downbeat_weights, dtype=np.float64)
     downbeat = z @ w / w.sum()
     periodic = np.column_stack([z, _zscore(after) * np.sqrt(1.0 / 8.0)])
-    return BeatFeatures(periodic=periodic, downbeat=downbeat, harmonic_change=z[:, 5])
+    chroma_column = 5  # position of chroma_change in ``signed``
+    return BeatFeatures(
+        periodic=periodic, downbeat=downbeat, harmonic_change=z[:, chroma_column]
+    )
 
 
 def bar_fit(features: np.ndarray, lengths: Sequence[int]) -> dict[int, float]:

@@ -531,18 +531,19 @@ def bar_meter(
         )
 
     feats = describe(pulse_frames)
+    pulse_bpm = _felt_bpm(pulse_frames / track.frame_rate)
     settings: dict[str, Any] = {
         "subdivision": subdivision,
         "candidates": params.meter_candidates,
         "min_fit": params.min_meter_fit,
-        "pulse_bpm": _felt_bpm(pulse_frames / track.frame_rate),
+        "pulse_bpm": pulse_bpm,
     }
     meter = estimate_meter(feats, **settings)
     triple = None
     if meter.decision == "triple" and not meter.compound:
         triple = triple_bar_evidence(
             envelope, bands.high, pulse_frames, meter,
-            pulse_bpm=_felt_bpm(pulse_frames / track.frame_rate) or track.tempo.bpm or 0.0,
+            pulse_bpm=pulse_bpm or track.tempo.bpm or 0.0,
         )
         reading, _ = triple_bar_reading(triple)
         if reading == "eighths":
