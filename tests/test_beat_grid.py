@@ -1,11 +1,20 @@
-"""Beat placement on soft attacks: how prominent the onsets are at the beats, and the
-regularised grid that replaces the tracked positions when they are not."""
+"""Beat placement on soft attacks (how prominent the onsets are at the beats, and the
+regularised grid that replaces the tracked positions when they are not) and on unsteady
+grids (a beat squeezed into every bar, tracked again more rigidly)."""
 
 from __future__ import annotations
 
 import numpy as np
+import scipy.ndimage
 
-from linernotes.analyzers.beats import beat_prominence, regularize_beats
+from linernotes.analyzers.beats import (
+    beat_prominence,
+    off_period_share,
+    refine_beats,
+    regularize_beats,
+    track_beats,
+    track_steady_beats,
+)
 from linernotes.analyzers.rhythm import RhythmParams, rhythm
 from linernotes.features import extract_features_from_array
 
@@ -107,3 +116,40 @@ def test_clicks_are_prominent_enough_to_keep_their_tracked_beats():
     assert default.beats == kept.beats
     forced = rhythm(features, RhythmParams(soft_beat_prominence=1e9))
     assert forced.bpm == kept.bpm  # the tempo is the tracked grid's either way
+
+
+def _seven_eight_envelope(n_bars: int, group_onsets: float, period: float = 36.0) -> np.ndarray:
+    """Eighth-note onsets of a 2+2+3 bar whose last group has three strokes of strength
+    ``group_onsets`` at 3/4 of the period (the pull of a 7/8 piano bar's sixteenths) and only
+    faint onsets on its own eighths."""
+    env = np.zeros(int(n_bars * 7 * period + 4 * period))
+    for bar in range(n_bars):
+        b0 = bar * 7 * period
+        for k in range(5):
+            env[round(b0 + k * period)] = 1.0
+        for k in range(1, 4):
+            env[round(b0 + 4 * period + k * 0.75 * period)] = group_onsets
+        env[round(b0 + 5 * period)] += 0.2
+        env[round(b0 + 6 * period)] += 0.2
+    env[round(n_bars * 7 * period)] = 1.0
+    return scipy.ndimage.gaussian_filter1d(env, 1.0)
+
+
+def test_steady_tracking_removes_a_beat_squeezed_into_every_bar() -> None:
+    period, n_bars = 36.0, 24
+    env = _seven_eight_envelope(n_bars, group_onsets=2.0, period=period)
+    loose = refine_beats(env, track_beats(env, period_frames=period))
+    assert loose.size == 8 * n_bars  # one pulse too many in every bar
+    assert off_period_share(loose) > 0.14
+    steady = track_steady_beats(env, period_frames=period)
+    assert steady.size == 7 * n_bars + 1
+    assert off_period_share(steady) == 0.0
+    np.testing.assert_allclose(np.diff(steady), period, atol=1.0)
+
+
+def test_steady_tracking_leaves_a_steady_grid_alone() -> None:
+    period = 36.0
+    env = _seven_eight_envelope(24, group_onsets=1.0, period=period)
+    loose = refine_beats(env, track_beats(env, period_frames=period))
+    assert off_period_share(loose) <= 0.14  # kept as tracked: expressive timing stays
+    np.testing.assert_array_equal(track_steady_beats(env, period_frames=period), loose)

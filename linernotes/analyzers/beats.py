@@ -31,9 +31,11 @@ __all__ = [
     "beat_prominence",
     "double_pulses",
     "extend_beats",
+    "off_period_share",
     "refine_beats",
     "regularize_beats",
     "track_beats",
+    "track_steady_beats",
 ]
 
 
@@ -141,6 +143,61 @@ def track_beats(
     if trim:
         out = _trim(out, local)
     return out
+
+
+def off_period_share(beat_frames: np.ndarray, *, tolerance: float = 0.15) -> float:
+    """Share of the gaps between consecutive beats more than ``tolerance`` (a fraction) away
+    from their median gap: 0 for a steady grid, large where beats were inserted or dropped.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> off_period_share(np.arange(0.0, 200.0, 10.0))
+    0.0
+    >>> bars = np.arange(0.0, 400.0, 10.0)
+    >>> extra = np.arange(35.0, 400.0, 70.0)  # a beat squeezed into every bar of seven
+    >>> round(off_period_share(np.sort(np.r_[bars, extra])), 2)
+    0.27
+    """
+    gaps = np.diff(np.asarray(beat_frames, dtype=np.float64))
+    if gaps.size < 8:
+        return 0.0
+    ratio = gaps / np.median(gaps)
+    return float(np.mean(np.abs(ratio - 1.0) > tolerance))
+
+
+def track_steady_beats(
+    envelope: np.ndarray,
+    *,
+    period_frames: float,
+    tightness: float = 100.0,
+    max_off_period_share: float = 0.14,
+    steady_tightness: float = 400.0,
+) -> np.ndarray:
+    """:func:`track_beats` and :func:`refine_beats`, tracked again more rigidly when too many
+    gaps leave the period.
+
+    The tracker's usual tightness lets beats follow expressive timing, but where a bar's
+    onsets are denser in one place than the beat (the sixteenths of a 2+2+3 bar of 7/8 on
+    the piano, the broken chords of a drumless 6/8) it squeezes in an extra beat every bar,
+    which the tempo (a median gap) hides and the metre and downbeats then inherit. When more
+    than ``max_off_period_share`` of the gaps are more than 15 % off the median
+    (:func:`off_period_share`), the envelope is tracked again at ``steady_tightness``, and
+    that grid is kept if it is steadier.
+
+    Returns
+    -------
+    np.ndarray of float
+        Beat positions in fractional frames.
+    """
+    beats = refine_beats(envelope, track_beats(envelope, period_frames=period_frames,
+                                               tightness=tightness))
+    share = off_period_share(beats)
+    if share <= max_off_period_share:
+        return beats
+    steady = refine_beats(envelope, track_beats(envelope, period_frames=period_frames,
+                                                tightness=steady_tightness))
+    return steady if off_period_share(steady) < share else beats
 
 
 def refine_beats(envelope: np.ndarray, beats: np.ndarray, *, radius: int = 2) -> np.ndarray:
