@@ -12,7 +12,10 @@ Pipeline, all on the shared front end (no audio is read here):
    (:func:`.tempo.tempo_from_changes`; down to a chord every four seconds, and with a noise
    floor of its own, ``change_strength_noise``: short noise looks periodic in its pitch
    changes far more often than in its onsets); the confidence then says it was inferred.
-3. **Beats** (:mod:`.beats`): dynamic-programming beat tracking at that period; each beat is
+3. **Beats** (:mod:`.beats`): dynamic-programming beat tracking at that period, tracked again
+   more rigidly when over 14 % of the gaps leave the period (a beat squeezed into every bar:
+   :func:`.beats.track_steady_beats`, ``max_off_period_share``; benchmark Acc1 91.2 -> 91.9 %,
+   Acc2 96.9 -> 97.5 %, beat F 0.944 -> 0.950, 7/8 beats per bar 87.5 -> 100 %); each beat is
    moved to the sub-frame peak of its onset, and the grid continues for up to a bar over
    sustained sound at either end (a final held chord). The flux peaks within about 10 ms of
    the attack: a few ms before it for clicks, a few after it for sampled instruments
