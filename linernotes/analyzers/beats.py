@@ -32,6 +32,7 @@ __all__ = [
     "double_pulses",
     "extend_beats",
     "off_period_share",
+    "on_period",
     "refine_beats",
     "regularize_beats",
     "track_beats",
@@ -145,6 +146,20 @@ def track_beats(
     return out
 
 
+def on_period(gaps: np.ndarray, *, tolerance: float = 0.15) -> np.ndarray:
+    """Which gaps between beats lie within ``tolerance`` (a fraction) of their median gap:
+    the gaps that keep the period, as the felt tempo and the steadiness of a grid count them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> on_period(np.array([10.0, 10.5, 7.5, 10.0]))
+    array([ True,  True, False,  True])
+    """
+    g = np.asarray(gaps, dtype=np.float64)
+    return np.abs(g / np.median(g) - 1.0) <= tolerance
+
+
 def off_period_share(beat_frames: np.ndarray, *, tolerance: float = 0.15) -> float:
     """Share of the gaps between consecutive beats more than ``tolerance`` (a fraction) away
     from their median gap: 0 for a steady grid, large where beats were inserted or dropped.
@@ -162,8 +177,7 @@ def off_period_share(beat_frames: np.ndarray, *, tolerance: float = 0.15) -> flo
     gaps = np.diff(np.asarray(beat_frames, dtype=np.float64))
     if gaps.size < 8:
         return 0.0
-    ratio = gaps / np.median(gaps)
-    return float(np.mean(np.abs(ratio - 1.0) > tolerance))
+    return float(np.mean(~on_period(gaps, tolerance=tolerance)))
 
 
 def track_steady_beats(
@@ -190,13 +204,16 @@ def track_steady_beats(
     np.ndarray of float
         Beat positions in fractional frames.
     """
-    beats = refine_beats(envelope, track_beats(envelope, period_frames=period_frames,
-                                               tightness=tightness))
+
+    def tracked(at_tightness: float) -> np.ndarray:
+        return refine_beats(envelope, track_beats(envelope, period_frames=period_frames,
+                                                  tightness=at_tightness))
+
+    beats = tracked(tightness)
     share = off_period_share(beats)
     if share <= max_off_period_share:
         return beats
-    steady = refine_beats(envelope, track_beats(envelope, period_frames=period_frames,
-                                                tightness=steady_tightness))
+    steady = tracked(steady_tightness)
     return steady if off_period_share(steady) < share else beats
 
 

@@ -102,6 +102,7 @@ from linernotes.analyzers.beats import (
     beat_prominence,
     double_pulses,
     extend_beats,
+    on_period,
     refine_beats,
     regularize_beats,
     track_steady_beats,
@@ -343,7 +344,7 @@ def _felt_bpm(times: np.ndarray) -> float | None:
     med = float(np.median(ibi))
     if med <= 0:
         return None
-    keep = ibi[np.abs(ibi / med - 1.0) <= 0.15]
+    keep = ibi[on_period(ibi)]
     return 60.0 / float(keep.mean() if keep.size else med)
 
 
