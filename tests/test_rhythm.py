@@ -460,6 +460,41 @@ def test_short_noise_gets_no_tempo_from_its_pitch_changes(change_strength_noise)
         assert with_tempo >= 8
 
 
+def _random_clicks(seconds: int, seed: int) -> np.ndarray:
+    """Clicks at random times (a Poisson process of 2-6 a second): onsets with no tempo."""
+    rng = np.random.default_rng(seed)
+    rate = rng.uniform(2.0, 6.0)
+    times = np.cumsum(rng.exponential(1.0 / rate, int(2 * rate * seconds)))
+    y = np.zeros(seconds * SR)
+    for t in times[times < seconds - 0.3]:
+        burst = _burst("click", float(rng.uniform(0.4, 1.0)), rng)
+        i = int(t * SR)
+        y[i : i + burst.size] += burst[: y.size - i]
+    return (0.5 * y / np.abs(y).max()).astype(np.float32)
+
+
+def test_random_onsets_get_no_tempo_on_long_clips():
+    """The floor of chance periodicity (:func:`tempo.periodicity_floor`) is lower on long
+    clips, but still over what clicks at random times reach."""
+    for seed in (1, 2, 3):
+        res = rhythm(extract_features_from_array(_random_clicks(45, seed), SR), RhythmParams())
+        _assert_empty(res)
+
+
+def test_faint_pulse_above_chance_gets_its_tempo_when_pitch_changes_find_none():
+    """A pulse under the onset floor goes to the pitch changes first; when they show no
+    period either, the pulse is kept if it is above chance, and dropped only below it."""
+    y, _, _ = click_track(120, dur=40.0)
+    features = extract_features_from_array(y, SR)
+    # Every onset tempo counts as faint here, and the pitch changes can never be periodic.
+    faint = {"min_tempo_strength": 1.5, "tempo_strength_noise": 0.0,
+             "change_strength_noise": 100.0}
+    kept = rhythm(features, RhythmParams(**faint))
+    assert close(kept.bpm, 120)
+    refused = rhythm(features, RhythmParams(**faint, long_tempo_strength=1.5))
+    _assert_empty(refused)
+
+
 def test_five_second_clip_best_effort():
     y, beats, _ = band_track(100, dur=5.0)
     res = rhythm(extract_features_from_array(y, SR), RhythmParams())
@@ -485,7 +520,7 @@ def test_shorter_than_minimum_duration_gets_no_tempo():
 
 def test_stage_is_registered_with_frozen_params():
     stage = rhythm.stage  # type: ignore[attr-defined]
-    assert stage.name == "rhythm" and stage.version == "14"
+    assert stage.name == "rhythm" and stage.version == "15"
     assert isinstance(stage.params, RhythmParams)
     with pytest.raises(Exception):  # noqa: B017 - pydantic's frozen-instance error
         stage.params.tightness = 5.0  # type: ignore[misc]

@@ -43,6 +43,7 @@ __all__ = [
     "TempoEstimate",
     "TempoSalience",
     "estimate_tempo",
+    "periodicity_floor",
     "tempo_from_changes",
     "tempo_prior",
     "tempo_salience",
@@ -124,6 +125,45 @@ def tempo_prior(
     ``std_octaves`` away."""
     z = np.log2(np.asarray(bpm, dtype=np.float64) / center_bpm) / std_octaves
     return np.exp(-0.5 * z * z)
+
+
+def periodicity_floor(
+    duration_s: float,
+    *,
+    base: float = 0.1,
+    noise: float = 0.5,
+    long_base: float = 0.06,
+    long_noise_s: float = 3.0,
+) -> float:
+    """Strength (:func:`estimate_tempo`) a periodicity needs on a clip of ``duration_s``
+    seconds to be told from chance: the lower of ``base + noise / sqrt(duration_s)`` and
+    ``long_base + long_noise_s / duration_s``.
+
+    A signal with no tempo still shows some periodicity by chance, less the longer it is
+    (more windows are averaged). On 1320 clips of white, pink and slowly swelling noise,
+    random clicks and random notes (1-8 a second) of 3-90 s, the largest chance strength fell
+    as about 0.05 + 2.8 / duration: 0.33 at 10 s, 0.16 at 20 s, 0.12 at 30 s, 0.09 at 45 s,
+    0.07 at 90 s. The second form passes none of the 840 of them of 10-90 s. The first form
+    (the only floor before) stays far above chance on long clips (0.19 at 30 s, 0.16 at 60 s);
+    below 20 s it is the lower, as chance and music overlap there (random clicks of 3 s reach
+    0.5 as often as a drum loop does) and a short loop should still get its tempo, with the
+    low confidence that marks it for review.
+
+    The rhythm stage keeps the first form as the floor of a clear pulse in the attacks: a
+    weaker one is looked for in the pitch changes first (chorales on organ or choir track far
+    better there), and only when they show no period either is the faint pulse kept if it
+    clears this floor. On ``bench/corpus_tunes`` three unaccented reels of 35-56 s (strength
+    0.12-0.18) went from no tempo to one (two at their tempo, one at double); Acc1 69.4 ->
+    71.8 %, Acc2 85.9 -> 89.4 %, beat F 0.654 -> 0.667. Two of the 1392 rendered training and
+    held-out songs got a tempo (one right); the accuracy benchmark is unchanged, clip by clip.
+
+    Examples
+    --------
+    >>> round(periodicity_floor(10.0), 3), round(periodicity_floor(45.0), 3)
+    (0.258, 0.127)
+    """
+    d = max(float(duration_s), 1e-9)
+    return float(min(base + noise / np.sqrt(d), long_base + long_noise_s / d))
 
 
 def tempo_salience(
