@@ -80,6 +80,18 @@ def test_uneven_groupings_and_skipped_beats_keep_their_tracked_positions():
     np.testing.assert_array_equal(out[16:24], gap[16:24])
 
 
+def test_beats_without_onsets_stay_on_the_grid_between_two_anchors():
+    # Nine beats of which only the first and last have any onset (random clicks of 5 s, by
+    # chance close to a grid): the weighted lines once had one point each and the beats
+    # collapsed onto the anchors, two sets of four at one time each.
+    grid = 32.0 + np.arange(9) * 42.0
+    strength = np.zeros(9)
+    strength[[0, -1]] = 10.0
+    out = regularize_beats(grid, strength=strength)
+    assert np.all(np.diff(out) > 0.5 * 42.0)
+    assert np.abs(out - grid).max() < 0.05 * 42.0
+
+
 def test_too_few_beats_are_returned_unchanged():
     beats = np.array([0.0, 51.0, 99.0, 152.0])
     np.testing.assert_array_equal(regularize_beats(beats), beats)

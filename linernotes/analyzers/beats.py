@@ -375,7 +375,12 @@ def regularize_beats(
         weights = np.ones_like(y)
     else:
         w = np.maximum(np.asarray(strength, dtype=np.float64), 0.0)
-        weights = (w / max(float(np.median(w)), 1e-12))[rows] ** strength_power + 1e-3
+        # Relative to the typical beat (the mean when most have none at all), and at most ten
+        # times stronger or weaker: a window where one beat outweighs the rest by many orders
+        # of magnitude has no line through it, and its beats all collapsed onto that one.
+        scale = float(np.median(w)) or float(w.mean())
+        ratio = np.clip(w / scale, 0.1, 10.0) if scale > 0 else np.ones_like(w)
+        weights = ratio[rows] ** strength_power + 1e-3
     fitted = _line_at_zero(x, y, weights)
     residual = np.abs(y - fitted[:, 1:2] - fitted[:, 0:1] * x)
     inliers = (residual < outlier_fraction * period).astype(np.float64)

@@ -14,7 +14,7 @@ Pipeline, all on the shared front end (no audio is read here):
    changes far more often than in its onsets); the confidence then says it was inferred.
    When the changes show no period either, a faint pulse in the attacks is still kept if
    it is above chance on a clip that long (:func:`.tempo.periodicity_floor`: unaccented
-   reels; corpus Acc1 69.4 -> 71.8 %, Acc2 85.9 -> 89.4 %).
+   reels; corpus Acc1 69.4 -> 71.8 %, Acc2 85.9 -> 88.2 %).
 3. **Beats** (:mod:`.beats`): dynamic-programming beat tracking at that period, tracked again
    more rigidly when over 14 % of the gaps leave the period (a beat squeezed into every bar:
    :func:`.beats.track_steady_beats`, ``max_off_period_share``; benchmark Acc1 91.2 -> 91.9 %,
@@ -214,12 +214,12 @@ class RhythmParams(BaseModel):
         0.5, ge=0, description="...plus this over sqrt(duration in s): noise on short clips."
     )
     #: Longer clips need less: the floor is the lower of the line above and this one
-    #: (:func:`.tempo.periodicity_floor`, measured on noise, random clicks and random notes).
+    #: (:func:`.tempo.periodicity_floor`, measured by ``bench/tempo_floor``).
     long_tempo_strength: float = Field(
-        0.06, ge=0, description="Periodicity strength needed on long clips..."
+        0.05, ge=0, description="Periodicity strength needed on long clips..."
     )
     long_strength_noise_s: float = Field(
-        3.0, ge=0, description="...plus this over the duration in s (the lower floor wins)."
+        4.0, ge=0, description="...plus this over the duration in s (the lower floor wins)."
     )
     #: The pitch-change envelope moves at the pitch frame rate (an eighth of the onset
     #: envelope's), so its periodicity on noise fluctuates more: at 0.5 white or pink noise
