@@ -115,8 +115,9 @@ def tempo_curve(
     hi = np.searchsorted(beats, centres + window_s / 2)
     out = folded.copy()
     for i, (a, b) in enumerate(zip(lo, hi, strict=True)):
-        if b - a >= min_beats:
-            from_beats = 60.0 / float(np.median(np.diff(beats[a:b])))
+        gap = float(np.median(np.diff(beats[a:b]))) if b - a >= min_beats else 0.0
+        if gap > 0:  # beats at one time (none should be) give no tempo
+            from_beats = 60.0 / gap
             if abs(from_beats / folded[i] - 1.0) <= beat_agreement:
                 out[i] = from_beats
     return centres, out
