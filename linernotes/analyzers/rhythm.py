@@ -138,6 +138,7 @@ from linernotes.analyzers.tempo import (
     TempoEstimate,
     estimate_tempo,
     periodicity_floor,
+    strength_floor,
     tempo_from_changes,
     tempo_prior,
 )
@@ -477,7 +478,7 @@ def track_pulses(features: Any, params: RhythmParams) -> PulseTrack | float:
         ),
     }
     est = estimate_tempo(envelope, **tempo_settings)
-    onset_floor = p.min_tempo_strength + p.tempo_strength_noise / np.sqrt(duration)
+    onset_floor = strength_floor(duration, base=p.min_tempo_strength, noise=p.tempo_strength_noise)
     from_changes = est.bpm is None or est.strength < onset_floor
     if from_changes:
         # No clear beat in the attacks (bowed strings, pads): find it from the pitch changes,
@@ -490,7 +491,9 @@ def track_pulses(features: Any, params: RhythmParams) -> PulseTrack | float:
             ),
             1.0,
         )
-        change_floor = p.min_tempo_strength + p.change_strength_noise / np.sqrt(duration)
+        change_floor = strength_floor(
+            duration, base=p.min_tempo_strength, noise=p.change_strength_noise
+        )
         from_pitch = tempo_from_changes(
             changes, est.salience, **{**tempo_settings, "min_strength": change_floor}
         )

@@ -44,6 +44,7 @@ __all__ = [
     "TempoSalience",
     "estimate_tempo",
     "periodicity_floor",
+    "strength_floor",
     "tempo_from_changes",
     "tempo_prior",
     "tempo_salience",
@@ -127,6 +128,13 @@ def tempo_prior(
     return np.exp(-0.5 * z * z)
 
 
+def strength_floor(duration_s: float, *, base: float, noise: float) -> float:
+    """``base + noise / sqrt(duration_s)``: a floor of periodicity strength whose noise term
+    shrinks as a longer clip averages more windows (the rhythm stage's floors on onsets and
+    on pitch changes, and the first form of :func:`periodicity_floor`)."""
+    return float(base + noise / np.sqrt(max(float(duration_s), 1e-9)))
+
+
 def periodicity_floor(
     duration_s: float,
     *,
@@ -165,7 +173,7 @@ def periodicity_floor(
     (0.258, 0.13)
     """
     d = max(float(duration_s), 1e-9)
-    return float(min(base + noise / np.sqrt(d), long_base + long_noise_s / d))
+    return min(strength_floor(d, base=base, noise=noise), long_base + long_noise_s / d)
 
 
 def tempo_salience(
