@@ -37,6 +37,11 @@ Shipped weights (this script's output, 2026-11-21, about 9 min once the songs ar
 * compound bar: of 288 training bars at the felt beat, 54 of 71 12/8 and 211 of 217 6/8
   bars read right (23 wrong, against 48 for the 30 % gain rule before, which read 46 12/8
   bars as 6/8); of the 76 held-out bars 33 of 48 and 27 of 28 (16 wrong, against 37).
+  Refitted 2026-11-22 with the chord contrast of a slow bar
+  (``slow_chroma_change_1v3``, :func:`~linernotes.analyzers.compound_bar.slow_bar_weight`):
+  of 291 training bars 61 of 72 12/8 and 214 of 219 6/8 read right (16 wrong; the weights
+  before, on the same evidence, 24); of 79 held-out bars 37 of 49 and 30 of 30 (12 wrong;
+  before 18).
   Tried and dropped:
   the raw differences of the features (not in standard errors) and the second-against-fourth
   beat contrasts: fewer errors on these songs, but a 20-second 6/8 click track read as 12/8

@@ -112,3 +112,19 @@ def test_too_few_beats_leave_the_metre_alone():
     before = compound_meter()
     meter, evidence = compound_bar(before, felt_features(TWELVE, 8))
     assert evidence is None and meter is before
+
+
+def test_a_chord_held_over_two_slow_bars_of_two_makes_a_bar_of_four():
+    # The one and the three alike in accent, the bass a little stronger on the one, and the
+    # chord changing only on the one: at 60 dotted quarters a minute a bar of two would last
+    # two seconds and carry its own chord, so this is 12/8; at 110 (a jig) chords often last
+    # two bars of 6/8 and the contrast says nothing.
+    pattern = {**SIX, CHORD: np.array([2.0, 0.0, 0.0, 0.0]), LOW: np.array([2.0, 0.0, 1.0, 0.0])}
+    slow = [compound_bar_evidence(felt_features(pattern, 48, seed=s), felt_bpm=60.0)
+            for s in range(10)]
+    fast = [compound_bar_evidence(felt_features(pattern, 48, seed=s), felt_bpm=110.0)
+            for s in range(10)]
+    assert all(e["slow_chroma_change_1v3"] == e["chroma_change_1v3"] > 3 for e in slow)
+    assert all(e["slow_chroma_change_1v3"] == 0.0 for e in fast)
+    assert min(twelve_probability(e) for e in slow) > 0.9
+    assert float(np.median([twelve_probability(e) for e in fast])) < 0.5
