@@ -38,7 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -222,14 +222,7 @@ def define_clips() -> list[ClipDef]:
     for j, src_i in enumerate(picks):
         src = clean[src_i]
         kind = DEGRADATIONS[int(picks_perm[j]) % len(DEGRADATIONS)]
-        if kind == "mp3":
-            param = float(MP3_BIT_RATE)
-        elif kind == "lowpass":
-            param = round(float(rng.uniform(*LOWPASS_HZ)), -1)
-        elif kind == "noise":
-            param = round(float(rng.uniform(*NOISE_SNR_DB)), 1)
-        else:
-            param = round(float(rng.uniform(*CLIP_DRIVE_DB)), 1)
+        param = draw_degradation_param(kind, rng)
         fields = asdict(src)
         fields.update(name=f"{src.name}__{kind}", degradation=kind, param=param,
                       source=src.name)
@@ -261,14 +254,36 @@ def _pink_noise(rng: np.random.Generator, n: int, channels: int) -> np.ndarray:
     return (noise / np.sqrt(np.mean(noise**2, axis=0, keepdims=True))).astype(np.float32)
 
 
+def draw_degradation_param(kind: str, rng: np.random.Generator) -> float:
+    """The parameter of one ``kind`` of degradation, drawn from its range (the MP3 bit rate
+    is fixed): low-pass cutoff in Hz, noise SNR in dB, clipping drive in dB."""
+    if kind == "mp3":
+        return float(MP3_BIT_RATE)
+    if kind == "lowpass":
+        return round(float(rng.uniform(*LOWPASS_HZ)), -1)
+    if kind == "noise":
+        return round(float(rng.uniform(*NOISE_SNR_DB)), 1)
+    return round(float(rng.uniform(*CLIP_DRIVE_DB)), 1)
+
+
 def degrade(audio: np.ndarray, clip: ClipDef, tmp: Path) -> np.ndarray:
     """Apply ``clip.degradation`` to clean float32 ``audio`` (samples x channels)."""
+    kind = str(clip.degradation)
+    return apply_degradation(audio, kind, clip.param, tmp=tmp,
+                             seed=(SET_SEED, clip.index, DEGRADATIONS.index(kind)))
+
+
+def apply_degradation(
+    audio: np.ndarray, kind: str, param: float | None, *, tmp: Path, seed: Sequence[int]
+) -> np.ndarray:
+    """One of :data:`DEGRADATIONS` applied to clean float32 ``audio`` (samples x channels);
+    ``seed`` draws the noise. Also degrades songs outside the set (``bench/tempo_octave``)."""
     import scipy.signal
 
-    rng = np.random.default_rng([SET_SEED, clip.index, DEGRADATIONS.index(clip.degradation)])
-    if clip.degradation == "mp3":
+    rng = np.random.default_rng(list(seed))
+    if kind == "mp3":
         path = tmp / "roundtrip.mp3"
-        _encode(audio, path, "libmp3lame", int(clip.param or MP3_BIT_RATE))
+        _encode(audio, path, "libmp3lame", int(param or MP3_BIT_RATE))
         out = _decode(path)
         if out.shape != audio.shape:  # PyAV trims encoder delay and padding; guard anyway
             out = out[: len(audio)]
@@ -276,19 +291,19 @@ def degrade(audio: np.ndarray, clip: ClipDef, tmp: Path) -> np.ndarray:
                 out = np.concatenate([out, np.zeros((len(audio) - len(out), out.shape[1]),
                                                     np.float32)])
         return out
-    if clip.degradation == "lowpass":
-        sos = scipy.signal.butter(8, float(clip.param or 4500.0), fs=SAMPLE_RATE, output="sos")
+    if kind == "lowpass":
+        sos = scipy.signal.butter(8, float(param or 4500.0), fs=SAMPLE_RATE, output="sos")
         return _peak_normalize(scipy.signal.sosfiltfilt(sos, audio, axis=0))
-    if clip.degradation == "noise":
+    if kind == "noise":
         power = float(np.mean(audio.astype(np.float64) ** 2))
         noise = _pink_noise(rng, len(audio), audio.shape[1])
-        gain = math.sqrt(power / 10 ** (float(clip.param or 15.0) / 10))
+        gain = math.sqrt(power / 10 ** (float(param or 15.0) / 10))
         return _peak_normalize(audio + gain * noise)
-    if clip.degradation == "clipping":
+    if kind == "clipping":
         limit = 10 ** (PEAK_DBFS / 20)
-        driven = audio * np.float32(10 ** (float(clip.param or 10.0) / 20))
+        driven = audio * np.float32(10 ** (float(param or 10.0) / 20))
         return np.clip(driven, -limit, limit).astype(np.float32)
-    raise ValueError(f"unknown degradation {clip.degradation!r}")
+    raise ValueError(f"unknown degradation {kind!r}")
 
 
 def _encode(audio: np.ndarray, path: Path, codec: str, bit_rate: int) -> None:
