@@ -119,6 +119,12 @@ DOUBLE_WEIGHTS: tuple[float, ...] = (
 #: on the accuracy benchmark 2 of 160 clips go from right to half (Acc1 92.5 -> 91.2 %).
 #: Below it, the tracked pulse is kept with its low probability of being the beat, so the
 #: tempo is marked for review.
+#: Tried and dropped (2026-12-06): a lower threshold for slow pulses only, where doubling
+#: moves the tempo towards the prior's centre. Of the pulses under 70 per minute with a
+#: doubling probability of 0.5-0.75 (``bench/tempo_octave``'s evidence), 10 of 14 training
+#: pulses were at half the beat and 2 were the beat, but 5 of the 6 held-out ones were the
+#: beat. On the benchmark it would have fixed c138's low-pass copy (0.54; its clean source
+#: 0.90).
 MIN_DOUBLE = 0.75
 #: The same for the felt beat being half as fast as the pulse (every other pulse).
 HALF_WEIGHTS: tuple[float, ...] = (
