@@ -28,8 +28,9 @@ and 4 of the 60 held-out ones; the fitted models 15 and 3. On the accuracy bench
 0.924 to 0.933; on 3/4 clips Acc1 from 82.1 to 89.3 %. Drumless strings remain a coin toss:
 their sustained chords leave the bar's onsets nearly flat, so neither reading has evidence.
 With flat evidence the models read such a bar as two eighths, which is what it usually is:
-of the 41 bars of three in drumless strings among the training songs (``bench/meter_readings``),
-34 are pairs of 6/8 eighths (31 read so) and 7 are 3/4 beats (1 read so). The benchmark's
+of the 48 bars of three in drumless strings among the training songs (``bench/meter_readings``),
+34 are pairs of 6/8 eighths (31 read so), 7 are 3/4 beats (1 read so), 3 compound eighths and
+4 at another tempo. The benchmark's
 c075 (3/4 at 102) is one of the few: its tempo is found, then regrouped as 6/8 (probability
 0.66). Checked 2026-12-06 on the generated MIDI: the generator's string melodies are too
 sparse and irregular to tell the two metres apart even from their notes (c075, in 3/4, has
