@@ -22,7 +22,7 @@ def __getattr__(name: str):
 
         return analyze_paths
     if name == "TrackRecord":
-        from linernotes.record import TrackRecord
+        from linernotes.models import TrackRecord
 
         return TrackRecord
     raise AttributeError(name)

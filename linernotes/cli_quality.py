@@ -161,10 +161,10 @@ def song_ids(records: list[tuple[Path, Any]], root: Path, how: str) -> list[str]
 
 def cmd_quality(args: argparse.Namespace) -> int:
     from linernotes.fileio import write_atomic
+    from linernotes.models import TrackRecord
     from linernotes.quality.build import quality_section, score_entry
     from linernotes.quality.external import load_external
     from linernotes.quality.scores_file import write_cache_entry, write_scores
-    from linernotes.record import TrackRecord
 
     root = Path(args.dir)
     if not root.is_dir():
@@ -288,7 +288,7 @@ def cmd_filter(args: argparse.Namespace) -> int:
         ids = list(qf.entries)
         if source.is_dir():
             known = set(ids)
-            from linernotes.record import TrackRecord
+            from linernotes.models import TrackRecord
 
             records = [(p, TrackRecord.load(p)) for p in find_records(source)]
             ids += [i for i in song_ids(records, source, "stem") if i not in known]

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from linernotes.reconcile.model import FINAL_FIELDS, Alternative
+from linernotes.models.final import FINAL_FIELDS, Alternative
 from linernotes.reconcile.review import ReviewItem
 
 SORTS = ("confidence", "path", "field")

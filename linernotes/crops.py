@@ -31,13 +31,11 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel
 
-from linernotes.edits.model import Edit
 from linernotes.edits.store import EditStore, find_library
 from linernotes.export.base import ExportTrack, dumps
 from linernotes.fileio import write_atomic
+from linernotes.models import Edit, FinalFields, FinalValue, TrackRecord
 from linernotes.reconcile.core import apply_edits, reconcile
-from linernotes.reconcile.model import FinalFields, FinalValue
-from linernotes.record import TrackRecord
 
 Align = Literal["downbeat", "beat", "none"]
 CROP_SUFFIX = ".crop.json"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from linernotes.models import TrackRecord
 from linernotes.progress import format_duration
-from linernotes.record import TrackRecord
 from linernotes.runner import BatchReport
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from linernotes.models import TrackRecord
 from linernotes.outputs import RECORD_SUFFIX, OutputLayout
 from linernotes.pipeline import content_hash
-from linernotes.record import TrackRecord
 from linernotes.store import Store, default_store_path
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from linernotes.fileio import format_times, write_atomic
-from linernotes.record import TrackRecord
+from linernotes.models import TrackRecord
 
 RECORD_SUFFIX = ".linernotes.json"
 BEATS_SUFFIX = ".BEATS_GRID"

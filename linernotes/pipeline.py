@@ -28,7 +28,7 @@ from linernotes.audio.decode import open_audio
 from linernotes.audio.tags import read_tags
 from linernotes.errors import AudioError
 from linernotes.features import FeatureParams, extract_features
-from linernotes.record import AnalysisSection, FileInfo, Provenance, TrackRecord
+from linernotes.models import AnalysisSection, FileInfo, Provenance, TrackRecord
 from linernotes.store import ResultKey, Store
 
 _HASH_BLOCK = 1 << 20

@@ -16,9 +16,9 @@ from typing import Literal, Protocol
 
 from linernotes.errors import AudioError
 from linernotes.features import FeatureParams
+from linernotes.models import TrackRecord
 from linernotes.outputs import OutputLayout, write_outputs
 from linernotes.pipeline import analyze_file, file_hash, record_is_current
-from linernotes.record import TrackRecord
 from linernotes.stems import StemFile, attach_stems, find_tracks, stems_current
 from linernotes.store import Store, default_store_path
 

@@ -19,13 +19,13 @@ stems of each; :func:`find_tracks` applies it to folders on disk.
 
 Per stem, :func:`measure_stem` decodes the file once through the shared front end
 (:mod:`linernotes.features`), runs the registered ``loudness`` and ``timbre`` stages on it, and
-the ``stem_features`` stage below turns those into a small :class:`~linernotes.record.StemFeatures`
+the ``stem_features`` stage below turns those into a small :class:`~linernotes.models.StemFeatures`
 set: duration, integrated loudness, RMS, sample and true peak, onset count and density
 (onsets per second, counted where the stem sounds), a rhythm-complexity figure (see
 :func:`rhythm_complexity`), mean spectral centroid and the share of the stem that sounds.
 Results are cached in the library store by the stem's content hash, like analyzer results, so
 a rerun or a moved dataset costs nothing. A silent or unreadable stem gets a one-line
-``error`` in its :class:`~linernotes.record.StemInfo`; the track itself still succeeds.
+``error`` in its :class:`~linernotes.models.StemInfo`; the track itself still succeeds.
 """
 
 from __future__ import annotations
@@ -47,8 +47,8 @@ from linernotes.analyzers.timbre import TimbreResult, active_frames
 from linernotes.audio.decode import open_audio
 from linernotes.errors import AudioError
 from linernotes.features import FeatureParams, Features, extract_features
+from linernotes.models import StemFeatures, StemInfo, TrackRecord
 from linernotes.pipeline import file_hash, stage_key
-from linernotes.record import StemFeatures, StemInfo, TrackRecord
 from linernotes.store import Store
 
 __all__ = [

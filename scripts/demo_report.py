@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-from linernotes.record import TrackRecord
+from linernotes.models import TrackRecord
 
 
 def _bpm_ok(measured: float | None, truth: float) -> bool:

@@ -19,7 +19,7 @@ from synth import click_track, tone
 from linernotes.audio.encode import write_audio
 from linernotes.cli import main
 from linernotes.fileio import read_times
-from linernotes.record import TrackRecord
+from linernotes.models import TrackRecord
 from linernotes.runner import analyze_paths
 
 CLI = [sys.executable, "-m", "linernotes.cli"]

@@ -18,7 +18,7 @@ from test_reconcile_fixtures import listen_section
 from linernotes.audio.encode import write_audio
 from linernotes.crops import CROP_SUFFIX, MANIFEST, crop_starts, make_crops
 from linernotes.export import ace_step
-from linernotes.record import TrackRecord
+from linernotes.models import TrackRecord
 from linernotes.runner import analyze_paths
 
 

@@ -19,7 +19,7 @@ from test_reconcile_fixtures import listen_section
 from linernotes.audio.encode import write_audio
 from linernotes.export import ace_step, audiocraft, stable_audio
 from linernotes.export.registry import FORMATS, export_dataset, parse_formats
-from linernotes.record import TrackRecord
+from linernotes.models import TrackRecord
 from linernotes.runner import analyze_paths
 
 
@@ -318,7 +318,7 @@ def test_webdataset_reads_the_shards(dataset: Path, tmp_path: Path):
 
 
 def test_quality_scores_reach_table_and_stable_audio(dataset: Path, tmp_path: Path):
-    from linernotes.quality.section import QualitySection
+    from linernotes.models import QualitySection
 
     out = tmp_path / "q"
     export_dataset(dataset, ["table"], out=out)

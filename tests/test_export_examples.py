@@ -14,7 +14,7 @@ from test_export import attach
 
 from linernotes.export import ace_step, audiocraft, stable_audio
 from linernotes.export.registry import FORMATS, export_dataset
-from linernotes.record import TrackRecord
+from linernotes.models import TrackRecord
 from linernotes.runner import analyze_paths
 
 EXAMPLES = Path(__file__).parent.parent / "examples"

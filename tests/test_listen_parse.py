@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from linernotes.claims import key_pitch_class, parse_claims
 from linernotes.listen.backends.base import AudioUse, ListenOutput, SegmentText, plan_segments
-from linernotes.listen.claims import key_pitch_class, parse_claims
 from linernotes.listen.parse import clean_text, extract_json, parse_reply
 from linernotes.listen.track import parse_output
 

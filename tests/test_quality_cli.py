@@ -15,7 +15,7 @@ import linernotes.analyzers.quality_signal  # noqa: F401  (registers the stage)
 from linernotes.audio.encode import write_audio
 from linernotes.cli import main as linernotes_main
 from linernotes.cli_quality import build_filter_parser, build_quality_parser, run_command
-from linernotes.record import TrackRecord
+from linernotes.models import TrackRecord
 
 pytest_plugins = ["listen_fixtures"]
 

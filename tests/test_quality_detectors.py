@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from quality_signals import SR, add_noise, brick_wall, clean_stereo, to_16bit
 
+from linernotes.models.quality import Detection
 from linernotes.quality import detectors as d
-from linernotes.quality.detection import Detection, worst
+from linernotes.quality.detection import worst
 from linernotes.quality.objective import OBJECTIVE_WEIGHTS, assess_array, objective_score
 
 T = d.QualityThresholds()

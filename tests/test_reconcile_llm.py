@@ -11,9 +11,9 @@ import pytest
 from test_reconcile_fixtures import listen_section, measured_record
 
 from linernotes.listen.backends.http import HttpClient
+from linernotes.models import TrackRecord
 from linernotes.reconcile import ReconcileOptions, reconcile
 from linernotes.reconcile.llm import STRUCTURE_SCHEMA, LLMStructurer
-from linernotes.record import TrackRecord
 
 
 class ChatServer:

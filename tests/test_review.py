@@ -10,9 +10,9 @@ import pytest
 from test_edits import run_cli
 from test_reconcile_fixtures import listen_section, measured_record
 
+from linernotes.models import AnalysisSection, TrackRecord
 from linernotes.reconcile.core import ReconcileOptions, reconcile
 from linernotes.reconcile.review import OCTAVE_AMBIGUITY, REVIEW_BELOW
-from linernotes.record import AnalysisSection, TrackRecord
 
 
 def with_runner_up(record: TrackRecord, key: str = "A minor", score: float = 0.7) -> TrackRecord:
@@ -77,7 +77,7 @@ def test_half_double_decision_and_model_conflicts_give_reasons_and_alternatives(
 
 
 def test_human_values_are_never_flagged():
-    from linernotes.edits.model import Edit
+    from linernotes.models import Edit
 
     record = measured_record(bpm=128.0, confidence=0.2)
     edit = Edit(content_hash="a" * 64, field="bpm", value=64.0, author="ann")

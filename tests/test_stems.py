@@ -20,7 +20,7 @@ from synth import chord, click_track, tone
 from linernotes.audio.encode import write_audio
 from linernotes.export import bark, hf, info
 from linernotes.export.registry import collect_tracks, export_dataset, export_tracks
-from linernotes.record import StemInfo, TrackRecord
+from linernotes.models import StemInfo, TrackRecord
 from linernotes.runner import analyze_paths, find_audio
 from linernotes.stems import find_tracks, rhythm_complexity, split_stems
 

@@ -14,8 +14,9 @@ from pydantic import BaseModel, Field
 from linernotes.analyzers.loudness import LoudnessResult
 from linernotes.analyzers.registry import FEATURES, analyzer
 from linernotes.features import Features
+from linernotes.models.quality import ObjectiveQuality
 from linernotes.quality.detectors import QualityThresholds
-from linernotes.quality.objective import OBJECTIVE_WEIGHTS, ObjectiveQuality, assess
+from linernotes.quality.objective import OBJECTIVE_WEIGHTS, assess
 
 #: The front end's native spectrum changes what this stage can measure, so it is part of the
 #: version (and therefore of the cache key): records made before it existed are redone.

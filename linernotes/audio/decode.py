@@ -3,7 +3,7 @@
 :func:`open_audio` checks the file and reads its container facts; :meth:`AudioSource.chunks`
 then yields float32 blocks of a few seconds, so an hour-long file never sits in memory whole.
 Decoding problems become an :class:`AudioError` that names the file and the reason, or, when
-part of the file decoded before the damage, a :class:`~linernotes.audio.report.DecodeReport` marked
+part of the file decoded before the damage, a :class:`~linernotes.models.decode.DecodeReport` marked
 ``truncated``.
 """
 
@@ -20,9 +20,9 @@ import av
 import av.logging
 import numpy as np
 
-from linernotes.audio.report import DecodeReport
 from linernotes.audio.tags import declared_duration
 from linernotes.errors import AudioError
+from linernotes.models.decode import DecodeReport
 
 av.logging.set_level(av.logging.PANIC)
 

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from linernotes.edits.store import EditStore
+from linernotes.models.final import FinalFields
 from linernotes.reconcile.core import ReconcileOptions, reconcile
-from linernotes.reconcile.model import FinalFields
 
 if TYPE_CHECKING:
-    from linernotes.record import TrackRecord
+    from linernotes.models import TrackRecord
 
 
 def reconcile_with_edits(

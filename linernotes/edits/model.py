@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from linernotes.reconcile.model import FINAL_FIELDS
+from linernotes.models.final import FINAL_FIELDS
 from linernotes.reconcile.normalize import (
     canonical_key,
     canonical_time_signature,

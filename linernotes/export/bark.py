@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from linernotes.export.base import ExportStem, ExportTarget, ExportTrack, FileWriter, bpm_int
-from linernotes.record import StemFeatures
+from linernotes.models import StemFeatures
 
 NAME = "bark"
 MANIFEST = "manifest.json"

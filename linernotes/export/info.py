@@ -19,7 +19,7 @@ from typing import Any
 from linernotes.export.base import ExportTarget, ExportTrack, FileWriter
 from linernotes.export.features import scalar_features
 from linernotes.fileio import format_times, read_times
-from linernotes.stems import MIX_NAMES
+from linernotes.models import MIX_NAMES
 
 NAME = "info"
 INFO = ".INFO"

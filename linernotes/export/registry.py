@@ -19,9 +19,9 @@ from linernotes.edits.store import EditStore, find_library
 from linernotes.export import ace_step, audiocraft, bark, hf, info, stable_audio, table
 from linernotes.export.base import ExportTarget, ExportTrack, FileWriter
 from linernotes.export.placement import TrainerAudio, Transcoder, plan
+from linernotes.models import TrackRecord
 from linernotes.reconcile.core import ReconcileOptions, reconcile
 from linernotes.reconcile.musicbrainz import LookupMatch
-from linernotes.record import TrackRecord
 
 #: A metadata lookup: a record in, a match (or none) out.
 Lookup = Callable[[TrackRecord], "LookupMatch | None"]

@@ -39,9 +39,9 @@ from linernotes.listen.prompts import (
     RenderedPrompt,
     adhoc_prompt,
 )
-from linernotes.listen.section import LISTEN_VERSION, ListenEntry, ListenSection
 from linernotes.listen.settings import ListenSettings
 from linernotes.listen.track import listen_to_track
+from linernotes.models.listen import LISTEN_VERSION, ListenEntry, ListenSection
 
 __all__ = [
     "BACKENDS",

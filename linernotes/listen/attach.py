@@ -14,7 +14,7 @@ from linernotes.listen.backends import ListenBackend, make_backend
 from linernotes.listen.cache import SQLiteListenCache
 from linernotes.listen.settings import ListenSettings
 from linernotes.listen.track import listen_to_track
-from linernotes.record import TrackRecord
+from linernotes.models import TrackRecord
 
 #: Summary fields offered to the model as context (when the settings allow it).
 CONTEXT_FIELDS = ("bpm", "key", "time_signature")

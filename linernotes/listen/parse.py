@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from linernotes.listen.claims import parse_claims
+from linernotes.claims import parse_claims
 
 #: Weights of the overall quality score (the recommender filter's published formula).
 QUALITY_WEIGHTS = {

@@ -19,7 +19,7 @@ from linernotes.listen.backends.base import ListenBackend, ListenOutput
 from linernotes.listen.cache import ListenCache, cache_key
 from linernotes.listen.parse import Parsed, parse_reply
 from linernotes.listen.prompts import Prompt, PromptLibrary, RenderedPrompt
-from linernotes.listen.section import ListenEntry, ListenSection
+from linernotes.models.listen import ListenEntry, ListenSection
 
 
 def audio_identity(source: Any, sample_rate: int | None = None) -> tuple[str, Any]:

@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from linernotes.analyzers.loudness import LoudnessResult
+from linernotes.models.quality import Detection, ObjectiveQuality, QualitySection
 from linernotes.quality import detectors as d
-from linernotes.quality.detection import Detection
 from linernotes.quality.external import ExternalScores
 from linernotes.quality.model_score import model_quality_from_listen
-from linernotes.quality.objective import OBJECTIVE_WEIGHTS, ObjectiveQuality, objective_score
+from linernotes.quality.objective import OBJECTIVE_WEIGHTS, objective_score
 from linernotes.quality.scores_file import ScoreEntry
-from linernotes.quality.section import QualitySection, combine
+from linernotes.quality.section import combine
 
 
 def objective_from_loudness(

@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel
 
-from linernotes.quality.detection import Detection, Status, grade_above, grade_below, worst
+from linernotes.models.quality import Detection, Status
+from linernotes.quality.detection import grade_above, grade_below, worst
 from linernotes.quality.spectrum import NativeSpectrum, analyse_bandwidth, noise_floor
 
 

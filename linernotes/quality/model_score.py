@@ -11,31 +11,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any, Literal
-
-from pydantic import BaseModel, Field
+from typing import Any
 
 from linernotes.listen.parse import QUALITY_WEIGHTS, extract_json
+from linernotes.models.quality import ModelQuality, ModelStatus
 
 #: The five scores and their default weights (the recommender filter's published formula).
 MODEL_SCORE_KEYS: tuple[str, ...] = tuple(QUALITY_WEIGHTS)
 DEFAULT_MODEL_WEIGHTS: dict[str, float] = dict(QUALITY_WEIGHTS)
-
-ModelStatus = Literal["ok", "partial", "parse_failed", "absent"]
-
-
-class ModelQuality(BaseModel):
-    """The validated scores, the weighted ``score`` (``None`` unless at least one score is
-    valid), the weights used and what went wrong, if anything."""
-
-    status: ModelStatus
-    scores: dict[str, float] = Field(default_factory=dict)
-    score: float | None = None
-    weights: dict[str, float] = Field(default_factory=dict)
-    missing: list[str] = Field(default_factory=list)
-    reason: str = ""
-    model_id: str | None = None
-
 
 def check_weights(weights: Mapping[str, float] | None) -> dict[str, float]:
     """Validated weights: known keys only, non-negative, not all zero (unlisted keys get 0)."""

@@ -25,12 +25,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-from pydantic import BaseModel, Field
 
 from linernotes.analyzers.loudness import LoudnessParams, LoudnessResult, measure_loudness
 from linernotes.dsp import LOUDNESS_BLOCK_S, LoudnessBlocks
+from linernotes.models.quality import Detection, ObjectiveQuality
 from linernotes.quality import detectors as d
-from linernotes.quality.detection import STATUS_SCORE, Detection
+from linernotes.quality.detection import STATUS_SCORE
 from linernotes.quality.spectrum import NativeSpectrum
 
 OBJECTIVE_WEIGHTS: dict[str, float] = {
@@ -45,21 +45,6 @@ OBJECTIVE_WEIGHTS: dict[str, float] = {
     "loudness_range": 0.05,
     "dc_offset": 0.05,
 }
-
-
-class ObjectiveQuality(BaseModel):
-    """Every detector's :class:`Detection`, the objective score in [0, 1] (``None`` when no
-    detector could measure anything) and the weights it used."""
-
-    detections: dict[str, Detection] = Field(default_factory=dict)
-    score: float | None
-    weights: dict[str, float] = Field(default_factory=dict)
-
-    def failed(self) -> list[str]:
-        return [name for name, det in self.detections.items() if det.status == "fail"]
-
-    def warned(self) -> list[str]:
-        return [name for name, det in self.detections.items() if det.status == "warn"]
 
 
 def objective_score(

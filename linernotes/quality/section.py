@@ -12,47 +12,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from pydantic import BaseModel, Field
+from linernotes.models.quality import ModelQuality, ObjectiveQuality, QualitySection
 
-from linernotes.quality.model_score import MODEL_SCORE_KEYS, ModelQuality
-from linernotes.quality.objective import ObjectiveQuality
-
-#: Bumped when the section's shape or the scoring changes.
-QUALITY_VERSION = "1"
 COMBINE_WEIGHTS: dict[str, float] = {"objective": 0.3, "model": 0.5, "external": 0.2}
-
-
-class QualitySection(BaseModel):
-    """``record.quality``: every score that went into the verdict, and the verdict."""
-
-    version: str = QUALITY_VERSION
-    objective: ObjectiveQuality | None = None
-    model: ModelQuality | None = None
-    external: dict[str, float] = Field(default_factory=dict)
-    external_source: str | None = None
-    external_score: float | None = None
-    combined_score: float | None = None
-    weights: dict[str, float] = Field(default_factory=dict)
-    notes: list[str] = Field(default_factory=list)
-
-    def flat_scores(self) -> dict[str, float]:
-        """The scores-file view: the five model scores (when present), ``objective_score``,
-        ``model_score``, ``external_score``, each external figure as ``ext_<name>``, and
-        ``overall_quality_score`` (the combined score)."""
-        out: dict[str, float] = {}
-        if self.model is not None:
-            scores = self.model.scores
-            out.update({k: scores[k] for k in MODEL_SCORE_KEYS if k in scores})
-            if self.model.score is not None:
-                out["model_score"] = self.model.score
-        if self.objective is not None and self.objective.score is not None:
-            out["objective_score"] = self.objective.score
-        if self.external_score is not None:
-            out["external_score"] = self.external_score
-        out.update({f"ext_{k}": v for k, v in self.external.items()})
-        if self.combined_score is not None:
-            out["overall_quality_score"] = self.combined_score
-        return out
 
 
 def check_combine_weights(weights: Mapping[str, float] | None) -> dict[str, float]:

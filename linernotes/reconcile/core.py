@@ -25,15 +25,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from linernotes.listen.claims import key_pitch_class
-from linernotes.listen.section import ListenSection
-from linernotes.reconcile.model import (
+from linernotes.claims import key_pitch_class
+from linernotes.models.final import (
     Conflict,
     FinalFields,
     FinalValue,
     Source,
     TempoDecision,
 )
+from linernotes.models.listen import ListenSection
 from linernotes.reconcile.musicbrainz import LookupMatch, similarity
 from linernotes.reconcile.normalize import canonical_key, canonical_time_signature
 from linernotes.reconcile.review import OCTAVE_AMBIGUITY, REVIEW_BELOW, flag, tempo_readings
@@ -46,8 +46,7 @@ from linernotes.reconcile.structure import (
 )
 
 if TYPE_CHECKING:
-    from linernotes.edits.model import Edit
-    from linernotes.record import TrackRecord
+    from linernotes.models import Edit, TrackRecord
 
 #: Confidence given to model-derived text fields (the model reports none of its own).
 MODEL_CONFIDENCE = 0.6

@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from linernotes import __version__
 
 if TYPE_CHECKING:
-    from linernotes.record import TrackRecord
+    from linernotes.models import TrackRecord
 
 DEFAULT_URL = "https://musicbrainz.org"
 WEIGHTS = {"duration": 0.5, "year": 0.3, "artist": 0.2}

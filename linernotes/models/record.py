@@ -3,10 +3,10 @@
 A record opens with a :class:`Summary` (what a user reads first), then the facts about the file
 (:class:`FileInfo`), then one :class:`AnalysisSection` per analyzer, each stamped with the
 analyzer's name, version and parameters, then what the audio-language model said
-(:class:`~linernotes.listen.section.ListenSection`, provenance ``model``), then the final
-reconciled fields (:class:`~linernotes.reconcile.model.FinalFields`: measured, model and
+(:class:`~linernotes.models.listen.ListenSection`, provenance ``model``), then the final
+reconciled fields (:class:`~linernotes.models.final.FinalFields`: measured, model and
 human values merged, conflicts recorded, human edits on top), then the track's stems
-(:class:`StemInfo`, from :mod:`linernotes.stems`) when it has any. Summary values
+(:class:`~linernotes.models.stems.StemInfo`) when it has any. Summary values
 that a later stage may replace (a model caption, a human correction) carry their provenance
 and confidence beside them, so the record always says where a number came from. Later stages
 add sections without reshaping these.
@@ -22,27 +22,20 @@ Examples
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from linernotes.audio.report import DecodeReport
-from linernotes.listen.section import ListenSection
-from linernotes.quality.section import QualitySection
-from linernotes.reconcile.model import FinalFields
+from linernotes.models.decode import DecodeReport
+from linernotes.models.final import FinalFields
+from linernotes.models.listen import ListenSection
+from linernotes.models.provenance import Provenance
+from linernotes.models.quality import QualitySection
+from linernotes.models.stems import StemInfo
 
 #: Bumped whenever the serialised shape changes incompatibly.
 SCHEMA_VERSION = 1
-
-
-class Provenance(str, Enum):
-    """Where a value came from. Human values are never overwritten by automatic runs."""
-
-    MEASURED = "measured"
-    MODEL = "model"
-    HUMAN = "human"
 
 
 class Summary(BaseModel):
@@ -102,46 +95,6 @@ class AnalysisSection(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
     provenance: Provenance = Provenance.MEASURED
     result: dict[str, Any] = Field(default_factory=dict)
-
-
-class StemFeatures(BaseModel):
-    """Measured figures of one stem (see :mod:`linernotes.stems` for their definitions).
-
-    Levels are ``None`` where they make no sense (the loudness of silence); ``rhythm_complexity``
-    is ``None`` when the stem has too few onsets to judge.
-    """
-
-    duration: float
-    integrated_lufs: float | None = None
-    rms_dbfs: float | None = None
-    peak_dbfs: float | None = None
-    true_peak_dbtp: float | None = None
-    onset_count: int = 0
-    onset_density: float = 0.0
-    rhythm_complexity: float | None = None
-    spectral_centroid_hz: float | None = None
-    active_ratio: float = 0.0
-
-
-class StemInfo(BaseModel):
-    """One stem of a track (drums, bass, vocals...): where it is, what it is and what was
-    measured, stamped with the stem analysis' version and parameters like an analyzer section.
-
-    ``relpath`` is relative to the folder of the track's mix, so a moved dataset still finds
-    its stems. ``error`` is set, and the track itself still succeeds, when the stem is silent
-    or cannot be read.
-    """
-
-    stem_type: str
-    path: str
-    relpath: str
-    sha256: str | None = None
-    analyzer: str = "stem_features"
-    version: str = ""
-    params: dict[str, Any] = Field(default_factory=dict)
-    provenance: Provenance = Provenance.MEASURED
-    features: StemFeatures | None = None
-    error: str | None = None
 
 
 class TrackRecord(BaseModel):

@@ -9,14 +9,34 @@ key / meter the model claimed, and how much of the track the model heard.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from linernotes.listen.backends.base import AudioUse, SegmentText
+LongAudioPolicy = Literal["truncate", "window"]
 
 #: Bumped when the section's shape or the parsing changes (parsed fields may differ).
 LISTEN_VERSION = "1"
+
+
+class AudioUse(BaseModel):
+    """How much of the track the model heard, and how."""
+
+    duration_s: float
+    used_s: float
+    truncated: bool = False
+    policy: LongAudioPolicy = "truncate"
+    max_seconds: float
+    windows: int = Field(description="30 s model windows in all segments")
+    segments: list[tuple[float, float]] = Field(default_factory=list)
+
+
+class SegmentText(BaseModel):
+    """The answer for one segment of a windowed track."""
+
+    start_s: float
+    end_s: float
+    text: str
 
 
 class ListenEntry(BaseModel):
