@@ -172,7 +172,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
         return 1
     record_root = Path(args.records) if args.records else root
     if args.analyze:
-        import linernotes.analyzers.quality_signal  # noqa: F401  (registers the stage)
+        import linernotes.quality.stage  # noqa: F401  (registers the stage)
         from linernotes.runner import analyze_paths, find_audio
 
         if find_audio([root]):
@@ -209,7 +209,6 @@ def cmd_quality(args: argparse.Namespace) -> int:
     out = args.out or root / DEFAULT_SCORES_NAME
     cache_dir = args.cache_dir or out.parent / DEFAULT_CACHE_NAME
     entries = {}
-    can_store = "quality" in TrackRecord.model_fields
     try:
         for sid, (path, record) in zip(ids, records, strict=True):
             section = quality_section(
@@ -223,8 +222,8 @@ def cmd_quality(args: argparse.Namespace) -> int:
             entry = score_entry(sid, title, section, record.file.path)
             entries[sid] = entry
             write_cache_entry(cache_dir, entry)
-            if args.write_records and can_store:
-                record.quality = section  # type: ignore[attr-defined]
+            if args.write_records:
+                record.quality = section
                 write_atomic(path, record.to_json())
     except ValueError as exc:
         print(f"linernotes: {exc}", file=sys.stderr)

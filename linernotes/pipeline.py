@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+import linernotes.quality.stage  # noqa: F401  (registers the signal_quality stage)
 from linernotes import __version__
 from linernotes.analyzers.registry import FEATURES, Stage, get_stage, registered_stages
 from linernotes.audio.decode import open_audio

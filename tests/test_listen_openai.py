@@ -17,6 +17,7 @@ from linernotes.listen import ListenError, ListenSettings, listen_to_track, make
 from linernotes.listen.backends.http import HttpClient, redact_url
 from linernotes.listen.backends.openai import OpenAIBackend
 from linernotes.listen.prompts import PromptLibrary
+from linernotes.quality.model_score import model_quality
 
 SECRET = "sk-test-do-not-print-0123456789"
 QUALITY_REPLY = """Here is my assessment:
@@ -154,7 +155,7 @@ def test_success_sends_wav_audio_and_parses_answers(server, tone):
     quality = section.entries["quality"]
     assert quality.context_given and quality.parse_error is None
     assert quality.parsed["production_quality"] == 0.9 and "mood" not in quality.parsed
-    assert quality.parsed["overall_quality_score"] == pytest.approx(0.775)
+    assert model_quality(quality.parsed).score == pytest.approx(0.775)
     assert quality.claims["bpm"] == 128.0 and quality.claims["key"] == "F minor"
     assert quality.info["usage"]["completion_tokens"] == 12
     assert len(server.requests) == 2 and delays == []

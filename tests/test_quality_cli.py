@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from test_listen_openai import FakeOpenAI
 
-import linernotes.analyzers.quality_signal  # noqa: F401  (registers the stage)
+import linernotes.quality.stage  # noqa: F401  (registers the stage)
 from linernotes.audio.encode import write_audio
 from linernotes.cli import main as linernotes_main
 from linernotes.cli_quality import build_filter_parser, build_quality_parser, run_command

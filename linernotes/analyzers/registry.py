@@ -146,7 +146,6 @@ def _load_builtin_analyzers() -> None:
     # Importing the modules registers their stages.
     from linernotes.analyzers import (  # noqa: F401
         loudness,
-        quality_signal,
         rhythm,
         timbre,
         tonal,

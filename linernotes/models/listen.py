@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 LongAudioPolicy = Literal["truncate", "window"]
 
 #: Bumped when the section's shape or the parsing changes (parsed fields may differ).
-LISTEN_VERSION = "1"
+LISTEN_VERSION = "2"
 
 
 class AudioUse(BaseModel):

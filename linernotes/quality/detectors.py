@@ -4,7 +4,7 @@ Each function takes numbers or arrays (never files), applies limits from
 :class:`QualityThresholds` and says in one line why it passed, warned or failed. The figures
 come from the loudness analyzer (integrated loudness, LRA, true peak, crest factor, clipping)
 or directly from :class:`~linernotes.dsp.LoudnessBlocks` (100 ms block powers and the stereo
-cross term) and :class:`~linernotes.quality.spectrum.NativeSpectrum`.
+cross term) and :class:`~linernotes.dsp.NativeSpectrum`.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel
 
+from linernotes.dsp import NativeSpectrum
 from linernotes.models.quality import Detection, Status
 from linernotes.quality.detection import grade_above, grade_below, worst
-from linernotes.quality.spectrum import NativeSpectrum, analyse_bandwidth, noise_floor
+from linernotes.quality.spectrum import analyse_bandwidth, noise_floor
 
 
 class QualityThresholds(BaseModel, frozen=True):

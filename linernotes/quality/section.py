@@ -1,32 +1,18 @@
-"""The record's ``quality`` section: objective, model and external scores, and their blend.
+"""The blend of the objective, model and external scores into the record's ``quality`` section.
 
 The combined score is the weighted mean of the components a track has - objective (always,
 from the measurements), model (when the ``quality`` prompt was answered and parsed) and
 external (when imported) - with the weights renormalised over the components present and
 written beside the score, so two tracks scored from different evidence can be told apart.
-Default component weights (:data:`COMBINE_WEIGHTS`): model 0.5, objective 0.3, external 0.2.
+Default component weights: :data:`~linernotes.quality.weights.COMBINE_WEIGHTS`.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
 from linernotes.models.quality import ModelQuality, ObjectiveQuality, QualitySection
-
-COMBINE_WEIGHTS: dict[str, float] = {"objective": 0.3, "model": 0.5, "external": 0.2}
-
-
-def check_combine_weights(weights: Mapping[str, float] | None) -> dict[str, float]:
-    if weights is None:
-        return dict(COMBINE_WEIGHTS)
-    unknown = set(weights) - set(COMBINE_WEIGHTS)
-    if unknown:
-        raise ValueError(f"unknown score component(s): {', '.join(sorted(unknown))}")
-    out = {k: float(weights.get(k, 0.0)) for k in COMBINE_WEIGHTS}
-    if any(v < 0 or not math.isfinite(v) for v in out.values()) or sum(out.values()) <= 0:
-        raise ValueError("combine weights must be finite, non-negative and not all zero")
-    return out
+from linernotes.quality.weights import COMBINE_WEIGHTS, check_weights
 
 
 def combine(
@@ -38,7 +24,7 @@ def combine(
     external_source: str | None = None,
 ) -> QualitySection:
     """Build the section; ``external`` figures (already in [0, 1]) average into one component."""
-    w = check_combine_weights(weights)
+    w = check_weights(weights, COMBINE_WEIGHTS, "score component")
     ext = dict(external or {})
     ext_score = round(sum(ext.values()) / len(ext), 4) if ext else None
     parts = {

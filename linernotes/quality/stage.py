@@ -1,10 +1,13 @@
 """``signal_quality``: the objective quality detectors as a registered stage.
 
-Reads the shared front end (block powers, stereo cross term, DC, peaks) and the ``loudness``
-stage's result (so loudness, true peak, crest factor and clipping are computed once, by the
-loudness analyzer), plus ``features.native_spectrum`` - the native-rate long-term spectrum of
-:class:`~linernotes.quality.spectrum.SpectrumAccumulator` - when the front end collects it.
-Without it the bandwidth and noise-floor detectors say ``unknown`` and drop out of the score.
+Reads the shared front end (block powers, stereo cross term, DC, peaks, and the native-rate
+long-term spectrum of :class:`~linernotes.dsp.SpectrumAccumulator`) and the ``loudness``
+stage's result, so loudness, true peak, crest factor and clipping are computed once, by the
+loudness analyzer. Features without a native spectrum leave the bandwidth and noise-floor
+detectors ``unknown``, out of the score.
+
+Quality registers this stage itself (importing this module does it; the pipeline imports it),
+so the analyzers never import quality.
 """
 
 from __future__ import annotations
@@ -16,12 +19,11 @@ from linernotes.analyzers.registry import FEATURES, analyzer
 from linernotes.features import Features
 from linernotes.models.quality import ObjectiveQuality
 from linernotes.quality.detectors import QualityThresholds
-from linernotes.quality.objective import OBJECTIVE_WEIGHTS, assess
+from linernotes.quality.objective import assess
+from linernotes.quality.weights import OBJECTIVE_WEIGHTS
 
-#: The front end's native spectrum changes what this stage can measure, so it is part of the
-#: version (and therefore of the cache key): records made before it existed are redone.
-_HAS_NATIVE_SPECTRUM = "native_spectrum" in getattr(Features, "__dataclass_fields__", {})
-VERSION = "1" + ("+spectrum" if _HAS_NATIVE_SPECTRUM else "")
+#: "+spectrum": measured with the native spectrum (records made before it existed are redone).
+VERSION = "1+spectrum"
 
 
 class SignalQualityParams(BaseModel, frozen=True):
@@ -43,7 +45,7 @@ def analyze_signal_quality(
     """Objective quality: clipping, peaks, loudness, bandwidth, silence, DC, stereo, noise."""
     return assess(
         features.loudness,
-        getattr(features, "native_spectrum", None),
+        features.native_spectrum,
         loudness=loudness,
         thresholds=params.thresholds,
         weights=params.weights,
