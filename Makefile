@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 
 ## demo: analyse the bundled example clips and compare with their known answers
 demo: $(CORE)
-	$(BIN)/linernotes analyze examples --out build/demo --workers 2
+	$(BIN)/linernotes analyze examples --out build/demo --db build/demo/library.db --workers 2
 	$(BIN)/python scripts/demo_report.py build/demo examples/truth.json
 
 ## test: lint and run the test suite

@@ -18,7 +18,7 @@ def __getattr__(name: str):
 
         return analyze_file
     if name == "analyze_paths":
-        from linernotes.runner import analyze_paths
+        from linernotes.library import analyze_paths
 
         return analyze_paths
     if name == "TrackRecord":

@@ -12,15 +12,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from records import attach, update_record
 from synth import click_track, progression
 from test_edits import run_cli
-from test_reconcile_fixtures import listen_section
 
 from linernotes.audio.encode import write_audio
 from linernotes.export import ace_step, audiocraft, stable_audio
-from linernotes.export.registry import FORMATS, export_dataset, parse_formats
+from linernotes.export.registry import FORMATS, parse_formats
+from linernotes.library import analyze_paths, export_dataset
 from linernotes.models import TrackRecord
-from linernotes.runner import analyze_paths
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def analysed(tmp_path_factory) -> Path:
     write_audio(folder / "sub" / "three.flac", stereo[:, : sr * 8], sr)
     assert analyze_paths([folder]).exit_code == 0
     attach(
-        folder / "one.linernotes.json",
+        folder / "one.flac",
         {
             "caption": "Moody synth pop with a pulsing bass at 120 BPM; sung in English.",
             "genre_mood_inst": "Genre: Synth Pop\nMood: moody, dark\nInstruments: synth, bass,"
@@ -51,7 +51,7 @@ def analysed(tmp_path_factory) -> Path:
         },
     )
     attach(
-        folder / "two.linernotes.json",
+        folder / "two.wav",
         {
             "caption": "A sparse organ and click study.",
             "tags": "ambient, organ, calm, instrumental",
@@ -62,12 +62,6 @@ def analysed(tmp_path_factory) -> Path:
         },
     )
     return folder
-
-
-def attach(record_path: Path, answers: dict[str, str]) -> None:
-    record = TrackRecord.load(record_path)
-    record.listen = listen_section(answers, content_hash=record.file.content_hash)
-    record_path.write_text(record.to_json())
 
 
 @pytest.fixture
@@ -327,18 +321,18 @@ def test_quality_scores_reach_table_and_stable_audio(dataset: Path, tmp_path: Pa
     scores = [float(r["quality_score"]) for r in rows]
     assert scores and all(0.0 <= s <= 1.0 for s in scores)
     # a record's combined quality score (from `linernotes quality`) decides the rejection
-    record_path = next(dataset.rglob("*.linernotes.json"))
-    record = TrackRecord.load(record_path)
-    record.quality = QualitySection(combined_score=0.1)
-    record.listen = None
-    record_path.write_text(record.to_json())
-    track = next(t for t in stable_audio_tracks(dataset) if t.record.file.path == record.file.path)
+    def rescore(record: TrackRecord) -> None:
+        record.quality = QualitySection(combined_score=0.1)
+        record.listen = None
+
+    update_record(dataset / "one.flac", rescore)
+    track = next(t for t in stable_audio_tracks(dataset) if t.audio.name == "one.flac")
     assert stable_audio.quality(track) == pytest.approx(0.1)
     assert stable_audio.sample_json(track)["quality"] < stable_audio.QUALITY_THRESHOLD
 
 
 def stable_audio_tracks(folder: Path):
-    from linernotes.export.registry import collect_tracks
+    from linernotes.library import collect_tracks
 
     return collect_tracks(folder)[0]
 

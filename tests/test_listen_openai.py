@@ -251,36 +251,33 @@ def test_missing_base_url_is_explained():
 
 
 def test_listen_command_against_the_server(server, tmp_path, monkeypatch, capsys):
-    import argparse
-
     from linernotes.audio.encode import write_audio
-    from linernotes.listen.cli import build_listen_parser, cmd_listen
+    from linernotes.cli.main import main
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     path = tmp_path / "song.wav"
     write_audio(path, np.zeros((2, 44100), dtype=np.float32), 44100)
-    parser = argparse.ArgumentParser()
-    build_listen_parser(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(
-        [
-            "listen",
-            str(path),
-            "--backend",
-            "openai",
-            "--base-url",
-            server.base_url,
-            "--model",
-            "af3",
-            "--prompt",
-            "Which instruments enter after the first chorus?",
-        ]
+    assert (
+        main(
+            [
+                "listen",
+                str(path),
+                "--backend",
+                "openai",
+                "--base-url",
+                server.base_url,
+                "--model",
+                "af3",
+                "--prompt",
+                "Which instruments enter after the first chorus?",
+            ]
+        )
+        == 0
     )
-    assert cmd_listen(args) == 0
     out = capsys.readouterr().out
     assert "A calm piano piece." in out and SECRET not in out
     assert server.requests[0]["messages"][-1]["content"][1]["text"].startswith("Which instr")
-    args = parser.parse_args(["listen", str(path), "--list-prompts"])
-    assert cmd_listen(args) == 0 and "quality" in capsys.readouterr().out
-    args = parser.parse_args(["listen", str(path), "--backend", "openai", "--prompts", "nope"])
-    assert cmd_listen(args) == 1
+    assert main(["listen", str(path), "--list-prompts"]) == 0
+    assert "quality" in capsys.readouterr().out
+    assert main(["listen", str(path), "--backend", "openai", "--prompts", "nope"]) == 1

@@ -11,7 +11,6 @@ import pytest
 from test_reconcile_fixtures import listen_section, measured_record
 
 from linernotes.listen.backends.http import HttpClient
-from linernotes.models import TrackRecord
 from linernotes.reconcile import ReconcileOptions, reconcile
 from linernotes.reconcile.llm import STRUCTURE_SCHEMA, LLMStructurer
 
@@ -145,9 +144,10 @@ def test_llm_answer_missing_keys_is_refused(chat_server):
 
 
 def test_export_cli_structures_with_the_llm(chat_server, music_dir, tmp_path, monkeypatch):
+    from records import attach
     from test_edits import run_cli
 
-    from linernotes.runner import analyze_paths
+    from linernotes.library import analyze_paths
 
     monkeypatch.delenv("LINERNOTES_DB", raising=False)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
@@ -160,10 +160,7 @@ def test_export_cli_structures_with_the_llm(chat_server, music_dir, tmp_path, mo
         "is_instrumental": True,
     }
     assert analyze_paths([music_dir]).exit_code == 0
-    record_path = music_dir / "one.linernotes.json"
-    record = TrackRecord.load(record_path)
-    record.listen = listen_section({"caption": "clicks and an organ"})
-    record_path.write_text(record.to_json())
+    attach(music_dir / "one.flac", {"caption": "clicks and an organ"})
     out = tmp_path / "out"
     argv = ["export", str(music_dir), "--to", "ace-step", "--out", str(out),
             "--llm-base-url", chat_server.base_url, "--llm-model", "m", "--hint",

@@ -114,7 +114,7 @@ def test_export_cli_lookup(mb_server, tmp_path, monkeypatch, song_120_a_minor):
     from test_edits import run_cli
 
     from linernotes.audio.encode import write_audio
-    from linernotes.runner import analyze_paths
+    from linernotes.library import analyze_paths
 
     monkeypatch.delenv("LINERNOTES_DB", raising=False)
     url, seen = mb_server

@@ -10,6 +10,8 @@ import pytest
 from test_edits import run_cli
 from test_reconcile_fixtures import listen_section, measured_record
 
+from linernotes.library import Library
+from linernotes.library.location import new_location
 from linernotes.models import AnalysisSection, TrackRecord
 from linernotes.reconcile.core import ReconcileOptions, reconcile
 from linernotes.reconcile.review import OCTAVE_AMBIGUITY, REVIEW_BELOW
@@ -88,11 +90,13 @@ def test_human_values_are_never_flagged():
 
 @pytest.fixture
 def review_dir(tmp_path: Path, monkeypatch) -> Path:
-    """Three tracks with hand-made records (no decoding needed): ``shaky.flac`` (bpm and key
-    confidence 0.2), ``sure.flac`` (0.95, captioned), ``mid.wav`` (0.4)."""
+    """Three tracks with hand-made records saved in their library (no decoding needed):
+    ``shaky.flac`` (bpm and key confidence 0.2), ``sure.flac`` (0.95), ``mid.wav`` (0.4), all
+    captioned."""
     monkeypatch.delenv("LINERNOTES_DB", raising=False)
     folder = tmp_path / "set"
     folder.mkdir()
+    library = Library(new_location(folder))
     for n, (name, confidence) in enumerate([("shaky.flac", 0.2), ("sure.flac", 0.95),
                                             ("mid.wav", 0.4)]):  # fmt: skip
         (folder / name).write_bytes(b"not decoded here")
@@ -103,8 +107,8 @@ def review_dir(tmp_path: Path, monkeypatch) -> Path:
              "genre_mood_inst": "Genre: jazz\nMood: calm\nInstruments: piano, drums"},
             content_hash=record.file.content_hash,
         )  # fmt: skip
-        stem = name.rsplit(".", 1)[0]
-        (folder / f"{stem}.linernotes.json").write_text(record.to_json())
+        library.save(folder / name, record)
+    library.close()
     return folder
 
 

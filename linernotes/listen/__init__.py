@@ -24,12 +24,7 @@ from linernotes.listen.backends import (
     ListenOutput,
     make_backend,
 )
-from linernotes.listen.cache import (
-    ListenCache,
-    MemoryListenCache,
-    SQLiteListenCache,
-    cache_key,
-)
+from linernotes.listen.cache import ListenCache, MemoryListenCache, cache_key
 from linernotes.listen.prompts import (
     DEFAULT_PROMPTS,
     GenerationParams,
@@ -41,26 +36,21 @@ from linernotes.listen.prompts import (
 )
 from linernotes.listen.settings import ListenSettings
 from linernotes.listen.track import listen_to_track
-from linernotes.models.listen import LISTEN_VERSION, ListenEntry, ListenSection
 
 __all__ = [
     "BACKENDS",
     "DEFAULT_PROMPTS",
-    "LISTEN_VERSION",
     "GenerationParams",
     "ListenBackend",
     "ListenCache",
-    "ListenEntry",
     "ListenError",
     "ListenOutput",
-    "ListenSection",
     "ListenSettings",
     "MemoryListenCache",
     "Prompt",
     "PromptError",
     "PromptLibrary",
     "RenderedPrompt",
-    "SQLiteListenCache",
     "adhoc_prompt",
     "cache_key",
     "listen_to_track",

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from linernotes.claims import key_pitch_class
 from linernotes.models.final import (
+    RECONCILE_VERSION,
     Conflict,
     FinalFields,
     FinalValue,
@@ -104,6 +105,18 @@ def reconcile(
     _identity_fields(record, opts, final)
 
     return apply_edits(final, record, edits, opts)
+
+
+def final_is_current(final: FinalFields | None, edits: Mapping[str, Edit]) -> bool:
+    """Whether stored final fields can be reused: made by this reconcile version, with
+    exactly ``edits`` (field -> active human edit) on top."""
+    if final is None or final.version != RECONCILE_VERSION:
+        return False
+    human = {name: item for name, item in final.fields.items() if item.provenance == "human"}
+    return set(human) == set(edits) and all(
+        (item.value, item.locked, item.origin) == (edits[n].value, edits[n].locked, edits[n].author)
+        for n, item in human.items()
+    )
 
 
 def apply_edits(

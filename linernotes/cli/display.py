@@ -1,12 +1,19 @@
-"""Human-readable views: a record for ``linernotes show`` and the batch summary table."""
+"""Human-readable views: a record for ``linernotes show`` and the batch summary table.
+
+``show`` opens with the final fields (what an export writes), each with where it came from
+(``measured``, ``model``, ``human``, ``tags``...), who or what produced it, its confidence,
+a lock and a review flag; then the measured summary with the analyzers' alternatives; then
+the file facts and the analyses.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from linernotes.models import TrackRecord
-from linernotes.progress import format_duration
-from linernotes.runner import BatchReport
+from linernotes.cli.progress import format_duration
+from linernotes.models import FINAL_FIELDS, FinalFields, FinalValue, TrackRecord
+from linernotes.pipeline.runner import BatchReport
 
 
 def _conf(record: TrackRecord, name: str) -> str:
@@ -33,13 +40,61 @@ def _fmt(value: Any, unit: str = "", digits: int = 1) -> str:
     return f"{value}{unit}"
 
 
-def render_record(record: TrackRecord) -> str:
-    """The record as a short report: summary first, then file facts and analyses."""
+def _final_value(name: str, item: FinalValue) -> str:
+    value = item.value
+    if value is None:
+        return "—"
+    if name == "duration" and isinstance(value, (int, float)):
+        return f"{format_duration(value)} ({value:g} s)"
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    text = str(value).replace("\n", " / ")
+    return text if len(text) <= 48 else text[:45] + "..."
+
+
+def _final_source(item: FinalValue) -> str:
+    if item.value is None:
+        return "review: " + "; ".join(item.review_reasons) if item.review else ""
+    source = item.provenance + (f" ({item.origin})" if item.origin else "")
+    if item.provenance != "human":
+        source += f", confidence {item.confidence:.2f}"
+    if item.locked:
+        source += ", locked"
+    if item.review:
+        source += ", review: " + "; ".join(item.review_reasons)
+    return source
+
+
+def render_final(final: FinalFields) -> list[str]:
+    """One line per final field: value, provenance, origin, confidence, lock, review."""
+    lines = ["Final fields"]
+    for name in FINAL_FIELDS:
+        item = final.fields.get(name)
+        if item is not None:
+            label = name.replace("_", " ")
+            line = f"  {label:<16}{_final_value(name, item):<30}  {_final_source(item)}"
+            lines.append(line.rstrip())
+    for conflict in final.conflicts:
+        other = json.dumps(conflict.other, ensure_ascii=False)
+        lines.append(f"  conflict: {conflict.field}: {conflict.other_source} said {other};"
+                     f" {conflict.reason}")  # fmt: skip
+    return lines
+
+
+def render_record(record: TrackRecord, final: FinalFields | None = None) -> str:
+    """The record as a short report: final fields (``final``, else the record's own), the
+    measured summary, then file facts and analyses."""
     s = record.summary
     rhythm = _result(record, "rhythm")
     tonal = _result(record, "tonal")
     loud = _result(record, "loudness")
+    final = final or record.final
     lines = [record.file.path, ""]
+    if final is not None:
+        lines += [*render_final(final), ""]
+    lines.append("Measured")
     alternatives = [
         f"{c.get('bpm', 0):.1f} ({c.get('relation', '?')})"
         for c in rhythm.get("bpm_candidates", [])

@@ -1,16 +1,14 @@
-"""A human edit: one field's value set by a person, with time and author, maybe locked.
+"""The final fields by name, and a value for one of them as a person types it.
 
-Values are checked and spelled canonically when the edit is made (``bpm=128``,
+Values are checked and spelled canonically when an edit is made (``bpm=128``,
 ``key=Am`` -> ``A minor``, ``genres=rock, indie``), so a typo is refused at the prompt rather
-than exported to a trainer.
+than exported to a trainer; other tools' names for the fields (``keyscale``, ``BPM``) are
+understood.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
-
-from pydantic import BaseModel, Field
 
 from linernotes.models.final import FINAL_FIELDS
 from linernotes.reconcile.normalize import (
@@ -30,21 +28,6 @@ FIELD_ALIASES = {
 }  # fmt: skip
 _TRUE = {"true", "yes", "1", "y", "instrumental"}
 _FALSE = {"false", "no", "0", "n", "vocal", "vocals"}
-
-
-class Edit(BaseModel):
-    """One edit of one field of one track (by content hash)."""
-
-    id: int | None = None
-    content_hash: str
-    field: str
-    value: Any = None
-    locked: bool = False
-    author: str = "unknown"
-    at: str = Field(
-        default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")
-    )
-    undone: bool = False
 
 
 def canonical_field(name: str) -> str:

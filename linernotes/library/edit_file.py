@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from linernotes.edits.model import canonical_field, parse_value
+from linernotes.library.scan import find_audio
+from linernotes.reconcile.fields import canonical_field, parse_value
 
 _FILE_COLUMNS = ("file", "path", "audio", "audio_path", "filename", "file_name")
 
@@ -52,8 +53,6 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
 def plan_edits(path: Path, root: Path | None = None) -> tuple[list[PendingEdit], list[str]]:
     """Checked edits of the file and the problems found (row numbers from 1). Empty cells
     are skipped (a table cell left blank means "no change")."""
-    from linernotes.runner import find_audio
-
     root = root or path.parent
     by_name: dict[str, list[Path]] = {}
     for audio in find_audio([root]):

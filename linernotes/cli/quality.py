@@ -1,4 +1,4 @@
-"""Command-line pieces for quality scoring and filtering, for ``linernotes.cli`` to mount.
+"""``quality`` and ``filter``: score analysed tracks, and keep those that clear a threshold.
 
 ``linernotes quality DIR [--out scores.json]`` scores every analysed track of a folder
 (objective detectors, the model's quality answer when the records have one, external scores
@@ -16,9 +16,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from linernotes.cli.options import (
+    add_command,
+    add_json,
+    add_library,
+    add_quiet,
+    add_workers,
+    fail,
+    print_json,
+)
+
 DEFAULT_SCORES_NAME = "quality_scores.json"
 DEFAULT_CACHE_NAME = "quality_cache"
-RECORD_SUFFIX = ".linernotes.json"
 
 
 def _weights(text: str | None) -> dict[str, float] | None:
@@ -34,21 +43,27 @@ def _weights(text: str | None) -> dict[str, float] | None:
     return out
 
 
+def register(sub: Any) -> None:
+    build_quality_parser(sub)
+    build_filter_parser(sub)
+
+
 def build_quality_parser(sub: Any) -> argparse.ArgumentParser:
     """``linernotes quality DIR [--out scores.json] ...``"""
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "quality",
+        cmd_quality,
         help="score analysed tracks (objective + model + external) into a scores file",
         description="Score every track of a folder: objective signal checks, the audio model's"
         " quality answer (analyze --listen --prompts quality) and imported external scores,"
         " combined into overall_quality_score. Tracks without a record are analysed first.",
     )
-    p.add_argument("dir", help="a folder of audio (records beside it, or under --records)")
+    p.add_argument("dir", help="a folder of audio (analysed, or analysed first)")
     p.add_argument("--out", type=Path, help=f"scores file (default DIR/{DEFAULT_SCORES_NAME})")
     p.add_argument("--cache-dir", type=Path, help="per-track cache (default: beside --out)")
-    p.add_argument("--records", help="the --out folder the tracks were analysed into")
-    p.add_argument("--db", help="library database for the analysis")
-    p.add_argument("--workers", type=int, default=1, help="analysis worker processes")
+    add_library(p)
+    add_workers(p)
     p.add_argument(
         "--no-analyze",
         dest="analyze",
@@ -79,14 +94,17 @@ def build_quality_parser(sub: Any) -> argparse.ArgumentParser:
         action="store_false",
         help="do not add the quality section to the records",
     )
-    p.add_argument("--quiet", "-q", action="store_true")
+    add_json(p, "the scores file's entries")
+    add_quiet(p)
     return p
 
 
 def build_filter_parser(sub: Any) -> argparse.ArgumentParser:
     """``linernotes filter DIR --min-score 0.4 [--require-no-clipping ...]``"""
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "filter",
+        cmd_filter,
         help="keep tracks whose quality score clears a threshold; list the rest with reasons",
         description="Apply a quality threshold to a scores file (from `linernotes quality`, or"
         " your own in the same format) and print or write the kept and rejected tracks.",
@@ -122,36 +140,17 @@ def build_filter_parser(sub: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("--kept", type=Path, help="write kept ids here (.json: a list; else lines)")
     p.add_argument("--rejected", type=Path, help="write rejected ids with reasons here (JSON)")
-    p.add_argument("--json", action="store_true", help="print kept/rejected as JSON")
+    add_json(p, "kept/rejected")
+    add_library(p)
     return p
 
 
-def run_command(args: argparse.Namespace) -> int | None:
-    """Run ``quality`` or ``filter`` if ``args.command`` names one (else ``None``)."""
-    handler = {"quality": cmd_quality, "filter": cmd_filter}.get(getattr(args, "command", None))
-    return handler(args) if handler is not None else None
-
-
-# -- quality ---------------------------------------------------------------------------------
-def find_records(root: Path) -> list[Path]:
-    """Every ``*.linernotes.json`` under ``root`` (skipping the library folder)."""
-    return sorted(p for p in root.rglob("*" + RECORD_SUFFIX) if ".linernotes" not in p.parent.parts)
-
-
-def song_ids(records: list[tuple[Path, Any]], root: Path, how: str) -> list[str]:
-    """Ids for the records: stems (relative paths where two stems collide), paths or hashes."""
-
-    def rel(path: Path) -> str:
-        name = path.name[: -len(RECORD_SUFFIX)]
-        try:
-            parent = path.parent.relative_to(root)
-        except ValueError:
-            parent = Path()
-        return (parent / name).as_posix()
-
+def song_ids(tracks: list[Any], how: str) -> list[str]:
+    """Ids for the tracks: record stems (their folders too where two stems collide), paths
+    relative to the folder scored, or content hashes."""
     if how == "hash":
-        return [rec.file.content_hash for _, rec in records]
-    paths = [rel(p) for p, _ in records]
+        return [t.record.file.content_hash for t in tracks]
+    paths = [t.rel_stem.as_posix() for t in tracks]
     if how == "path":
         return paths
     stems = [Path(p).name for p in paths]
@@ -160,35 +159,16 @@ def song_ids(records: list[tuple[Path, Any]], root: Path, how: str) -> list[str]
 
 
 def cmd_quality(args: argparse.Namespace) -> int:
-    from linernotes.fileio import write_atomic
-    from linernotes.models import TrackRecord
+    from linernotes.library import Library, analyze_paths
+    from linernotes.library.scan import find_audio
+    from linernotes.library.tracks import tracks_of
     from linernotes.quality.build import quality_section, score_entry
     from linernotes.quality.external import load_external
     from linernotes.quality.scores_file import write_cache_entry, write_scores
 
-    root = Path(args.dir)
+    root = Path(args.dir).absolute()
     if not root.is_dir():
-        print(f"linernotes: {root} is not a folder", file=sys.stderr)
-        return 1
-    record_root = Path(args.records) if args.records else root
-    if args.analyze:
-        import linernotes.quality.stage  # noqa: F401  (registers the stage)
-        from linernotes.runner import analyze_paths, find_audio
-
-        if find_audio([root]):
-            report = analyze_paths(
-                [str(root)], out_dir=args.records, db_path=args.db, workers=args.workers
-            )
-            if report.exit_code and not args.quiet:
-                print("linernotes: some tracks failed to analyse (see above)", file=sys.stderr)
-    paths = find_records(record_root)
-    if not paths:
-        print(
-            f"linernotes: no records under {record_root}; run `linernotes analyze {root}`"
-            " (add --listen --prompts quality for model scores)",
-            file=sys.stderr,
-        )
-        return 1
+        return fail(f"{root} is not a folder")
     try:
         external = (
             load_external(
@@ -202,33 +182,40 @@ def cmd_quality(args: argparse.Namespace) -> int:
         model_weights = _weights(args.model_weights)
         combine_weights = _weights(args.weights)
     except (OSError, ValueError, argparse.ArgumentTypeError) as exc:
-        print(f"linernotes: {exc}", file=sys.stderr)
-        return 2
-    records = [(p, TrackRecord.load(p)) for p in paths]
-    ids = song_ids(records, record_root, args.id)
+        return fail(str(exc), 2)
+    if args.analyze and find_audio([root]):
+        report = analyze_paths([root], db_path=args.db, workers=args.workers)
+        if report.exit_code and not args.quiet:
+            fail("some tracks failed to analyse (see above)")
+    try:
+        library = Library.find(root, db=args.db, records=args.records)
+    except LookupError:
+        library = None
+    tracks = tracks_of(library, root).tracks if library else []
+    if library is None or not tracks:
+        return fail(f"no records under {root}; run `linernotes analyze {root}`"
+                    " (add --listen --prompts quality for model scores)")  # fmt: skip
     out = args.out or root / DEFAULT_SCORES_NAME
     cache_dir = args.cache_dir or out.parent / DEFAULT_CACHE_NAME
     entries = {}
-    try:
-        for sid, (path, record) in zip(ids, records, strict=True):
-            section = quality_section(
-                record,
-                song_id=sid,
-                external=external,
-                model_weights=model_weights,
-                combine_weights=combine_weights,
-            )
-            title = record.file.tags.get("title") or Path(sid).name
-            entry = score_entry(sid, title, section, record.file.path)
-            entries[sid] = entry
-            write_cache_entry(cache_dir, entry)
-            if args.write_records:
-                record.quality = section
-                write_atomic(path, record.to_json())
-    except ValueError as exc:
-        print(f"linernotes: {exc}", file=sys.stderr)
-        return 2
+    with library:
+        try:
+            for sid, track in zip(song_ids(tracks, args.id), tracks, strict=True):
+                record = track.record
+                record.quality = quality_section(record, song_id=sid, external=external,
+                                                 model_weights=model_weights,
+                                                 combine_weights=combine_weights)  # fmt: skip
+                title = record.file.tags.get("title") or Path(sid).name
+                entries[sid] = score_entry(sid, title, record.quality, record.file.path)
+                write_cache_entry(cache_dir, entries[sid])
+                if args.write_records:
+                    written = library.layout.paths(track.audio)["record"].is_file()
+                    library.save(track.audio, record, write_files=written, final=track.final)
+        except ValueError as exc:
+            return fail(str(exc), 2)
     write_scores(out, entries)
+    if args.json:
+        print_json({sid: e.model_dump(mode="json") for sid, e in entries.items()})
     if not args.quiet:
         print(render_scores(entries), file=sys.stderr)
         print(f"scores: {out}  cache: {cache_dir}/", file=sys.stderr)
@@ -260,11 +247,7 @@ def cmd_filter(args: argparse.Namespace) -> int:
     source = Path(args.source)
     scores = args.scores or (source / DEFAULT_SCORES_NAME if source.is_dir() else source)
     if not scores.is_file():
-        print(
-            f"linernotes: no scores file {scores}; run `linernotes quality {source}` first",
-            file=sys.stderr,
-        )
-        return 1
+        return fail(f"no scores file {scores}; run `linernotes quality {source}` first")
     require = list(args.require_pass)
     for flag, det in (
         ("require_no_clipping", "clipping"),
@@ -286,18 +269,16 @@ def cmd_filter(args: argparse.Namespace) -> int:
         )
         ids = list(qf.entries)
         if source.is_dir():
-            known = set(ids)
-            from linernotes.models import TrackRecord
+            from linernotes.library import collect
 
-            records = [(p, TrackRecord.load(p)) for p in find_records(source)]
-            ids += [i for i in song_ids(records, source, "stem") if i not in known]
+            known = set(ids)
+            tracks = collect(source, records=args.records, db=args.db).tracks
+            ids += [i for i in song_ids(tracks, "stem") if i not in known]
         kept, rejected = qf.split(ids)
     except KeyError as exc:
-        print(f"linernotes: {exc.args[0]} (--unknown raise)", file=sys.stderr)
-        return 1
+        return fail(f"{exc.args[0]} (--unknown raise)")
     except (OSError, ValueError) as exc:
-        print(f"linernotes: {exc}", file=sys.stderr)
-        return 2
+        return fail(str(exc), 2)
     if args.kept:
         kept_ids = [d.song_id for d in kept]
         args.kept.write_text(

@@ -1,9 +1,8 @@
-"""Command-line pieces of the listen layer, for ``linernotes.cli`` to mount.
+"""``listen`` and ``endpoint-template``, and the ``--listen`` options of ``analyze``.
 
 :func:`add_listen_options` adds the ``--listen`` family of options to ``analyze`` (and to
 ``listen``); :func:`settings_from_args` turns them into :class:`ListenSettings` (command line
-over environment over ``.env`` over ``linernotes.toml``); :func:`cmd_listen` and
-:func:`cmd_endpoint_template` implement the ``listen`` and ``endpoint-template`` commands.
+over environment over ``.env`` over ``linernotes.toml``).
 """
 
 from __future__ import annotations
@@ -13,6 +12,8 @@ import json
 import sys
 from pathlib import Path
 from typing import Any
+
+from linernotes.cli.options import add_command, add_json, fail
 
 LICENCE_NOTE = (
     "Music Flamingo and Audio Flamingo 3 weights are licensed for non-commercial use only."
@@ -111,10 +112,11 @@ def selected_prompts(settings: Any, questions: list[str] | None = None) -> list[
     return prompts
 
 
-def build_listen_parser(sub: Any) -> argparse.ArgumentParser:
-    """``linernotes listen FILE [--prompt TEXT] ...``"""
-    listen = sub.add_parser(
+def register(sub: Any) -> None:
+    listen = add_command(
+        sub,
         "listen",
+        cmd_listen,
         help="ask the audio model about one track",
         description="Ask the audio-language model about a track: the library prompts, or your"
         " own question with --prompt. " + LICENCE_NOTE,
@@ -123,28 +125,25 @@ def build_listen_parser(sub: Any) -> argparse.ArgumentParser:
     listen.add_argument(
         "--prompt", action="append", help="your own question (repeatable); replaces --prompts"
     )
-    listen.add_argument("--json", action="store_true", help="print the section as JSON")
+    add_json(listen, "the section")
     listen.add_argument("--list-prompts", action="store_true", help="list the prompt library")
     add_listen_options(listen, with_switch=False)
-    return listen
 
-
-def build_endpoint_parser(sub: Any) -> argparse.ArgumentParser:
-    """``linernotes endpoint-template DIR``"""
-    parser = sub.add_parser(
+    endpoint = add_command(
+        sub,
         "endpoint-template",
+        cmd_endpoint_template,
         help="write handler.py + requirements.txt for a Hugging Face Inference Endpoint",
         description="Write a custom Inference Endpoint handler that runs linernotes'"
         " transformers backend (copy the files into the model repository). " + LICENCE_NOTE,
     )
-    parser.add_argument("dir", help="output folder")
-    parser.add_argument(
+    endpoint.add_argument("dir", help="output folder")
+    endpoint.add_argument(
         "--no-vendor",
         dest="vendor",
         action="store_false",
         help="do not copy the linernotes package beside handler.py",
     )
-    return parser
 
 
 def cmd_listen(args: argparse.Namespace) -> int:
@@ -157,19 +156,21 @@ def cmd_listen(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     if args.list_prompts:
         library = PromptLibrary(settings.prompts_dir)
+        if args.json:
+            print(json.dumps({n: library.get(n).model_dump(mode="json") for n in library.names()},
+                             indent=2, ensure_ascii=False))  # fmt: skip
+            return 0
         for name in library.names():
             prompt = library.get(name)
             print(f"{name:<18} v{prompt.version:<4} {prompt.kind:<7} {prompt.description}")
         return 0
     if not args.file:
-        print("linernotes listen: give an audio file (or --list-prompts)", file=sys.stderr)
-        return 2
+        return fail("listen: give an audio file (or --list-prompts)", 2)
     try:
         backend = make_backend(settings)
         section = listen_to_track(args.file, backend, selected_prompts(settings, args.prompt))
     except LinernotesError as exc:
-        print(f"linernotes: {exc}", file=sys.stderr)
-        return 1
+        return fail(str(exc))
     if args.json:
         print(section.model_dump_json(indent=2))
         return 0

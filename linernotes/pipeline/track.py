@@ -1,7 +1,9 @@
-"""Analyse one track: decode once, extract the shared features, run every registered stage
-that the store does not already hold, and assemble the :class:`TrackRecord`.
+"""Measure one track: decode once, extract the shared features, run every registered stage
+whose result the store does not already hold, and assemble the :class:`TrackRecord`.
 
-This is the core that the CLI, the batch runner and the Python API all call.
+This is the core that the library's batch (:mod:`linernotes.library.analyze`) and the Python
+API call. The store is anything with the :class:`ResultStore` methods (the library database
+is one); the pipeline never decides where records live.
 
 Examples
 --------
@@ -17,34 +19,57 @@ import hashlib
 import json
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-import linernotes.quality.stage  # noqa: F401  (registers the signal_quality stage)
 from linernotes import __version__
 from linernotes.analyzers.registry import FEATURES, Stage, get_stage, registered_stages
 from linernotes.audio.decode import open_audio
 from linernotes.audio.tags import read_tags
 from linernotes.errors import AudioError
 from linernotes.features import FeatureParams, extract_features
+from linernotes.fileio import content_hash
 from linernotes.models import AnalysisSection, FileInfo, Provenance, TrackRecord
-from linernotes.store import ResultKey, Store
-
-_HASH_BLOCK = 1 << 20
+from linernotes.quality import stage as _quality_stage  # noqa: F401  (registers signal_quality)
 
 
-def content_hash(path: str | os.PathLike[str]) -> str:
-    """SHA-256 of the file's bytes: the identity of a track wherever it lives."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(_HASH_BLOCK):
-            digest.update(block)
-    return digest.hexdigest()
+@dataclass(frozen=True)
+class ResultKey:
+    """Identity of one analyzer result."""
+
+    content_hash: str
+    analyzer: str
+    version: str
+    params_hash: str
 
 
-def file_hash(path: Path, store: Store | None) -> str:
+class ResultStore(Protocol):
+    """What the pipeline asks of a store: file hashes cached by (path, size, mtime), stage
+    results by :class:`ResultKey`, and a finished record by content hash."""
+
+    def cached_hash(self, path: Path, size: int, mtime_ns: int) -> str | None: ...
+
+    def remember_hash(self, path: Path, size: int, mtime_ns: int, content_hash: str) -> None: ...
+
+    def get_result(self, key: ResultKey) -> dict[str, Any] | None: ...
+
+    def put_results(
+        self, items: list[tuple[ResultKey, dict[str, Any], dict[str, Any]]]
+    ) -> None: ...
+
+    def record_by_hash(self, content_hash: str) -> str | None: ...
+
+
+def pipeline_stages() -> list[Stage]:
+    """Every stage a track goes through, in dependency order: the analyzers' and those other
+    layers register (quality's ``signal_quality``, registered when this module imports it)."""
+    return registered_stages()
+
+
+def file_hash(path: Path, store: ResultStore | None) -> str:
     """Content hash, reused from the store while the file's size and mtime are unchanged."""
     try:
         st = path.stat()
@@ -107,7 +132,7 @@ def record_is_current(
 def analyze_file(
     path: str | os.PathLike[str],
     *,
-    store: Store | None = None,
+    store: ResultStore | None = None,
     force: bool = False,
     frontend: FeatureParams | None = None,
     stages: Sequence[Stage] | None = None,
@@ -118,8 +143,9 @@ def analyze_file(
     ----------
     path : path-like
         The audio file (any format FFmpeg decodes).
-    store : Store, optional
-        Library store: finished stage results are reused and new ones saved.
+    store : ResultStore, optional
+        Library store: finished stage results (and a finished record of the same content)
+        are reused and new results saved. The record itself is not saved here.
     force : bool
         Recompute every stage even if the store holds its result.
     frontend : FeatureParams, optional
@@ -134,19 +160,17 @@ def analyze_file(
     """
     p = Path(path).absolute()
     frontend = frontend or FeatureParams()
-    stages = list(stages) if stages is not None else registered_stages()
+    stages = list(stages) if stages is not None else pipeline_stages()
     digest = file_hash(p, store)
 
     if store is not None and not force:
-        stored = store.get_record(digest)
+        stored = store.record_by_hash(digest)
         if stored is not None:
             record = TrackRecord.from_json(stored)
             if record_is_current(record, stages, frontend) and all(
                 store.get_result(stage_key(s, digest, frontend)) is not None for s in stages
             ):
-                if record.file.path != str(p):
-                    record.file.path = str(p)
-                    store.put_record(digest, p, record.to_json())
+                record.file.path = str(p)
                 return record
 
     source = open_audio(p)
@@ -182,10 +206,8 @@ def analyze_file(
         )
 
     record = assemble_record(p, digest, source, results, stages, frontend)
-    if store is not None:
-        if new_results:
-            store.put_results(new_results)
-        store.put_record(digest, p, record.to_json())
+    if store is not None and new_results:
+        store.put_results(new_results)
     return record
 
 
