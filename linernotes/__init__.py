@@ -6,7 +6,7 @@ The Python API mirrors the CLI: :func:`analyze_file` measures one track and retu
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from linernotes.version import __version__
 
 __all__ = ["TrackRecord", "__version__", "analyze_file", "analyze_paths"]
 

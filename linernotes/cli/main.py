@@ -12,8 +12,8 @@ import argparse
 import os
 import sys
 
-from linernotes import __version__
 from linernotes.cli import analyze, edits, export, listen, quality, review
+from linernotes.version import __version__
 
 GROUPS = (analyze, listen, edits, review, export, quality)
 

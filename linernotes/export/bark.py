@@ -5,8 +5,8 @@ with one entry per track for batch training.
 Every track contributes its main-track prompt (``full_track``, weight 1.0); each measured
 stem (:mod:`linernotes.pipeline.stems`) adds a ``stems`` entry (type, description, technical
 features such as ``onset_density`` and ``rhythm_complexity``) and a ``stem`` prompt with
-weight 0.7. The stem descriptions are built from the measurements only, so they never claim more than was
-measured. Silent or unreadable stems are left out and named in the training notes."""
+weight 0.7. The stem descriptions are built from the measurements only, so they never claim
+more than was measured. Silent or unreadable stems are left out and named in the training notes."""
 
 from __future__ import annotations
 

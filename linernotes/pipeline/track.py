@@ -25,7 +25,6 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from linernotes import __version__
 from linernotes.analyzers.registry import FEATURES, Stage, get_stage, registered_stages
 from linernotes.audio.decode import open_audio
 from linernotes.audio.tags import read_tags
@@ -34,6 +33,7 @@ from linernotes.features import FeatureParams, extract_features
 from linernotes.fileio import content_hash
 from linernotes.models import AnalysisSection, FileInfo, Provenance, TrackRecord
 from linernotes.quality import stage as _quality_stage  # noqa: F401  (registers signal_quality)
+from linernotes.version import __version__
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from pydantic import BaseModel
 
-from linernotes import __version__
+from linernotes.version import __version__
 
 if TYPE_CHECKING:
     from linernotes.models import TrackRecord
