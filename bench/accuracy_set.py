@@ -104,15 +104,18 @@ class ClipDef:
     index: int
     tonic: int
     mode: str
+    """Key: tonic pitch class (0 = C) and ``major`` or ``minor``."""
     meter: str
     bpm: float
     style: str
     drums: bool
     drift: float
+    """Largest fractional tempo deviation (``SongSpec.tempo_drift``)."""
     seed: int
     duration_s: float
     lead_in_s: float
     humanize_ms: float
+    """Timing jitter of the notes."""
     degradation: str | None = None
     param: float | None = None
     source: str | None = None

@@ -65,22 +65,12 @@ MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10)  # natural minor; V and vii take the leadin
 # Four-chord phrase templates as scale degrees (0 = tonic). Each starts away from or on the
 # tonic and the song's last phrase is rewritten to end V-I, so the tonic is heard first, most
 # often and last.
-MAJOR_PHRASES = (
-    (0, 4, 5, 3),  # I V vi IV
-    (0, 3, 4, 0),  # I IV V I
-    (0, 5, 3, 4),  # I vi IV V
-    (0, 3, 0, 4),  # I IV I V
-    (5, 3, 0, 4),  # vi IV I V
-    (0, 1, 4, 0),  # I ii V I
-)
-MINOR_PHRASES = (
-    (0, 5, 2, 6),  # i VI III VII
-    (0, 3, 4, 0),  # i iv V i
-    (0, 6, 5, 4),  # i VII VI V
-    (0, 3, 6, 2),  # i iv VII III
-    (0, 5, 3, 4),  # i VI iv V
-    (0, 3, 0, 4),  # i iv i V
-)
+MAJOR_PHRASES = (  # I V vi IV | I IV V I | I vi IV V | I IV I V | vi IV I V | I ii V I
+    (0, 4, 5, 3), (0, 3, 4, 0), (0, 5, 3, 4), (0, 3, 0, 4), (5, 3, 0, 4), (0, 1, 4, 0),
+)  # fmt: skip
+MINOR_PHRASES = (  # i VI III VII | i iv V i | i VII VI V | i iv VII III | i VI iv V | i iv i V
+    (0, 5, 2, 6), (0, 3, 4, 0), (0, 6, 5, 4), (0, 3, 6, 2), (0, 5, 3, 4), (0, 3, 0, 4),
+)  # fmt: skip
 
 # General MIDI programs (0-based) per style and part; one of each list is drawn by seed.
 PROGRAMS: dict[str, dict[str, tuple[int, ...]]] = {

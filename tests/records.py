@@ -1,10 +1,13 @@
-"""Changing a track's record in a test the way a command does: through its library."""
+"""Test datasets and records: copies of analysed datasets, and changing a track's record the
+way a command does (through its library)."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from test_reconcile_fixtures import listen_section
 
 from linernotes.library import Library
@@ -27,3 +30,10 @@ def attach(audio: Path, answers: dict[str, str]) -> None:
         record.listen = listen_section(answers, content_hash=record.file.content_hash)
 
     update_record(audio, listen)
+
+
+def fresh_copy(folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of an analysed dataset (its library included) for one test to change, with
+    no ``LINERNOTES_DB`` pointing elsewhere."""
+    monkeypatch.delenv("LINERNOTES_DB", raising=False)
+    return Path(shutil.copytree(folder, tmp_path / folder.name))

@@ -12,13 +12,13 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from records import fresh_copy
 from synth import click_track, progression
 
 from linernotes.audio.encode import write_audio
@@ -52,10 +52,7 @@ def clips(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def data(clips: Path, tmp_path: Path, monkeypatch) -> Path:
-    monkeypatch.delenv("LINERNOTES_DB", raising=False)
-    copy = tmp_path / "data"
-    shutil.copytree(clips, copy)
-    return copy
+    return fresh_copy(clips, tmp_path, monkeypatch)
 
 
 def _json(capsys) -> object:

@@ -5,11 +5,10 @@ answering in the real ``/ws/2/recording?fmt=json`` shape, candidates scored by d
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from json_server import JsonServer, Request
 from test_reconcile_fixtures import measured_record
 
 from linernotes.reconcile import ReconcileOptions, reconcile
@@ -39,28 +38,15 @@ RECORDINGS = [
 def mb_server():
     seen: list[dict] = []
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            parts = urlsplit(self.path)
-            seen.append({"path": parts.path, "query": parse_qs(parts.query),
-                         "agent": self.headers.get("User-Agent")})  # fmt: skip
-            body = {"created": "2026-01-01T00:00:00.000Z", "count": len(RECORDINGS),
-                    "offset": 0, "recordings": RECORDINGS}  # fmt: skip
-            raw = json.dumps(body).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(raw)))
-            self.end_headers()
-            self.wfile.write(raw)
+    def respond(request: Request) -> tuple[int, dict]:
+        parts = urlsplit(request.path)
+        seen.append({"path": parts.path, "query": parse_qs(parts.query),
+                     "agent": request.headers.get("User-Agent")})  # fmt: skip
+        return 200, {"created": "2026-01-01T00:00:00.000Z", "count": len(RECORDINGS),
+                     "offset": 0, "recordings": RECORDINGS}  # fmt: skip
 
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    server.shutdown()
-    server.server_close()
+    with JsonServer(respond) as server:
+        yield server.url, seen
 
 
 def test_scoring_weights():

@@ -9,12 +9,12 @@ audio at all, plus a sibling-layout loop.
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 from pathlib import Path
 
 import numpy as np
 import pytest
+from records import fresh_copy
 from synth import chord, click_track, tone
 
 from linernotes.audio.encode import write_audio
@@ -54,10 +54,7 @@ def analysed(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def dataset(analysed: Path, tmp_path: Path, monkeypatch) -> Path:
-    monkeypatch.delenv("LINERNOTES_DB", raising=False)
-    copy = tmp_path / "dataset"
-    shutil.copytree(analysed, copy)
-    return copy
+    return fresh_copy(analysed, tmp_path, monkeypatch)
 
 
 def stems_of(folder: Path, record_name: str) -> dict[str, StemInfo]:

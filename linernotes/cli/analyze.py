@@ -9,27 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from linernotes.cli.listen import add_listen_options, selected_prompts, settings_from_args
-from linernotes.cli.options import (
-    add_command,
-    add_json,
-    add_library,
-    add_quiet,
-    add_workers,
-    fail,
-)
+from linernotes.cli.options import add_command, add_json, add_library, add_quiet, add_workers, fail
 
 
 def register(sub: Any) -> None:
-    p = add_command(
-        sub,
-        "analyze",
-        cmd_analyze,
-        help="measure tracks (tempo, beats, meter, key, loudness, timbre) into records",
-        description="Analyse audio files and folders into their library (the nearest"
-        " .linernotes/ folder above them, else a new one in the folder given). Finished"
-        " tracks are skipped on the next run; Ctrl-C stops cleanly and the same command"
-        " resumes.",
-    )
+    p = add_command(sub, cmd_analyze)
     p.add_argument("paths", nargs="+", help="audio files and/or folders (scanned recursively)")
     p.add_argument(
         "--out",
@@ -43,13 +27,19 @@ def register(sub: Any) -> None:
     add_quiet(p)
     add_listen_options(p)
 
-    p = add_command(sub, "show", cmd_show, help="print a track's record, human-readable")
+    p = add_command(sub, cmd_show)
     p.add_argument("path", help="an audio file (or its .linernotes.json record)")
     add_library(p)
     add_json(p, "the record")
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
+    """Measure tracks (tempo, beats, meter, key, loudness, timbre) into records.
+
+    Analyse audio files and folders into their library (the nearest .linernotes/ folder
+    above them, else a new one in the folder given). Finished tracks are skipped on the
+    next run; Ctrl-C stops cleanly and the same command resumes.
+    """
     from linernotes.cli.display import render_report
     from linernotes.cli.progress import Progress
     from linernotes.library import analyze_paths
@@ -76,16 +66,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         settings = settings_from_args(args)
         listener = TrackListener(settings, selected_prompts(settings), force=args.force)
     report = analyze_paths(
-        args.paths,
-        out_dir=args.out,
-        db_path=args.db,
-        workers=args.workers,
-        force=args.force,
-        write_files=not args.json,
-        on_start=lambda path: progress.start(path.name),
-        on_outcome=on_outcome,
-        listener=listener,
-    )
+        args.paths, out_dir=args.out, db_path=args.db, workers=args.workers, force=args.force,
+        write_files=not args.json, on_start=lambda path: progress.start(path.name),
+        on_outcome=on_outcome, listener=listener,
+    )  # fmt: skip
     progress.close()
     if not args.quiet:
         print(render_report(report), file=sys.stderr)
@@ -93,6 +77,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    """Print a track's record: final fields with their provenance, then the measurements."""
     from linernotes.cli.display import render_record
     from linernotes.library import Library
     from linernotes.library.layout import RECORD_SUFFIX

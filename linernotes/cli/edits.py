@@ -16,15 +16,7 @@ from linernotes.cli.options import add_command, add_json, add_library, author, f
 
 
 def register(sub: Any) -> None:
-    p = add_command(
-        sub,
-        "edit",
-        cmd_edit,
-        help="set a track's fields by hand (a human edit, kept through automatic runs)",
-        description="FIELD=VALUE sets a value (checked and spelled canonically: key=Am ->"
-        " A minor); a bare FIELD with --lock locks the current value as verified. --from"
-        " imports a CSV (File, BPM, Key, Caption, ...) or JSON file of edits.",
-    )
+    p = add_command(sub, cmd_edit)
     p.add_argument("track", nargs="?", help="an audio file")
     p.add_argument("assignments", nargs="*", metavar="FIELD=VALUE")
     p.add_argument("--from", dest="from_file", help="a CSV or JSON file of edits")
@@ -34,14 +26,12 @@ def register(sub: Any) -> None:
     add_library(p)
     add_json(p, "the fields set")
 
-    p = add_command(sub, "history", cmd_history, help="list a track's human edits, oldest first")
+    p = add_command(sub, cmd_history)
     p.add_argument("track", help="an audio file")
     add_library(p)
     add_json(p, "one JSON object per edit")
 
-    p = add_command(
-        sub, "undo", cmd_undo, help="undo a track's latest human edit (of --field if given)"
-    )
+    p = add_command(sub, cmd_undo)
     p.add_argument("track", help="an audio file")
     p.add_argument("--field", help="undo the latest edit of this field")
     add_library(p)
@@ -55,6 +45,13 @@ def _open(args: argparse.Namespace, path: Path) -> Any:
 
 
 def cmd_edit(args: argparse.Namespace) -> int:
+    """Set a track's fields by hand (a human edit, kept through automatic runs).
+
+    FIELD=VALUE sets a value (checked and spelled canonically: key=Am -> A minor); a bare
+    FIELD with --lock locks the current value as verified. --from imports a CSV (File, BPM,
+    Key, Caption, ...) or JSON file of edits. The track's record and record files are
+    refreshed at once.
+    """
     from linernotes.reconcile.fields import canonical_field, parse_value
 
     if args.from_file:
@@ -127,6 +124,7 @@ def _import_edits(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
+    """List a track's human edits, oldest first."""
     track = Path(args.track).expanduser().absolute()
     try:
         with _open(args, track) as library:
@@ -147,6 +145,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_undo(args: argparse.Namespace) -> int:
+    """Undo a track's latest human edit (of --field if given)."""
     track = Path(args.track).expanduser().absolute()
     try:
         with _open(args, track) as library:

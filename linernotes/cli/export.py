@@ -7,34 +7,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from linernotes.cli.options import (
-    add_command,
-    add_json,
-    add_library,
-    add_quiet,
-    fail,
-    print_json,
-)
+from linernotes.cli import options
 
 
 def register(sub: Any) -> None:
     from linernotes.export.registry import FORMATS
 
-    p = add_command(
-        sub,
-        "export",
-        cmd_export,
-        help="write reconciled annotations in trainers' formats",
-        description="Export every analysed track of DIR. Without --out, sidecars go beside the"
-        " audio; with --out each format is a self-contained OUT/<format>/ folder. Unchanged"
-        " files are not rewritten; audio is never modified. Formats: "
-        + "; ".join(f"{f.name}: {f.help}" for f in FORMATS.values()),
-    )
+    formats = "; ".join(f"{f.name}: {f.help}" for f in FORMATS.values())
+    p = options.add_command(sub, cmd_export, f"Formats: {formats}.")
     p.add_argument("dir", help="the dataset folder (analysed with `linernotes analyze`)")
     p.add_argument("--to", required=True, help="comma-separated formats, or 'all'")
     p.add_argument("--out", help="write each format to OUT/<format>/ instead of beside the audio")
     p.add_argument("--copy-audio", action="store_true", help="copy audio into --out (else link)")
-    add_library(p)
+    options.add_library(p)
     p.add_argument("--no-validate", action="store_true", help="skip reading the export back")
     p.add_argument(
         "--lookup",
@@ -42,8 +27,8 @@ def register(sub: Any) -> None:
         help="fill missing title/artist from a MusicBrainz search (tags first)",
     )
     p.add_argument("--musicbrainz-url", help="MusicBrainz server (default musicbrainz.org)")
-    add_json(p, "what was written, per format")
-    add_quiet(p)
+    options.add_json(p, "what was written, per format")
+    options.add_quiet(p)
     group = p.add_argument_group(
         "structuring (default: the final fields stored with each record, made by the"
         " deterministic rules; these options reconcile again for this export)"
@@ -58,14 +43,7 @@ def register(sub: Any) -> None:
         help="artist=..., title=..., context=... for the structuring step",
     )
 
-    p = add_command(
-        sub,
-        "crops",
-        cmd_crops,
-        help="cut downbeat-aligned training crops of analysed tracks",
-        description="Cut non-overlapping crops that start on downbeats, skip silent ones,"
-        " analyse each crop and carry the track's caption and tags; originals are untouched.",
-    )
+    p = options.add_command(sub, cmd_crops)
     p.add_argument("dir", help="the dataset folder (analysed with `linernotes analyze`)")
     p.add_argument("--seconds", type=float, default=30.0, help="crop length (default 30)")
     p.add_argument("--align", choices=("downbeat", "beat", "none"), default="downbeat")
@@ -73,11 +51,11 @@ def register(sub: Any) -> None:
     p.add_argument("--format", default="flac", choices=("flac", "wav"), help="crop audio format")
     p.add_argument("--silence-db", type=float, default=-50.0, help="skip crops quieter (RMS)")
     p.add_argument("--to", help="also export the crops to these formats (beside the crops)")
-    add_library(p)
+    options.add_library(p)
     p.add_argument("--force", action="store_true",
                    help="cut and analyse crops again (their human edits are kept)")  # fmt: skip
-    add_json(p, "the crops and what was written")
-    add_quiet(p)
+    options.add_json(p, "the crops and what was written")
+    options.add_quiet(p)
 
 
 def reconcile_options(args: argparse.Namespace) -> Any:
@@ -105,6 +83,7 @@ def _lookup(args: argparse.Namespace) -> Any:
 
 
 def _formats(text: str | None) -> list[str]:
+    """Format names (``all``: every format), none for ``None``."""
     from linernotes.export.registry import parse_formats
 
     return parse_formats(text) if text else []
@@ -128,15 +107,16 @@ def _report_formats(reports: list[Any], *, quiet: bool = False) -> tuple[list[di
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    """Write reconciled annotations in trainers' formats.
+
+    Export every analysed track of DIR. Without --out, sidecars go beside the audio; with
+    --out each format is a self-contained OUT/<format>/ folder. Unchanged files are not
+    rewritten; audio is never modified.
+    """
     from linernotes.library import export_dataset
 
-    try:
-        formats = _formats(args.to)
-    except ValueError as exc:
-        return fail(str(exc))
-    root = Path(args.dir)
-    if not root.is_dir():
-        return fail(f"{root}: not a folder")
+    formats = options.parsed(_formats, args.to)
+    root = options.need_folder(args.dir)
     report = export_dataset(root, formats, out=args.out, copy_audio=args.copy_audio,
                             records=args.records, db=args.db, options=reconcile_options(args),
                             validate=not args.no_validate, lookup=_lookup(args))  # fmt: skip
@@ -145,29 +125,29 @@ def cmd_export(args: argparse.Namespace) -> int:
     data, ok = _report_formats(report.formats)
     if args.json:
         skipped = [{"path": str(p), "reason": r} for p, r in report.skipped]
-        print_json({"tracks": len(report.tracks), "formats": data, "skipped": skipped})
+        options.print_json({"tracks": len(report.tracks), "formats": data, "skipped": skipped})
     else:
         for fmt in report.formats:
             skipped = f", {len(fmt.skipped)} tracks skipped" if fmt.skipped else ""
             print(f"{fmt.name}: {len(fmt.written)} written, {len(fmt.unchanged)} unchanged"
                   f"{skipped} -> {fmt.folder}")  # fmt: skip
     if not report.tracks:
-        return fail(f"no analysed tracks under {root}; run `linernotes analyze {root}` first")
+        return options.nothing_analysed(root)
     return 0 if ok and not report.skipped else 1
 
 
 def cmd_crops(args: argparse.Namespace) -> int:
+    """Cut downbeat-aligned training crops of analysed tracks.
+
+    Cut non-overlapping crops that start on downbeats, skip silent ones, analyse each crop
+    and carry the track's caption and tags; originals are untouched.
+    """
     from linernotes.cli.progress import Progress
     from linernotes.export.registry import export_tracks
     from linernotes.library.crops import make_crops
 
-    root = Path(args.dir).absolute()
-    if not root.is_dir():
-        return fail(f"{root}: not a folder")
-    try:
-        formats = _formats(args.to)
-    except ValueError as exc:
-        return fail(str(exc))
+    root = options.need_folder(args.dir)
+    formats = options.parsed(_formats, args.to)
     out = Path(args.out).absolute() if args.out else root.parent / f"{root.name}_crops"
     bars: list[Progress] = []
 
@@ -191,7 +171,7 @@ def cmd_crops(args: argparse.Namespace) -> int:
         reports = export_tracks(report.tracks, out, formats)
         data, ok = _report_formats(reports)
     if args.json:
-        print_json({"folder": str(out), "cut": [str(p) for p in report.written],
+        options.print_json({"folder": str(out), "cut": [str(p) for p in report.written],
                     "kept": [str(p) for p in report.reused],
                     "skipped": [{"what": w, "reason": r} for w, r in report.skipped],
                     "notes": report.notes, "formats": data})  # fmt: skip

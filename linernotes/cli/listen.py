@@ -73,25 +73,17 @@ def add_listen_options(parser: argparse.ArgumentParser, *, with_switch: bool = T
     group.add_argument("--max-new-tokens", type=int, help="cap every prompt's answer length")
 
 
+#: The options that set a :class:`ListenSettings` field of the same name.
+SETTING_OPTIONS = ("backend", "model", "revision", "prompts", "prompts_dir", "base_url",
+                   "endpoint_url", "long_audio", "batch_size", "device", "think", "give_context",
+                   "max_new_tokens")  # fmt: skip
+
+
 def settings_from_args(args: argparse.Namespace) -> Any:
     """:class:`ListenSettings` with the command line on top."""
     from linernotes.listen.settings import ListenSettings
 
-    return ListenSettings.load(
-        backend=getattr(args, "backend", None),
-        model=getattr(args, "model", None),
-        revision=getattr(args, "revision", None),
-        prompts=getattr(args, "prompts", None),
-        prompts_dir=getattr(args, "prompts_dir", None),
-        base_url=getattr(args, "base_url", None),
-        endpoint_url=getattr(args, "endpoint_url", None),
-        long_audio=getattr(args, "long_audio", None),
-        batch_size=getattr(args, "batch_size", None),
-        device=getattr(args, "device", None),
-        think=getattr(args, "think", None),
-        give_context=getattr(args, "give_context", None),
-        max_new_tokens=getattr(args, "max_new_tokens", None),
-    )
+    return ListenSettings.load(**{name: getattr(args, name, None) for name in SETTING_OPTIONS})
 
 
 def selected_prompts(settings: Any, questions: list[str] | None = None) -> list[Any]:
@@ -113,14 +105,7 @@ def selected_prompts(settings: Any, questions: list[str] | None = None) -> list[
 
 
 def register(sub: Any) -> None:
-    listen = add_command(
-        sub,
-        "listen",
-        cmd_listen,
-        help="ask the audio model about one track",
-        description="Ask the audio-language model about a track: the library prompts, or your"
-        " own question with --prompt. " + LICENCE_NOTE,
-    )
+    listen = add_command(sub, cmd_listen, LICENCE_NOTE)
     listen.add_argument("file", nargs="?", help="an audio file")
     listen.add_argument(
         "--prompt", action="append", help="your own question (repeatable); replaces --prompts"
@@ -129,14 +114,7 @@ def register(sub: Any) -> None:
     listen.add_argument("--list-prompts", action="store_true", help="list the prompt library")
     add_listen_options(listen, with_switch=False)
 
-    endpoint = add_command(
-        sub,
-        "endpoint-template",
-        cmd_endpoint_template,
-        help="write handler.py + requirements.txt for a Hugging Face Inference Endpoint",
-        description="Write a custom Inference Endpoint handler that runs linernotes'"
-        " transformers backend (copy the files into the model repository). " + LICENCE_NOTE,
-    )
+    endpoint = add_command(sub, cmd_endpoint_template, LICENCE_NOTE)
     endpoint.add_argument("dir", help="output folder")
     endpoint.add_argument(
         "--no-vendor",
@@ -147,7 +125,11 @@ def register(sub: Any) -> None:
 
 
 def cmd_listen(args: argparse.Namespace) -> int:
-    """Run the prompts on one file and print the answers."""
+    """Ask the audio model about one track.
+
+    Ask the audio-language model about a track: the library prompts, or your own question
+    with --prompt.
+    """
     from linernotes.errors import LinernotesError
     from linernotes.listen.backends import make_backend
     from linernotes.listen.prompts import PromptLibrary
@@ -188,6 +170,11 @@ def cmd_listen(args: argparse.Namespace) -> int:
 
 
 def cmd_endpoint_template(args: argparse.Namespace) -> int:
+    """Write handler.py + requirements.txt for a Hugging Face Inference Endpoint.
+
+    Write a custom Inference Endpoint handler that runs linernotes' transformers backend
+    (copy the files into the model repository).
+    """
     from linernotes.listen.endpoint import write_endpoint_template
 
     for path in write_endpoint_template(args.dir, vendor=args.vendor):

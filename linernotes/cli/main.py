@@ -13,6 +13,7 @@ import os
 import sys
 
 from linernotes.cli import analyze, edits, export, listen, quality, review
+from linernotes.cli.options import CliError, fail
 from linernotes.version import __version__
 
 GROUPS = (analyze, listen, edits, review, export, quality)
@@ -34,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
+    except CliError as exc:
+        return fail(str(exc))
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly, and keep Python's final flush of
         # stdout from raising again on the closed pipe.

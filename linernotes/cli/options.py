@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import inspect
 import json
 import os
 import sys
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 
@@ -46,17 +49,53 @@ def add_workers(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_command(sub: Any, name: str, run: Any, **kwargs: Any) -> argparse.ArgumentParser:
-    """A subcommand whose function is ``run(args) -> int`` (the one dispatch calls it)."""
-    parser = sub.add_parser(name, **kwargs)
+def add_command(
+    sub: Any, run: Callable[[argparse.Namespace], int], extra: str = ""
+) -> argparse.ArgumentParser:
+    """The subcommand ``run`` implements (``cmd_export_template`` -> ``export-template``),
+    with the first line of its docstring as help and the rest (plus ``extra``) as the
+    description; the one dispatch calls ``run(args)``."""
+    summary, _, rest = (inspect.getdoc(run) or "").partition("\n")
+    name = run.__name__.removeprefix("cmd_").replace("_", "-")
+    parser = sub.add_parser(
+        name,
+        help=summary[:1].lower() + summary[1:].rstrip("."),
+        description=" ".join([rest.strip() or summary, extra]).strip(),
+    )
     parser.set_defaults(run=run)
     return parser
+
+
+class CliError(Exception):
+    """A command cannot go on: :func:`linernotes.cli.main.main` prints the message and
+    exits 1."""
+
+
+def need_folder(path: str) -> Path:
+    """``path`` as a folder (absolute), or a :class:`CliError` saying it is not one."""
+    folder = Path(path).expanduser().absolute()
+    if not folder.is_dir():
+        raise CliError(f"{path}: not a folder")
+    return folder
+
+
+def parsed(parse: Callable[[str], Any], text: str) -> Any:
+    """``parse(text)``, its ``ValueError`` turned into a :class:`CliError`."""
+    try:
+        return parse(text)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
 
 
 def fail(message: str, code: int = 1) -> int:
     """Print ``linernotes: message`` on stderr and return ``code``."""
     print(f"linernotes: {message}", file=sys.stderr)
     return code
+
+
+def nothing_analysed(root: Path, hint: str = "") -> int:
+    """Fail with the message every command gives for a folder without analysed tracks."""
+    return fail(f"no analysed tracks under {root}; run `linernotes analyze {root}` first{hint}")
 
 
 def print_json(data: Any) -> None:

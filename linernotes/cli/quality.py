@@ -16,15 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from linernotes.cli.options import (
-    add_command,
-    add_json,
-    add_library,
-    add_quiet,
-    add_workers,
-    fail,
-    print_json,
-)
+from linernotes.cli import options
 
 DEFAULT_SCORES_NAME = "quality_scores.json"
 DEFAULT_CACHE_NAME = "quality_cache"
@@ -50,20 +42,12 @@ def register(sub: Any) -> None:
 
 def build_quality_parser(sub: Any) -> argparse.ArgumentParser:
     """``linernotes quality DIR [--out scores.json] ...``"""
-    p = add_command(
-        sub,
-        "quality",
-        cmd_quality,
-        help="score analysed tracks (objective + model + external) into a scores file",
-        description="Score every track of a folder: objective signal checks, the audio model's"
-        " quality answer (analyze --listen --prompts quality) and imported external scores,"
-        " combined into overall_quality_score. Tracks without a record are analysed first.",
-    )
+    p = options.add_command(sub, cmd_quality)
     p.add_argument("dir", help="a folder of audio (analysed, or analysed first)")
     p.add_argument("--out", type=Path, help=f"scores file (default DIR/{DEFAULT_SCORES_NAME})")
     p.add_argument("--cache-dir", type=Path, help="per-track cache (default: beside --out)")
-    add_library(p)
-    add_workers(p)
+    options.add_library(p)
+    options.add_workers(p)
     p.add_argument(
         "--no-analyze",
         dest="analyze",
@@ -94,21 +78,14 @@ def build_quality_parser(sub: Any) -> argparse.ArgumentParser:
         action="store_false",
         help="do not add the quality section to the records",
     )
-    add_json(p, "the scores file's entries")
-    add_quiet(p)
+    options.add_json(p, "the scores file's entries")
+    options.add_quiet(p)
     return p
 
 
 def build_filter_parser(sub: Any) -> argparse.ArgumentParser:
     """``linernotes filter DIR --min-score 0.4 [--require-no-clipping ...]``"""
-    p = add_command(
-        sub,
-        "filter",
-        cmd_filter,
-        help="keep tracks whose quality score clears a threshold; list the rest with reasons",
-        description="Apply a quality threshold to a scores file (from `linernotes quality`, or"
-        " your own in the same format) and print or write the kept and rejected tracks.",
-    )
+    p = options.add_command(sub, cmd_filter)
     p.add_argument("source", help="a folder scored by `linernotes quality`, or a scores file")
     p.add_argument(
         "--scores", type=Path, help="the scores file (default: DIR/" + DEFAULT_SCORES_NAME + ")"
@@ -140,8 +117,8 @@ def build_filter_parser(sub: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("--kept", type=Path, help="write kept ids here (.json: a list; else lines)")
     p.add_argument("--rejected", type=Path, help="write rejected ids with reasons here (JSON)")
-    add_json(p, "kept/rejected")
-    add_library(p)
+    options.add_json(p, "kept/rejected")
+    options.add_library(p)
     return p
 
 
@@ -159,6 +136,12 @@ def song_ids(tracks: list[Any], how: str) -> list[str]:
 
 
 def cmd_quality(args: argparse.Namespace) -> int:
+    """Score analysed tracks (objective + model + external) into a scores file.
+
+    Score every track of a folder: objective signal checks, the audio model's quality
+    answer (analyze --listen --prompts quality) and imported external scores, combined into
+    overall_quality_score. Tracks without a record are analysed first.
+    """
     from linernotes.library import Library, analyze_paths
     from linernotes.library.scan import find_audio
     from linernotes.library.tracks import tracks_of
@@ -166,9 +149,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
     from linernotes.quality.external import load_external
     from linernotes.quality.scores_file import write_cache_entry, write_scores
 
-    root = Path(args.dir).absolute()
-    if not root.is_dir():
-        return fail(f"{root} is not a folder")
+    root = options.need_folder(args.dir)
     try:
         external = (
             load_external(
@@ -182,19 +163,18 @@ def cmd_quality(args: argparse.Namespace) -> int:
         model_weights = _weights(args.model_weights)
         combine_weights = _weights(args.weights)
     except (OSError, ValueError, argparse.ArgumentTypeError) as exc:
-        return fail(str(exc), 2)
+        return options.fail(str(exc), 2)
     if args.analyze and find_audio([root]):
         report = analyze_paths([root], db_path=args.db, workers=args.workers)
         if report.exit_code and not args.quiet:
-            fail("some tracks failed to analyse (see above)")
+            options.fail("some tracks failed to analyse (see above)")
     try:
         library = Library.find(root, db=args.db, records=args.records)
     except LookupError:
         library = None
     tracks = tracks_of(library, root).tracks if library else []
     if library is None or not tracks:
-        return fail(f"no records under {root}; run `linernotes analyze {root}`"
-                    " (add --listen --prompts quality for model scores)")  # fmt: skip
+        return options.nothing_analysed(root, " (add --listen --prompts quality for model scores)")
     out = args.out or root / DEFAULT_SCORES_NAME
     cache_dir = args.cache_dir or out.parent / DEFAULT_CACHE_NAME
     entries = {}
@@ -212,10 +192,10 @@ def cmd_quality(args: argparse.Namespace) -> int:
                     written = library.layout.paths(track.audio)["record"].is_file()
                     library.save(track.audio, record, write_files=written, final=track.final)
         except ValueError as exc:
-            return fail(str(exc), 2)
+            return options.fail(str(exc), 2)
     write_scores(out, entries)
     if args.json:
-        print_json({sid: e.model_dump(mode="json") for sid, e in entries.items()})
+        options.print_json({sid: e.model_dump(mode="json") for sid, e in entries.items()})
     if not args.quiet:
         print(render_scores(entries), file=sys.stderr)
         print(f"scores: {out}  cache: {cache_dir}/", file=sys.stderr)
@@ -242,12 +222,17 @@ def render_scores(entries: Mapping[str, Any]) -> str:
 
 # -- filter ----------------------------------------------------------------------------------
 def cmd_filter(args: argparse.Namespace) -> int:
+    """Keep tracks whose quality score clears a threshold; list the rest with reasons.
+
+    Apply a quality threshold to a scores file (from `linernotes quality`, or your own in
+    the same format) and print or write the kept and rejected tracks.
+    """
     from linernotes.quality.filter import QualityFilter
 
     source = Path(args.source)
     scores = args.scores or (source / DEFAULT_SCORES_NAME if source.is_dir() else source)
     if not scores.is_file():
-        return fail(f"no scores file {scores}; run `linernotes quality {source}` first")
+        return options.fail(f"no scores file {scores}; run `linernotes quality {source}` first")
     require = list(args.require_pass)
     for flag, det in (
         ("require_no_clipping", "clipping"),
@@ -276,9 +261,9 @@ def cmd_filter(args: argparse.Namespace) -> int:
             ids += [i for i in song_ids(tracks, "stem") if i not in known]
         kept, rejected = qf.split(ids)
     except KeyError as exc:
-        return fail(f"{exc.args[0]} (--unknown raise)")
+        return options.fail(f"{exc.args[0]} (--unknown raise)")
     except (OSError, ValueError) as exc:
-        return fail(str(exc), 2)
+        return options.fail(str(exc), 2)
     if args.kept:
         kept_ids = [d.song_id for d in kept]
         args.kept.write_text(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from linernotes.cli.options import add_command, add_json, add_library, fail, print_json
+from linernotes.cli import options
 from linernotes.models import FINAL_FIELDS, Alternative
 from linernotes.reconcile.review import ReviewItem
 
@@ -25,21 +25,13 @@ MODEL_FIELDS = ("caption", "genres", "moods", "instruments", "lyrics", "vocal_la
 
 
 def register(sub: Any) -> None:
-    p = add_command(
-        sub,
-        "review",
-        cmd_review,
-        help="list the fields flagged for review (low confidence, conflicts, tempo octave)",
-        description="List every field reconcile flagged for review, with value, confidence,"
-        " reasons and alternatives, least confident first. Fix one with `linernotes edit"
-        " TRACK FIELD=VALUE` (or lock it as right with --lock); it then leaves this list.",
-    )
+    p = options.add_command(sub, cmd_review)
     p.add_argument("dir", help="the dataset folder (analysed with `linernotes analyze`)")
-    add_json(p, "the list")
+    options.add_json(p, "the list")
     p.add_argument("--field", help="only these fields, comma-separated (e.g. bpm,key)")
     p.add_argument("--sort", choices=SORTS, default="confidence",
                    help="order of the list (default: confidence, lowest first)")  # fmt: skip
-    add_library(p)
+    options.add_library(p)
 
 
 def parse_fields(text: str | None) -> list[str] | None:
@@ -154,13 +146,14 @@ def render(review: Review) -> str:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    root = Path(args.dir)
-    if not root.is_dir():
-        return fail(f"{root}: not a folder")
-    try:
-        fields = parse_fields(args.field)
-    except ValueError as exc:
-        return fail(str(exc))
+    """List the fields flagged for review (low confidence, conflicts, tempo octave).
+
+    List every field reconcile flagged for review, with value, confidence, reasons and
+    alternatives, least confident first. Fix one with `linernotes edit TRACK FIELD=VALUE`
+    (or lock it as right with --lock); it then leaves this list.
+    """
+    root = options.need_folder(args.dir)
+    fields = options.parsed(parse_fields, args.field)
     review = collect_review(
         root,
         fields=fields,
@@ -169,9 +162,9 @@ def cmd_review(args: argparse.Namespace) -> int:
         db=Path(args.db) if args.db else None,
     )
     if not review.n_tracks:
-        return fail(f"no analysed tracks under {root}; run `linernotes analyze {root}` first")
+        return options.nothing_analysed(root)
     if args.json:
-        print_json([i.model_dump(mode="json") for i in review.items])
+        options.print_json([i.model_dump(mode="json") for i in review.items])
     else:
         print(render(review))
     return 1 if review.missing else 0

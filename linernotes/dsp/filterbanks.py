@@ -11,28 +11,24 @@ import numpy as np
 import scipy.fft
 import scipy.sparse
 
+#: The Slaney mel scale: Hz per mel below 1 kHz, where the log part starts, and its step.
+_HZ_PER_MEL = 200.0 / 3
+_LOG_HZ = 1000.0
+_LOG_MEL = _LOG_HZ / _HZ_PER_MEL
+_LOG_STEP = np.log(6.4) / 27.0
+
 
 def hz_to_mel(freq: np.ndarray | float) -> np.ndarray:
     """Slaney mel scale: linear below 1 kHz, logarithmic above (as librosa's default)."""
     f = np.asarray(freq, dtype=np.float64)
-    f_sp = 200.0 / 3
-    min_log_hz = 1000.0
-    min_log_mel = min_log_hz / f_sp
-    logstep = np.log(6.4) / 27.0
-    mel = f / f_sp
-    return np.where(
-        f >= min_log_hz, min_log_mel + np.log(np.maximum(f, 1e-10) / min_log_hz) / logstep, mel
-    )
+    log_part = _LOG_MEL + np.log(np.maximum(f, 1e-10) / _LOG_HZ) / _LOG_STEP
+    return np.where(f >= _LOG_HZ, log_part, f / _HZ_PER_MEL)
 
 
 def mel_to_hz(mel: np.ndarray | float) -> np.ndarray:
     """Inverse of :func:`hz_to_mel`."""
     m = np.asarray(mel, dtype=np.float64)
-    f_sp = 200.0 / 3
-    min_log_hz = 1000.0
-    min_log_mel = min_log_hz / f_sp
-    logstep = np.log(6.4) / 27.0
-    return np.where(m >= min_log_mel, min_log_hz * np.exp(logstep * (m - min_log_mel)), f_sp * m)
+    return np.where(m >= _LOG_MEL, _LOG_HZ * np.exp(_LOG_STEP * (m - _LOG_MEL)), _HZ_PER_MEL * m)
 
 
 def mel_filterbank(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
@@ -110,12 +106,9 @@ def spectral_frame_features(
 
 
 def spectral_contrast(
-    spec: np.ndarray,
-    freqs: np.ndarray,
-    fmin: float = 200.0,
-    n_bands: int = 6,
+    spec: np.ndarray, freqs: np.ndarray, fmin: float = 200.0, n_bands: int = 6,
     quantile: float = 0.02,
-) -> np.ndarray:
+) -> np.ndarray:  # fmt: skip
     """Octave-band peak/valley contrast in dB, shape (n_bands + 1, n_frames)."""
     edges = np.zeros(n_bands + 2)
     edges[1:] = fmin * 2.0 ** np.arange(n_bands + 1)

@@ -13,6 +13,7 @@ always agree.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -35,7 +36,7 @@ class LibraryNotFound(LookupError):
     """No library for a path, and the command does not create one."""
 
 
-class Library:
+class Library(contextlib.AbstractContextManager):
     """An open library (see the module docstring); a context manager that closes its
     database connection."""
 
@@ -98,9 +99,6 @@ class Library:
 
     def close(self) -> None:
         self.db.close()
-
-    def __enter__(self) -> Library:
-        return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()

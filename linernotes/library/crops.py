@@ -93,22 +93,31 @@ class CropReport:
     notes: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class CropSettings:
+    """How crops are cut: ``seconds`` long, starting on a downbeat, a beat or every
+    ``seconds`` (``align``), skipped below ``silence_db`` RMS, written as ``suffix`` audio;
+    ``force`` cuts and analyses crops that are already there again."""
+
+    seconds: float = 30.0
+    align: Align = "downbeat"
+    silence_db: float = -50.0
+    suffix: str = ".flac"
+    force: bool = False
+
+
 def cut_crops(
     track: ExportTrack,
     out: Path,
     library: Library,
-    *,
-    seconds: float = 30.0,
-    align: Align = "downbeat",
-    silence_db: float = -50.0,
-    suffix: str = ".flac",
+    settings: CropSettings | None = None,
     report: CropReport | None = None,
-    force: bool = False,
 ) -> CropReport:
     """Cut ``track``'s crops into ``out`` (mirroring its subfolder), analyse each into
     ``library`` (the crops' library) and return them as export-ready tracks (in
-    ``report.tracks``) with the crops' own human edits on top; ``force`` cuts and analyses
-    crops that are already there again."""
+    ``report.tracks``) with the crops' own human edits on top."""
+    settings = settings or CropSettings()
+    seconds, align = settings.seconds, settings.align
     report = report or CropReport()
     summary = track.record.summary
     grid = summary.downbeats if align == "downbeat" else summary.beats
@@ -120,8 +129,7 @@ def cut_crops(
     if not starts:
         report.skipped.append((str(track.rel), f"shorter than one {seconds:g} s crop"))
         return report
-    cut = _Cut(track, library, seconds, align, silence_db, out / track.rel.parent, suffix,
-               report, force)  # fmt: skip
+    cut = _Cut(track, library, settings, out / track.rel.parent, report)
     pending = list(enumerate(starts))
     source = open_audio(track.audio)
     sr = source.info.sample_rate
@@ -148,35 +156,31 @@ class _Cut:
 
     track: ExportTrack
     library: Library
-    seconds: float
-    align: Align
-    silence_db: float
+    settings: CropSettings
     folder: Path
-    suffix: str
     report: CropReport
-    force: bool
 
     def emit(self, samples: np.ndarray, sr: int, index: int, start: float) -> None:
         """Write, analyse and store one crop (or reuse it when it is already there)."""
-        track, report = self.track, self.report
+        track, report, settings = self.track, self.report, self.settings
         name = f"{track.stem}_crop{index:03d}"
-        path = self.folder / (name + self.suffix)
+        path = self.folder / (name + settings.suffix)
         rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) if samples.size else 0
         rms_db = round(20 * np.log10(max(rms, 1e-12)), 2)
-        if rms_db < self.silence_db:
-            report.skipped.append((name, f"silent ({rms_db:g} dBFS < {self.silence_db:g})"))
+        if rms_db < settings.silence_db:
+            report.skipped.append((name, f"silent ({rms_db:g} dBFS < {settings.silence_db:g})"))
             return
         info = CropInfo(source=track.rel.as_posix(), source_hash=track.record.file.content_hash,
-                        index=index, start=start, end=round(start + self.seconds, 4),
-                        align=self.align, rms_dbfs=rms_db)  # fmt: skip
+                        index=index, start=start, end=round(start + settings.seconds, 4),
+                        align=settings.align, rms_dbfs=rms_db)  # fmt: skip
         info_path = self.folder / (name + CROP_SUFFIX)
         previous = _previous_cut(info_path, self.library, path)
-        if not self.force and path.is_file() and previous is not None and previous[0] == info:
+        if not settings.force and path.is_file() and previous is not None and previous[0] == info:
             record = self.library.record_of(path)
             report.reused.append(path)
         else:
             self.folder.mkdir(parents=True, exist_ok=True)
-            tmp = self.folder / f".{name}.tmp{self.suffix}"
+            tmp = self.folder / f".{name}.tmp{settings.suffix}"
             try:
                 write_audio(tmp, samples, sr)
                 os.replace(tmp, path)
@@ -296,6 +300,7 @@ def make_crops(
     ``out``, and ``out/crops.jsonl``; ``force`` cuts and analyses every crop again (their
     human edits are kept). ``on_track(track, n_tracks)`` is called after each track."""
     out = out.expanduser().absolute()
+    settings = CropSettings(seconds, align, silence_db, suffix, force)
     found = collect(root, records=records, db=db, exclude=out)
     report = CropReport(skipped=[(str(p), r) for p, r in found.skipped])
     if not found.tracks:
@@ -303,9 +308,7 @@ def make_crops(
     with Library.for_analysis([out]) as library:
         for track in found.tracks:
             try:
-                cut_crops(track, out, library, seconds=seconds, align=align,
-                          silence_db=silence_db, suffix=suffix, report=report,
-                          force=force)  # fmt: skip
+                cut_crops(track, out, library, settings, report)
             except Exception as exc:  # one bad file must not stop the batch
                 report.skipped.append((str(track.rel), f"{type(exc).__name__}: {exc}"))
             if on_track is not None:

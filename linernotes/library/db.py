@@ -75,7 +75,7 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-class LibraryDB:
+class LibraryDB(contextlib.AbstractContextManager):
     """A connection to the library database (created with its tables on first open)."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -97,9 +97,6 @@ class LibraryDB:
 
     def close(self) -> None:
         self._conn.close()
-
-    def __enter__(self) -> LibraryDB:
-        return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()

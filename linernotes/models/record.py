@@ -48,12 +48,18 @@ class Summary(BaseModel):
     model_config = ConfigDict(validate_assignment=True)
 
     bpm: float | None = None
+    """Tempo in beats per minute."""
     key: str | None = None
+    """Tonic and mode, spelled ``"F# minor"``."""
     time_signature: str | None = None
+    """``"4/4"``, ``"6/8"``..."""
     duration: float | None = None
+    """Seconds of audio that decoded."""
     loudness_lufs: float | None = None
+    """Integrated loudness (BS.1770-4), LUFS."""
     beats: list[float] = Field(default_factory=list)
     downbeats: list[float] = Field(default_factory=list)
+    """Beat and downbeat times in seconds."""
     provenance: dict[str, Provenance] = Field(default_factory=dict)
     confidence: dict[str, float] = Field(default_factory=dict)
 
@@ -75,15 +81,21 @@ class FileInfo(BaseModel):
     """Facts about the audio file, read from the container and its tags."""
 
     path: str
+    """Where the file was when it was analysed."""
     content_hash: str
+    """SHA-256 of the bytes: the track's identity wherever it lives."""
     size_bytes: int
     format: str | None = None
+    """The container, as the file's extension names it (``mp3``, ``m4a``...)."""
     codec: str | None = None
     duration: float | None = None
+    """Seconds, as the container declares them (``decode`` says what decoded)."""
     sample_rate: int | None = None
     channels: int | None = None
     bit_rate: int | None = None
+    """Bits per second, where the container says."""
     tags: dict[str, str] = Field(default_factory=dict)
+    """Embedded artist, title, album, year..."""
     decode: DecodeReport = Field(default_factory=DecodeReport)
 
 

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from linernotes.analyzers.loudness import LoudnessResult
 from linernotes.analyzers.onsets import onset_strength_bands, pick_onsets
 from linernotes.analyzers.registry import FEATURES, analyzer, get_stage
+from linernotes.analyzers.rhythm import RhythmParams
 from linernotes.analyzers.timbre import TimbreResult, active_frames
 from linernotes.audio.decode import open_audio
 from linernotes.errors import AudioError
@@ -59,6 +60,10 @@ class StemFile:
             return self.path.name
 
 
+#: The rhythm stage's defaults: stems pick onsets as it does, with its parameters.
+_RHYTHM = RhythmParams()
+
+
 class StemParams(BaseModel):
     """Settings of the per-stem measurements (part of their cache key).
 
@@ -72,8 +77,8 @@ class StemParams(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    onset_lag: int = Field(2, ge=1)
-    onset_top_db: float = Field(80.0, gt=0)
+    onset_lag: int = Field(_RHYTHM.onset_lag, ge=1)
+    onset_top_db: float = Field(_RHYTHM.onset_top_db, gt=0)
     silence_floor_dbfs: float = -60.0
     active_range_db: float = Field(40.0, gt=0)
     ioi_bins_per_octave: int = Field(4, ge=1)
@@ -151,25 +156,15 @@ def stem_features(
     duration = float(features.duration)
     times = np.zeros(0)
     if mask.any():
-        bands = onset_strength_bands(
-            features.mel_db,
-            sr=fp.sr,
-            fmin=fp.fmin,
-            fmax=fp.fmax,
-            lag=params.onset_lag,
-            top_db=params.onset_top_db,
-        )
+        bands = onset_strength_bands(features.mel_db, sr=fp.sr, fmin=fp.fmin, fmax=fp.fmax,
+                                     lag=params.onset_lag, top_db=params.onset_top_db)  # fmt: skip
         frames = pick_onsets(bands.full, frame_rate=fp.frame_rate)
         frames = frames[mask[np.minimum(frames, mask.size - 1)]] if frames.size else frames
         times = frames / fp.frame_rate
     complexity = rhythm_complexity(
-        times,
-        bins_per_octave=params.ioi_bins_per_octave,
-        span_octaves=params.ioi_span_octaves,
-        min_ioi_s=params.min_ioi_s,
-        max_ioi_s=params.max_ioi_s,
-        min_intervals=params.min_intervals,
-    )
+        times, bins_per_octave=params.ioi_bins_per_octave, span_octaves=params.ioi_span_octaves,
+        min_ioi_s=params.min_ioi_s, max_ioi_s=params.max_ioi_s, min_intervals=params.min_intervals,
+    )  # fmt: skip
     return StemFeatures(
         duration=round(duration, 3),
         integrated_lufs=_db_round(loudness.integrated_lufs),

@@ -46,13 +46,9 @@ def _smooth_db(ltas: np.ndarray, width: int) -> np.ndarray:
 
 
 def analyse_bandwidth(
-    ltas: np.ndarray,
-    sr: int,
-    *,
-    cliff_db: float = 18.0,
-    fmin_hz: float = 2000.0,
+    ltas: np.ndarray, sr: int, *, cliff_db: float = 18.0, fmin_hz: float = 2000.0,
     max_below_peak_db: float = 100.0,
-) -> BandwidthEstimate:
+) -> BandwidthEstimate:  # fmt: skip
     """Find a brick-wall cut-off in a long-term power spectrum (bins from 0 to ``sr / 2``).
 
     A cut-off at ``f`` means the mean level in ``[f - 1000, f - 200]`` Hz lies at least
@@ -123,13 +119,9 @@ class NoiseFloor:
 
 
 def noise_floor(
-    band_power: np.ndarray,
-    band_edges_hz: np.ndarray,
-    *,
-    bandwidth_hz: float | None = None,
-    fmin_hz: float = 2000.0,
-    percentile: float = 10.0,
-) -> NoiseFloor:
+    band_power: np.ndarray, band_edges_hz: np.ndarray, *, bandwidth_hz: float | None = None,
+    fmin_hz: float = 2000.0, percentile: float = 10.0,
+) -> NoiseFloor:  # fmt: skip
     """Estimate a steady broadband noise floor from per-frame band powers (minimum statistics).
 
     Music leaves each band quiet at some moment and its spectrum falls steeply towards high

@@ -36,9 +36,12 @@ class LookupMatch(BaseModel):
     title: str
     artist: str | None = None
     album: str | None = None
+    """The first release the recording appears on."""
     year: int | None = None
     duration: float | None = None
+    """Seconds."""
     score: float
+    """How well it matches the track, 0..1: :data:`WEIGHTS` over ``parts``."""
     parts: dict[str, float]
 
 
