@@ -53,6 +53,8 @@ import accuracy_scores  # noqa: E402
 import accuracy_set  # noqa: E402
 import accuracy_tools  # noqa: E402
 
+from linernotes.fileio import content_hash  # noqa: E402
+
 SET_VERSION = "corpus_v1"
 DATA = ROOT / "bench" / "data" / SET_VERSION
 SEED = 20_261_121
@@ -204,7 +206,7 @@ def render(piece: dict[str, Any]) -> dict[str, Any]:
         midi_songs.render_midi(pm, tmp, sr=accuracy_set.SAMPLE_RATE, duration_s=truth["duration_s"])
         tmp.replace(wav)
     return {"name": piece["name"], "file": str(wav.relative_to(DATA)),
-            "sha256": accuracy_set.file_sha256(wav),
+            "sha256": content_hash(wav),
             "collection": piece["collection"], "meter": piece["meter"],
             "source": piece["path"].split("/corpus/")[-1], "program": piece["program"],
             "truth": truth}
