@@ -14,6 +14,7 @@ import functools
 import os
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -21,7 +22,8 @@ from linernotes.errors import LinernotesError
 from linernotes.library.core import Library
 from linernotes.library.db import LibraryDB
 from linernotes.library.layout import write_outputs
-from linernotes.library.scan import find_tracks
+from linernotes.library.location import folder_of, libraries_for
+from linernotes.library.scan import StemPlan, find_tracks
 from linernotes.listen.cache import ListenCache
 from linernotes.models import TrackRecord
 from linernotes.pipeline.runner import (
@@ -60,38 +62,55 @@ def analyze_paths(
     ``on_start`` is called with each track's path as it is handed out, ``on_outcome`` after
     each track, both in this process (progress display).
     """
-    plan = find_tracks(paths)
     report = BatchReport()
     start = time.monotonic()
-    with Library.for_analysis(paths, db=db_path, out=out_dir) as library:
+    try:
+        for location, group in libraries_for(paths, db_path):
+            with Library(location, default_root=folder_of(group[0])) as library:
+                if out_dir:
+                    library.remember_records(Path(out_dir).expanduser().absolute())
+                _Batch(library, report, listener, write_files, on_start, on_outcome).run(
+                    find_tracks(group), workers=workers, force=force
+                )
+    except KeyboardInterrupt:
+        report.interrupted = True
+    report.wall_s = time.monotonic() - start
+    return report
+
+
+@dataclass
+class _Batch:
+    """The tracks of one library in a batch, and what happens around each."""
+
+    library: Library
+    report: BatchReport
+    listener: Listener | None
+    write_files: bool
+    on_start: Callable[[Path], None] | None
+    on_outcome: Callable[[TrackOutcome], None] | None
+
+    def run(self, plan: StemPlan, *, workers: int, force: bool) -> None:
+        library, owner = self.library, os.getpid()
         jobs = [TrackJob(p, library.key(p), tuple(plan.stems.get(p, ()))) for p in plan.tracks]
-        owner = os.getpid()
-        measure = functools.partial(
-            measure_track, open_store=StoreOpener(LibraryDB, library.db.path), owner=owner,
-            force=force,
-        )  # fmt: skip
+        measure = functools.partial(measure_track, force=force, owner=owner,
+                                    open_store=StoreOpener(LibraryDB, library.db.path))  # fmt: skip
+
+        def announce(job: TrackJob) -> TrackOutcome:
+            if self.on_start is not None:
+                self.on_start(job.path)
+            return measure(job)
 
         def finish(outcome: TrackOutcome) -> None:
             try:
-                _complete(library, outcome, listener, write_files)
+                _complete(library, outcome, self.listener, self.write_files)
             finally:
                 if outcome.content_hash is not None and outcome.status != "busy":
                     library.db.release(outcome.content_hash, owner)
-            report.outcomes.append(outcome)
-            if on_outcome is not None:
-                on_outcome(outcome)
+            self.report.outcomes.append(outcome)
+            if self.on_outcome is not None:
+                self.on_outcome(outcome)
 
-        def announce(job: TrackJob) -> TrackOutcome:
-            if on_start is not None:
-                on_start(job.path)
-            return measure(job)
-
-        try:
-            run_jobs(jobs, announce if workers <= 1 else measure, finish, workers=workers)
-        except KeyboardInterrupt:
-            report.interrupted = True
-    report.wall_s = time.monotonic() - start
-    return report
+        run_jobs(jobs, announce if workers <= 1 else measure, finish, workers=workers)
 
 
 def _complete(

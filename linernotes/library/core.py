@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from linernotes.errors import AudioError
 from linernotes.library.db import LibraryDB
 from linernotes.library.layout import Layout, write_outputs
-from linernotes.library.location import Location, folder_of, locate, new_location
+from linernotes.library.location import Location, locate
 from linernotes.models import Edit, FinalFields, TrackRecord
 from linernotes.pipeline.track import file_hash
 from linernotes.reconcile.core import ReconcileOptions, final_is_current, reconcile
@@ -78,23 +78,6 @@ class Library(contextlib.AbstractContextManager):
         library = cls(location)
         if records:
             library.records_dir = Path(records).expanduser().absolute()
-        return library
-
-    @classmethod
-    def for_analysis(
-        cls,
-        paths: Sequence[str | os.PathLike[str]],
-        *,
-        db: str | os.PathLike[str] | None = None,
-        out: str | os.PathLike[str] | None = None,
-    ) -> Library:
-        """The library ``analyze`` writes to: found from the first path, else created at the
-        folder given; an ``out`` folder becomes the remembered records folder."""
-        first = Path(paths[0]) if paths else Path.cwd()
-        location = locate(first, db) or new_location(first)
-        library = cls(location, default_root=folder_of(first))
-        if out:
-            library.remember_records(Path(out).expanduser().absolute())
         return library
 
     def close(self) -> None:

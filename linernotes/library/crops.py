@@ -36,6 +36,7 @@ from linernotes.audio.encode import write_audio
 from linernotes.export.base import ExportTrack, dumps
 from linernotes.fileio import write_atomic
 from linernotes.library.core import Library
+from linernotes.library.location import libraries_for
 from linernotes.library.scan import AUDIO_EXTENSIONS
 from linernotes.library.tracks import collect
 from linernotes.models import Edit, FinalFields, FinalValue, TrackRecord
@@ -305,7 +306,8 @@ def make_crops(
     report = CropReport(skipped=[(str(p), r) for p, r in found.skipped])
     if not found.tracks:
         return report
-    with Library.for_analysis([out]) as library:
+    (location, _), = libraries_for([out])
+    with Library(location, default_root=out) as library:
         for track in found.tracks:
             try:
                 cut_crops(track, out, library, settings, report)

@@ -19,6 +19,7 @@ The library's root (the folder tracks are named relative to) is the folder holdi
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,3 +93,25 @@ def new_location(folder: Path) -> Location:
     """Where ``analyze`` creates a library for ``folder`` when none is found."""
     root = folder_of(folder)
     return Location(root / LIBRARY_DIR / DB_NAME, root, "new")
+
+
+def libraries_for(
+    paths: Iterable[str | os.PathLike[str]], db: str | os.PathLike[str] | None = None
+) -> list[tuple[Location, list[Path]]]:
+    """The library of each path, with the paths of each, in the order first met: the one
+    found for it, else a new one at the outermost folder given that holds it (so ``analyze
+    A A/b/c.flac`` makes one library, at ``A``)."""
+    given = [Path(p).expanduser().absolute() for p in paths]
+    found = {p: locate(p, db) for p in given}
+    roots: list[Path] = []
+    for folder in sorted({folder_of(p) for p, loc in found.items() if loc is None},
+                         key=lambda f: len(f.parts)):  # fmt: skip
+        if not any(r == folder or r in folder.parents for r in roots):
+            roots.append(folder)
+    groups: dict[Path, tuple[Location, list[Path]]] = {}
+    for path in given:
+        location = found[path] or new_location(
+            next(r for r in roots if r == folder_of(path) or r in folder_of(path).parents)
+        )
+        groups.setdefault(location.db, (location, []))[1].append(path)
+    return list(groups.values())
