@@ -30,8 +30,6 @@ from linernotes.audio.sndfile_decode import SndfileRefused, sndfile_blocks, sndf
 from linernotes.audio.tags import declared_duration
 from linernotes.errors import AudioError
 
-__all__ = ["CHUNK_SECONDS", "AudioInfo", "AudioSource", "open_audio"]
-
 av.logging.set_level(av.logging.PANIC)
 
 #: Seconds of audio in each chunk handed to the analysis front end.
