@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 from linernotes import __version__
+from linernotes.chat.cli import COMMANDS as CHAT_COMMANDS
+from linernotes.chat.cli import build_chat_parsers
 from linernotes.cli_annotate import COMMANDS as ANNOTATE_COMMANDS
 from linernotes.cli_annotate import build_annotate_parsers
 from linernotes.cli_quality import build_filter_parser, build_quality_parser, run_command
@@ -66,6 +68,7 @@ def _build_parser() -> argparse.ArgumentParser:
     build_annotate_parsers(sub)
     build_quality_parser(sub)
     build_filter_parser(sub)
+    build_chat_parsers(sub)
     return parser
 
 
@@ -140,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_command(args)
     if args.command in ANNOTATE_COMMANDS:
         return ANNOTATE_COMMANDS[args.command](args)
+    if args.command in CHAT_COMMANDS:
+        return CHAT_COMMANDS[args.command](args)
     return 2
 
 
