@@ -183,8 +183,8 @@ def _tempo(track: LibraryTrack) -> dict[str, Any]:
     rhythm = _result(track, "rhythm")
     summary = track.record.summary
     out: dict[str, Any] = {
-        "bpm": track.final.value("bpm", summary.bpm),
-        "measured_bpm": rhythm.get("bpm", summary.bpm),
+        "bpm": _r(track.final.value("bpm", summary.bpm)),
+        "measured_bpm": _r(rhythm.get("bpm", summary.bpm)),
         "confidence": summary.confidence.get("bpm"),
         "stability": rhythm.get("tempo_stability"),
     }
@@ -276,6 +276,9 @@ def measurements(track: LibraryTrack) -> dict[str, Any]:
             "silence_ratio": _r(loud.get("silence_ratio"), 3),
         },
     }
+    whole = track_tempo_between(track, 0.0, out["duration_s"] or 0.0)
+    if whole.get("change_at_s") is not None:
+        out["tempo"]["change"] = whole["verdict"].removeprefix("not steady: ")
     quality = _quality(track)
     if quality:
         out["quality"] = quality

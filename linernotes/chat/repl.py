@@ -63,6 +63,7 @@ class TerminalChat:
         self.read = read
         self.echo = (not sys.stdin.isatty()) if echo is None else echo
         self.history_file = history_file
+        self._in_text = False
 
     def say(self, text: str = "", end: str = "\n") -> None:
         self.out.write(text + end)
@@ -98,7 +99,8 @@ class TerminalChat:
                 try:
                     line = self.read(PROMPT)
                 except EOFError:
-                    self.say()
+                    if not self.echo:
+                        self.say()
                     return 0
                 except KeyboardInterrupt:
                     self.say("\n(Ctrl-D or /quit to leave)")
@@ -117,37 +119,44 @@ class TerminalChat:
     def answer(self, question: str) -> None:
         """Stream one answer; Ctrl-C stops it and the chat goes on."""
         events = self.session.ask(question)
-        at_line_start = True
-        self.say(ANSWER, end="")
+        self._in_text = False
         try:
             for event in events:
-                at_line_start = self.show(event, at_line_start)
+                self.show(event)
         except KeyboardInterrupt:
             events.close()
-            self.say("" if at_line_start else "\n", end="")
+            self._end_text()
             self.say("  [cancelled: the answer was stopped; ask again or go on]")
             return
-        if not at_line_start:
-            self.say()
+        self._end_text()
 
-    def show(self, event: ChatEvent, at_line_start: bool) -> bool:
-        """Print one event; returns whether the cursor is now at the start of a line."""
+    def _end_text(self) -> None:
+        """Finish a run of answer text with a newline."""
+        if self._in_text:
+            self.say()
+            self._in_text = False
+
+    def show(self, event: ChatEvent) -> None:
+        """Print one event: answer text after ``linernotes>``, everything else on lines of
+        its own."""
         if event.type == "token":
+            if not self._in_text:
+                self.say(ANSWER, end="")
+                self._in_text = True
             self.say(event.text, end="")
-            return event.text.endswith("\n")
+            return
         if event.type == "done":
-            return at_line_start
-        prefix = "" if at_line_start else "\n"
+            return
+        self._end_text()
         if event.type == "tool_call":
-            self.say(f"{prefix}  -> {event.data['name']}({_short(event.data['arguments'])})")
+            self.say(f"  -> {event.data['name']}({_short(event.data['arguments'])})")
         elif event.type == "tool_result":
-            status = "ok" if event.data["ok"] else "error"
-            self.say(f"{prefix}  <- {event.data['name']}: {status}, {_short(event.data['result'])}")
+            summary = event.data.get("summary") or _short(event.data["result"])
+            self.say(f"  <- {event.data['name']}: {summary}")
         elif event.type == "notice":
-            self.say(f"{prefix}  [{event.data.get('kind', 'notice')}] {event.text}")
+            self.say(f"  [{event.data.get('kind', 'notice')}] {event.text}")
         elif event.type == "error":
-            self.say(f"{prefix}  [error] {event.text}")
-        return True
+            self.say(f"  [error] {event.text}")
 
     # -- commands -----------------------------------------------------------------------
     def command(self, line: str) -> str | None:

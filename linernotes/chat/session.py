@@ -202,7 +202,13 @@ class ChatSession:
             self.history.append({"role": "tool", "tool_call_id": call.id, "content": outcome.text})
             yield ChatEvent(
                 "tool_result",
-                data={"id": call.id, "name": call.name, "ok": outcome.ok, "result": outcome.text},
+                data={
+                    "id": call.id,
+                    "name": call.name,
+                    "ok": outcome.ok,
+                    "result": outcome.text,
+                    "summary": outcome.summary(),
+                },
             )
 
     def _close_turn(
@@ -256,7 +262,13 @@ class ChatSession:
             yield notice("cut", text, tool="ask_audio")
         yield ChatEvent(
             "tool_result",
-            data={"id": "direct", "name": "ask_audio", "ok": outcome.ok, "result": outcome.text},
+            data={
+                "id": "direct",
+                "name": "ask_audio",
+                "ok": outcome.ok,
+                "result": outcome.text,
+                "summary": outcome.summary(),
+            },
         )
         if not outcome.ok:
             yield notice(

@@ -137,6 +137,37 @@ class ToolOutcome:
     def text(self) -> str:
         return compact_json(self.result)
 
+    def summary(self, limit: int = 160) -> str:
+        """One line for a person reading the transcript."""
+        r = self.result
+        if not self.ok:
+            line = f"error: {r.get('error')}"
+        elif self.name == "measurements":
+            key, meter = r["key"].get("key"), r["meter"].get("time_signature")
+            bpm = r["tempo"].get("bpm")
+            line = ", ".join(
+                x
+                for x in (f"{bpm:g} BPM" if bpm else "", key, meter, f"{r['duration_s']:g} s")
+                if x
+            )
+            if r["tempo"].get("change"):
+                line += f"; tempo {r['tempo']['change']}"
+            if "tempo_in_range" in r:
+                w = r["tempo_in_range"]
+                span = f"{facts.clock(w['start_s'])}-{facts.clock(w['end_s'])}"
+                line += f"; {span}: {w['verdict']}"
+        elif self.name == "ask_audio":
+            parts = r.get("segments") or [r]
+            line = " | ".join(json.dumps(p["answer"], ensure_ascii=False) for p in parts)
+        elif self.name == "search_library":
+            names = ", ".join(t["track"] for t in r["tracks"])
+            line = f"{r['found']} of {r['searched']} tracks" + (f": {names}" if names else "")
+        elif self.name == "propose_edit":
+            line = f"proposal #{r['proposal']}, waiting for confirmation"
+        else:
+            line = compact_json(r)
+        return line if len(line) <= limit else line[: limit - 3] + "..."
+
 
 def _number(args: dict[str, Any], name: str) -> float | None:
     value = args.get(name)
