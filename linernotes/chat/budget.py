@@ -119,12 +119,12 @@ def _shorten_tool_results(turn: list[dict[str, Any]], excess: int, report: FitRe
         if excess <= 0:
             return
         content = message.get("content") or ""
-        keep = max(200, len(content) - excess * 3)
+        keep = max(200, len(content) - excess * 3 - len(_CUT_MARK) - 48)
         if keep >= len(content):
             continue
         excess -= (len(content) - keep) // 3
-        message["content"] = content[:keep] + _CUT_MARK
-        report.shortened_results += 1
+        report.shortened_results += not content.endswith(_CUT_MARK)
+        message["content"] = content.removesuffix(_CUT_MARK)[:keep] + _CUT_MARK
 
 
 def fit_history(
@@ -155,7 +155,9 @@ def fit_history(
     report.dropped_turns = len(dropped)
     content = system + _summary(dropped)
     total = estimate_tokens({"role": "system", "content": content}) + fixed_tokens + sum(sizes)
-    if total > budget and turns:
+    for _ in range(3):  # JSON escapes make one pass fall a little short now and then
+        if total <= budget or not turns:
+            break
         _shorten_tool_results(turns[-1], total - budget, report)
         total = estimate_tokens({"role": "system", "content": content}) + fixed_tokens
         total += sum(estimate_tokens(t) for t in turns)
