@@ -40,7 +40,9 @@ def test_an_edit_waits_for_confirmation_then_lands_with_its_author(
 ):
     track = chat_library / "song.flac"
     llm_server.push(
-        Reply(tool_calls=[("propose_edit", {"track": "song.flac", "field": "tempo", "value": 100})]),
+        Reply(
+            tool_calls=[("propose_edit", {"track": "song.flac", "field": "tempo", "value": 100})]
+        ),
         lambda body: Reply(
             content=f"I proposed bpm = {tool_results(body)['propose_edit']['value']:g}"
             " (edit #1); it changes nothing until you confirm it."
@@ -83,7 +85,7 @@ def test_a_rejected_or_invalid_edit_writes_nothing(chat_library, llm_server, cap
     assert chat.run() == 0
     text = out.getvalue()
     assert "<- propose_edit: error: bpm 'fast' is not a number" in text
-    assert "proposed edit #1: song.flac: key = \"E minor\"" in text
+    assert 'proposed edit #1: song.flac: key = "E minor"' in text
     assert "rejected #1: song.flac: key unchanged" in text
     # the model saw the refusal as a tool error and went on
     sent = llm_server.requests[1]["messages"]
