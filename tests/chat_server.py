@@ -27,7 +27,8 @@ class Reply:
     """One scripted answer of the text model."""
 
     content: str = ""
-    tool_calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    #: (name, arguments): a dict, or the raw text the model wrote (maybe not JSON).
+    tool_calls: list[tuple[str, dict[str, Any] | str]] = field(default_factory=list)
     finish_reason: str | None = None
     #: Break the connection off after this many content chunks (no finish, no [DONE]).
     drop_after: int | None = None
@@ -95,8 +96,12 @@ class ScriptedOpenAI:
                     return
                 finish = reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop")
                 calls = [
-                    (f"call_{len(outer.requests)}_{i}", name, json.dumps(args))
-                    for i, (name, args) in enumerate(reply.tool_calls)
+                    (
+                        f"call_{len(outer.requests)}_{i}",
+                        name,
+                        a if isinstance(a, str) else json.dumps(a),
+                    )
+                    for i, (name, a) in enumerate(reply.tool_calls)
                 ]
                 if not body.get("stream"):
                     self._json(200, _completion(body, reply.content, calls, finish))
@@ -105,7 +110,12 @@ class ScriptedOpenAI:
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()
-                chunks = _sse_chunks(body, reply.content, calls, finish)
+                try:
+                    self._stream(_sse_chunks(body, reply.content, calls, finish), reply)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the client went away (a cancelled answer)
+
+            def _stream(self, chunks: list[str], reply: Reply) -> None:
                 for n, chunk in enumerate(chunks):
                     if reply.drop_after is not None and n >= reply.drop_after:
                         self.wfile.flush()

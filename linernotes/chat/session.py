@@ -110,7 +110,8 @@ class ChatSession:
         tools = openai_tools()
         tool_tokens = estimate_tokens(tools)
         rounds = continuations = 0
-        parts: list[str] = []
+        parts: list[str] = []  # the answer's text, continuation by continuation
+        current: list[str] = []  # what the request under way has streamed so far
         finished = False
         try:
             while True:
@@ -128,7 +129,7 @@ class ChatSession:
                         dropped_turns=report.dropped_turns,
                         shortened_results=report.shortened_results,
                     )
-                completion = None
+                completion, current = None, []
                 for item in self.client.complete(
                     messages, tools=offer, max_tokens=settings.max_output_tokens
                 ):
@@ -136,7 +137,9 @@ class ChatSession:
                         completion = item
                     else:
                         yield ChatEvent("token", text=item)
+                        current.append(item)  # after the yield: what the consumer took
                 assert completion is not None
+                current = []
                 if completion.tool_calls:
                     rounds += 1
                     yield from self._run_tools(completion)
@@ -175,13 +178,15 @@ class ChatSession:
                 data={"mode": "llm", "tool_rounds": rounds, "continuations": continuations},
             )
         except ChatServerError as exc:
-            self._close_turn(start, question, f"(no answer: {exc})")
+            partial = "".join(parts + current).strip()
+            self._close_turn(start, question, f"{partial} (no answer: {exc})".strip())
             finished = True
             yield ChatEvent("error", text=str(exc))
         finally:
             if not finished:  # the consumer stopped: Ctrl-C, a closed connection
-                partial = "".join(parts)
-                self._close_turn(start, question, f"{partial} (answer cancelled by the user)")
+                partial = "".join(parts + current).strip()
+                note = f"{partial} (answer cancelled by the user)".strip()
+                self._close_turn(start, question, note)
 
     def _run_tools(self, completion: Completion) -> Iterator[ChatEvent]:
         self.history.append(
