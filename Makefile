@@ -20,7 +20,7 @@ $(CORE): pyproject.toml | $(VENV)/bin/python
 
 $(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet '$(TORCH)'
-	$(BIN)/python -m pip install --quiet -e '.[dev,listen]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,listen,chat]'
 	touch $(STAMP)
 
 ## demo: analyse the bundled example clips and compare with their known answers

@@ -67,6 +67,8 @@ class ScriptedOpenAI:
         self.requests: list[dict[str, Any]] = []
         self.audio_requests: list[dict[str, Any]] = []
         self.audio_reply = audio_reply or (lambda body: "A short instrumental piece.")
+        #: The audio model's HTTP status (anything but 200 fails its requests).
+        self.audio_status = 200
         self._lock = threading.Lock()
         outer = self
 
@@ -79,6 +81,9 @@ class ScriptedOpenAI:
                     self._json(404, {"error": {"message": f"no route {self.path}"}})
                 elif _has_audio(body):
                     outer.audio_requests.append(body)
+                    if outer.audio_status != 200:
+                        self._json(outer.audio_status, {"error": {"message": "model not loaded"}})
+                        return
                     self._json(200, _completion(body, outer.audio_reply(body), [], "stop"))
                 else:
                     outer.requests.append(body)

@@ -148,9 +148,7 @@ def test_sampling_rows_are_decoded_alone_with_their_seed(tiny_backends, noise_16
     alone = _token_backend(base.model, base.processor, batch_size=1)
     greedy = force_tokens([p.render() for p in PromptLibrary().select("caption,tags")], 6)
     sampled = greedy[1].model_copy(
-        update={
-            "generation": greedy[1].generation.merged(do_sample=True, temperature=0.9, seed=7)
-        }
+        update={"generation": greedy[1].generation.merged(do_sample=True, temperature=0.9, seed=7)}
     )
     outputs = together.generate(noise_16k, [greedy[0], sampled])
     assert outputs[0].info["decode"] == "together"

@@ -10,6 +10,7 @@ checks the value and parks the edit until the person confirms it
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -382,6 +383,6 @@ def _key_matches(key: str | None, wanted: str) -> bool:
         return False
     if wanted.lower() in ("major", "minor"):
         return key.lower().endswith(wanted.lower())
-    if len(wanted) <= 2 and wanted[:1].upper() in "ABCDEFG":  # a bare tonic: either mode
+    if re.fullmatch(r"[A-Ga-g][#b]?", wanted):  # a bare tonic: either mode
         return key.split()[0].lower() == wanted.lower()
     return key == canonical_key(wanted)
