@@ -55,3 +55,21 @@ def test_key_relations_and_tempo_reading_of_a_steady_grid():
     assert window["steady"] is False and abs(window["change_at_s"] - 10.0) <= 0.7
     assert "about 120 BPM until" in window["verdict"] and "then about 100 BPM" in window["verdict"]
     assert tempo_between(beats, 0, 1)["steady"] is None
+
+
+def test_chat_settings_command_line_over_environment_over_config_file(tmp_path, monkeypatch):
+    from linernotes.chat import ChatSettings
+
+    config = tmp_path / "linernotes.toml"
+    config.write_text(
+        '[chat]\nllm_model = "from-file"\nllm_base_url = "http://file:1/v1"\n'
+        "max_input_tokens = 3000\n"
+    )
+    monkeypatch.setenv("LINERNOTES_CONFIG", str(config))
+    monkeypatch.setenv("LINERNOTES_LLM_MODEL", "from-env")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret")
+    settings = ChatSettings.load()
+    assert settings.llm_model == "from-env" and settings.llm_base_url == "http://file:1/v1"
+    assert settings.max_input_tokens == 3000 and settings.key() == "sk-secret"
+    assert "sk-secret" not in repr(settings)
+    assert ChatSettings.load(llm_model="from-cli").llm_model == "from-cli"

@@ -19,7 +19,7 @@ Examples
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from linernotes.chat import facts
 
@@ -145,28 +145,28 @@ def _tempo(track: LibraryTrack, span: tuple[float, float] | None) -> str:
     return text + "."
 
 
+def _reading(what: str, value: Any, confidence: Any, other: str, alternative: Any) -> str:
+    """``The key is A minor (confidence 0.92); the next most likely is A major.``"""
+    if not value:
+        return f"No {what} was measured."
+    text = f"The {what} is {value}"
+    if confidence is not None:
+        text += f" (confidence {confidence:.2f})"
+    if alternative:
+        text += f"; {other} is {alternative}"
+    return text + "."
+
+
 def _key(track: LibraryTrack) -> str:
     key = facts.measurements(track)["key"]
-    if not key.get("key"):
-        return "No key was measured (no clearly pitched content)."
-    text = f"The key is {key['key']}"
-    if key.get("confidence") is not None:
-        text += f" (confidence {key['confidence']:.2f})"
-    if key.get("runner_up"):
-        text += f"; the next most likely is {key['runner_up']}"
-    return text + "."
+    return _reading("key", key.get("key"), key.get("confidence"), "the next most likely",
+                    key.get("runner_up"))  # fmt: skip
 
 
 def _meter(track: LibraryTrack) -> str:
     meter = facts.measurements(track)["meter"]
-    if not meter.get("time_signature"):
-        return "No meter was measured."
-    text = f"The meter is {meter['time_signature']}"
-    if meter.get("confidence") is not None:
-        text += f" (confidence {meter['confidence']:.2f})"
-    if meter.get("alternative"):
-        text += f"; the alternative reading is {meter['alternative']}"
-    return text + "."
+    return _reading("meter", meter.get("time_signature"), meter.get("confidence"),
+                    "the alternative reading", meter.get("alternative"))  # fmt: skip
 
 
 def _loudness(track: LibraryTrack) -> str:
@@ -249,24 +249,9 @@ def answer_from_measurements(question: str, track: LibraryTrack) -> str:
     topics = topics_of(question)
     if not topics and span is not None:
         topics = ["tempo"]
-    lines: list[str] = []
-    for topic in topics:
-        if topic == "tempo":
-            lines.append(_tempo(track, span))
-        elif topic == "key":
-            lines.append(_key(track))
-        elif topic == "meter":
-            lines.append(_meter(track))
-        elif topic == "loudness":
-            lines.append(_loudness(track))
-        elif topic == "structure":
-            lines.append(_structure(track))
-        elif topic == "length":
-            lines.append(_length(track))
-        elif topic == "quality":
-            lines.append(_quality(track))
-        elif topic == "sound":
-            lines.append(_sound(track))
+    plain = {"key": _key, "meter": _meter, "loudness": _loudness, "structure": _structure,
+             "length": _length, "quality": _quality, "sound": _sound}  # fmt: skip
+    lines = [_tempo(track, span) if t == "tempo" else plain[t](track) for t in topics]
     if not lines:
         lines = [_tempo(track, None), _key(track), _meter(track), _loudness(track)]
         lines.append(

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 #: Music Flamingo 2601's limits (the issue's budgets): audio per request, input, output.
@@ -64,7 +64,6 @@ class FitReport:
     dropped_tokens: int = 0
     shortened_results: int = 0
     tokens: int = 0
-    notes: list[str] = field(default_factory=list)
 
     @property
     def cut(self) -> bool:

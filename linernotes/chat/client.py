@@ -23,7 +23,12 @@ from typing import Any
 
 import httpx
 
-from linernotes.chat.library_access import RETRY_STATUSES, redact_url, server_message
+from linernotes.chat.library_access import (
+    RETRY_STATUSES,
+    HttpClient,
+    redact_url,
+    server_message,
+)
 from linernotes.errors import LinernotesError
 
 
@@ -105,25 +110,26 @@ class ChatClient:
     temperature: float | None = 0.0
     transport: httpx.BaseTransport | None = None
     sleep: Callable[[float], None] = time.sleep
-    _http: httpx.Client | None = field(default=None, init=False, repr=False)
+    _pool: HttpClient = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # the listen layer's HTTP client: its connection pool and its backoff (Retry-After)
+        self._pool = HttpClient(
+            timeout_s=self.timeout_s,
+            max_retries=self.max_retries,
+            concurrency=1,
+            base_delay_s=0.5,
+            max_delay_s=8.0,
+            sleep=self.sleep,
+            transport=self.transport,
+        )
 
     @property
     def url(self) -> str:
         return self.base_url.rstrip("/") + "/chat/completions"
 
-    @property
-    def http(self) -> httpx.Client:
-        if self._http is None:
-            self._http = httpx.Client(
-                timeout=httpx.Timeout(self.timeout_s, connect=min(30.0, self.timeout_s)),
-                transport=self.transport,
-            )
-        return self._http
-
     def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
-            self._http = None
+        self._pool.close()
 
     def _mask(self, text: str) -> str:
         return text.replace(self.api_key, "***") if self.api_key else text
@@ -166,9 +172,11 @@ class ChatClient:
         where = redact_url(self.url)
         last = "no attempt made"
         for attempt in range(self.max_retries + 1):
+            response = None
             try:
-                request = self.http.build_request("POST", self.url, json=body, headers=headers)
-                response = self.http.send(request, stream=True)
+                http = self._pool.client
+                request = http.build_request("POST", self.url, json=body, headers=headers)
+                response = http.send(request, stream=True)
             except httpx.TimeoutException:
                 last = f"timed out after {self.timeout_s:g} s"
             except httpx.TransportError as exc:
@@ -191,7 +199,7 @@ class ChatClient:
                     raise ChatServerError(f"chat server {where}: HTTP {status}: {message}")
                 last = f"HTTP {status}: {message}"
             if attempt < self.max_retries:
-                self.sleep(min(8.0, 0.5 * 2**attempt))
+                self._pool.sleep(self._pool.delay(attempt, response))
         raise ChatServerError(
             f"chat server {where} failed after {self.max_retries + 1} tries: {last}"
         )

@@ -20,21 +20,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from linernotes.chat.library_access import FINAL_FIELDS
+
 if TYPE_CHECKING:
     from linernotes.chat.library_access import LibraryTrack
 
 #: Local tempo may wander this much (relative) and still count as steady: the 4 % tolerance of
 #: the usual tempo accuracy measure, which the rhythm stage's tempo segments also use.
 STEADY_TOLERANCE = 0.04
-_FINAL_TEXT_FIELDS = (
-    "caption",
-    "genres",
-    "moods",
-    "instruments",
-    "is_instrumental",
-    "vocal_language",
-    "title",
-    "artist",
+#: The final fields that describe rather than measure (tempo, key, meter, length are measured).
+_FINAL_TEXT_FIELDS = tuple(
+    f for f in FINAL_FIELDS if f not in ("lyrics", "bpm", "key", "time_signature", "duration")
 )
 _NOTES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 

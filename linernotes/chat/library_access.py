@@ -24,8 +24,14 @@ from typing import TYPE_CHECKING, Any
 
 from linernotes.edits.model import canonical_field, parse_value
 from linernotes.edits.store import EditStore, find_library
-from linernotes.listen.backends.http import RETRY_STATUSES, redact_url, server_message
+from linernotes.listen.backends.http import (
+    RETRY_STATUSES,
+    HttpClient,
+    redact_url,
+    server_message,
+)
 from linernotes.listen.cli import add_listen_options, settings_from_args
+from linernotes.reconcile.model import FINAL_FIELDS
 from linernotes.reconcile.normalize import canonical_key
 
 if TYPE_CHECKING:
@@ -36,9 +42,11 @@ if TYPE_CHECKING:
     from linernotes.record import TrackRecord
 
 __all__ = [
+    "FINAL_FIELDS",
     "RETRY_STATUSES",
     "AudioAnswer",
     "EditProposal",
+    "HttpClient",
     "LibraryAccess",
     "LibraryTrack",
     "add_listen_options",

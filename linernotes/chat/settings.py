@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from linernotes.chat.budget import MAX_AUDIO_S, MAX_INPUT_TOKENS, MAX_OUTPUT_TOKENS
 
@@ -36,17 +36,6 @@ def _config_table(table: str) -> dict[str, Any]:
         return {}
     with open(path, "rb") as handle:
         return dict(tomllib.load(handle).get(table, {}))
-
-
-class _ChatTable(PydanticBaseSettingsSource):
-    """The lowest-priority source: ``[chat]`` of the config file."""
-
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return None, field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        data = _config_table("chat")
-        return {k: v for k, v in data.items() if k in self.settings_cls.model_fields}
 
 
 class ChatSettings(BaseSettings):
@@ -81,20 +70,13 @@ class ChatSettings(BaseSettings):
     author: str | None = Field(None, validation_alias=AliasChoices("author", "LINERNOTES_AUTHOR"))
 
     @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, dotenv_settings, _ChatTable(settings_cls))
-
-    @classmethod
     def load(cls, **cli: Any) -> ChatSettings:
-        """Settings with the command line's values on top (``None`` means not given)."""
-        return cls(**{k: v for k, v in cli.items() if v is not None})
+        """Settings with the command line's values on top (``None`` means not given), the
+        config file's ``[chat]`` table under everything else."""
+        settings = cls(**{k: v for k, v in cli.items() if v is not None})
+        table = {k: v for k, v in _config_table("chat").items() if k in cls.model_fields}
+        unset = {k: v for k, v in table.items() if k not in settings.model_fields_set}
+        return cls(**{**unset, **settings.model_dump(include=settings.model_fields_set)})
 
     def key(self) -> str | None:
         return self.api_key.get_secret_value() if self.api_key else None
