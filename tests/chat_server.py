@@ -136,8 +136,9 @@ class ScriptedOpenAI:
             def _json(self, status: int, data: dict[str, Any]) -> None:
                 raw = json.dumps(data).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
+                for name, value in (("Content-Type", "application/json"),
+                                    ("Content-Length", str(len(raw)))):  # fmt: skip
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(raw)
 

@@ -60,10 +60,13 @@ def estimate_tokens(obj: Any) -> int:
 class FitReport:
     """What :func:`fit_history` cut to stay within the budget."""
 
-    dropped_turns: int = 0
-    dropped_tokens: int = 0
-    shortened_results: int = 0
-    tokens: int = 0
+    #: Whole turns (a question and all that answered it) left out, and their size.
+    dropped_turns: int
+    dropped_tokens: int
+    #: Tool results of the latest turn cut short.
+    shortened_results: int
+    #: The estimated size of what is sent.
+    tokens: int
 
     @property
     def cut(self) -> bool:
@@ -109,21 +112,26 @@ def _summary(turns: list[list[dict[str, Any]]]) -> str:
     )
 
 
-def _shorten_tool_results(turn: list[dict[str, Any]], excess: int, report: FitReport) -> None:
-    """Cut the longest tool results of ``turn`` until about ``excess`` tokens are saved."""
+def _shorten_tool_results(turn: list[dict[str, Any]], excess: int) -> set[int]:
+    """Cut the longest tool results of ``turn`` until about ``excess`` tokens are saved;
+    returns the positions in ``turn`` of the results cut."""
+    cut: set[int] = set()
     tools = sorted(
-        (m for m in turn if m.get("role") == "tool"), key=lambda m: -len(m.get("content") or "")
+        (i for i, m in enumerate(turn) if m.get("role") == "tool"),
+        key=lambda i: -len(turn[i].get("content") or ""),
     )
-    for message in tools:
+    for i in tools:
+        message = turn[i]
         if excess <= 0:
-            return
+            break
         content = message.get("content") or ""
         keep = max(200, len(content) - excess * 3 - len(_CUT_MARK) - 48)
         if keep >= len(content):
             continue
         excess -= (len(content) - keep) // 3
-        report.shortened_results += not content.endswith(_CUT_MARK)
+        cut.add(i)
         message["content"] = content.removesuffix(_CUT_MARK)[:keep] + _CUT_MARK
+    return cut
 
 
 def fit_history(
@@ -140,26 +148,26 @@ def fit_history(
     always stays (its tool results shortened when it alone is over the budget). ``history``
     itself is not changed.
     """
-    report = FitReport()
     turns = [[dict(m) for m in t] for t in turns_of(history)]
     sys_tokens = estimate_tokens({"role": "system", "content": system}) + fixed_tokens
     sizes = [estimate_tokens(t) for t in turns]
     dropped: list[list[dict[str, Any]]] = []
+    dropped_tokens = 0
     while len(turns) > 1:
         summary_tokens = estimate_tokens(_summary(dropped)) if dropped else 0
         if sys_tokens + summary_tokens + sum(sizes) <= budget:
             break
         dropped.append(turns.pop(0))
-        report.dropped_tokens += sizes.pop(0)
-    report.dropped_turns = len(dropped)
+        dropped_tokens += sizes.pop(0)
     content = system + _summary(dropped)
     total = estimate_tokens({"role": "system", "content": content}) + fixed_tokens + sum(sizes)
+    shortened: set[int] = set()
     for _ in range(3):  # JSON escapes make one pass fall a little short now and then
         if total <= budget or not turns:
             break
-        _shorten_tool_results(turns[-1], total - budget, report)
+        shortened |= _shorten_tool_results(turns[-1], total - budget)
         total = estimate_tokens({"role": "system", "content": content}) + fixed_tokens
         total += sum(estimate_tokens(t) for t in turns)
-    report.tokens = total
+    report = FitReport(len(dropped), dropped_tokens, len(shortened), total)
     messages = [{"role": "system", "content": content}] + [m for t in turns for m in t]
     return messages, report

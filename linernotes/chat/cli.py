@@ -35,15 +35,12 @@ def build_chat_parsers(sub: Any) -> None:
         " goes to the audio model; without any model the measurements answer.",
     )
     chat.add_argument("tracks", nargs="*", help="tracks to talk about")
-    chat.add_argument("--llm-base-url", help="OpenAI-compatible server of the text model")
-    chat.add_argument("--llm-model", help="the text model's name on that server")
-    chat.add_argument("--no-stream", action="store_true", help="ask the server for whole answers")
-    chat.add_argument(
-        "--ask",
-        action="append",
-        metavar="QUESTION",
-        help="ask this (repeatable) and exit instead of the interactive prompt",
-    )
+    model = chat.add_argument_group("text model (orchestrates the tools)")
+    model.add_argument("--llm-base-url", help="its OpenAI-compatible server (.../v1)")
+    model.add_argument("--llm-model", help="its name on that server")
+    model.add_argument("--no-stream", action="store_true", help="ask for whole answers")
+    chat.add_argument("--ask", action="append", metavar="QUESTION",
+                      help="ask this (repeatable) and exit instead of prompting")  # fmt: skip
     _add_library_options(chat)
 
     mcp = sub.add_parser(

@@ -41,13 +41,8 @@ def _config_table(table: str) -> dict[str, Any]:
 class ChatSettings(BaseSettings):
     """What the chat can be told: the text model's server and the budgets."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="LINERNOTES_CHAT_",
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="ignore",
-        populate_by_name=True,
-    )
+    model_config = SettingsConfigDict(env_prefix="LINERNOTES_CHAT_", env_file=".env",
+                                      extra="ignore", populate_by_name=True)  # fmt: skip
 
     llm_base_url: str | None = Field(
         None, validation_alias=AliasChoices("llm_base_url", "LINERNOTES_LLM_BASE_URL")
