@@ -111,3 +111,19 @@ def test_ctrl_c_stops_the_answer_not_the_chat(chat_library, llm_server):
     assert "100 BPM" not in text
     assert text.rstrip().endswith("linernotes> Sure.")
     assert session.history[1]["content"] == "It runs (answer cancelled by the user)"
+
+
+def test_tool_rounds_are_capped_and_the_model_must_answer(chat_library, llm_server):
+    from linernotes.chat import ChatSettings
+
+    session = _session(chat_library, llm_server.base_url)
+    session.settings = ChatSettings(max_tool_rounds=1)
+    call = ("measurements", {"track": "song.flac"})
+    llm_server.push(Reply(tool_calls=[call]), Reply(content="About 120 BPM.", tool_calls=[call]))
+    events = list(session.ask("How fast?"))
+    notices = [e.text for e in events if e.type == "notice"]
+    assert notices[0] == "1 rounds of tool calls: asking for an answer from what the tools returned"
+    assert "those calls were not run" in notices[1]
+    assert "tools" not in llm_server.requests[1]
+    assert [e.type for e in events].count("tool_call") == 1
+    assert events[-1].type == "done" and events[-1].text == "About 120 BPM."

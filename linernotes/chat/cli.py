@@ -73,7 +73,6 @@ def make_session(args: argparse.Namespace) -> Any:
     """The :class:`~linernotes.chat.session.ChatSession` the command line asks for."""
     from linernotes.chat.client import ChatClient
     from linernotes.chat.session import ChatSession
-    from linernotes.chat.tools import ChatTools
 
     settings = ChatSettings.load(
         llm_base_url=args.llm_base_url,
@@ -90,11 +89,19 @@ def make_session(args: argparse.Namespace) -> Any:
             timeout_s=settings.timeout_s,
             stream=settings.stream,
         )
-    tools = ChatTools(library, audio_max_new_tokens=settings.audio_max_new_tokens)
+    tools = tools_for(library, settings)
     session = ChatSession(tools, client=client, settings=settings)
     for track in args.tracks:
         session.add_track(track)
     return session
+
+
+def tools_for(library: LibraryAccess, settings: ChatSettings) -> Any:
+    """The chat tools with the settings' audio budgets."""
+    from linernotes.chat.tools import ChatTools
+
+    return ChatTools(library, audio_max_new_tokens=settings.audio_max_new_tokens,
+                     max_audio_s=settings.max_audio_s)  # fmt: skip
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
@@ -127,7 +134,6 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 def cmd_mcp(args: argparse.Namespace) -> int:
     from linernotes.chat.mcp_server import serve_stdio
-    from linernotes.chat.tools import ChatTools
 
     try:
         import mcp  # noqa: F401
@@ -140,7 +146,7 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     library = _library(args)
     try:
         serve_stdio(
-            ChatTools(library, audio_max_new_tokens=settings.audio_max_new_tokens),
+            tools_for(library, settings),
             author=_author(args, settings),
         )
     finally:

@@ -140,7 +140,13 @@ class ChatSession:
                         current.append(item)  # after the yield: what the consumer took
                 assert completion is not None
                 current = []
-                if completion.tool_calls:
+                if completion.tool_calls and offer is None:
+                    yield notice(
+                        "cut",
+                        "the model asked for more tools past its limit of"
+                        f" {settings.max_tool_rounds} rounds; those calls were not run",
+                    )
+                elif completion.tool_calls:
                     rounds += 1
                     yield from self._run_tools(completion)
                     if rounds == settings.max_tool_rounds:

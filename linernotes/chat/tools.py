@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from linernotes.chat import facts
-from linernotes.chat.budget import audio_spans
+from linernotes.chat.budget import MAX_AUDIO_S, audio_spans
 from linernotes.chat.library_access import (
     EditProposal,
     LibraryAccess,
@@ -183,9 +183,16 @@ def _number(args: dict[str, Any], name: str) -> float | None:
 class ChatTools:
     """The tools, bound to one library; parks proposed edits until they are confirmed."""
 
-    def __init__(self, library: LibraryAccess, *, audio_max_new_tokens: int = 512) -> None:
+    def __init__(
+        self,
+        library: LibraryAccess,
+        *,
+        audio_max_new_tokens: int = 512,
+        max_audio_s: float = MAX_AUDIO_S,
+    ) -> None:
         self.library = library
         self.audio_max_new_tokens = audio_max_new_tokens
+        self.max_audio_s = max_audio_s
         self.pending: dict[int, EditProposal] = {}
         self._next_proposal = 1
 
@@ -238,7 +245,7 @@ class ChatTools:
         end = duration if end is None or (duration and end > duration) else end
         if end <= start:
             raise ToolError(f"end ({end:g} s) must come after start ({start:g} s)")
-        cap = self.library.audio_cap_s
+        cap = min(self.library.audio_cap_s, self.max_audio_s)
         spans = audio_spans(start, end, cap)
         out: dict[str, Any] = {"track": track.id, "start_s": start, "end_s": round(end, 2)}
         if len(spans) > 1:
