@@ -139,11 +139,12 @@ class LibraryAccess:
         self._records: dict[Path, TrackRecord] = {}
         self._clips: OrderedDict[Path, Clip] = OrderedDict()
         self._all: list[LibraryTrack] | None = None
+        self._files: list[Path] | None = None
 
     # -- naming tracks --------------------------------------------------------------------
     def resolve(self, track: str | Path) -> Path:
-        """The audio file a name stands for: a path (absolute, or relative to the root or
-        the working folder), else a unique file name or stem among the library's tracks.
+        """The audio file a name stands for: a path (absolute, or relative to the root, else
+        to the working folder), else a unique file name or stem among the library's tracks.
 
         Raises
         ------
@@ -154,10 +155,12 @@ class LibraryAccess:
 
         text = str(track).strip()
         candidate = Path(text).expanduser()
-        for path in (candidate, self.root / candidate):
+        for path in (self.root / candidate, candidate):
             if path.is_file():
                 return path.absolute()
-        matches = [f for f in find_audio([self.root]) if text in (f.name, f.stem)]
+        if self._files is None:
+            self._files = find_audio([self.root])
+        matches = [f for f in self._files if text in (f.name, f.stem)]
         if len(matches) == 1:
             return matches[0].absolute()
         if matches:
