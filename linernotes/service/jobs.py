@@ -48,6 +48,7 @@ class Job:
     finished_at: float | None = None
     events: list[dict[str, Any]] = field(default_factory=list)
     out: Path | None = None
+    cancel_requested: bool = False
     process: subprocess.Popen[str] | None = None
 
     def view(self) -> JobOut:
@@ -126,7 +127,10 @@ class JobManager:
             job.message = str(event.get("message") or event.get("log") or job.message)
             job.events.append(event)
         code = job.process.wait()
-        job.state = "done" if code == 0 else ("cancelled" if code == 130 else "failed")
+        if code == 0:
+            job.state = "done"
+        else:  # 130: the worker stopped on SIGINT; negative: killed by a signal
+            job.state = "cancelled" if job.cancel_requested or code == 130 else "failed"
         job.finished_at = time.time()
         job.events.append({"state": job.state, "message": job.message})
         try:
@@ -139,6 +143,7 @@ class JobManager:
         process = job.process
         if process is None or process.poll() is not None:
             return
+        job.cancel_requested = True
         process.send_signal(signal.SIGINT)
 
         def reap() -> None:
