@@ -33,9 +33,11 @@ FIELD_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: {"model": FieldConflict, "description": "Changed meanwhile: the current value."},
 }
 FIELD = "/tracks/{track_id:path}/fields/{field}"
+#: The parser an upload gets, by its declared content type (the body is then checked by
+#: parsing it: a file that does not parse is refused with the reason, nothing stored).
 IMPORT_TYPES = {
     ".csv": ("text/csv", "text/plain", "application/csv"),
-    ".json": ("application/json", "text/json", "text/plain"),
+    ".json": ("application/json", "text/json"),
 }
 
 
@@ -113,26 +115,47 @@ def bulk(body: BulkIn, svc: Svc) -> BulkResult:
     return BulkResult(changed=changed, unchanged=unchanged, errors=errors)
 
 
+IMPORT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        {"type": "object", "additionalProperties": {"type": "object"}},
+                        {"type": "array", "items": {"type": "object"}},
+                    ]
+                }
+            },
+        },
+    }
+}
+
+
 @router.post(
     "/edits/import",
+    openapi_extra=IMPORT_BODY,
     response_model=ImportResult,
     responses={413: {"model": Message}, 415: {"model": Message}},
 )
 async def import_edits(
     request: Request,
     svc: Svc,
-    name: Annotated[str, Query(min_length=1, max_length=200, description="File name.")],
+    name: Annotated[
+        str, Query(max_length=200, pattern=r"^[^/\\]+\.(csv|json)$", description="File name.")
+    ],
     author: Annotated[str, Query(min_length=1, max_length=80)] = "web",
 ) -> ImportResult:
     """Upload an edits file (the body: CSV ``File, BPM, Key, ...`` or JSON, as
     ``linernotes edit --from`` reads), capped in size; all edits are stored or none."""
-    suffix = PurePath(name).suffix.lower()
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if suffix not in IMPORT_TYPES or media_type not in IMPORT_TYPES[suffix]:
+    suffix = next((s for s, types in IMPORT_TYPES.items() if media_type in types), None)
+    if suffix is None or PurePath(name).suffix.lower() not in IMPORT_TYPES:
         raise HTTPException(
             415,
-            f"{name!r} ({media_type or 'no type'}): upload a .csv"
-            " (text/csv) or .json (application/json) file",
+            f"{name!r} ({media_type or 'no type'}): upload a .csv (text/csv) or .json"
+            " (application/json) file",
         )
     cap = svc.settings.max_upload_bytes
     data = bytearray()

@@ -24,6 +24,7 @@ finalises it, so ``linernotes show --json`` shows the human value at once.
 
 from __future__ import annotations
 
+import csv
 import os
 import tempfile
 import threading
@@ -354,6 +355,8 @@ class LibraryAccess:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
             pending, problems = plan_edits(Path(name), self.root)
+        except (ValueError, TypeError, KeyError, csv.Error) as exc:
+            return 0, 0, [f"not an edits file: {exc}"]
         finally:
             os.unlink(name)
         hashes: dict[Path, str] = {}

@@ -117,7 +117,7 @@ export class TrackList {
     const flags = row.error ? el("span", { class: "chip warn" }, "no record")
       : row.flagged.map((f) => el("span", { class: "chip flag", title: row.flags.join(", ") }, f));
     const locks = row.locked.length ? el("span", { class: "chip lock", title: `locked: ${row.locked.join(", ")}` },
-      `🔒 ${row.locked.length}`) : null;
+      `locked ${row.locked.length}`) : null;
     const tr = el("tr", { class: i === this.cursor ? "cursor" : null, dataset: { id: row.id },
       onclick: () => { this.cursor = i; this.open(); } },
     el("td", { class: "check" }, check),

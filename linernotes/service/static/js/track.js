@@ -115,7 +115,7 @@ export class TrackView {
     el("div", { class: "meta" },
       el("span", { class: `badge ${f.provenance}`, title: f.origin ? `from ${f.origin}` : null }, BADGE[f.provenance] || f.provenance),
       el("span", { class: "conf", title: "confidence" }, f.value == null ? "" : f.confidence.toFixed(2)),
-      f.locked ? el("span", { class: "lock", title: "locked (verified)" }, "🔒") : null,
+      f.locked ? el("span", { class: "lock", title: "locked (verified)" }, "locked") : null,
       dirty ? el("span", { class: "unsaved", title: "unsaved" }, "●") : null),
     f.review || f.alternatives.length ? el("div", { class: "why" },
       f.reasons.map((r) => el("div", { class: "reason" }, r)),
@@ -145,7 +145,7 @@ export class TrackView {
   renderHistory(history) {
     $("history").replaceChildren(...(history.length ? history.slice().reverse().map((h) => el("li",
       { class: h.undone ? "undone" : null }, `${h.at.replace("T", " ").slice(0, 19)} ${h.author}: ${h.field} = ${show(h.value)}`,
-      h.locked ? " 🔒" : "", h.undone ? " (undone)" : "")) : [el("li", { class: "muted" }, "no human edits yet")]));
+      h.locked ? " (locked)" : "", h.undone ? " (undone)" : "")) : [el("li", { class: "muted" }, "no human edits yet")]));
   }
 
   // a local change: marked unsaved until saved
