@@ -131,9 +131,8 @@ def build_long_track(root: Path) -> Path:
 
 def serve(root: Path, port: int) -> subprocess.Popen[bytes]:
     linernotes = Path(sys.executable).with_name("linernotes")
-    return subprocess.Popen(
-        [str(linernotes), "serve", str(root), "--port", str(port)], stderr=subprocess.DEVNULL
-    )
+    log = open(CACHE / "serve.log", "w")  # noqa: SIM115 - the server's whole life
+    return subprocess.Popen([str(linernotes), "serve", str(root), "--port", str(port)], stderr=log)
 
 
 def timed(fn, repeats: int) -> list[float]:
@@ -266,6 +265,7 @@ def main() -> int:
     parser.add_argument("--seeks", type=int, default=8)
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)
     root = CACHE / "library"
     t0 = time.perf_counter()
     build_library(root, args.tracks)
@@ -279,7 +279,7 @@ def main() -> int:
     url = f"http://127.0.0.1:{args.port}"
     try:
         with httpx.Client(base_url=url, timeout=120) as client:
-            for _ in range(200):
+            for _ in range(1200):
                 try:
                     client.get("/health")
                     break

@@ -40,8 +40,9 @@ def analysed_library(base: Path) -> Path:
         sr = 22050
         tags = {"artist": "linernotes tests"}
         write_audio(master / "one.flac", _song(120.0, 8.0, 9), sr, tags={**tags, "title": "One"})
-        write_audio(master / "sub" / "two.mp3", _song(100.0, 8.0, 2), sr,
-                    tags={**tags, "title": "Two"})  # fmt: skip
+        write_audio(
+            master / "sub" / "two.mp3", _song(100.0, 8.0, 2), sr, tags={**tags, "title": "Two"}
+        )
         write_audio(master / "three.wav", _song(90.0, 6.0, 4), sr)
         write_audio(master / "four.aiff", _song(128.0, 6.0, 7), sr, codec="pcm_s16be")
         report = analyze_paths([master], db_path=master / ".linernotes" / "library.db")

@@ -36,8 +36,9 @@ def client(library: Path):
 
 
 def cli(*argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "linernotes.cli", *argv], capture_output=True,
-                          text=True, check=True)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "linernotes.cli", *argv], capture_output=True, text=True, check=True
+    )
 
 
 def test_table_filters_sorts_and_pages(client):
@@ -184,17 +185,36 @@ def test_bulk_changes_on_a_selection(client):
 
 def test_edits_file_upload(client, library):
     csv = b"File,BPM,Key\nsub/two.mp3,101,Dm\n"
-    ok = client.post("/api/edits/import", params={"name": "edits.csv"}, content=csv,
-                     headers={"Content-Type": "text/csv"})  # fmt: skip
+    ok = client.post(
+        "/api/edits/import",
+        params={"name": "edits.csv"},
+        content=csv,
+        headers={"Content-Type": "text/csv"},
+    )
     assert ok.json() == {"imported": 2, "tracks": 1, "problems": []}
     assert client.get("/api/tracks/sub/two.mp3").json()["fields"]["key"]["value"] == "D minor"
     outside = b"File,BPM\n../../etc/passwd,100\nsub/two.mp3,nope\n"
-    refused = client.post("/api/edits/import", params={"name": "e.csv"}, content=outside,
-                          headers={"Content-Type": "text/csv"}).json()  # fmt: skip
+    refused = client.post(
+        "/api/edits/import",
+        params={"name": "e.csv"},
+        content=outside,
+        headers={"Content-Type": "text/csv"},
+    ).json()
     assert refused["imported"] == 0 and len(refused["problems"]) == 2
-    wrong = client.post("/api/edits/import", params={"name": "e.exe"}, content=b"MZ",
-                        headers={"Content-Type": "application/octet-stream"})  # fmt: skip
+    wrong = client.post(
+        "/api/edits/import",
+        params={"name": "e.csv"},
+        content=b"MZ",
+        headers={"Content-Type": "application/octet-stream"},
+    )
     assert wrong.status_code == 415
+    named = client.post(
+        "/api/edits/import",
+        params={"name": "e.exe"},
+        content=b"a,b\n",
+        headers={"Content-Type": "text/csv"},
+    )
+    assert named.status_code == 422
     assert not list(library.glob(".linernotes-import-*"))
 
 

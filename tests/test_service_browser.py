@@ -28,9 +28,17 @@ from linernotes.service.security import ServeSettings  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run",
-         "--window-size=1400,900", "--lang=en-US"]  # fmt: skip
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1400,900",
+    "--lang=en-US",
+]
 
 pytestmark = pytest.mark.skipif(
     not (CHROMIUM and DRIVER),
@@ -86,8 +94,10 @@ def test_review_a_flagged_track_in_the_browser(browser, tmp_path_factory, tmp_pa
 
         press(browser, "j")
         press(browser, "\ue007")  # Enter opens the track under the cursor
-        track_id = wait(browser, "location.hash.startsWith('#/track/') &&"
-                        " decodeURIComponent(location.hash.slice(8))")  # fmt: skip
+        track_id = wait(
+            browser,
+            "location.hash.startsWith('#/track/') && decodeURIComponent(location.hash.slice(8))",
+        )
         wait(browser, "document.querySelector('#fields .field.flagged')")
         wait(browser, "document.getElementById('waveform').dataset.drawn === 'peaks'")
         beats = int(wait(browser, "document.getElementById('waveform').dataset.beats"))
@@ -134,9 +144,12 @@ def test_review_a_flagged_track_in_the_browser(browser, tmp_path_factory, tmp_pa
         wait(browser, "document.getElementById('player').currentTime > 0.3")
         press(browser, " ")
 
-    record = subprocess.run([sys.executable, "-m", "linernotes.cli", "show", "--json",
-                             str(library / track_id)], capture_output=True, text=True,
-                            check=True)  # fmt: skip
+    record = subprocess.run(
+        [sys.executable, "-m", "linernotes.cli", "show", "--json", str(library / track_id)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     final_bpm = json.loads(record.stdout)["final"]["fields"]["bpm"]
     assert final_bpm["value"] == pytest.approx(bpm / 2, abs=0.001)
     assert final_bpm["locked"] and final_bpm["provenance"] == "human"

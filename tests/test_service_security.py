@@ -40,11 +40,13 @@ def url(library: Path):
 
 def test_no_path_leaves_the_library(url, library):
     with httpx.Client(base_url=url) as c:
-        for path in ("/api/tracks/../../../etc/passwd/audio",
-                     "/api/tracks/..%2F..%2F..%2Fetc%2Fpasswd/audio",
-                     "/api/tracks/%2E%2E/secret/private.flac/audio",
-                     "/static/..%2F..%2F..%2F..%2Fetc%2Fpasswd",
-                     "/static/../security.py"):  # fmt: skip
+        for path in (
+            "/api/tracks/../../../etc/passwd/audio",
+            "/api/tracks/..%2F..%2F..%2Fetc%2Fpasswd/audio",
+            "/api/tracks/%2E%2E/secret/private.flac/audio",
+            "/static/..%2F..%2F..%2F..%2Fetc%2Fpasswd",
+            "/static/../security.py",
+        ):
             response = c.get(path)
             assert response.status_code == 404, path
             assert b"root:" not in response.content and b"import" not in response.content
@@ -61,17 +63,32 @@ def test_no_path_leaves_the_library(url, library):
 def test_uploads_are_capped_and_type_checked(url):
     with httpx.Client(base_url=url) as c:
         big = b"File,BPM\n" + b"one.flac,120\n" * 200
-        response = c.post("/api/edits/import", params={"name": "e.csv"}, content=big,
-                          headers={"Content-Type": "text/csv"})  # fmt: skip
+        response = c.post(
+            "/api/edits/import",
+            params={"name": "e.csv"},
+            content=big,
+            headers={"Content-Type": "text/csv"},
+        )
         assert response.status_code == 413 and "1000 byte" in response.json()["detail"]
-        huge = c.post("/api/bulk", content=b"x" * (5 * 1024 * 1024),
-                      headers={"Content-Type": "application/json"})  # fmt: skip
+        huge = c.post(
+            "/api/bulk",
+            content=b"x" * (5 * 1024 * 1024),
+            headers={"Content-Type": "application/json"},
+        )
         assert huge.status_code == 413
-        binary = c.post("/api/edits/import", params={"name": "e.csv"}, content=b"\xff\xfe\x00",
-                        headers={"Content-Type": "text/csv"})  # fmt: skip
+        binary = c.post(
+            "/api/edits/import",
+            params={"name": "e.csv"},
+            content=b"\xff\xfe\x00",
+            headers={"Content-Type": "text/csv"},
+        )
         assert binary.status_code == 415
-        mislabelled = c.post("/api/edits/import", params={"name": "e.csv"}, content=b"{}",
-                             headers={"Content-Type": "image/png"})  # fmt: skip
+        mislabelled = c.post(
+            "/api/edits/import",
+            params={"name": "e.csv"},
+            content=b"{}",
+            headers={"Content-Type": "image/png"},
+        )
         assert mislabelled.status_code == 415
 
 
@@ -82,8 +99,10 @@ def test_loopback_only_answers_loopback_names_and_same_origin_changes(url):
         body = {"ids": ["one.flac"], "op": "bpm_double"}
         cross = c.post("/api/bulk", json=body, headers={"Origin": "http://attacker.example"})
         assert cross.status_code == 403
-        preflight = c.options("/api/bulk", headers={"Origin": "http://attacker.example",
-                                                    "Access-Control-Request-Method": "POST"})  # fmt: skip
+        preflight = c.options(
+            "/api/bulk",
+            headers={"Origin": "http://attacker.example", "Access-Control-Request-Method": "POST"},
+        )
         assert "access-control-allow-origin" not in preflight.headers
         page = c.get("/")
         assert "default-src 'self'" in page.headers["content-security-policy"]
@@ -128,8 +147,13 @@ def _fuzz(url: str) -> None:
     for operation in operations:
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=8, deadline=None, database=None, phases=[Phase.generate],
-                  suppress_health_check=list(HealthCheck))  # fmt: skip
+        @settings(
+            max_examples=8,
+            deadline=None,
+            database=None,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
         def check(case) -> None:
             case.call_and_validate(base_url=url)
 

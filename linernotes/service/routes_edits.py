@@ -49,57 +49,32 @@ def _done(svc: Service, state: TrackState) -> TrackDetail:
 @router.put(FIELD, response_model=TrackDetail, responses=FIELD_RESPONSES)
 def edit_field(track_id: str, field: str, body: EditIn, svc: Svc) -> TrackDetail:
     """Set the field by hand (checked and spelled canonically: ``Am`` -> ``A minor``)."""
-    state = svc.access.set_field(
-        svc.ref(track_id),
-        field,
-        body.value,
-        author=body.author,
-        expected_version=body.expected_version,
-        lock=body.lock,
-    )
-    return _done(svc, state)
+    return _done(svc, svc.access.set_field(svc.ref(track_id), field, **body.model_dump()))
 
 
 @router.post(FIELD + "/lock", response_model=TrackDetail, responses=FIELD_RESPONSES)
 def lock_field(track_id: str, field: str, body: LockIn, svc: Svc) -> TrackDetail:
     """Lock the field's current value as verified (or unlock it)."""
-    state = svc.access.set_lock(
-        svc.ref(track_id),
-        field,
-        body.locked,
-        author=body.author,
-        expected_version=body.expected_version,
-    )
-    return _done(svc, state)
+    return _done(svc, svc.access.set_lock(svc.ref(track_id), field, **body.model_dump()))
 
 
 @router.post(FIELD + "/undo", response_model=TrackDetail, responses=FIELD_RESPONSES)
 def undo_field(track_id: str, field: str, body: UndoIn, svc: Svc) -> TrackDetail:
     """Undo the field's latest edit (``409`` when there is none)."""
-    state = svc.access.undo(svc.ref(track_id), field, expected_version=body.expected_version)
-    return _done(svc, state)
+    return _done(svc, svc.access.undo(svc.ref(track_id), field, **body.model_dump()))
 
 
 @router.post(FIELD + "/accept", response_model=TrackDetail, responses=FIELD_RESPONSES)
 def accept_field(track_id: str, field: str, body: ReviewIn, svc: Svc) -> TrackDetail:
     """Accept the flagged value, or the alternative given as ``value``."""
-    state = svc.access.accept(
-        svc.ref(track_id),
-        field,
-        author=body.author,
-        expected_version=body.expected_version,
-        value=body.value,
-    )
-    return _done(svc, state)
+    return _done(svc, svc.access.accept(svc.ref(track_id), field, **body.model_dump()))
 
 
 @router.post(FIELD + "/reject", response_model=TrackDetail, responses=FIELD_RESPONSES)
 def reject_field(track_id: str, field: str, body: ReviewIn, svc: Svc) -> TrackDetail:
     """Reject the value: the field is cleared by a human edit (undo brings it back)."""
-    state = svc.access.reject(
-        svc.ref(track_id), field, author=body.author, expected_version=body.expected_version
-    )
-    return _done(svc, state)
+    who = body.model_dump(exclude={"value"})
+    return _done(svc, svc.access.reject(svc.ref(track_id), field, **who))
 
 
 @router.post("/bulk", response_model=BulkResult, responses={404: {"model": Message}})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from linernotes.service.library_access import CORE_FIELDS, TrackState
+from linernotes.service.library_access import CORE_FIELDS, EDITABLE_FIELDS, TrackState
 from linernotes.service.schemas import (
     AlternativeOut,
     ConflictOut,
@@ -107,19 +107,6 @@ def track_detail(state: TrackState) -> TrackDetail:
     )
 
 
-#: The editor's order: what is checked by ear first, then the words.
-_FIELD_ORDER = (
-    "bpm",
-    "key",
-    "time_signature",
-    "duration",
-    "title",
-    "artist",
-    "genres",
-    "moods",
-    "instruments",
-    "is_instrumental",
-    "vocal_language",
-    "caption",
-    "lyrics",
-)
+#: The editor shows these first (what is checked by ear), then the other final fields.
+_FIRST_FIELDS = ("bpm", "key", "time_signature", "duration", "title", "artist")
+_FIELD_ORDER = _FIRST_FIELDS + tuple(f for f in EDITABLE_FIELDS if f not in _FIRST_FIELDS)

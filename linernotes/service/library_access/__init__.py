@@ -360,15 +360,17 @@ class LibraryAccess:
         finally:
             os.unlink(name)
         hashes: dict[Path, str] = {}
-        for edit in pending:
-            if not edit.audio.resolve().is_relative_to(self.root.resolve()):
-                problems.append(f"{edit.audio}: outside the library")
-            elif edit.audio not in hashes:
-                try:
-                    record = find_record(edit.audio, out_dir=self.records, db_path=self.analysis_db)
-                    hashes[edit.audio] = record.file.content_hash
-                except LookupError as exc:
-                    problems.append(str(exc))
+        inside = self.root.resolve()
+        for audio in dict.fromkeys(e.audio for e in pending):
+            if not audio.resolve().is_relative_to(inside):
+                problems.append(f"{audio}: outside the library")
+                continue
+            try:
+                found = find_record(audio, out_dir=self.records, db_path=self.analysis_db)
+            except LookupError as exc:
+                problems.append(str(exc))
+            else:
+                hashes[audio] = found.file.content_hash
         if problems:
             return 0, 0, problems
         with self._write_lock, EditStore(self.edits_db) as store:
