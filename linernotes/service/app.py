@@ -10,7 +10,9 @@ browsable at ``/docs``.
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,17 +59,26 @@ def service_of(request: Request) -> Service:
 
 
 def create_app(settings: ServeSettings, *, build_index: bool = True) -> FastAPI:
-    """The application for ``settings``; ``build_index`` starts indexing in the background
-    (pages are served while it runs)."""
+    """The application for ``settings``; ``build_index`` indexes the library in the
+    background while the server runs (pages are served meanwhile)."""
     from linernotes.service import routes_edits, routes_jobs, routes_tracks
 
     access = LibraryAccess(settings.root, records=settings.records, db=settings.db)
     index = TrackIndex(access, rescan_s=settings.rescan_s)
 
     def finished(job: Job) -> None:
-        index.refresh(rescan=True)
+        index.rescan()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        if build_index:  # the first build runs while pages are served, then keeps watching
+            threading.Thread(target=index.watch, args=(stop,), daemon=True).start()
+        yield
+        stop.set()
 
     app = FastAPI(
+        lifespan=lifespan,
         title="linernotes review",
         version=__version__,
         description="Listen, see the beat grid, fix and accept annotations of one library.",
@@ -84,8 +95,6 @@ def create_app(settings: ServeSettings, *, build_index: bool = True) -> FastAPI:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
     _error_handlers(app)
-    if build_index:
-        threading.Thread(target=index.refresh, kwargs={"rescan": True}, daemon=True).start()
     return app
 
 

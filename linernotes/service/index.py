@@ -2,10 +2,10 @@
 
 Reading and reconciling a record costs a few milliseconds, too much to repeat for 10,000
 tracks on every page. Rows are cached and rebuilt only for tracks whose record file changed
-(checked every :attr:`TrackIndex.rescan_s` seconds, with a rescan for new files) or whose
-human edits changed (checked on every request: one grouped query on the edit layer, so an
-edit made with ``linernotes edit`` shows on the next page load). Filtering, sorting and
-paging then run over the cached rows.
+(a background :meth:`TrackIndex.watch` walks the library every few seconds for new, removed
+and rewritten tracks) or whose human edits changed (checked on every request: one grouped
+query on the edit layer, so an edit made with ``linernotes edit`` shows on the next page
+load). Filtering, sorting and paging then run over the cached rows.
 """
 
 from __future__ import annotations
@@ -86,26 +86,43 @@ class TrackIndex:
         """The first build is still running (pages hold the rows built so far)."""
         return not self._ready
 
-    def refresh(self, *, rescan: bool = False, wait: bool = True) -> None:
-        """Bring the rows up to date (see the module docstring). With ``wait`` false and a
-        refresh already running in another thread (the first build of a large library),
-        return at once: the caller sees the rows built so far."""
+    def rescan(self) -> None:
+        """Find added, removed and rewritten tracks (walk the root, stat the records), then
+        bring the rows up to date. The walk runs outside the lock: pages keep being served."""
+        refs = {r.id: r for r in self.access.scan()}
+        stamps = {i: self.access.stamp(r) for i, r in refs.items()}
+        with self._lock:
+            self.refs, self._stamps = refs, stamps
+            for gone in set(self._rows) - set(refs):
+                self._rows.pop(gone, None)
+                self._keys.pop(gone, None)
+            self._update()
+            self._scanned_at = time.monotonic()
+            self._ready = True
+
+    def watch(self, stop: threading.Event) -> None:
+        """Rescan until ``stop`` is set, every :attr:`rescan_s` seconds or three times as
+        long as a scan takes (a huge library is not walked back to back)."""
+        while not stop.is_set():
+            start = time.monotonic()
+            self.rescan()
+            stop.wait(max(self.rescan_s, 3 * (time.monotonic() - start)))
+
+    def refresh(self, *, wait: bool = True) -> None:
+        """Rebuild the rows whose human edits changed (one grouped query). With ``wait``
+        false and the lock held by a rescan (the first build of a large library), return
+        at once: the caller sees the rows built so far."""
+        if self._scanned_at == float("-inf"):
+            self.rescan()
+            return
         if not self._lock.acquire(blocking=wait):
             return
         try:
-            self._refresh(rescan or time.monotonic() - self._scanned_at > self.rescan_s)
-            self._ready = True
+            self._update()
         finally:
             self._lock.release()
 
-    def _refresh(self, rescan: bool) -> None:
-        if rescan:
-            self.refs = {r.id: r for r in self.access.scan()}
-            self._stamps = {i: self.access.stamp(r) for i, r in self.refs.items()}
-            self._scanned_at = time.monotonic()
-            for gone in set(self._rows) - set(self.refs):
-                self._rows.pop(gone, None)
-                self._keys.pop(gone, None)
+    def _update(self) -> None:
         versions = self.access.edit_versions()
         total = len(self.refs)
         for n, (track_id, ref) in enumerate(self.refs.items()):
@@ -140,7 +157,7 @@ class TrackIndex:
     def ref(self, track_id: str) -> TrackRef | None:
         """The track called ``track_id`` (rescanning once for a file added since)."""
         if track_id not in self.refs:
-            self.refresh(rescan=True)
+            self.rescan()
         return self.refs.get(track_id)
 
     def select(self, query: TrackQuery) -> list[TrackRow]:

@@ -1,9 +1,10 @@
 """Audio for the browser: the file itself when a browser plays it, else a cached FLAC copy;
 and waveform peaks for drawing.
 
-What Debian's Chromium plays was tested (``tests/test_service_browser.py`` plays one file of
-each): WAV (PCM), FLAC, MP3, Ogg Vorbis/Opus/FLAC, Opus, AAC in M4A/MP4 or ADTS, WebM and
-Matroska with Vorbis/Opus. It refuses ALAC in M4A, AIFF, CAF, WMA, AC-3, WavPack and APE.
+What Debian's Chromium (156) plays was tried with one file of each kind: WAV (PCM), FLAC,
+MP3, Ogg Vorbis/Opus/FLAC, Opus, AAC in M4A/MP4 or ADTS, WebM and Matroska with Vorbis/Opus.
+It refuses ALAC in M4A, AIFF, CAF, WMA, AC-3 and WavPack (and APE). The browser test plays
+an AIFF track through its transcode.
 Those are transcoded once to FLAC (lossless, and a plain file, so HTTP Range requests seek
 instantly, which a transcode streamed on the fly could not) under the library's cache
 folder, keyed by content hash so a renamed file keeps its copy.

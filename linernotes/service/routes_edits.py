@@ -143,5 +143,5 @@ async def import_edits(
     except UnicodeDecodeError:
         raise HTTPException(415, f"{name!r}: not UTF-8 text") from None
     imported, tracks, problems = svc.access.import_edits(bytes(data), suffix, author=author)
-    svc.index.refresh(rescan=True)
+    svc.index.rescan()
     return ImportResult(imported=imported, tracks=tracks, problems=problems)
