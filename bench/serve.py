@@ -275,6 +275,9 @@ def main() -> int:
         f" (ready in {time.perf_counter() - t0:.0f} s)"
     )
     shutil.rmtree(root / ".linernotes", ignore_errors=True)  # no edits from an earlier run
+    from linernotes.edits.store import EditStore
+
+    EditStore(root / ".linernotes" / "library.db").close()  # where `linernotes edit` looks
     server = serve(root, args.port)
     url = f"http://127.0.0.1:{args.port}"
     try:
