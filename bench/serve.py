@@ -274,7 +274,8 @@ def main() -> int:
         f"library: {args.tracks} tracks + one 60-minute MP3 under {root}"
         f" (ready in {time.perf_counter() - t0:.0f} s)"
     )
-    shutil.rmtree(root / ".linernotes", ignore_errors=True)  # no edits from an earlier run
+    for old in [root / ".linernotes", *root.glob("*/.linernotes")]:  # no earlier edits
+        shutil.rmtree(old, ignore_errors=True)
     from linernotes.edits.store import EditStore
 
     EditStore(root / ".linernotes" / "library.db").close()  # where `linernotes edit` looks
