@@ -8,19 +8,19 @@ STAMP  := $(VENV)/.installed-dev
 # gigabytes of CUDA packages; on a GPU machine install the torch build you need instead.
 TORCH  ?= torch==2.13.0
 
-.PHONY: demo test lint examples bench-speed bench-accuracy clean
+.PHONY: demo test lint browser screenshots examples bench-speed bench-accuracy clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(CORE): pyproject.toml | $(VENV)/bin/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e '.[serve]'
 	touch $(CORE)
 
 $(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet '$(TORCH)'
-	$(BIN)/python -m pip install --quiet -e '.[dev,listen,chat]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,listen,serve,chat]'
 	touch $(STAMP)
 
 ## demo: analyse the bundled example clips and compare with their known answers
@@ -29,9 +29,20 @@ demo: $(CORE)
 	$(BIN)/python scripts/demo_report.py build/demo examples/truth.json
 
 ## test: lint and run the test suite
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/ruff check linernotes tests scripts bench
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -rs
+
+## browser: Debian's chromium + chromium-driver, for the review UI's browser test
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		{ command -v apt-get >/dev/null && (apt-get update -qq && apt-get install -y -qq chromium chromium-driver) || \
+		  sudo apt-get install -y -qq chromium chromium-driver || \
+		  echo "*** WARNING: chromium + chromium-driver could not be installed: the review UI's browser test will be SKIPPED ***" >&2; }
+
+## screenshots: retake docs/review-list.png and docs/review-track.png with the browser test
+screenshots: $(STAMP) browser
+	LINERNOTES_SCREENSHOTS=docs $(BIN)/python -m pytest -q tests/test_service_browser.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check linernotes tests scripts bench

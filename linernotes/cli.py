@@ -22,6 +22,7 @@ from linernotes.listen.cli import (
     selected_prompts,
     settings_from_args,
 )
+from linernotes.service import add_serve_parser, cmd_serve
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -69,6 +70,7 @@ def _build_parser() -> argparse.ArgumentParser:
     build_quality_parser(sub)
     build_filter_parser(sub)
     build_chat_parsers(sub)
+    add_serve_parser(sub)
     return parser
 
 
@@ -141,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_endpoint_template(args)
     if args.command in ("quality", "filter"):
         return run_command(args)
+    if args.command == "serve":
+        return cmd_serve(args)
     if args.command in ANNOTATE_COMMANDS:
         return ANNOTATE_COMMANDS[args.command](args)
     if args.command in CHAT_COMMANDS:
