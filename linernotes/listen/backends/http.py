@@ -89,7 +89,8 @@ class HttpClient:
     secrets: tuple[str, ...] = ()
     sleep: Callable[[float], None] = time.sleep
     transport: httpx.BaseTransport | None = None
-    #: Least time between the starts of two requests (retries included); 0: no limit.
+    #: Least time from the end of one request to the start of the next (retries included);
+    #: 0: no limit.
     min_interval_s: float = 0.0
     #: Raised when a request fails for good (with ``status`` set for a 4xx answer).
     error: type[Exception] = ListenError
@@ -97,7 +98,7 @@ class HttpClient:
     _client: httpx.Client | None = field(default=None, init=False, repr=False)
     _slots: threading.BoundedSemaphore = field(init=False, repr=False)
     _pace: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
-    _last_start: float | None = field(default=None, init=False, repr=False)
+    _last_end: float | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._slots = threading.BoundedSemaphore(max(1, self.concurrency))
@@ -133,17 +134,20 @@ class HttpClient:
         return min(self.max_delay_s, base * (0.75 + 0.5 * random.random()))
 
     def _wait_turn(self) -> None:
-        """Sleep until ``min_interval_s`` has passed since the last request started."""
+        """Sleep until ``min_interval_s`` has passed since the last request ended, so that the
+        server sees them at least that far apart whatever the network's delays."""
         if self.min_interval_s <= 0:
             return
         with self._pace:
-            now = self.clock()
-            if self._last_start is not None:
-                wait = self._last_start + self.min_interval_s - now
+            if self._last_end is not None:
+                wait = self._last_end + self.min_interval_s - self.clock()
                 if wait > 0:
                     self.sleep(wait)
-                    now = self._last_start + self.min_interval_s
-            self._last_start = now
+
+    def _ended(self) -> None:
+        if self.min_interval_s > 0:
+            with self._pace:
+                self._last_end = self.clock()
 
     def post_json(
         self,
@@ -186,9 +190,12 @@ class HttpClient:
             self._wait_turn()
             try:
                 with self._slots:
-                    response = self.client.request(
-                        method, url, json=json_body, params=params, headers=headers or {}
-                    )
+                    try:
+                        response = self.client.request(
+                            method, url, json=json_body, params=params, headers=headers or {}
+                        )
+                    finally:
+                        self._ended()
             except httpx.TimeoutException:
                 last = f"timed out after {self.timeout_s:g} s"
             except httpx.TransportError as exc:
