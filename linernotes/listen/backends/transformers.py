@@ -72,6 +72,9 @@ __all__ = [
 ]
 
 DEFAULT_MODEL = "nvidia/music-flamingo-2601-hf"
+#: top_k given to transformers for a greedy prompt: greedy decoding ignores it, and this is the
+#: library's own default, which its configuration check accepts without a warning.
+GREEDY_TOP_K = 50
 #: Text tokens of a prompt besides its audio (system prompt, question), for memory estimates.
 PROMPT_TEXT_TOKENS = 256
 
@@ -225,6 +228,8 @@ class TransformersBackend(ListenBackend):
             pad = self.processor.tokenizer.pad_token_id
         values = params.explicit()  # every value set: the checkpoint's defaults fill nothing
         values.pop("seed", None)
+        if not values["do_sample"]:
+            values["top_k"] = GREEDY_TOP_K
         return GenerationConfig(
             **values, eos_token_id=base.eos_token_id, pad_token_id=pad, bos_token_id=None
         )
