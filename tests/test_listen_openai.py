@@ -8,10 +8,11 @@ import json
 import threading
 import time
 import wave
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import numpy as np
 import pytest
+from local_http import LocalServer, send_json
 
 from linernotes.listen import ListenError, ListenSettings, listen_to_track, make_backend
 from linernotes.listen.backends.http import HttpClient, redact_url
@@ -104,22 +105,10 @@ class FakeOpenAI:
                         fake.in_flight -= 1
 
             def _send(self, status: int, headers: dict[str, str], payload: object) -> None:
-                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    for key, value in headers.items():
-                        self.send_header(key, value)
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (timeout test)
+                send_json(self, status, payload, headers)  # the timeout test's client gives up
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        self.local = LocalServer(Handler)
+        self.base_url = self.local.url + "/v1"
 
     def completion(self, body: dict) -> dict:
         text = next(p["text"] for p in body["messages"][-1]["content"] if p["type"] == "text")
@@ -139,8 +128,7 @@ class FakeOpenAI:
         }
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.local.close()
 
 
 @pytest.fixture

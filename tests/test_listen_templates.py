@@ -5,6 +5,7 @@ builder writes."""
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import pytest
@@ -20,18 +21,14 @@ REAL = {
     "af3": (TEMPLATES / "audio-flamingo-3-hf.jinja").read_text(encoding="utf-8"),
     "mf": (TEMPLATES / "music-flamingo-2601-hf.jinja").read_text(encoding="utf-8"),
 }
-AF3_SYSTEM = "You are a helpful assistant."
-MF_SYSTEM = (
-    "You are Music Flamingo, a multimodal assistant for language and music. On each turn you"
-    " receive an audio clip which contains music and optional text, you will receive at least"
-    " one or both; use your world knowledge and reasoning to help the user with any task."
-    " Interpret the entirety of the content any input music--regardlenss of whether the user"
-    " calls it audio, music, or sound."
-)
-DEFAULT_SYSTEM = {"af3": AF3_SYSTEM, "mf": MF_SYSTEM}
-#: The conversation transformers' processor tests render with processors made from the real
-#: checkpoints (text part first, audio part second), and the text they expect.
-QUESTION = "What is surprising about the relationship between the barking and the music?"
+#: The prompts transformers' own tests expect these templates to render (see SOURCES.md).
+EXPECTED = json.loads((TEMPLATES / "transformers_expected.json").read_text(encoding="utf-8"))
+CHECKPOINT = {"af3": "audio-flamingo-3-hf", "mf": "music-flamingo-2601-hf"}
+#: Each model's default system prompt, as those expected prompts carry it.
+DEFAULT_SYSTEM = {
+    family: EXPECTED[name].split("<|im_start|>system\n", 1)[1].split("<|im_end|>", 1)[0]
+    for family, name in CHECKPOINT.items()
+}
 
 
 def _render(template: str, conversation: list[dict], **kwargs) -> str:
@@ -49,16 +46,15 @@ def test_vendored_templates_render_what_transformers_tests_expect(family):
         {
             "role": "user",
             "content": [
-                {"type": "text", "text": QUESTION},
+                {"type": "text", "text": EXPECTED["question"]},
                 {"type": "audio", "path": "dogs_barking_in_sync_with_the_music.wav"},
             ],
         }
     ]
-    expected = (
-        f"<|im_start|>system\n{DEFAULT_SYSTEM[family]}<|im_end|>\n"
-        f"<|im_start|>user\n<sound>{QUESTION}<|im_end|>\n<|im_start|>assistant\n"
-    )
-    assert _render(REAL[family], conversation, add_generation_prompt=True) == expected
+    rendered = _render(REAL[family], conversation, add_generation_prompt=True)
+    assert rendered == EXPECTED[CHECKPOINT[family]]
+    assert DEFAULT_SYSTEM["af3"] == "You are a helpful assistant."
+    assert DEFAULT_SYSTEM["mf"].startswith("You are Music Flamingo, a multimodal assistant")
 
 
 def _with_template(backend: TransformersBackend, template: str, **kwargs) -> TransformersBackend:

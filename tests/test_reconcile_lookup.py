@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from local_http import LocalServer, send_json
 from test_reconcile_fixtures import measured_record
 
 from linernotes.reconcile import ReconcileOptions, reconcile
@@ -67,34 +67,23 @@ class MBServer:
                                 "agent": self.headers.get("User-Agent"),
                                 "at": time.monotonic()})  # fmt: skip
                 if mb.script:
-                    self._send(*mb.script.pop(0))
+                    status, headers, body = mb.script.pop(0)
+                    send_json(self, status, body, headers)
                 elif mb.down:
-                    self._send(503, {}, RATE_LIMITED)
+                    send_json(self, 503, RATE_LIMITED)
                 else:
-                    self._send(200, {}, {"created": "2026-01-01T00:00:00.000Z",
-                                         "count": len(RECORDINGS), "offset": 0,
-                                         "recordings": RECORDINGS})  # fmt: skip
-
-            def _send(self, status: int, headers: dict[str, str], body: dict) -> None:
-                raw = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(raw)
+                    send_json(self, 200, {"created": "2026-01-01T00:00:00.000Z",
+                                          "count": len(RECORDINGS), "offset": 0,
+                                          "recordings": RECORDINGS})  # fmt: skip
 
             def log_message(self, *args) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.local = LocalServer(Handler)
+        self.url = self.local.url
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.local.close()
 
 
 @pytest.fixture

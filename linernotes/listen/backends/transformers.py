@@ -241,8 +241,8 @@ class TransformersBackend(ListenBackend):
     def _decoder(self) -> RowDecoder:
         return RowDecoder(
             self.model,
-            audio_token_id=self.audio_token_id,
-            generation_config=self._generation_config,
+            self.audio_token_id,
+            self._generation_config,
             batch_size=self.batch_size,
             kv_budget_bytes=self.kv_budget_bytes,
         )

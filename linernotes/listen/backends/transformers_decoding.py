@@ -107,9 +107,9 @@ class RowDecoder:
     def __init__(
         self,
         model: Any,
-        *,
         audio_token_id: int,
         generation_config: Callable[[GenerationParams], Any],
+        *,
         batch_size: int,
         kv_budget_bytes: int | None = None,
     ) -> None:
