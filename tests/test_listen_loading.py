@@ -169,3 +169,18 @@ def test_batches_shrink_to_the_memory_budget(tiny_backends, noise_16k, force_tok
     assert {o.info["batch_rows"] for o in unlimited.generate(noise_16k, prompts)} == {5}
     alone = TransformersBackend.from_loaded(base.model, base.processor, "tiny", batch_size=1)
     assert [o.text for o in outputs] == [o.text for o in alone.generate(noise_16k, prompts)]
+
+
+def test_memory_options_reach_the_settings(monkeypatch, tmp_path):
+    import argparse
+
+    from linernotes.listen.cli import add_listen_options, settings_from_args
+
+    monkeypatch.chdir(tmp_path)
+    parser = argparse.ArgumentParser()
+    add_listen_options(parser)
+    args = parser.parse_args(["--device-map", "auto", "--quantize", "4bit", "--kv-cache-gb", "12"])
+    settings = settings_from_args(args)
+    assert (settings.device_map, settings.quantize, settings.kv_cache_gb) == ("auto", "4bit", 12.0)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--quantize", "3bit"])
