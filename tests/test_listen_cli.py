@@ -62,7 +62,6 @@ def test_analyze_listen_failure_keeps_measurements(music_dir: Path, capsys, monk
 
 
 def test_analyze_listen_with_a_tiny_local_model(music_dir: Path, tiny_model_dirs) -> None:
-    pytest.importorskip("transformers")
     args = ["analyze", str(music_dir / "one.flac"), "--quiet", "--listen"]
     args += ["--model", str(tiny_model_dirs["mf"]), "--prompts", "very_brief,quality"]
     args += ["--max-new-tokens", "4"]

@@ -57,6 +57,21 @@ def add_listen_options(parser: argparse.ArgumentParser, *, with_switch: bool = T
     )
     group.add_argument("--device", help="cuda, cpu, cuda:1 ... (default: auto)")
     group.add_argument(
+        "--device-map",
+        help='transformers: "auto" spreads a model too large for one GPU over the GPUs and the CPU',
+    )
+    group.add_argument(
+        "--quantize",
+        choices=("8bit", "4bit"),
+        help="transformers: load the language model in 8 or 4 bits (needs bitsandbytes)",
+    )
+    group.add_argument(
+        "--kv-cache-gb",
+        type=float,
+        help="transformers: most memory for a decoding batch's key/value cache (default: 90 %%"
+        " of the free GPU memory)",
+    )
+    group.add_argument(
         "--think",
         action="store_true",
         default=None,
@@ -87,6 +102,9 @@ def settings_from_args(args: argparse.Namespace) -> Any:
         long_audio=getattr(args, "long_audio", None),
         batch_size=getattr(args, "batch_size", None),
         device=getattr(args, "device", None),
+        device_map=getattr(args, "device_map", None),
+        quantize=getattr(args, "quantize", None),
+        kv_cache_gb=getattr(args, "kv_cache_gb", None),
         think=getattr(args, "think", None),
         give_context=getattr(args, "give_context", None),
         max_new_tokens=getattr(args, "max_new_tokens", None),

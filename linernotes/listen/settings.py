@@ -83,6 +83,18 @@ class ListenSettings(BaseSettings):
     batch_size: int = Field(
         8, ge=1, description="most prompt rows decoded together (1: each prompt alone)"
     )
+    device_map: str | None = Field(
+        None, description='where the weights go ("auto": spread over the GPUs and the CPU)'
+    )
+    quantize: Literal["8bit", "4bit"] | None = Field(
+        None, description="load the language model in 8 or 4 bits (needs bitsandbytes)"
+    )
+    kv_cache_gb: float | None = Field(
+        None,
+        gt=0,
+        description="most memory for a decoding batch's key/value cache (default: 90 % of the"
+        " free GPU memory; no limit on the CPU)",
+    )
     prompts: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["caption", "genre_mood_inst", "technical", "lyrics", "quality"]
     )
