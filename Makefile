@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-dev
 # gigabytes of CUDA packages; on a GPU machine install the torch build you need instead.
 TORCH  ?= torch==2.13.0
 
-.PHONY: demo test lint examples bench-speed bench-accuracy clean
+.PHONY: demo test lint examples bench-speed bench-accuracy convert-musicnn clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,12 +20,14 @@ $(CORE): pyproject.toml | $(VENV)/bin/python
 
 $(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet '$(TORCH)'
-	$(BIN)/python -m pip install --quiet -e '.[dev,listen]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,listen,lyrics]'
 	touch $(STAMP)
 
 ## demo: analyse the bundled example clips and compare with their known answers
 demo: $(CORE)
-	$(BIN)/linernotes analyze examples --out build/demo --workers 2
+	$(BIN)/linernotes analyze examples --out build/demo --workers 2 --listen
+	$(BIN)/linernotes export examples --records build/demo --db build/demo/.linernotes/library.db \
+		--to ace-step --out build/demo/export
 	$(BIN)/python scripts/demo_report.py build/demo examples/truth.json
 
 ## test: lint and run the test suite
@@ -52,6 +54,14 @@ bench-accuracy: $(STAMP)
 bench-speed: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	bench/speed
+
+## convert-musicnn: rebuild the shipped ONNX tagger weights from musicnn's wheel (TensorFlow in
+## a venv of its own, .convert-venv); prints the ONNX-vs-TensorFlow difference
+convert-musicnn:
+	[ -x .convert-venv/bin/python ] || python3.11 -m venv .convert-venv
+	.convert-venv/bin/python -m pip install --quiet tensorflow-cpu==2.15.1 tf2onnx==1.17.0 \
+		onnx==1.16.2 onnxruntime librosa
+	.convert-venv/bin/python scripts/convert_musicnn.py
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache
