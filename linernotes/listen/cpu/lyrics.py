@@ -103,7 +103,8 @@ class LyricsTranscriber:
                 vad_filter=True,
                 condition_on_previous_text=False,
             )
-            lines = [_line(s) for s in segments]
+            duration_s = len(samples) / 16000
+            lines = [_line(s, duration_s) for s in segments]
         kept = [line for line in lines if _keep(line, spans)]
         text = "\n".join(line.text for line in kept)
         return LyricsResult(
@@ -131,10 +132,12 @@ def _check_hub(name: str) -> None:
         probe(hub_endpoint())
 
 
-def _line(segment: Any) -> LyricLine:
+def _line(segment: Any, duration_s: float) -> LyricLine:
+    """One decoded segment as a line, its times kept within the audio."""
+    end = min(float(segment.end), duration_s)
     return LyricLine(
-        start_s=round(float(segment.start), 3),
-        end_s=round(float(segment.end), 3),
+        start_s=round(min(float(segment.start), end), 3),
+        end_s=round(end, 3),
         text=segment.text.strip(),
         avg_logprob=round(float(segment.avg_logprob), 4),
         no_speech_prob=round(float(segment.no_speech_prob), 4),
@@ -142,7 +145,7 @@ def _line(segment: Any) -> LyricLine:
 
 
 def _keep(line: LyricLine, spans: list[tuple[float, float]]) -> bool:
-    if not line.text:
+    if not line.text or line.end_s <= line.start_s:  # empty, or past the end of the audio
         return False
     if (line.no_speech_prob or 0.0) > NO_SPEECH_ABOVE and (line.avg_logprob or 0.0) < LOGPROB_BELOW:
         return False
