@@ -49,7 +49,9 @@ OPSET = 17
 
 
 def _frontend():
-    """linernotes' mel front end, loaded from its file (needs only NumPy)."""
+    """linernotes' mel front end, loaded from its file (it needs NumPy and linernotes.dsp,
+    not the listen package and its dependencies)."""
+    sys.path.insert(0, str(ROOT))
     spec = importlib.util.spec_from_file_location("musicnn_frontend", FRONTEND)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -166,7 +168,7 @@ def check_frontend(frontend) -> float:
         y=y, sr=frontend.SAMPLE_RATE, hop_length=frontend.HOP, n_fft=frontend.N_FFT,
         n_mels=frontend.N_MELS, pad_mode="reflect",
     ).T  # fmt: skip
-    ours = frontend.power_spectrogram(y) @ frontend.mel_filterbank().T
+    ours = frontend.power_spectrogram(y) @ frontend.MEL_FILTERS.T
     rel = float(np.max(np.abs(ours - ref) / (np.abs(ref) + 1e-6)))
     log_diff = float(np.max(np.abs(frontend.log_mel(y) - np.log10(10000 * ref + 1))))
     print(f"front end vs librosa {librosa.__version__}: mel max relative diff {rel:.2e},"

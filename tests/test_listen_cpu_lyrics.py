@@ -81,10 +81,10 @@ def test_lyrics_only_where_the_tagger_or_the_stem_hears_a_voice(tiny_whisper, sp
 def test_unloadable_lyrics_model_fails_once_with_its_name(tmp_path):
     transcriber = LyricsTranscriber(str(tmp_path))  # a folder without a model
     with pytest.raises(LyricsError, match="cannot load lyrics model"):
-        transcriber.model
+        _ = transcriber.model
     start = time.perf_counter()
     with pytest.raises(LyricsError):
-        transcriber.model
+        _ = transcriber.model
     assert time.perf_counter() - start < 0.1
 
 

@@ -18,12 +18,17 @@ from linernotes.listen.cpu.lyrics import LyricsError, LyricsTranscriber
 from linernotes.listen.cpu.section import TaggerSection, TaggerSegment, TagScore
 from linernotes.listen.cpu.tagger import MusicnnTagger
 from linernotes.listen.cpu.vocabulary import merge_labels
-from linernotes.listen.cpu.vocals import segment_vocal_probability, stem_active, vocal_activity
+from linernotes.listen.cpu.vocals import (
+    segment_vocal_probability,
+    stem_active,
+    vocal_activity,
+    voice_activity_share,
+)
 
 #: Per category: a track tag is chosen when its probability reaches the threshold, at most
 #: ``limit`` of them (chosen on the dev half of ``bench/listen_cpu``).
 CHOOSE: dict[str, tuple[float, int]] = {
-    "genre": (0.15, 3), "mood": (0.1, 2), "instrument": (0.2, 3), "feel": (0.2, 1),
+    "genre": (0.15, 3), "mood": (0.1, 2), "instrument": (0.15, 3), "feel": (0.2, 1),
     "timbre": (0.2, 1), "era": (0.3, 1),
 }  # fmt: skip
 #: A segment lists the tags of a category at or above this probability.
@@ -86,10 +91,15 @@ def describe_clip(
     track = {w: (c, float(p.mean())) for w, (c, p) in per_segment.items()}
     vocal_p = segment_vocal_probability(per_segment)
     ends = gram.ends_s
+    sources = ("tagger",)
+    speech = voice_activity_share(samples, gram.starts_s, ends, sample_rate)
+    if speech is not None:
+        vocal_p = np.maximum(vocal_p, speech)
+        sources = ("tagger", "Silero VAD")
     stem_on = None
     if vocal_stem is not None:
         stem_on = stem_active(vocal_stem, samples, gram.starts_s, ends, sample_rate)
-    vocals = vocal_activity(vocal_p, gram.starts_s, ends, stem_on)
+    vocals = vocal_activity(vocal_p, gram.starts_s, ends, stem_on, sources)
     segments = []
     for i, (s0, s1) in enumerate(zip(gram.starts_s, ends, strict=True)):
         tags: dict[str, list[TagScore]] = {}

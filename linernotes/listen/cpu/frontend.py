@@ -4,7 +4,8 @@ The parameters are musicnn's own (``musicnn/configuration.py``): 512-point STFT,
 96 Slaney mel bands from 0 to 8 kHz on the power spectrum, then ``log10(10000 * mel + 1)``.
 musicnn casts the mel spectrogram to float16 before that product, which overflows to ``inf``
 under NumPy 2 (``10000 * mel`` stays float16); here everything is float32. The module needs
-only NumPy, so the conversion script can load it on its own to compare it with librosa.
+only NumPy and :mod:`linernotes.dsp`, so the conversion script can load it on its own to
+compare it with librosa.
 
 Examples
 --------
@@ -22,6 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from linernotes.dsp import mel_filterbank
+
 #: musicnn's sample rate, STFT size, hop and mel bands.
 SAMPLE_RATE = 16000
 N_FFT = 512
@@ -33,44 +36,8 @@ PATCH_FRAMES = 187
 MIN_TAIL_FRAMES = 64
 
 
-def hz_to_mel(freq_hz: np.ndarray) -> np.ndarray:
-    """Slaney's mel scale (linear below 1 kHz, logarithmic above), as librosa's default."""
-    freq_hz = np.asarray(freq_hz, dtype=np.float64)
-    mels = freq_hz / (200.0 / 3)
-    log_region = freq_hz >= 1000.0
-    logstep = np.log(6.4) / 27.0
-    mels[log_region] = 15.0 + np.log(freq_hz[log_region] / 1000.0) / logstep
-    return mels
-
-
-def mel_to_hz(mels: np.ndarray) -> np.ndarray:
-    """Inverse of :func:`hz_to_mel`."""
-    mels = np.asarray(mels, dtype=np.float64)
-    freqs = mels * (200.0 / 3)
-    log_region = mels >= 15.0
-    logstep = np.log(6.4) / 27.0
-    freqs[log_region] = 1000.0 * np.exp(logstep * (mels[log_region] - 15.0))
-    return freqs
-
-
-def mel_filterbank(
-    sample_rate: int = SAMPLE_RATE, n_fft: int = N_FFT, n_mels: int = N_MELS
-) -> np.ndarray:
-    """``(n_mels, 1 + n_fft // 2)`` triangular filters with Slaney area normalisation
-    (``librosa.filters.mel`` with its defaults), float32."""
-    fft_hz = np.linspace(0.0, sample_rate / 2.0, 1 + n_fft // 2)
-    top_mel = hz_to_mel(np.array([sample_rate / 2.0]))[0]
-    edges_hz = mel_to_hz(np.linspace(0.0, top_mel, n_mels + 2))
-    widths = np.diff(edges_hz)
-    ramps = edges_hz[:, None] - fft_hz[None, :]
-    lower = -ramps[:-2] / widths[:-1, None]
-    upper = ramps[2:] / widths[1:, None]
-    weights = np.maximum(0.0, np.minimum(lower, upper))
-    weights *= (2.0 / (edges_hz[2:] - edges_hz[:-2]))[:, None]
-    return weights.astype(np.float32)
-
-
-_FILTERS = mel_filterbank()
+#: musicnn's mel filters: librosa's defaults (Slaney scale and area normalisation, 0 to 8 kHz).
+MEL_FILTERS = mel_filterbank(SAMPLE_RATE, N_FFT, N_MELS, 0.0, SAMPLE_RATE / 2)
 _WINDOW = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)
 
 
@@ -91,7 +58,7 @@ def power_spectrogram(samples: np.ndarray) -> np.ndarray:
 
 def log_mel(samples: np.ndarray) -> np.ndarray:
     """``(frames, 96)`` float32 ``log10(10000 * mel + 1)`` of 16 kHz mono samples."""
-    mel = power_spectrogram(samples) @ _FILTERS.T
+    mel = power_spectrogram(samples) @ MEL_FILTERS.T
     return np.log10(np.float32(10000.0) * mel + np.float32(1.0)).astype(np.float32)
 
 

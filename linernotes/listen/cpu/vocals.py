@@ -1,9 +1,12 @@
-"""Is there a voice, and where: the tagger's vocal tags per 3 s segment, and the vocal stem's
-level when the track has one.
+"""Is there a voice, and where: the tagger's vocal tags per 3 s segment, the share of each
+segment a voice-activity detector hears as voice, and the vocal stem's level when the track
+has one.
 
 A segment's vocal probability is the largest of the voice tags (``vocals``, ``female
-vocals``, ``male vocals``, ``choir``, ``operatic vocals``); a segment is voiced when it
-reaches :data:`VOICED_AT`. The track's vocal probability is the mean of its most vocal
+vocals``, ``male vocals``, ``choir``, ``operatic vocals``) and, when faster-whisper (the
+``lyrics`` extra) is installed, of the share of the segment its bundled Silero VAD (MIT)
+marks as voice: musicnn learnt sung voices, Silero spoken ones. A segment is voiced when
+that reaches :data:`VOICED_AT`. The track's vocal probability is the mean of its most vocal
 quarter of segments (a voice that sings in a third of the song still counts), and the track
 is instrumental when fewer than :data:`MIN_VOICED_RATIO` of its segments are voiced and its
 vocal probability stays below :data:`VOICED_AT`. A vocal stem that sounds (within
@@ -31,7 +34,7 @@ from linernotes.listen.cpu.section import VocalActivity
 #: The words whose probability says a voice is there.
 VOICE_WORDS = ("vocals", "female vocals", "male vocals", "choir", "operatic vocals")
 #: A segment whose vocal probability reaches this is voiced.
-VOICED_AT = 0.3
+VOICED_AT = 0.4
 #: A track with fewer voiced segments than this share is instrumental.
 MIN_VOICED_RATIO = 0.15
 #: A vocal stem sounds where its level is within this many dB of the mix's...
@@ -44,6 +47,21 @@ def segment_vocal_probability(merged: Mapping[str, tuple[str, np.ndarray]]) -> n
     """Per-segment vocal probability from :func:`~.vocabulary.merge_labels` output."""
     columns = [merged[w][1] for w in VOICE_WORDS if w in merged]
     return np.max(np.stack(columns), axis=0)
+
+
+def voice_activity_share(
+    samples: np.ndarray, starts_s: np.ndarray, ends_s: np.ndarray, sr: int = 16000
+) -> np.ndarray | None:
+    """Share of each segment Silero VAD marks as voice (``None`` without faster-whisper)."""
+    try:
+        from faster_whisper.vad import VadOptions, get_speech_timestamps
+    except ImportError:
+        return None
+    voiced = np.zeros(samples.shape[0], dtype=bool)
+    for span in get_speech_timestamps(np.asarray(samples, dtype=np.float32), VadOptions()):
+        voiced[span["start"] : span["end"]] = True
+    return np.array([voiced[round(a * sr) : round(b * sr)].mean() if b > a else 0.0
+                     for a, b in zip(starts_s, ends_s, strict=True)])  # fmt: skip
 
 
 def stem_active(
@@ -84,19 +102,19 @@ def vocal_activity(
     starts_s: np.ndarray,
     ends_s: np.ndarray,
     stem: np.ndarray | None = None,
+    sources: tuple[str, ...] = ("tagger",),
 ) -> VocalActivity:
     """Decide ``is_instrumental`` with a confidence from per-segment vocal probabilities and,
     when given, the vocal stem's per-segment activity (see the module docstring)."""
     probs = np.asarray(probabilities, dtype=np.float64)
     top = np.sort(probs)[::-1][: max(1, int(np.ceil(len(probs) / 4)))]
     track_p = float(top.mean())
-    tagger_voiced = probs >= VOICED_AT
-    sources = ["tagger"]
+    sources = list(sources)
     if stem is not None:
         voiced = np.asarray(stem, dtype=bool)
         sources.append("vocal stem")
     else:
-        voiced = tagger_voiced
+        voiced = probs >= VOICED_AT
     ratio = float(voiced.mean()) if voiced.size else 0.0
     if stem is not None:
         instrumental = not voiced.any()
