@@ -12,7 +12,8 @@ description of each clip is written from this known content (what plays, how fas
 voice speaks) by :func:`reference_text`.
 
 Clips come in groups of four (chorale, tune, each with and without a voice); alternate groups
-are the dev half (thresholds were chosen there) and the test half (the figures). Audio and ``manifest.json`` go to ``bench/data/listen_cpu_v1/``.
+are the dev half (thresholds were chosen there) and the test half (the figures). Audio and
+``manifest.json`` go to ``bench/data/listen_cpu_v1/``.
 """
 
 from __future__ import annotations

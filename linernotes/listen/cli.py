@@ -183,7 +183,11 @@ def cmd_listen(args: argparse.Namespace) -> int:
         from linernotes.listen.choose import check_reachable, resolve_backend
 
         name = resolve_backend(settings)
-        if name == "cpu" and not args.prompt:
+        if name == "cpu":
+            if args.prompt:
+                print("linernotes: questions need an audio-language model (--base-url,"
+                      " --endpoint-url or --model); the CPU listener only tags", file=sys.stderr)
+                return 2
             from linernotes.listen.cpu.report import listen_on_cpu
 
             return listen_on_cpu(args.file, settings.lyrics_model, as_json=args.json)

@@ -103,7 +103,7 @@ class CpuListener:
 def attach_tagger(record: TrackRecord, section: TaggerSection) -> TrackRecord:
     """Put ``section`` into the record's listen section (created when no model listened)."""
     if record.listen is None:
-        record.listen = ListenSection(backend=BACKEND, model_id=MODEL_ID,
+        record.listen = ListenSection(backend=BACKEND, model_id=MODEL_ID, provenance="tagger",
                                       content_hash=record.file.content_hash)  # fmt: skip
     record.listen.tagger = section
     return record
