@@ -14,7 +14,7 @@ TRANSFORMERS_RANGE := transformers>=$(TRANSFORMERS_FLOOR),<6
 FLOOR       := .venv-floor
 FLOOR_STAMP := $(FLOOR)/.installed
 
-.PHONY: demo test lint browser screenshots examples bench-speed bench-accuracy transformers-floor clean
+.PHONY: demo test lint browser screenshots examples bench-speed bench-accuracy transformers-floor convert-musicnn clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,7 @@ $(CORE): pyproject.toml | $(VENV)/bin/python
 
 $(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet '$(TORCH)'
-	$(BIN)/python -m pip install --quiet -e '.[dev,listen,serve,chat]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,listen,lyrics,serve,chat]'
 	# the ceiling: the newest transformers the package admits
 	$(BIN)/python -m pip install --quiet --upgrade '$(TRANSFORMERS_RANGE)'
 	touch $(STAMP)
@@ -44,7 +44,9 @@ $(FLOOR_STAMP): pyproject.toml
 
 ## demo: analyse the bundled example clips and compare with their known answers
 demo: $(CORE)
-	$(BIN)/linernotes analyze examples --out build/demo --workers 2
+	$(BIN)/linernotes analyze examples --out build/demo --workers 2 --listen
+	$(BIN)/linernotes export examples --records build/demo --db build/demo/.linernotes/library.db \
+		--to ace-step --out build/demo/export
 	$(BIN)/python scripts/demo_report.py build/demo examples/truth.json
 
 ## test: lint, run the test suite, and the listen tests again on the lowest transformers
@@ -88,6 +90,14 @@ bench-accuracy: $(STAMP)
 bench-speed: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	bench/speed
+
+## convert-musicnn: rebuild the shipped ONNX tagger weights from musicnn's wheel (TensorFlow in
+## a venv of its own, .convert-venv); prints the ONNX-vs-TensorFlow difference
+convert-musicnn:
+	[ -x .convert-venv/bin/python ] || python3.11 -m venv .convert-venv
+	.convert-venv/bin/python -m pip install --quiet tensorflow-cpu==2.15.1 tf2onnx==1.17.0 \
+		onnx==1.16.2 onnxruntime librosa
+	.convert-venv/bin/python scripts/convert_musicnn.py
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache $(FLOOR)

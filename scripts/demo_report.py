@@ -1,5 +1,8 @@
-"""Print the demo's results beside the known answers of the bundled examples, and fail (exit
-status 1) when any answer is wrong or missing: BPM within 4 %, key and meter exact.
+"""Print the demo's results beside the known answers of the bundled examples, then what the
+CPU listener heard in each clip (tags, is_instrumental, caption) and whether the ACE-Step export
+got a caption for every clip and ``[Instrumental]`` exactly where that is known; fail (exit
+status 1) when any answer is wrong or missing: BPM within 4 %, key and meter exact, a caption
+for every clip.
 
 Usage: python scripts/demo_report.py OUT_DIR examples/truth.json
 """
@@ -69,6 +72,49 @@ def compare(out_dir: str | Path, truth: dict[str, dict]) -> Agreement:
     return result
 
 
+def _listening(out_dir: str | Path, names: list[str]) -> list[str]:
+    """What the CPU listener heard, and the ACE-Step export's captions and lyrics; returns what
+    is missing or wrong."""
+    from linernotes.listen.cpu.report import tag_line
+
+    print("\nlistening on the CPU (musicnn tags with probabilities; provenance 'tagger'):")
+    instrumental: dict[str, bool | None] = {}
+    failures: list[str] = []
+    for name in names:
+        record_file = Path(out_dir) / f"{Path(name).stem}.linernotes.json"
+        record = TrackRecord.load(record_file) if record_file.exists() else None
+        tagger = record.listen.tagger if record and record.listen else None
+        if tagger is None:
+            print(f"  {name}: no listening section (run with --listen)")
+            failures.append(f"{name}: no listening section")
+            continue
+        final = record.final
+        instrumental[Path(name).stem] = final.value("is_instrumental") if final else None
+        vocals = tagger.vocals
+        print(f"  {name}")
+        for label, category in (("genre", "genre"), ("instruments", "instrument"),
+                                ("mood", "mood")):  # fmt: skip
+            print(f"    {label:<12} {tag_line(tagger, category)}")
+        print(f"    {'instrumental':<12} {vocals.is_instrumental} (confidence"
+              f" {vocals.confidence:.2f}, vocal probability {vocals.vocal_probability:.2f})")
+        print(f"    {'caption':<12} {tagger.caption.text}")
+    dataset = Path(out_dir) / "export" / "ace-step" / "ace_step_dataset.json"
+    if not dataset.exists():
+        return [*failures, f"no ACE-Step export at {dataset}"]
+    samples = json.loads(dataset.read_text())["samples"]
+    captioned = sum(1 for s in samples if s["caption"].strip())
+    marked = sum(1 for s in samples if s["lyrics"] == "[Instrumental]")
+    wrong = [s["id"] for s in samples
+             if (s["lyrics"] == "[Instrumental]") != (instrumental.get(s["id"]) is True)]
+    print(f"\nACE-Step export ({dataset.parent}): {captioned}/{len(samples)} captions non-empty,"
+          f" [Instrumental] on {marked} (where is_instrumental is true: "
+          f"{'all' if not wrong else 'NOT ' + ', '.join(wrong)})")  # fmt: skip
+    failures += [f"{s['id']}: empty caption in the ACE-Step export" for s in samples
+                 if not s["caption"].strip()]
+    failures += [f"{sid}: [Instrumental] does not match is_instrumental" for sid in wrong]
+    return failures
+
+
 def main(out_dir: str, truth_path: str) -> int:
     truth = json.loads(Path(truth_path).read_text())
     result = compare(out_dir, truth)
@@ -83,13 +129,14 @@ def main(out_dir: str, truth_path: str) -> int:
         f"\nagreement with the known answers: BPM {hits['bpm']}/{n}, key {hits['key']}/{n},"
         f" meter {hits['meter']}/{n}"
     )
+    failures = [*result.failures, *_listening(out_dir, sorted(truth))]
     print(
         f"records, beat grids and downbeats are in {out_dir}/ ; try: "
         f".venv/bin/linernotes show {out_dir}/{Path(sorted(truth)[0]).stem}.linernotes.json"
     )
-    if result.failures:
+    if failures:
         print("\nWRONG OR MISSING:", file=sys.stderr)
-        for failure in result.failures:
+        for failure in failures:
             print(f"  {failure}", file=sys.stderr)
         return 1
     return 0

@@ -29,13 +29,17 @@ def _demo_report():
 
 @pytest.fixture(scope="module")
 def demo_out(tmp_path_factory) -> Path:
-    """The demo's command on a copy of the examples."""
+    """The demo's commands on a copy of the examples: analyse and listen on the CPU, then
+    export for ACE-Step."""
     from linernotes.cli import main
 
     root = tmp_path_factory.mktemp("demo")
     shutil.copytree(ROOT / "examples", root / "examples")
     out = root / "out"
-    assert main(["analyze", str(root / "examples"), "--out", str(out), "--quiet"]) == 0
+    assert main(["analyze", str(root / "examples"), "--out", str(out), "--quiet", "--listen"]) == 0
+    db = out / ".linernotes" / "library.db"
+    export = ["export", str(root / "examples"), "--records", str(out), "--db", str(db)]
+    assert main([*export, "--to", "ace-step", "--out", str(out / "export"), "--quiet"]) == 0
     return out
 
 

@@ -36,7 +36,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-BackendName = Literal["transformers", "openai", "hf-endpoint"]
+BackendName = Literal["transformers", "openai", "hf-endpoint", "cpu"]
 CONFIG_FILE = "linernotes.toml"
 
 
@@ -101,6 +101,11 @@ class ListenSettings(BaseSettings):
     prompts_dir: Annotated[list[Path], NoDecode] = Field(default_factory=list)
     give_context: bool = Field(True, description="give measured BPM/key/meter to the prompts")
     max_new_tokens: int | None = Field(None, ge=1)
+
+    lyrics_model: str = Field(
+        "small", description="CPU listener: faster-whisper size, hub id or folder; none: off"
+    )
+    tagger: bool = Field(False, description="also run the CPU tagger beside a model backend")
 
     base_url: str | None = None
     audio_format: Literal["wav", "mp3"] = "wav"
