@@ -39,7 +39,7 @@ def demo_out(tmp_path_factory) -> Path:
     assert main(["analyze", str(root / "examples"), "--out", str(out), "--quiet", "--listen"]) == 0
     db = out / ".linernotes" / "library.db"
     export = ["export", str(root / "examples"), "--records", str(out), "--db", str(db)]
-    assert main([*export, "--to", "ace-step", "--out", str(out / "export"), "--quiet"]) == 0
+    assert main([*export, "--to", "ace-step", "--out", str(out / "export")]) == 0
     return out
 
 
