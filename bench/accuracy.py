@@ -89,18 +89,15 @@ from accuracy_report import (  # noqa: E402
     format_relations,
     format_speed,
     misses,
+    recorded_figures,
     target_lines,
     trailing,
 )
 from accuracy_scores import CAPS, FAMILIES, METRICS, SUBSETS, score_clip  # noqa: E402
 from accuracy_set import ClipDef  # noqa: E402
 from accuracy_tools import child_main, tool_settings  # noqa: E402
-from childproc import (  # noqa: E402
-    add_child_options,
-    command_line,
-    cpu_model,
-    pin_child,
-)
+from childproc import add_child_options, command_line, cpu_model, pin_child  # noqa: E402
+from recorded import check  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 TOOLS = ("linernotes", "librosa", "essentia", "madmom", "aubio")
@@ -416,6 +413,7 @@ def main(argv: list[str] | None = None) -> int:
     analyse_s = time.perf_counter() - t0
 
     out: list[str] = [*lines, ""]
+    measured: dict[str, float] = {}
     if args.sweep:
         out += ["Baseline settings compared (tempo %, beat F x100, key %, MIREX x100) on "
                 f"{len(clips)} clean clips spread over meters and styles; the best of each "
@@ -464,6 +462,8 @@ def main(argv: list[str] | None = None) -> int:
         # not installed, or --tools) or of part of the set writes it only when asked.
         full_run = set(tools) == set(TOOLS) and not args.limit and not args.subset
         md = args.markdown or (RESULTS / "accuracy.md" if full_run else None)
+        if "linernotes" in scores and not args.limit and not args.subset:
+            measured = recorded_figures(table)
     total_s = time.perf_counter() - t_start
     out.append(f"# benchmark wall time {total_s / 60:.1f} min (rendering {render_s:.0f} s, "
                f"analysis {analyse_s:.0f} s, on {n_jobs} worker(s))")
@@ -492,7 +492,8 @@ def main(argv: list[str] | None = None) -> int:
             payload["scores"] = scores
             payload["table"] = table
         args.json.write_text(json.dumps(payload, indent=1, default=str))
-    return 0
+    # the whole set: linernotes' overall figures must not fall below the recorded ones
+    return check("accuracy", measured) if measured else 0
 
 
 if __name__ == "__main__":

@@ -306,3 +306,11 @@ def misses(clips: list[ClipDef], truths: dict[str, dict[str, Any]], run: ToolRun
 
 def _num(v: Any, digits: int = 1) -> str:
     return "—" if v is None else f"{float(v):.{digits}f}"
+
+
+def recorded_figures(table: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """linernotes' overall figures, by the names bench/results/recorded.json uses."""
+    names = {"acc1": "tempo_acc1", "acc2": "tempo_acc2", "numerator": "meter_numerator",
+             "compound": "meter_compound", "bpb": "beats_per_bar"}  # fmt: skip
+    overall = {m.key: table["overall"][m.key].get("linernotes") for m in METRICS}
+    return {names.get(k, k): v for k, v in overall.items() if v is not None}

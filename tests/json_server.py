@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from local_http import LocalServer, send_json
 
 
 class Request:
@@ -18,7 +19,7 @@ class Request:
         self.method, self.path, self.headers, self.body = method, path, headers, body
 
 
-class JsonServer(contextlib.AbstractContextManager):
+class JsonServer(LocalServer, contextlib.AbstractContextManager):
     """Serves ``respond(request) -> (status, body)`` on 127.0.0.1 until the ``with`` ends."""
 
     def __init__(self, respond: Callable[[Request], tuple[int, Any]]) -> None:
@@ -27,26 +28,17 @@ class JsonServer(contextlib.AbstractContextManager):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length)) if length else None
                 status, data = respond(Request(self.command, self.path, dict(self.headers), body))
-                raw = json.dumps(data).encode()
-                self.send_response(status)
-                for name, value in (("Content-Type", "application/json"),
-                                    ("Content-Length", str(len(raw)))):  # fmt: skip
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(raw)
+                send_json(self, status, data)
 
             do_GET = do_POST = _answer
 
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        super().__init__(Handler)
 
     def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.close()
 
 
 def chat_completion(model: str, content: str, usage: dict[str, int]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import pytest
 from json_server import JsonServer, Request, chat_completion
 from test_reconcile_fixtures import listen_section, measured_record
 
-from linernotes.listen.backends.http import HttpClient
+from linernotes.http import HttpClient
 from linernotes.reconcile import ReconcileOptions, reconcile
 from linernotes.reconcile.llm import STRUCTURE_SCHEMA, LLMStructurer
 

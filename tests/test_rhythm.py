@@ -340,7 +340,8 @@ def test_meter_confidence_is_lower_for_a_two_or_four_choice_and_names_the_runner
     assert three.meter_confidence > four.meter_confidence > 0.5
     assert three.meter_confidence > 0.95
     assert four.meter_confidence == pytest.approx(
-        meter_confidence("two_or_four", four.meter_decision_margin or 0.0))
+        meter_confidence("two_or_four", four.meter_decision_margin or 0.0)
+    )
     # at the threshold that decided it, unsure; further from it, surer; no metre, no confidence
     assert meter_confidence("two_or_four", 0.0) < 0.8
     assert meter_confidence("six_or_twelve", 0.0) < 0.5
@@ -487,8 +488,7 @@ def test_faint_pulse_above_chance_gets_its_tempo_when_pitch_changes_find_none():
     y, _, _ = click_track(120, dur=40.0)
     features = extract_features_from_array(y, SR)
     # Every onset tempo counts as faint here, and the pitch changes can never be periodic.
-    faint = {"min_tempo_strength": 1.5, "tempo_strength_noise": 0.0,
-             "change_strength_noise": 100.0}
+    faint = {"min_tempo_strength": 1.5, "tempo_strength_noise": 0.0, "change_strength_noise": 100.0}
     kept = rhythm(features, RhythmParams(**faint))
     assert close(kept.bpm, 120)
     refused = rhythm(features, RhythmParams(**faint, long_tempo_strength=1.5))

@@ -9,6 +9,8 @@ One module per command group, each adding its commands to the one parser:
 :mod:`.review`       ``review``
 :mod:`.export`       ``export``, ``crops``
 :mod:`.quality`      ``quality``, ``filter``
+:mod:`.serve`        ``serve``: the review web service (:mod:`linernotes.service`)
+:mod:`.chat`         ``chat``, ``mcp``: ask about tracks (:mod:`linernotes.chat`)
 ===================  ==================================================================
 
 Shared flags are in :mod:`.options`, progress in :mod:`.progress`, text views in

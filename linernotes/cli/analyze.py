@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from linernotes.cli.listen import add_listen_options, selected_prompts, settings_from_args
+from linernotes.cli.listen import add_listen_options, settings_from_args
 from linernotes.cli.options import add_command, add_json, add_library, add_quiet, add_workers, fail
 
 
@@ -61,10 +61,15 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     listener = None
     if args.listen:
-        from linernotes.listen.attach import TrackListener
+        from linernotes.errors import LinernotesError
+        from linernotes.listen.choose import make_listener, selected_prompts
 
         settings = settings_from_args(args)
-        listener = TrackListener(settings, selected_prompts(settings), force=args.force)
+        try:
+            listener = make_listener(settings, selected_prompts(settings), force=args.force,
+                                     announce=lambda note: fail(note, 0))  # fmt: skip
+        except LinernotesError as exc:
+            return fail(str(exc))
     report = analyze_paths(
         args.paths, out_dir=args.out, db_path=args.db, workers=args.workers, force=args.force,
         write_files=not args.json, on_start=lambda path: progress.start(path.name),

@@ -132,6 +132,8 @@ def render_record(record: TrackRecord, final: FinalFields | None = None) -> str:
     ]
     if f.tags:
         lines.append("  tags: " + ", ".join(f"{k}={v}" for k, v in sorted(f.tags.items())))
+    if f.decode.decoder != "ffmpeg":
+        lines.append(f"  decoded with {f.decode.decoder} (FFmpeg: {f.decode.ffmpeg_error})")
     if f.decode.truncated or f.decode.warnings:
         flag = "TRUNCATED: " if f.decode.truncated else ""
         lines.append(f"  {flag}" + "; ".join(f.decode.warnings))

@@ -93,33 +93,20 @@ def cmd_edit(args: argparse.Namespace) -> int:
 
 def _import_edits(args: argparse.Namespace) -> int:
     """``edit --from FILE``: check every row, then store all edits (or none)."""
-    from linernotes.library.edit_file import plan_edits
-
     source = Path(args.from_file)
     if not source.is_file():
         return fail(f"{source}: file not found")
     root = Path(args.root).absolute() if args.root else source.parent.absolute()
     try:
-        pending, problems = plan_edits(source, root)
-        library = _open(args, root)
+        with _open(args, root) as library:
+            done = library.import_edits(source, root, locked=args.lock, author=author(args))
     except (ValueError, json.JSONDecodeError, LookupError) as exc:
         return fail(str(exc))
-    with library:
-        records: dict[Path, Any] = {}
-        for edit in pending:
-            if edit.audio not in records:
-                try:
-                    records[edit.audio] = library.record_of(edit.audio)
-                except LookupError as exc:
-                    problems.append(str(exc))
-        if problems:
-            for problem in problems:
-                fail(problem)
-            return fail(f"{source}: nothing imported ({len(problems)} problems)")
-        for audio, record in records.items():
-            changes = [(e.field, e.value) for e in pending if e.audio == audio]
-            library.add_edits(record, changes, locked=args.lock, author=author(args), path=audio)
-    print(f"{len(pending)} edits of {len(records)} tracks imported from {source}")
+    if done.problems:
+        for problem in done.problems:
+            fail(problem)
+        return fail(f"{source}: nothing imported ({len(done.problems)} problems)")
+    print(f"{done.edits} edits of {len(done.tracks)} tracks imported from {source}")
     return 0
 
 

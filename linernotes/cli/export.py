@@ -117,15 +117,21 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     formats = options.parsed(_formats, args.to)
     root = options.need_folder(args.dir)
+    lookup = _lookup(args)
     report = export_dataset(root, formats, out=args.out, copy_audio=args.copy_audio,
                             records=args.records, db=args.db, options=reconcile_options(args),
-                            validate=not args.no_validate, lookup=_lookup(args))  # fmt: skip
+                            validate=not args.no_validate, lookup=lookup)  # fmt: skip
+    lookup_failures = lookup.failures if lookup is not None else []
+    for path, reason in lookup_failures:
+        print(f"lookup failed: {path}: {reason}", file=sys.stderr)
     for path, reason in report.skipped:
         print(f"skipped: {path}: {reason}", file=sys.stderr)
     data, ok = _report_formats(report.formats)
     if args.json:
         skipped = [{"path": str(p), "reason": r} for p, r in report.skipped]
-        options.print_json({"tracks": len(report.tracks), "formats": data, "skipped": skipped})
+        failed = [{"path": p, "reason": r} for p, r in lookup_failures]
+        options.print_json({"tracks": len(report.tracks), "formats": data, "skipped": skipped,
+                            "lookup_failed": failed})
     else:
         for fmt in report.formats:
             skipped = f", {len(fmt.skipped)} tracks skipped" if fmt.skipped else ""
@@ -133,7 +139,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                   f"{skipped} -> {fmt.folder}")  # fmt: skip
     if not report.tracks:
         return options.nothing_analysed(root)
-    return 0 if ok and not report.skipped else 1
+    return 0 if ok and not report.skipped and not lookup_failures else 1
 
 
 def cmd_crops(args: argparse.Namespace) -> int:

@@ -29,8 +29,21 @@ def add_listen_options(parser: argparse.ArgumentParser, *, with_switch: bool = T
         )
     group.add_argument(
         "--backend",
-        choices=("transformers", "openai", "hf-endpoint"),
-        help="where the model runs (default transformers: in this process)",
+        choices=("transformers", "openai", "hf-endpoint", "cpu"),
+        help="where the model runs: in this process (transformers), a server (openai,"
+        " hf-endpoint), or cpu: musicnn tags + faster-whisper lyrics, no GPU (default: cpu"
+        " unless a GPU, --model, --base-url or --endpoint-url says otherwise)",
+    )
+    group.add_argument(
+        "--lyrics-model",
+        help="CPU listener: faster-whisper size or hub id (default small), a local"
+        " CTranslate2 folder, or none",
+    )
+    group.add_argument(
+        "--tagger",
+        action="store_true",
+        default=None,
+        help="also run the CPU tagger beside a model backend (its caption fills gaps only)",
     )
     group.add_argument(
         "--model",
@@ -58,6 +71,21 @@ def add_listen_options(parser: argparse.ArgumentParser, *, with_switch: bool = T
     )
     group.add_argument("--device", help="cuda, cpu, cuda:1 ... (default: auto)")
     group.add_argument(
+        "--device-map",
+        help='transformers: "auto" spreads a model too large for one GPU over the GPUs and the CPU',
+    )
+    group.add_argument(
+        "--quantize",
+        choices=("8bit", "4bit"),
+        help="transformers: load the language model in 8 or 4 bits (needs bitsandbytes)",
+    )
+    group.add_argument(
+        "--kv-cache-gb",
+        type=float,
+        help="transformers: most memory for a decoding batch's key/value cache (default: 90 %%"
+        " of the free GPU memory)",
+    )
+    group.add_argument(
         "--think",
         action="store_true",
         default=None,
@@ -75,8 +103,9 @@ def add_listen_options(parser: argparse.ArgumentParser, *, with_switch: bool = T
 
 #: The options that set a :class:`ListenSettings` field of the same name.
 SETTING_OPTIONS = ("backend", "model", "revision", "prompts", "prompts_dir", "base_url",
-                   "endpoint_url", "long_audio", "batch_size", "device", "think", "give_context",
-                   "max_new_tokens")  # fmt: skip
+                   "endpoint_url", "long_audio", "batch_size", "device", "device_map", "quantize",
+                   "kv_cache_gb", "think", "give_context", "max_new_tokens", "lyrics_model",
+                   "tagger")  # fmt: skip
 
 
 def settings_from_args(args: argparse.Namespace) -> Any:
@@ -84,24 +113,6 @@ def settings_from_args(args: argparse.Namespace) -> Any:
     from linernotes.listen.settings import ListenSettings
 
     return ListenSettings.load(**{name: getattr(args, name, None) for name in SETTING_OPTIONS})
-
-
-def selected_prompts(settings: Any, questions: list[str] | None = None) -> list[Any]:
-    """The settings' prompts (answer length capped if asked), or one-off questions."""
-    from linernotes.listen.prompts import PromptLibrary, adhoc_prompt
-
-    if questions:
-        prompts = [adhoc_prompt(q) for q in questions]
-    else:
-        prompts = PromptLibrary(settings.prompts_dir).select(settings.prompts)
-    if settings.max_new_tokens:
-        prompts = [
-            p.model_copy(
-                update={"generation": p.generation.merged(max_new_tokens=settings.max_new_tokens)}
-            )
-            for p in prompts
-        ]
-    return prompts
 
 
 def register(sub: Any) -> None:
@@ -132,7 +143,9 @@ def cmd_listen(args: argparse.Namespace) -> int:
     """
     from linernotes.errors import LinernotesError
     from linernotes.listen.backends import make_backend
+    from linernotes.listen.choose import resolve_backend, selected_prompts
     from linernotes.listen.prompts import PromptLibrary
+    from linernotes.listen.reach import check_reachable
     from linernotes.listen.track import listen_to_track
 
     settings = settings_from_args(args)
@@ -149,7 +162,14 @@ def cmd_listen(args: argparse.Namespace) -> int:
     if not args.file:
         return fail("listen: give an audio file (or --list-prompts)", 2)
     try:
-        backend = make_backend(settings)
+        name = resolve_backend(settings)
+        if name == "cpu":
+            if args.prompt:
+                return fail("questions need an audio-language model (--base-url,"
+                            " --endpoint-url or --model); the CPU listener only tags", 2)
+            return _listen_on_cpu(Path(args.file), settings.lyrics_model, as_json=args.json)
+        check_reachable(settings, name)
+        backend = make_backend(settings.model_copy(update={"backend": name}))
         section = listen_to_track(args.file, backend, selected_prompts(settings, args.prompt))
     except LinernotesError as exc:
         return fail(str(exc))
@@ -166,6 +186,17 @@ def cmd_listen(args: argparse.Namespace) -> int:
             print(f"(could not parse: {entry.parse_error}; raw text above)")
         if entry.audio.truncated:
             print(f"(heard the first {entry.audio.used_s:.0f} s of {entry.audio.duration_s:.0f} s)")
+    return 0
+
+
+def _listen_on_cpu(path: Path, lyrics_model: str | None, *, as_json: bool) -> int:
+    """Measure ``path``, run the CPU listener on it and print what it heard."""
+    from linernotes.listen.cpu.listener import CpuListener
+    from linernotes.listen.cpu.report import format_section
+    from linernotes.pipeline import analyze_file
+
+    section = CpuListener(lyrics_model).describe_track(path, analyze_file(path))
+    print(section.model_dump_json(indent=2) if as_json else format_section(section))
     return 0
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,16 @@ RECORDS_SETTING = "records_dir"
 
 class LibraryNotFound(LookupError):
     """No library for a path, and the command does not create one."""
+
+
+@dataclass
+class EditImport:
+    """What an edits file gave: the number of edits stored, the tracks they changed, or the
+    problems that stopped it (then nothing was stored)."""
+
+    edits: int = 0
+    tracks: list[Path] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
 
 
 class Library(contextlib.AbstractContextManager):
@@ -199,6 +210,38 @@ class Library(contextlib.AbstractContextManager):
         ]  # fmt: skip
         self.refresh(digest)
         return added
+
+    def import_edits(
+        self,
+        source: Path,
+        root: Path,
+        *,
+        locked: bool,
+        author: str,
+        inside: Path | None = None,
+    ) -> EditImport:
+        """Store the edits of a CSV or JSON file (:mod:`.edit_file`; its tracks found
+        relative to it, else by name under ``root``): every row is checked first, and one
+        problem (a bad value, an unknown file, a track with no record, audio outside
+        ``inside`` when given) stores nothing."""
+        from linernotes.library.edit_file import plan_edits
+
+        pending, problems = plan_edits(source, root)
+        records: dict[Path, TrackRecord] = {}
+        for audio in dict.fromkeys(e.audio for e in pending):
+            if inside is not None and not audio.resolve().is_relative_to(inside.resolve()):
+                problems.append(f"{audio}: outside the library")
+                continue
+            try:
+                records[audio] = self.record_of(audio)
+            except LookupError as exc:
+                problems.append(str(exc))
+        if problems:
+            return EditImport(problems=problems)
+        for audio, record in records.items():
+            changes = [(e.field, e.value) for e in pending if e.audio == audio]
+            self.add_edits(record, changes, locked=locked, author=author, path=audio)
+        return EditImport(edits=len(pending), tracks=list(records))
 
     def undo(self, record: TrackRecord, field: str | None = None) -> Edit | None:
         """Undo the track's latest edit (of ``field`` if given) and refresh it."""

@@ -259,6 +259,24 @@ class LibraryDB(contextlib.AbstractContextManager):
             for r in rows
         ]  # fmt: skip
 
+    def edit_versions(self, content_hash: str | None = None) -> dict[str, dict[str, int]]:
+        """``{content_hash: {field: edits + undos}}`` (of one track if given): a field's
+        version, which changes with every edit or undo of it (a face that lets people change
+        a field checks it, so that a change made on an old value is refused)."""
+        sql = "SELECT content_hash, field, COUNT(*) + COUNT(undone_at) FROM human_edits"
+        args: tuple[Any, ...] = ()
+        if content_hash:
+            sql += " WHERE content_hash = ?"
+            args = (content_hash,)
+        out: dict[str, dict[str, int]] = {}
+        for digest, name, count in self._conn.execute(sql + " GROUP BY 1, 2", args):
+            out.setdefault(digest, {})[name] = int(count)
+        return out
+
+    def record_times(self) -> dict[str, str]:
+        """``{track: when its record was last stored}`` for every track."""
+        return dict(self._conn.execute("SELECT track, updated_at FROM records").fetchall())
+
     def active_edits(self, content_hash: str) -> dict[str, Edit]:
         """``{field: edit}``: the latest edit of each field that has not been undone."""
         return {e.field: e for e in self.edit_history(content_hash) if not e.undone}

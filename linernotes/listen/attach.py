@@ -40,6 +40,7 @@ class TrackListener:
         if self.settings.give_context:
             summary = record.summary
             measured = {f: getattr(summary, f) for f in CONTEXT_FIELDS if getattr(summary, f)}
+        tagger = record.listen.tagger if record.listen is not None else None
         record.listen = listen_to_track(
             path,
             self.backend,
@@ -49,4 +50,5 @@ class TrackListener:
             cache=cache,
             force=self.force,
         )
+        record.listen.tagger = tagger  # the CPU listener's section stays beside the model's
         return record

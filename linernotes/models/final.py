@@ -13,9 +13,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 #: Bumped when the reconcile rules change what they produce.
-RECONCILE_VERSION = "2"
+RECONCILE_VERSION = "3"
 
-Source = Literal["measured", "model", "human", "tags", "lookup", "default"]
+Source = Literal["measured", "model", "human", "tagger", "tags", "lookup", "default"]
 
 #: The fields reconcile produces, in display order.
 FINAL_FIELDS: tuple[str, ...] = (

@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from linernotes.models.tagger import TaggerSection
+
 LongAudioPolicy = Literal["truncate", "window"]
 
 #: Bumped when the section's shape or the parsing changes (parsed fields may differ).
@@ -78,6 +80,8 @@ class ListenSection(BaseModel):
     revision: str | None = None
     content_hash: str
     entries: dict[str, ListenEntry] = Field(default_factory=dict)
+    #: The CPU listener's tags, vocals, lyrics and caption (provenance ``tagger``), if it ran.
+    tagger: TaggerSection | None = None
 
     def text(self, prompt_id: str) -> str | None:
         """The cleaned text of a prompt's answer (falls back to the raw text)."""

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import BaseModel, Field
 
-from linernotes.errors import LinernotesError
+from linernotes.errors import ListenError
 from linernotes.listen.audio import AudioInput, Clip, load_clip
 from linernotes.listen.prompts import RenderedPrompt
 from linernotes.models.listen import AudioUse, LongAudioPolicy, SegmentText
@@ -28,10 +28,6 @@ AF3_MAX_SECONDS = 600.0
 MF_MAX_SECONDS = 1200.0
 #: Appended to the prompt for Audio Flamingo 3's "think" LoRA, as its model card says.
 THINK_SUFFIX = "Please think and reason about the input audio before you respond."
-
-
-class ListenError(LinernotesError):
-    """A backend failed to answer (a server error, a model that cannot load, ...)."""
 
 
 def max_seconds_for(model_id: str) -> float:
