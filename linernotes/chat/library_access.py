@@ -104,10 +104,10 @@ class LibraryAccess:
         self._files: list[Path] | None = None
 
     @property
-    def db(self) -> Path:
-        """The library database (where it would be made, while there is none)."""
+    def db(self) -> Path | None:
+        """The library database (``None`` while there is none)."""
         library = self.library.open()
-        return library.db.path if library else self.root / ".linernotes" / "library.db"
+        return library.db.path if library else None
 
     # -- naming tracks --------------------------------------------------------------------
     def resolve(self, track: str | Path) -> Path:

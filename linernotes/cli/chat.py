@@ -127,7 +127,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
                     raise EOFError from None
 
             return TerminalChat(session, author=author, read=read, echo=True).run()
-        history = library.db.parent / "chat_history"
+        history = library.db.parent / "chat_history" if library.db else None
         return TerminalChat(session, author=author, history_file=history).run()
     finally:
         library.close()
