@@ -9,7 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from linernotes.cli.listen import add_listen_options, settings_from_args
-from linernotes.cli.options import add_command, add_json, add_library, add_quiet, add_workers, fail
+from linernotes.cli.options import (
+    add_command,
+    add_executor,
+    add_json,
+    add_library,
+    add_quiet,
+    add_workers,
+    fail,
+    ray_settings,
+)
 
 
 def register(sub: Any) -> None:
@@ -22,6 +31,7 @@ def register(sub: Any) -> None:
     )
     add_library(p, records=False)
     add_workers(p)
+    add_executor(p)
     p.add_argument("--force", action="store_true", help="redo finished work")
     add_json(p, "the records (one per line for several) instead of writing files")
     add_quiet(p)
@@ -42,6 +52,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     """
     from linernotes.cli.display import render_report
     from linernotes.cli.progress import Progress
+    from linernotes.errors import LinernotesError
     from linernotes.library import analyze_paths
     from linernotes.library.scan import find_audio
 
@@ -61,7 +72,6 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     listener = None
     if args.listen:
-        from linernotes.errors import LinernotesError
         from linernotes.listen.choose import make_listener, selected_prompts
 
         settings = settings_from_args(args)
@@ -70,11 +80,16 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                                      announce=lambda note: fail(note, 0))  # fmt: skip
         except LinernotesError as exc:
             return fail(str(exc))
-    report = analyze_paths(
-        args.paths, out_dir=args.out, db_path=args.db, workers=args.workers, force=args.force,
-        write_files=not args.json, on_start=lambda path: progress.start(path.name),
-        on_outcome=on_outcome, listener=listener,
-    )  # fmt: skip
+    try:
+        report = analyze_paths(
+            args.paths, out_dir=args.out, db_path=args.db, workers=args.workers,
+            force=args.force, write_files=not args.json,
+            on_start=lambda path: progress.start(path.name), on_outcome=on_outcome,
+            listener=listener, ray=ray_settings(args),
+        )  # fmt: skip
+    except LinernotesError as exc:
+        progress.close()
+        return fail(str(exc))
     progress.close()
     if not args.quiet:
         print(render_report(report), file=sys.stderr)

@@ -7,7 +7,8 @@
                  folder ``analyze --out`` remembered, else beside the audio)
 ``--json``       print the command's data as JSON on stdout
 ``--quiet``      no progress and no summary on stderr
-``--workers N``  worker processes for analysis
+``--workers N``  worker processes for analysis (measuring tasks at a time on Ray)
+``--executor``   ``local`` (this machine) or ``ray`` (a Ray cluster: ``--ray-address``...)
 ===============  =====================================================================
 """
 
@@ -105,3 +106,50 @@ def print_json(data: Any) -> None:
 def author(args: argparse.Namespace) -> str:
     """Who edits: ``--author``, else ``$LINERNOTES_AUTHOR``, else the user name."""
     return args.author or os.environ.get("LINERNOTES_AUTHOR") or getpass.getuser()
+
+
+def add_executor(parser: argparse.ArgumentParser) -> None:
+    """``--executor local|ray`` and the Ray options."""
+    group = parser.add_argument_group("running on a Ray cluster (pip install 'linernotes[ray]')")
+    group.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="local: worker processes on this machine; ray: tasks and actors on a Ray cluster,"
+        " results merged into the library by this process (default local)",
+    )
+    group.add_argument(
+        "--ray-address",
+        default="auto",
+        help="the cluster: auto (the one this machine belongs to), ray://HOST:10001, or local"
+        " (start Ray here with --workers CPUs) (default auto)",
+    )
+    group.add_argument(
+        "--ray-actors", type=int, default=1, help="listen actors, each holding a model (default 1)"
+    )
+    group.add_argument(
+        "--ray-gpus", type=float, default=0.0, help="GPUs per listen actor (default 0)"
+    )
+    group.add_argument(
+        "--ray-batch", type=int, default=4, help="tracks per listen actor call (default 4)"
+    )
+    group.add_argument(
+        "--ray-chunk",
+        type=int,
+        default=1000,
+        help="tracks the driver sends per dataset run (default 1000)",
+    )
+
+
+def ray_settings(args: argparse.Namespace) -> Any:
+    """The :class:`~linernotes.library.ray_batch.RaySettings` of ``--executor ray``, else
+    ``None``."""
+    if args.executor != "ray":
+        return None
+    from linernotes.library.ray_batch import RaySettings
+
+    return RaySettings(
+        address=args.ray_address, workers=args.workers, actors=args.ray_actors,
+        gpus=args.ray_gpus, cpus=0.0 if args.ray_gpus else 1.0, batch=args.ray_batch,
+        chunk=args.ray_chunk,
+    )  # fmt: skip

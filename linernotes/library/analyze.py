@@ -16,16 +16,15 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
-from linernotes.errors import LinernotesError
 from linernotes.library.core import Library
 from linernotes.library.db import LibraryDB
 from linernotes.library.layout import write_outputs
 from linernotes.library.location import folder_of, libraries_for
+from linernotes.library.ray_batch import RaySettings, run_on_ray
 from linernotes.library.scan import StemPlan, find_tracks
-from linernotes.listen.cache import ListenCache
 from linernotes.models import TrackRecord
+from linernotes.pipeline.listening import Listener, listen_outcome
 from linernotes.pipeline.runner import (
     BatchReport,
     StoreOpener,
@@ -35,12 +34,6 @@ from linernotes.pipeline.runner import (
     run_jobs,
 )
 from linernotes.reconcile.core import final_is_current
-
-
-class Listener(Protocol):
-    """Adds a listen section to a record (see :class:`linernotes.listen.attach.TrackListener`)."""
-
-    def __call__(self, path: Path, record: TrackRecord, cache: ListenCache) -> TrackRecord: ...
 
 
 def analyze_paths(
@@ -54,13 +47,15 @@ def analyze_paths(
     on_start: Callable[[Path], None] | None = None,
     on_outcome: Callable[[TrackOutcome], None] | None = None,
     listener: Listener | None = None,
+    ray: RaySettings | None = None,
 ) -> BatchReport:
     """Analyse every audio file under ``paths`` into their library (see the module docstring).
 
     ``out_dir`` becomes the library's records folder (remembered for later commands);
     ``write_files=False`` stores the records without writing files (``analyze --json``).
     ``on_start`` is called with each track's path as it is handed out, ``on_outcome`` after
-    each track, both in this process (progress display).
+    each track, both in this process (progress display). ``ray`` runs the batch on a Ray
+    cluster instead of local worker processes (:mod:`linernotes.library.ray_batch`).
     """
     report = BatchReport()
     start = time.monotonic()
@@ -69,9 +64,8 @@ def analyze_paths(
             with Library(location, default_root=folder_of(group[0])) as library:
                 if out_dir:
                     library.remember_records(Path(out_dir).expanduser().absolute())
-                _Batch(library, report, listener, write_files, on_start, on_outcome).run(
-                    find_tracks(group), workers=workers, force=force
-                )
+                batch = _Batch(library, report, listener, write_files, on_start, on_outcome)
+                batch.run(find_tracks(group), workers=workers, force=force, ray=ray)
     except KeyboardInterrupt:
         report.interrupted = True
     report.wall_s = time.monotonic() - start
@@ -89,9 +83,15 @@ class _Batch:
     on_start: Callable[[Path], None] | None
     on_outcome: Callable[[TrackOutcome], None] | None
 
-    def run(self, plan: StemPlan, *, workers: int, force: bool) -> None:
+    def run(
+        self, plan: StemPlan, *, workers: int, force: bool, ray: RaySettings | None = None
+    ) -> None:
         library, owner = self.library, os.getpid()
         jobs = [TrackJob(p, library.key(p), tuple(plan.stems.get(p, ()))) for p in plan.tracks]
+        if ray is not None:
+            run_on_ray(library, jobs, self._stored, settings=ray, listener=self.listener,
+                       force=force)  # fmt: skip
+            return
         measure = functools.partial(measure_track, force=force, owner=owner,
                                     open_store=StoreOpener(LibraryDB, library.db.path))  # fmt: skip
 
@@ -112,6 +112,13 @@ class _Batch:
 
         run_jobs(jobs, announce if workers <= 1 else measure, finish, workers=workers)
 
+    def _stored(self, outcome: TrackOutcome) -> None:
+        """Store a track the cluster measured (and listened to), and report it."""
+        store_outcome(self.library, outcome, self.write_files)
+        self.report.outcomes.append(outcome)
+        if self.on_outcome is not None:
+            self.on_outcome(outcome)
+
 
 def _complete(
     library: Library,
@@ -121,20 +128,34 @@ def _complete(
 ) -> None:
     """Listen to, reconcile, store and write a measured track, each once; a skipped track
     only gets its missing files back (or, with a listener, what the model says now)."""
-    if outcome.status not in ("done", "skipped") or outcome.record_json is None:
+    if listener is not None:
+        listen_outcome(outcome, listener, library.db)
+    store_outcome(library, outcome, write_files)
+
+
+def store_outcome(library: Library, outcome: TrackOutcome, write_files: bool) -> None:
+    """Reconcile, store and write a track's record, once: a skipped track whose record is
+    unchanged (listening added nothing new) and whose final fields are current is not stored
+    again; only its missing files are written back."""
+    if outcome.record_json is None:
         return
     record = TrackRecord.from_json(outcome.record_json)
     path = outcome.path
-    if outcome.status == "skipped" and listener is None:
+    if outcome.status == "skipped" and _unchanged(library, path, record):
         edits = library.db.active_edits(record.file.content_hash)
         if final_is_current(record.final, edits):
             if write_files and not library.layout.complete(path):
                 write_outputs(record, library.layout.paths(path))
             return
-    if listener is not None:
-        try:
-            record = listener(path, record, library.db)
-        except (LinernotesError, OSError) as exc:
-            outcome.status, outcome.reason = "failed", f"listen: {exc}"
     library.save(path, record, write_files=write_files)
     outcome.record_json = record.to_json()
+
+
+def _unchanged(library: Library, path: Path, record: TrackRecord) -> bool:
+    """True when ``record`` is the library's stored record of ``path`` (final fields aside)."""
+    stored = library.db.get_record(library.key(path))
+    if stored is None:
+        return False
+    return TrackRecord.from_json(stored).model_dump(exclude={"final"}) == record.model_dump(
+        exclude={"final"}
+    )

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from linernotes.models import Edit
+from linernotes.pipeline.shard import Journal
 from linernotes.pipeline.track import ResultKey
 
 SCHEMA_VERSION = "2"
@@ -69,6 +70,44 @@ CREATE TABLE IF NOT EXISTS listen_results (
     model_id TEXT NOT NULL, entry TEXT NOT NULL, created_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS listen_results_hash ON listen_results (content_hash);
 """
+
+
+_PUT_FILE = (
+    "INSERT OR REPLACE INTO files (path, size, mtime_ns, content_hash, seen_at)"
+    " VALUES (?, ?, ?, ?, ?)"
+)
+_PUT_RESULT = (
+    "INSERT OR REPLACE INTO results (content_hash, analyzer, version, params_hash,"
+    " params, result, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_PUT_FAILURE = "INSERT OR REPLACE INTO failures (path, reason, at) VALUES (?, ?, ?)"
+_PUT_ANSWER = (
+    "INSERT OR REPLACE INTO listen_results"
+    " (key, content_hash, prompt_id, model_id, entry, created_at) VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+def _result_row(key: ResultKey, params: dict[str, Any], result: dict[str, Any]) -> tuple:
+    return (
+        key.content_hash,
+        key.analyzer,
+        key.version,
+        key.params_hash,
+        json.dumps(params, sort_keys=True),
+        json.dumps(result),
+        _now(),
+    )
+
+
+def _answer_row(key: str, content_hash: str, entry: dict[str, Any]) -> tuple:
+    return (
+        key,
+        content_hash,
+        str(entry.get("prompt_id", "")),
+        str(entry.get("model_id", "")),
+        json.dumps(entry),
+        _now(),
+    )
 
 
 def _now() -> str:
@@ -135,11 +174,14 @@ class LibraryDB(contextlib.AbstractContextManager):
 
     def remember_hash(self, path: Path, size: int, mtime_ns: int, content_hash: str) -> None:
         with self._transaction() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO files (path, size, mtime_ns, content_hash, seen_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (str(path), size, mtime_ns, content_hash, _now()),
-            )
+            conn.execute(_PUT_FILE, (str(path), size, mtime_ns, content_hash, _now()))
+
+    def file_memo(self, path: Path) -> tuple[int, int, str] | None:
+        """``(size, mtime_ns, content_hash)`` remembered for ``path``, if any."""
+        row = self._conn.execute(
+            "SELECT size, mtime_ns, content_hash FROM files WHERE path = ?", (str(path),)
+        ).fetchone()
+        return (int(row[0]), int(row[1]), str(row[2])) if row else None
 
     # -- analyzer results ----------------------------------------------------------------
     def get_result(self, key: ResultKey) -> dict[str, Any] | None:
@@ -153,13 +195,24 @@ class LibraryDB(contextlib.AbstractContextManager):
     def put_results(self, items: list[tuple[ResultKey, dict[str, Any], dict[str, Any]]]) -> None:
         """Store (key, params, result) triples in one transaction."""
         with self._transaction() as conn:
-            for key, params, result in items:
-                conn.execute(
-                    "INSERT OR REPLACE INTO results (content_hash, analyzer, version, params_hash,"
-                    " params, result, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (key.content_hash, key.analyzer, key.version, key.params_hash,
-                     json.dumps(params, sort_keys=True), json.dumps(result), _now()),
-                )  # fmt: skip
+            conn.executemany(_PUT_RESULT, [_result_row(*item) for item in items])
+
+    def results_of(self, content_hash: str) -> dict[ResultKey, dict[str, Any]]:
+        """Every stored stage result of these bytes, by key."""
+        rows = self._conn.execute(
+            "SELECT analyzer, version, params_hash, result FROM results WHERE content_hash = ?",
+            (content_hash,),
+        ).fetchall()
+        return {ResultKey(content_hash, r[0], r[1], r[2]): json.loads(r[3]) for r in rows}
+
+    def absorb(self, journal: Journal) -> None:
+        """Merge what a remote worker wrote (:class:`~linernotes.pipeline.shard.Journal`:
+        file hashes, stage results, failures, listen answers) in one transaction."""
+        with self._transaction() as conn:
+            conn.executemany(_PUT_FILE, [(*memo, _now()) for memo in journal.hashes])
+            conn.executemany(_PUT_RESULT, [_result_row(*item) for item in journal.results])
+            conn.executemany(_PUT_FAILURE, [(*failure, _now()) for failure in journal.failures])
+            conn.executemany(_PUT_ANSWER, [_answer_row(*answer) for answer in journal.answers])
 
     # -- records, one per track ----------------------------------------------------------
     def get_record(self, track: str) -> str | None:
@@ -196,10 +249,7 @@ class LibraryDB(contextlib.AbstractContextManager):
     # -- failures ------------------------------------------------------------------------
     def put_failure(self, path: Path, reason: str) -> None:
         with self._transaction() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO failures (path, reason, at) VALUES (?, ?, ?)",
-                (str(path), reason, _now()),
-            )
+            conn.execute(_PUT_FAILURE, (str(path), reason, _now()))
 
     # -- claims: one process per track at a time -----------------------------------------
     def claim(self, content_hash: str, pid: int | None = None) -> bool:
@@ -315,13 +365,14 @@ class LibraryDB(contextlib.AbstractContextManager):
     def put(self, key: str, content_hash: str, entry: dict[str, Any]) -> None:
         """Keep a listen answer (:class:`linernotes.listen.cache.ListenCache`)."""
         with self._transaction() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO listen_results"
-                " (key, content_hash, prompt_id, model_id, entry, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (key, content_hash, str(entry.get("prompt_id", "")),
-                 str(entry.get("model_id", "")), json.dumps(entry), _now()),
-            )  # fmt: skip
+            conn.execute(_PUT_ANSWER, _answer_row(key, content_hash, entry))
+
+    def answers_of(self, content_hash: str) -> dict[str, dict[str, Any]]:
+        """Every cached listen answer about these bytes, by cache key."""
+        rows = self._conn.execute(
+            "SELECT key, entry FROM listen_results WHERE content_hash = ?", (content_hash,)
+        ).fetchall()
+        return {r[0]: json.loads(r[1]) for r in rows}
 
     def forget_answers(self, content_hash: str) -> None:
         """Drop every listen answer about one track."""

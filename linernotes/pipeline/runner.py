@@ -111,7 +111,7 @@ class TrackJob:
 def measure_track(
     job: TrackJob,
     *,
-    open_store: StoreOpener,
+    open_store: Callable[[], BatchStore],
     owner: int,
     force: bool = False,
     frontend: FeatureParams | None = None,
@@ -141,21 +141,34 @@ def measure_track(
     return outcome
 
 
+def stored_outcome(
+    job: TrackJob, digest: str, store: BatchStore, frontend: FeatureParams | None = None
+) -> TrackOutcome | None:
+    """A "skipped" outcome carrying the stored record when the store holds a current record
+    of this track with these bytes (and its stems unchanged); ``None`` when it must be
+    measured."""
+    stored = store.get_record(job.key)
+    if stored is None:
+        return None
+    record = TrackRecord.from_json(stored)
+    if (
+        record.file.content_hash == digest
+        and record_is_current(record, pipeline_stages(), frontend)
+        and record.file.path == str(job.path)
+        and stems_current(record, job.stems, store)
+    ):
+        return TrackOutcome(job.path, "skipped", "already analysed", record_json=stored)
+    return None
+
+
 def _measure_claimed(
     job: TrackJob, digest: str, store: BatchStore, force: bool, frontend: FeatureParams | None
 ) -> TrackOutcome:
     stages = pipeline_stages()
     if not force:
-        stored = store.get_record(job.key)
-        if stored is not None:
-            record = TrackRecord.from_json(stored)
-            if (
-                record.file.content_hash == digest
-                and record_is_current(record, stages, frontend)
-                and record.file.path == str(job.path)
-                and stems_current(record, job.stems, store)
-            ):
-                return TrackOutcome(job.path, "skipped", "already analysed", record_json=stored)
+        finished = stored_outcome(job, digest, store, frontend)
+        if finished is not None:
+            return finished
     record = analyze_file(job.path, store=store, force=force, frontend=frontend, stages=stages)
     stem_s = attach_stems(record, job.stems, store=store, frontend=frontend, force=force)
     return TrackOutcome(

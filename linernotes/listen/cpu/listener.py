@@ -42,7 +42,7 @@ def vocal_stem_of(record: TrackRecord) -> tuple[Path, str | None] | None:
 
 class CpuListener:
     """Callable that adds a :class:`TaggerSection` to a track's record (the
-    :class:`linernotes.library.analyze.Listener` protocol)."""
+    :class:`linernotes.pipeline.listening.Listener` protocol)."""
 
     def __init__(self, lyrics_model: str | None = None, *, force: bool = False,
                  threads: int = 1) -> None:  # fmt: skip

@@ -1,0 +1,180 @@
+"""``analyze --executor ray``: the same batch on a Ray cluster, the library written by one
+process.
+
+The process that runs the command (Ray's *driver*) owns the library. For each chunk of
+tracks it:
+
+1. skips the tracks whose stored record is current (it knows their hash from the library's
+   memo of path, size and mtime, so a resumed batch redoes nothing it finished);
+2. sends every other track, with what the library knows about it (a
+   :class:`~linernotes.pipeline.shard.Known`), through a Ray Data pipeline: measuring as one
+   CPU task per track (decode, features, stages, stems), then, with a listener, an actor pool
+   whose actors each hold the model (``num_gpus`` each, tracks in batches);
+3. merges each track as it streams back: the worker's journal (hashes, stage results,
+   failures, listen answers) in one transaction, then the record reconciled with the human
+   edits, stored and written once (:func:`linernotes.library.analyze.store_outcome`).
+
+Workers never open the SQLite file, so the library can sit on the driver's local disk while
+the audio is on storage every node can read. A task whose worker dies is run again by Ray Data
+(its results were never merged); a driver that dies loses only the tracks in flight, and the
+same command resumes. One Ray batch writes a library at a time (a claim in the library, taken
+over when its process is gone).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from linernotes.errors import LinernotesError
+from linernotes.library.core import Library
+from linernotes.library.db import LibraryDB
+from linernotes.pipeline.listening import Listener
+from linernotes.pipeline.ray_stages import ListenActor, TrackWork, measure_row, work_of
+from linernotes.pipeline.runner import TrackJob, TrackOutcome, stored_outcome
+from linernotes.pipeline.shard import Known, ShardStore
+
+#: The claim a Ray batch holds on its library (the claims table, keyed like a track).
+DRIVER_CLAIM = "executor:ray"
+
+
+@dataclass(frozen=True)
+class RaySettings:
+    """Where and how wide a Ray batch runs.
+
+    ``address``: ``auto`` (the cluster this machine belongs to), ``ray://host:10001``, or
+    ``local`` (start Ray here with ``workers`` CPUs, plus one per listen actor).
+    ``workers``: measuring tasks at a time. ``actors``: listen actors, each holding a model,
+    with ``gpus`` GPUs and ``cpus`` CPUs each, taking ``batch`` tracks at a time. ``chunk``:
+    tracks per dataset run (what the driver holds in memory at once).
+    """
+
+    address: str = "auto"
+    workers: int = 1
+    actors: int = 1
+    gpus: float = 0.0
+    cpus: float = 1.0
+    batch: int = 4
+    chunk: int = 1000
+
+
+def connect(settings: RaySettings, *, listening: bool = False) -> None:
+    """Join (or start, for ``local``) the Ray cluster, unless this process already has."""
+    try:
+        import ray
+    except ImportError as exc:
+        raise LinernotesError(
+            "--executor ray needs Ray: pip install 'linernotes[ray]'"
+        ) from exc
+    if ray.is_initialized():
+        return
+    options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+    if settings.address == "local":
+        extra = settings.actors * settings.cpus if listening else 0
+        ray.init(num_cpus=max(1, settings.workers + math.ceil(extra)), **options)
+    else:
+        ray.init(address=settings.address, **options)
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
+
+
+def known_about(db: LibraryDB, job: TrackJob) -> Known:
+    """What the library knows about a job's track and stems (see :class:`Known`)."""
+    known = Known()
+    for path in (job.path, *(stem.path for stem in job.stems)):
+        memo = db.file_memo(path)
+        if memo is None:
+            continue
+        known.hashes[str(path)] = memo
+        known.results.update(db.results_of(memo[2]))
+        if path == job.path:
+            known.answers.update(db.answers_of(memo[2]))
+            by_hash = db.record_by_hash(memo[2])
+            if by_hash is not None:
+                known.records_by_hash[memo[2]] = by_hash
+    stored = db.get_record(job.key)
+    if stored is not None:
+        known.records[job.key] = stored
+    return known
+
+
+def finished_outcome(db: LibraryDB, job: TrackJob) -> TrackOutcome | None:
+    """The "skipped" outcome of a track the library has finished, judged without reading
+    the audio (its hash comes from the library's memo while size and mtime are unchanged)."""
+    try:
+        st = job.path.stat()
+    except OSError:
+        return None
+    digest = db.cached_hash(job.path, st.st_size, st.st_mtime_ns)
+    if digest is None:
+        return None
+    outcome = stored_outcome(job, digest, db)
+    if outcome is not None:
+        outcome.content_hash = digest
+    return outcome
+
+
+def run_on_ray(
+    library: Library,
+    jobs: Sequence[TrackJob],
+    finish: Callable[[TrackOutcome], None],
+    *,
+    settings: RaySettings,
+    listener: Listener | None = None,
+    force: bool = False,
+) -> None:
+    """Run ``jobs`` on Ray (see the module docstring), calling ``finish`` here with each
+    track's outcome once its worker's journal is merged into the library."""
+    connect(settings, listening=listener is not None)
+    db = library.db
+    if not db.claim(DRIVER_CLAIM, os.getpid()):
+        raise LinernotesError(
+            f"{library.location.db}: another Ray batch is writing this library; wait for it"
+        )
+    try:
+        for start in range(0, len(jobs), max(1, settings.chunk)):
+            works = []
+            for job in jobs[start : start + settings.chunk]:
+                done = None if force else finished_outcome(db, job)
+                if done is not None and listener is None:
+                    finish(done)
+                    continue
+                works.append(TrackWork(job, ShardStore(known_about(db, job)), done, force))
+            for work in _stream(works, settings, listener):
+                assert work.outcome is not None
+                db.absorb(work.store.journal)
+                finish(work.outcome)
+    finally:
+        db.release(DRIVER_CLAIM, os.getpid())
+
+
+def _stream(
+    works: list[TrackWork], settings: RaySettings, listener: Listener | None
+) -> Iterator[TrackWork]:
+    """The works, measured (and listened to) on the cluster, in the order they finish."""
+    if not works:
+        return
+    import ray.data
+
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False
+    context.print_on_execution_start = False
+    dataset = ray.data.from_items([w.row() for w in works], override_num_blocks=len(works))
+    tasks = ray.data.TaskPoolStrategy(size=max(1, settings.workers))
+    dataset = dataset.map(measure_row, num_cpus=1, compute=tasks)
+    if listener is not None:
+        dataset = dataset.map_batches(
+            ListenActor,
+            fn_constructor_args=(listener,),
+            batch_size=max(1, settings.batch),
+            batch_format="numpy",
+            compute=ray.data.ActorPoolStrategy(size=max(1, settings.actors)),
+            num_gpus=settings.gpus,
+            num_cpus=settings.cpus,
+        )
+    for row in dataset.iter_rows():
+        yield work_of(row)
+
