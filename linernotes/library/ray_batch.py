@@ -34,12 +34,15 @@ from linernotes.errors import LinernotesError
 from linernotes.library.core import Library
 from linernotes.library.db import LibraryDB
 from linernotes.pipeline.listening import Listener
-from linernotes.pipeline.ray_stages import ListenActor, TrackWork, measure_row, work_of
+from linernotes.pipeline.ray_stages import TrackWork, listen_actor, measure_row, work_of
 from linernotes.pipeline.runner import TrackJob, TrackOutcome, stored_outcome
 from linernotes.pipeline.shard import Known, ShardStore
 
 #: The claim a Ray batch holds on its library (the claims table, keyed like a track).
 DRIVER_CLAIM = "executor:ray"
+#: Memory a measuring task reserves (decoding a 10-minute stereo track at 44.1 kHz holds
+#: about 200 MB of samples, the features about as much again).
+MEASURE_MEMORY_BYTES = 512 * 1024**2
 
 
 @dataclass(frozen=True)
@@ -67,18 +70,19 @@ def connect(settings: RaySettings, *, listening: bool = False) -> None:
     try:
         import ray
     except ImportError as exc:
-        raise LinernotesError(
-            "--executor ray needs Ray: pip install 'linernotes[ray]'"
-        ) from exc
+        raise LinernotesError("--executor ray needs Ray: pip install 'linernotes[ray]'") from exc
     if ray.is_initialized():
         return
-    options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+    options: dict[str, Any] = {
+        "include_dashboard": False,
+        "log_to_driver": False,
+        "logging_level": logging.WARNING,
+    }
     if settings.address == "local":
         extra = settings.actors * settings.cpus if listening else 0
         ray.init(num_cpus=max(1, settings.workers + math.ceil(extra)), **options)
     else:
         ray.init(address=settings.address, **options)
-    logging.getLogger("ray.data").setLevel(logging.WARNING)
 
 
 def known_about(db: LibraryDB, job: TrackJob) -> Known:
@@ -143,10 +147,16 @@ def run_on_ray(
                     finish(done)
                     continue
                 works.append(TrackWork(job, ShardStore(known_about(db, job)), done, force))
+            waiting = {work.job.key: work.job for work in works}
             for work in _stream(works, settings, listener):
                 assert work.outcome is not None
+                waiting.pop(work.job.key, None)
                 db.absorb(work.store.journal)
                 finish(work.outcome)
+            for job in waiting.values():
+                reason = "lost on the cluster: its task failed (see Ray's logs)"
+                db.put_failure(job.path, reason)
+                finish(TrackOutcome(job.path, "failed", reason))
     finally:
         db.release(DRIVER_CLAIM, os.getpid())
 
@@ -159,16 +169,20 @@ def _stream(
         return
     import ray.data
 
+    logging.getLogger("ray.data").setLevel(logging.ERROR)
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False
     context.print_on_execution_start = False
+    context.max_errored_blocks = -1  # a track whose worker keeps dying fails alone
     dataset = ray.data.from_items([w.row() for w in works], override_num_blocks=len(works))
     tasks = ray.data.TaskPoolStrategy(size=max(1, settings.workers))
-    dataset = dataset.map(measure_row, num_cpus=1, compute=tasks)
+    # measuring stays a task of its own (its memory reservation keeps Ray Data from fusing
+    # it into the listen actors, which would leave the GPU idle while a track decodes); Ray
+    # Data runs a task again when its worker dies
+    dataset = dataset.map(measure_row, num_cpus=1, memory=MEASURE_MEMORY_BYTES, compute=tasks)
     if listener is not None:
         dataset = dataset.map_batches(
-            ListenActor,
-            fn_constructor_args=(listener,),
+            listen_actor(listener),
             batch_size=max(1, settings.batch),
             batch_format="numpy",
             compute=ray.data.ActorPoolStrategy(size=max(1, settings.actors)),
@@ -177,4 +191,3 @@ def _stream(
         )
     for row in dataset.iter_rows():
         yield work_of(row)
-

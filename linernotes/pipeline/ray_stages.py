@@ -57,10 +57,10 @@ def measure_row(row: dict[str, Any]) -> dict[str, Any]:
 
 class ListenActor:
     """Holds one listener (its model loaded on first use, once per actor) and listens to a
-    batch of tracks; answers are cached in each track's store and travel back with it."""
+    batch of tracks; answers are cached in each track's store and travel back with it.
+    Make one with :func:`listen_actor`."""
 
-    def __init__(self, listener: Listener) -> None:
-        self.listener = listener
+    listener: Listener
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         rows = []
@@ -70,3 +70,9 @@ class ListenActor:
                 listen_outcome(work.outcome, self.listener, work.store)
             rows.append(work.row()["work"])
         return {"key": batch["key"], "work": np.array(rows, dtype=object)}
+
+
+def listen_actor(listener: Listener) -> type[ListenActor]:
+    """A :class:`ListenActor` class bound to ``listener`` (the listener travels inside the
+    class, pickled by value; every actor Ray starts or restarts unpickles its own copy)."""
+    return type("BoundListenActor", (ListenActor,), {"listener": listener})
