@@ -29,6 +29,10 @@ class TrackListener:
         self.force = force
         self._backend: ListenBackend | None = None
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled as its settings and prompts (a Ray actor loads its own model)."""
+        return {**self.__dict__, "_backend": None}
+
     @property
     def backend(self) -> ListenBackend:
         if self._backend is None:  # loaded on first use: a batch of skipped tracks loads nothing

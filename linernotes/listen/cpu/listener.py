@@ -56,6 +56,10 @@ class CpuListener:
         self._lyrics = lyrics
         self._warned = False
 
+    def __getstate__(self) -> dict:
+        """Pickled as its settings (a Ray actor loads its own models)."""
+        return {**self.__dict__, "_models": None}
+
     @property
     def models(self) -> CpuListenerModels:
         if self._models is None:

@@ -62,6 +62,13 @@ class LyricsTranscriber:
         self._error: LyricsError | None = None
         self._lock = threading.Lock()
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled as its settings (a Ray actor loads its own model)."""
+        return {**self.__dict__, "_model": None, "_error": None, "_lock": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _lock=threading.Lock())
+
     @property
     def model(self) -> Any:
         """The loaded model; a load that failed once fails again at once (no retries per
