@@ -26,7 +26,7 @@ $(CORE): pyproject.toml | $(VENV)/bin/python
 
 $(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet '$(TORCH)'
-	$(BIN)/python -m pip install --quiet -e '.[dev,listen,lyrics,serve,chat]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,listen,lyrics,serve,chat,ray]'
 	# the ceiling: the newest transformers the package admits
 	$(BIN)/python -m pip install --quiet --upgrade '$(TRANSFORMERS_RANGE)'
 	touch $(STAMP)
