@@ -33,6 +33,7 @@ from linernotes.pipeline.runner import (
     measure_track,
     run_jobs,
 )
+from linernotes.pipeline.shard import Journal
 from linernotes.reconcile.core import final_is_current
 
 
@@ -102,35 +103,32 @@ class _Batch:
 
         def finish(outcome: TrackOutcome) -> None:
             try:
-                _complete(library, outcome, self.listener, self.write_files)
+                if self.listener is not None:
+                    listen_outcome(outcome, self.listener, library.db)
+                self._store(outcome)
             finally:
                 if outcome.content_hash is not None and outcome.status != "busy":
                     library.db.release(outcome.content_hash, owner)
-            self.report.outcomes.append(outcome)
-            if self.on_outcome is not None:
-                self.on_outcome(outcome)
+            self._report(outcome)
 
         run_jobs(jobs, announce if workers <= 1 else measure, finish, workers=workers)
 
-    def _stored(self, outcome: TrackOutcome) -> None:
-        """Store a track the cluster measured (and listened to), and report it."""
+    def _stored(self, outcome: TrackOutcome, journal: Journal | None) -> None:
+        """Merge a track the cluster measured (and listened to), and report it."""
+        self._store(outcome, journal)
+        self._report(outcome)
+
+    def _store(self, outcome: TrackOutcome, journal: Journal | None = None) -> None:
+        start = time.monotonic()
+        if journal is not None:
+            self.library.db.absorb(journal)
         store_outcome(self.library, outcome, self.write_files)
+        self.report.store_s += time.monotonic() - start
+
+    def _report(self, outcome: TrackOutcome) -> None:
         self.report.outcomes.append(outcome)
         if self.on_outcome is not None:
             self.on_outcome(outcome)
-
-
-def _complete(
-    library: Library,
-    outcome: TrackOutcome,
-    listener: Listener | None,
-    write_files: bool,
-) -> None:
-    """Listen to, reconcile, store and write a measured track, each once; a skipped track
-    only gets its missing files back (or, with a listener, what the model says now)."""
-    if listener is not None:
-        listen_outcome(outcome, listener, library.db)
-    store_outcome(library, outcome, write_files)
 
 
 def store_outcome(library: Library, outcome: TrackOutcome, write_files: bool) -> None:

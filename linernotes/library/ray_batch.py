@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +37,7 @@ from linernotes.library.db import LibraryDB
 from linernotes.pipeline.listening import Listener
 from linernotes.pipeline.ray_stages import TrackWork, listen_actor, measure_row, work_of
 from linernotes.pipeline.runner import TrackJob, TrackOutcome, stored_outcome
-from linernotes.pipeline.shard import Known, ShardStore
+from linernotes.pipeline.shard import Journal, Known, ShardStore
 
 #: The claim a Ray batch holds on its library (the claims table, keyed like a track).
 DRIVER_CLAIM = "executor:ray"
@@ -124,14 +125,15 @@ def finished_outcome(db: LibraryDB, job: TrackJob) -> TrackOutcome | None:
 def run_on_ray(
     library: Library,
     jobs: Sequence[TrackJob],
-    finish: Callable[[TrackOutcome], None],
+    finish: Callable[[TrackOutcome, Journal | None], None],
     *,
     settings: RaySettings,
     listener: Listener | None = None,
     force: bool = False,
 ) -> None:
     """Run ``jobs`` on Ray (see the module docstring), calling ``finish`` here with each
-    track's outcome once its worker's journal is merged into the library."""
+    track's outcome and its worker's journal (``None`` for a track finished before), which
+    ``finish`` merges into the library (:meth:`LibraryDB.absorb`) before storing the record."""
     connect(settings, listening=listener is not None)
     db = library.db
     if not db.claim(DRIVER_CLAIM, os.getpid()):
@@ -144,32 +146,34 @@ def run_on_ray(
             for job in jobs[start : start + settings.chunk]:
                 done = None if force else finished_outcome(db, job)
                 if done is not None and listener is None:
-                    finish(done)
+                    finish(done, None)
                     continue
                 works.append(TrackWork(job, ShardStore(known_about(db, job)), done, force))
             waiting = {work.job.key: work.job for work in works}
-            for work in _stream(works, settings, listener):
+            for work in stream_works(works, settings, listener):
                 assert work.outcome is not None
                 waiting.pop(work.job.key, None)
-                db.absorb(work.store.journal)
-                finish(work.outcome)
+                finish(work.outcome, work.store.journal)
             for job in waiting.values():
                 reason = "lost on the cluster: its task failed (see Ray's logs)"
                 db.put_failure(job.path, reason)
-                finish(TrackOutcome(job.path, "failed", reason))
+                finish(TrackOutcome(job.path, "failed", reason), None)
     finally:
         db.release(DRIVER_CLAIM, os.getpid())
 
 
-def _stream(
+def stream_works(
     works: list[TrackWork], settings: RaySettings, listener: Listener | None
 ) -> Iterator[TrackWork]:
-    """The works, measured (and listened to) on the cluster, in the order they finish."""
+    """The works, measured (and listened to) on the cluster, in the order they finish (a work
+    that already has an outcome passes the measuring stage untouched)."""
     if not works:
         return
     import ray.data
 
     logging.getLogger("ray.data").setLevel(logging.ERROR)
+    # fewer tracks than measuring tasks is not worth a warning
+    warnings.filterwarnings("ignore", "The maximum number of concurrent tasks", UserWarning)
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False
     context.print_on_execution_start = False

@@ -55,6 +55,9 @@ class BatchReport:
     outcomes: list[TrackOutcome] = field(default_factory=list)
     wall_s: float = 0.0
     interrupted: bool = False
+    store_s: float = 0.0
+    """Seconds the library's process spent storing tracks (listening aside): merging,
+    reconciling, writing the database and the files."""
 
     def count(self, status: Status) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
