@@ -197,8 +197,8 @@ def projection(local1: Run, audio_s: float, ray_overhead_s: float, merge: dict) 
         f"- measuring: {cpu_per_audio_s:.4f} CPU s per audio second (measured, local 1 worker)"
         f" x {TRACK_MINUTES} min per track (assumed) = {track_s * cpu_per_audio_s:.1f} CPU s per"
         f" track -> **{cpu_h:,.0f} CPU hours** for 1M tracks (~{cpu_h / 24 / 64:,.1f} days on"
-        f" 64 cores); Ray's overhead adds ~{overhead_h:,.0f} core-hours at the measured"
-        f" {ray_overhead_s * 1000:.0f} ms per track",
+        f" 64 cores); Ray's own cost, {ray_overhead_s * 1000:.0f} ms per track (measured), is"
+        f" ~{overhead_h:,.0f} h in all, spread over the cluster while it measures",
         f"- Music Flamingo: **ASSUMED**, not measured: {MF_SECONDS_PER_TRACK_L4:.0f} s per track"
         f" on an L4 (a practitioner's report; `bench/listen --full-size-random` has not run on a"
         f" GPU) = {mf_per_hour:.0f} tracks per GPU-hour -> **{gpu_h:,.0f} L4 GPU-hours** for"
