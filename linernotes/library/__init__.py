@@ -7,6 +7,8 @@
 * :mod:`.core` - :class:`Library`: records by track, final fields, edits that refresh files,
   edits imported from a file;
 * :mod:`.analyze` - :func:`analyze_paths`, the batch;
+* :mod:`.ray_batch` - the batch on a Ray cluster: this process the one writer that merges
+  what the workers return;
 * :mod:`.tracks` - the analysed tracks under a folder, and exporting them;
 * :mod:`.crops` - training crops cut on downbeats, each a track of the crops' library;
 * :mod:`.edit_file` - human edits from a CSV or JSON file;
