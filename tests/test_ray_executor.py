@@ -178,18 +178,26 @@ def _wait(condition: Any, what: str, timeout_s: float = 60.0) -> Any:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def _run_and_kill(folder: Path, db: Path, address: str, victim: Any) -> tuple[int, str]:
+    """Start a driver, SIGKILL the process ``victim(driver)`` names, wait for the driver to
+    end; its exit code and standard error."""
+    driver = _driver(folder, db, address)
+    try:
+        os.kill(victim(driver), signal.SIGKILL)
+        _, stderr = driver.communicate(timeout=120)
+    finally:
+        driver.kill()
+    return driver.returncode, stderr.decode()
+
+
 def test_killed_worker_track_is_run_again(
     ray_address: str, clips: Path, tmp_path: Path, local_records: dict[str, Any]
 ) -> None:
     db = _library(tmp_path, "ray")
-    driver = _driver(clips, db, ray_address)
-    try:
-        worker = _wait(_measuring_worker, "a worker measuring a track")
-        os.kill(worker, signal.SIGKILL)
-        _, stderr = driver.communicate(timeout=120)
-    finally:
-        driver.kill()
-    assert driver.returncode == 0, stderr.decode()[-2000:]
+    code, stderr = _run_and_kill(
+        clips, db, ray_address, lambda _: _wait(_measuring_worker, "a worker measuring a track")
+    )
+    assert code == 0, stderr[-2000:]
     assert _records(db) == local_records  # nothing lost
     assert _writes(db) == dict.fromkeys(local_records, 1)  # nothing written twice
 
@@ -198,13 +206,13 @@ def test_killed_driver_resumes_without_redoing_merged_tracks(
     ray_address: str, clips: Path, tmp_path: Path, local_records: dict[str, Any]
 ) -> None:
     db = _library(tmp_path, "ray")
-    driver = _driver(clips, db, ray_address)
-    try:
+
+    def driver_after_first_merge(driver: subprocess.Popen) -> int:
         _wait(lambda: _writes(db), "the first merged track")
-        os.kill(driver.pid, signal.SIGKILL)
-        driver.wait(timeout=30)
-    finally:
-        driver.kill()
+        return driver.pid
+
+    code, _ = _run_and_kill(clips, db, ray_address, driver_after_first_merge)
+    assert code == -signal.SIGKILL
     merged = _writes(db)
     assert 0 < len(merged) < len(CLIPS)
 
