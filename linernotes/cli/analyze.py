@@ -82,7 +82,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             return fail(str(exc))
     try:
         report = analyze_paths(
-            args.paths, out_dir=args.out, db_path=args.db, workers=args.workers,
+            args.paths, out_dir=args.out, db_path=args.db, workers=args.workers or 1,
             force=args.force, write_files=not args.json,
             on_start=lambda path: progress.start(path.name), on_outcome=on_outcome,
             listener=listener, ray=ray_settings(args),

@@ -46,7 +46,10 @@ def add_quiet(parser: argparse.ArgumentParser) -> None:
 
 def add_workers(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--workers", type=int, default=1, help="parallel worker processes (default 1)"
+        "--workers",
+        type=int,
+        help="parallel worker processes (default 1); with --executor ray, measuring tasks at a"
+        " time (default: as many as the cluster's CPUs)",
     )
 
 

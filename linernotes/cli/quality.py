@@ -165,7 +165,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
     except (OSError, ValueError, argparse.ArgumentTypeError) as exc:
         return options.fail(str(exc), 2)
     if args.analyze and find_audio([root]):
-        report = analyze_paths([root], db_path=args.db, workers=args.workers)
+        report = analyze_paths([root], db_path=args.db, workers=args.workers or 1)
         if report.exit_code and not args.quiet:
             options.fail("some tracks failed to analyse (see above)")
     try:

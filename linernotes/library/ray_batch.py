@@ -51,14 +51,15 @@ class RaySettings:
     """Where and how wide a Ray batch runs.
 
     ``address``: ``auto`` (the cluster this machine belongs to), ``ray://host:10001``, or
-    ``local`` (start Ray here with ``workers`` CPUs, plus one per listen actor).
-    ``workers``: measuring tasks at a time. ``actors``: listen actors, each holding a model,
+    ``local`` (start Ray here with ``workers`` CPUs, plus one per listen actor; all of this
+    machine's when ``workers`` is ``None``). ``workers``: measuring tasks at a time (``None``:
+    as many as the cluster's free CPUs allow). ``actors``: listen actors, each holding a model,
     with ``gpus`` GPUs and ``cpus`` CPUs each, taking ``batch`` tracks at a time. ``chunk``:
     tracks per dataset run (what the driver holds in memory at once).
     """
 
     address: str = "auto"
-    workers: int = 1
+    workers: int | None = None
     actors: int = 1
     gpus: float = 0.0
     cpus: float = 1.0
@@ -81,7 +82,8 @@ def connect(settings: RaySettings, *, listening: bool = False) -> None:
     }
     if settings.address == "local":
         extra = settings.actors * settings.cpus if listening else 0
-        ray.init(num_cpus=max(1, settings.workers + math.ceil(extra)), **options)
+        cpus = None if settings.workers is None else settings.workers + math.ceil(extra)
+        ray.init(num_cpus=cpus, **options)
     else:
         ray.init(address=settings.address, **options)
 
@@ -134,7 +136,6 @@ def run_on_ray(
     """Run ``jobs`` on Ray (see the module docstring), calling ``finish`` here with each
     track's outcome and its worker's journal (``None`` for a track finished before), which
     ``finish`` merges into the library (:meth:`LibraryDB.absorb`) before storing the record."""
-    connect(settings, listening=listener is not None)
     db = library.db
     if not db.claim(DRIVER_CLAIM, os.getpid()):
         raise LinernotesError(
@@ -149,6 +150,8 @@ def run_on_ray(
                     finish(done, None)
                     continue
                 works.append(TrackWork(job, ShardStore(known_about(db, job)), done, force))
+            if works:  # Ray is joined only when there is work for it
+                connect(settings, listening=listener is not None)
             waiting = {work.job.key: work.job for work in works}
             for work in stream_works(works, settings, listener):
                 assert work.outcome is not None
@@ -179,7 +182,8 @@ def stream_works(
     context.print_on_execution_start = False
     context.max_errored_blocks = -1  # a track whose worker keeps dying fails alone
     dataset = ray.data.from_items([w.row() for w in works], override_num_blocks=len(works))
-    tasks = ray.data.TaskPoolStrategy(size=max(1, settings.workers))
+    width = None if settings.workers is None else max(1, settings.workers)
+    tasks = ray.data.TaskPoolStrategy(size=width)
     # measuring stays a task of its own (its memory reservation keeps Ray Data from fusing
     # it into the listen actors, which would leave the GPU idle while a track decodes); Ray
     # Data runs a task again when its worker dies
