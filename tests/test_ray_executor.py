@@ -47,7 +47,8 @@ def ray_address() -> Any:
 
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory) -> Path:
-    """Five short synthesized tracks (one in a subfolder, one FLAC, one longer)."""
+    """Five short synthesized tracks (one in a subfolder, one FLAC, one longer, one with a
+    drum stem)."""
     folder = tmp_path_factory.mktemp("ray") / "music"
     sr = 22050
     for name, bpm, tonic, seconds in CLIPS:
@@ -56,6 +57,8 @@ def clips(tmp_path_factory) -> Path:
         mono = clicks + np.pad(harmony, (0, clicks.shape[0] - harmony.shape[0]))
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         write_audio(folder / name, mono[None, :], sr)
+        if name == "a.wav":  # a stem beside its mix, measured with it
+            write_audio(folder / "a.drums.wav", clicks[None, :], sr)
     return folder
 
 
@@ -123,6 +126,7 @@ def test_ray_records_equal_local_ones_and_rerun_writes_nothing(
     for track in local:  # field by field, the listen actors' tagger section included
         assert remote[track] == local[track], track
         assert remote[track]["listen"]["tagger"]["caption"]
+    assert [s["stem_type"] for s in remote["a.wav"]["stems"]] == ["drums"]
     for grid in (ray_db.parent / "out").rglob("*_GRID"):
         twin = local_db.parent / "out" / grid.relative_to(ray_db.parent / "out")
         assert grid.read_bytes() == twin.read_bytes()
