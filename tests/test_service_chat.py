@@ -76,7 +76,8 @@ def test_the_answer_streams_with_its_tool_calls_and_the_conversation_remembers(
     assert "What is the tempo?" in history and tokens in history
     llm_server.push(Reply(content="Hello."))
     ask(served, "Hi", conversation="c2")  # another conversation starts afresh
-    assert "What is the tempo?" not in [m.get("content") for m in llm_server.requests[-1]["messages"]]
+    fresh = [m.get("content") for m in llm_server.requests[-1]["messages"]]
+    assert "What is the tempo?" not in fresh
 
 
 def test_a_proposed_edit_waits_for_the_field_endpoint_and_the_next_question_sees_it(
