@@ -53,9 +53,7 @@ def ask(client: httpx.Client, question: str, conversation: str = "c1") -> list[d
     return events
 
 
-def test_the_answer_streams_with_its_tool_calls_and_the_conversation_remembers(
-    served, llm_server
-):
+def test_the_answer_streams_with_its_tool_calls_and_the_conversation_remembers(served, llm_server):
     def answer(body: dict) -> Reply:
         tempo = tool_results(body)["measurements"]["tempo"]
         return Reply(content=f"The measured tempo is {tempo['bpm']:.0f} BPM.")
