@@ -83,5 +83,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if chats is not None:
         print(f"linernotes: chat panel answers with: {chats.mode}", file=sys.stderr)
     app = create_app(settings, chat=chats)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    finally:
+        if chats is not None:
+            chats.close()
     return 0
