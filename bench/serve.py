@@ -322,7 +322,11 @@ def main() -> int:
         bench_seeking(url, audio, args.seeks)
     finally:
         server.terminate()
-        server.wait(10)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
     return 0
 
 

@@ -84,7 +84,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"linernotes: chat panel answers with: {chats.mode}", file=sys.stderr)
     app = create_app(settings, chat=chats)
     try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+        # Ctrl-C stops within seconds, not after a request still decoding a waveform
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
+                    timeout_graceful_shutdown=3)  # fmt: skip
     finally:
         if chats is not None:
             chats.close()

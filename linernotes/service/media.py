@@ -16,6 +16,7 @@ import contextlib
 import json
 import math
 import os
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -125,14 +126,16 @@ def peaks(path: Path, digest: str, cache: Path, buckets: int = PEAK_BUCKETS) -> 
 
 
 def _at_low_priority(fn: Callable[..., T], *args: Any) -> T:
-    """``fn(*args)`` in a thread of its own at niceness +10 (on Linux niceness is per
-    thread): decoding an hour of audio for its waveform takes seconds of CPU, which must not
-    slow down the playback the user is seeking in meanwhile."""
+    """``fn(*args)`` in a thread of its own, 10 steps nicer than the caller (on Linux
+    niceness is per thread; elsewhere it runs at the caller's): decoding an hour of audio
+    for its waveform takes seconds of CPU, which must not slow down the playback the user
+    is seeking in meanwhile."""
     box: dict[str, Any] = {}
 
     def run() -> None:
         with contextlib.suppress(OSError, AttributeError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+            if sys.platform == "linux":
+                os.setpriority(os.PRIO_PROCESS, 0, min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10))
         try:
             box["result"] = fn(*args)
         except BaseException as exc:  # handed to the caller
