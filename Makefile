@@ -7,6 +7,8 @@ STAMP  := $(VENV)/.installed-dev
 # A CPU build of PyTorch for the listen tests (tiny random models). Any other torch spec pulls
 # gigabytes of CUDA packages; on a GPU machine install the torch build you need instead.
 TORCH  ?= torch==2.13.0
+# Demucs without its declared deps (see the `separate` extra in pyproject.toml).
+DEMUCS ?= demucs==4.1.0
 
 .PHONY: demo test lint browser screenshots examples bench-speed bench-accuracy clean
 
@@ -20,7 +22,8 @@ $(CORE): pyproject.toml | $(VENV)/bin/python
 
 $(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet '$(TORCH)'
-	$(BIN)/python -m pip install --quiet -e '.[dev,listen,serve,chat]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,listen,serve,chat,separate]'
+	$(BIN)/python -m pip install --quiet --no-deps '$(DEMUCS)'
 	touch $(STAMP)
 
 ## demo: analyse the bundled example clips and compare with their known answers

@@ -22,7 +22,11 @@ from linernotes.listen.cli import (
     selected_prompts,
     settings_from_args,
 )
+from linernotes.separate.cli import add_separate_options, separate_for_analyze
+from linernotes.separate.cli import register as register_stems
 from linernotes.service import add_serve_parser, cmd_serve
+
+STEMS_COMMANDS: dict = {}
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -57,6 +61,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     analyze.add_argument("--quiet", "-q", action="store_true", help="no progress or summary")
     add_listen_options(analyze)
+    add_separate_options(analyze)
 
     show = sub.add_parser("show", help="print a track's record, human-readable")
     show.add_argument("path", help="an audio file (or its .linernotes.json record)")
@@ -71,6 +76,7 @@ def _build_parser() -> argparse.ArgumentParser:
     build_filter_parser(sub)
     build_chat_parsers(sub)
     add_serve_parser(sub)
+    STEMS_COMMANDS.update(register_stems(sub))
     return parser
 
 
@@ -83,6 +89,9 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     if total == 0:
         print("linernotes: no audio files found in " + ", ".join(args.paths), file=sys.stderr)
         return 1
+    separated = separate_for_analyze(args)
+    if separated != 0:
+        return separated
     progress = Progress(total, enabled=not args.quiet)
     several = total > 1
 
@@ -111,6 +120,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         write_files=not args.json,
         on_outcome=on_outcome,
         listener=listener,
+        separated_model=args.separate,
     )
     progress.close()
     if not args.quiet:
@@ -147,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_serve(args)
     if args.command in ANNOTATE_COMMANDS:
         return ANNOTATE_COMMANDS[args.command](args)
+    if args.command in STEMS_COMMANDS:
+        return STEMS_COMMANDS[args.command](args)
     if args.command in CHAT_COMMANDS:
         return CHAT_COMMANDS[args.command](args)
     return 2

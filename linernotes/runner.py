@@ -134,13 +134,18 @@ def process_track(
     write_files: bool = True,
     frontend: FeatureParams | None = None,
     stems: Sequence[StemFile] = (),
+    separated_model: str | None = None,
 ) -> TrackOutcome:
-    """Analyse one track of a batch (and its ``stems``) and write its outputs; never raises
-    for a bad file, and a bad stem is recorded in the stem's entry, not as a failure."""
+    """Analyse one track of a batch (and its ``stems``, plus those separated from it for the
+    types the user did not provide, of ``separated_model`` if given) and write its outputs;
+    never raises for a bad file, and a bad stem is recorded in the stem's entry."""
+    from linernotes.separate.layout import merge_stems, separated_stems
+
     start = time.monotonic()
     store = _store_for(db_path)
     try:
         digest = file_hash(path, store)
+        stems = merge_stems(stems, separated_stems(db_path, digest, path, model=separated_model))
         if not store.claim(digest):
             return TrackOutcome(path, "busy", "being analysed by another process")
         try:
@@ -253,22 +258,21 @@ def analyze_paths(
     write_files: bool = True,
     on_outcome: Callable[[TrackOutcome], None] | None = None,
     listener: Listener | None = None,
+    separated_model: str | None = None,
 ) -> BatchReport:
     """Analyse every audio file under ``paths``; see the module docstring for the guarantees.
 
     ``on_outcome`` is called in the parent process after each track (progress display).
     ``listener`` (``analyze --listen``) adds the audio model's section to each measured record,
-    in this process, so a model is loaded once however many workers measure.
+    in this process, so a model is loaded once however many workers measure. Stems separated
+    earlier (``linernotes stems``) join each track's own; ``separated_model`` picks the model
+    when a track was separated by several (default: the newest separation).
     """
     plan = find_tracks(paths)
     files = plan.tracks
-    roots = [Path(p).expanduser().absolute() for p in paths]
-    root = roots[0] if len(roots) == 1 and roots[0].is_dir() else None
-    if root is None and files:
-        root = Path(os.path.commonpath([f.parent for f in files]))
+    root, db = library_of(paths, files, out_dir=out_dir, db_path=db_path)
     out = Path(out_dir).absolute() if out_dir else None
     layout = OutputLayout(files, root=root, out_dir=out)
-    db = Path(db_path) if db_path else default_store_path(out or root or Path.cwd())
     report = BatchReport()
     start = time.monotonic()
 
@@ -279,7 +283,8 @@ def analyze_paths(
         if on_outcome is not None:
             on_outcome(outcome)
 
-    kwargs = {"db_path": db, "layout": layout, "force": force, "write_files": write_files}
+    kwargs = {"db_path": db, "layout": layout, "force": force, "write_files": write_files,
+              "separated_model": separated_model}  # fmt: skip
     try:
         if workers <= 1:
             for path in files:
@@ -290,6 +295,23 @@ def analyze_paths(
         report.interrupted = True
     report.wall_s = time.monotonic() - start
     return report
+
+
+def library_of(
+    paths: Sequence[str | os.PathLike[str]],
+    files: Sequence[Path],
+    *,
+    out_dir: str | os.PathLike[str] | None = None,
+    db_path: str | os.PathLike[str] | None = None,
+) -> tuple[Path | None, Path]:
+    """The root folder of a batch (the folder given, else the tracks' common folder) and its
+    library database (``db_path``, else the one in ``out_dir`` or the root)."""
+    roots = [Path(p).expanduser().absolute() for p in paths]
+    root = roots[0] if len(roots) == 1 and roots[0].is_dir() else None
+    if root is None and files:
+        root = Path(os.path.commonpath([f.parent for f in files]))
+    out = Path(out_dir).absolute() if out_dir else None
+    return root, Path(db_path) if db_path else default_store_path(out or root or Path.cwd())
 
 
 def _run_pool(

@@ -22,7 +22,11 @@ Per stem, :func:`measure_stem` decodes the file once through the shared front en
 the ``stem_features`` stage below turns those into a small :class:`~linernotes.record.StemFeatures`
 set: duration, integrated loudness, RMS, sample and true peak, onset count and density
 (onsets per second, counted where the stem sounds), a rhythm-complexity figure (see
-:func:`rhythm_complexity`), mean spectral centroid and the share of the stem that sounds.
+:func:`rhythm_complexity`), mean spectral centroid, the share of the stem that sounds, and
+that share per second over time (:func:`~linernotes.analyzers.activity.activity_series`);
+:func:`attach_stems` adds each stem's ``presence`` against the mix's loudness
+(:func:`~linernotes.analyzers.activity.presence_probability`). Stems separated from the mix
+(:mod:`linernotes.separate`) are measured the same way and say so in their provenance.
 Results are cached in the library store by the stem's content hash, like analyzer results, so
 a rerun or a moved dataset costs nothing. A silent or unreadable stem gets a one-line
 ``error`` in its :class:`~linernotes.record.StemInfo`; the track itself still succeeds.
@@ -40,6 +44,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from linernotes.analyzers.activity import activity_series, presence_probability
 from linernotes.analyzers.loudness import LoudnessResult
 from linernotes.analyzers.onsets import onset_strength_bands, pick_onsets
 from linernotes.analyzers.registry import FEATURES, analyzer, get_stage
@@ -48,7 +53,7 @@ from linernotes.audio.decode import open_audio
 from linernotes.errors import AudioError
 from linernotes.features import FeatureParams, Features, extract_features
 from linernotes.pipeline import file_hash, stage_key
-from linernotes.record import StemFeatures, StemInfo, TrackRecord
+from linernotes.record import Provenance, StemFeatures, StemInfo, TrackRecord
 from linernotes.store import Store
 
 __all__ = [
@@ -82,7 +87,9 @@ class StemFile:
     path: Path
     stem_type: str
     mix: Path
-    layout: str  # "folder" or "sibling"
+    layout: str  # "folder", "sibling", or "separated" (see linernotes.separate)
+    model: str | None = None  # separated stems: the model and its weights' signature
+    model_version: str | None = None
 
     @property
     def relpath(self) -> str:
@@ -90,6 +97,9 @@ class StemFile:
         try:
             return self.path.relative_to(self.mix.parent).as_posix()
         except ValueError:
+            if self.layout == "separated":
+                rel = os.path.relpath(self.path.absolute(), self.mix.parent.absolute())
+                return Path(rel).as_posix()
             return self.path.name
 
 
@@ -239,6 +249,8 @@ class StemParams(BaseModel):
     min_ioi_s: float = Field(0.03, gt=0)
     max_ioi_s: float = Field(4.0, gt=0)
     min_intervals: int = Field(3, ge=2)
+    activity_window_s: float = Field(1.0, gt=0)
+    activity_range_db: float = Field(24.0, gt=0)
 
 
 def rhythm_complexity(
@@ -291,7 +303,7 @@ def _db_round(value: float | None) -> float | None:
 
 @analyzer(
     "stem_features",
-    version="1",
+    version="2",
     params=StemParams(),
     inputs=(FEATURES, "loudness", "timbre"),
     register_stage=False,
@@ -341,6 +353,14 @@ def stem_features(
             None if timbre.centroid_mean_hz is None else round(timbre.centroid_mean_hz, 1)
         ),
         active_ratio=round(float(mask.mean()), 4) if mask.size else 0.0,
+        activity_window_s=params.activity_window_s,
+        activity=activity_series(
+            features.rms,
+            fp.frame_rate,
+            window_s=params.activity_window_s,
+            silence_floor_dbfs=params.silence_floor_dbfs,
+            range_db=params.activity_range_db,
+        ).round(3).tolist(),
     )
 
 
@@ -378,6 +398,9 @@ def measure_stem(
         version=STAGE.version,
         params=STAGE.params_dict,
     )
+    if stem.layout == "separated":
+        info.provenance = Provenance.SEPARATED
+        info.model, info.model_version = stem.model, stem.model_version
     decoded = 0.0
     try:
         digest = file_hash(stem.path, store)
@@ -421,6 +444,10 @@ def attach_stems(
     decoded = 0.0
     for stem in stems:
         info, seconds = measure_stem(stem, store=store, frontend=frontend, force=force)
+        if info.features is not None:
+            info.presence = presence_probability(
+                info.features.integrated_lufs, record.summary.loudness_lufs
+            )
         infos.append(info)
         decoded += seconds
     record.stems = infos
@@ -434,6 +461,8 @@ def stems_current(
     version and parameters, and no stem file's content changed."""
     have = {(s.stem_type, s.path): s for s in record.stems}
     want = {(s.stem_type, str(s.path)): s for s in stems}
+    if any(have[k].model_version != want[k].model_version for k in set(have) & set(want)):
+        return False
     if set(have) != set(want) or len(record.stems) != len(stems):
         return False
     for key, stem in want.items():

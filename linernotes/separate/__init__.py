@@ -1,0 +1,19 @@
+"""Stem separation: split a mix into drums, bass, vocals and other (and guitar and piano with
+``htdemucs_6s``) with Demucs, for tracks that came without stems of their own.
+
+- :mod:`~linernotes.separate.model` loads a Demucs model by name (the package's own source:
+  the Hugging Face hub, then the legacy remote repo, cached as Demucs caches them) or from a
+  local folder in the layout of Demucs' ``--repo`` option, and names its weights;
+- :mod:`~linernotes.separate.overlap` separates a stream in overlapping segments, blended as
+  Demucs blends them, so memory stays bounded whatever the length;
+- :mod:`~linernotes.separate.resample` converts streams between rates (FFmpeg's resampler);
+- :mod:`~linernotes.separate.track` separates one file: decode, to the model's rate, separate,
+  back to the original rate, FLAC written atomically;
+- :mod:`~linernotes.separate.layout` says where stems and their completion markers live and
+  finds them again (user stems always win);
+- :mod:`~linernotes.separate.batch` runs a folder with progress and resume;
+  :mod:`~linernotes.separate.cli` is the ``linernotes stems`` command.
+
+Demucs is imported only through ``demucs.pretrained``, ``demucs.apply`` and the model classes,
+which need neither torchaudio nor Demucs' own audio I/O; all audio I/O is PyAV and soundfile.
+"""
