@@ -43,6 +43,11 @@ def build_export_parser(sub: Any) -> argparse.ArgumentParser:
         help="fill missing title/artist from a MusicBrainz search (tags first)",
     )
     p.add_argument("--musicbrainz-url", help="MusicBrainz server (default musicbrainz.org)")
+    p.add_argument(
+        "--stems-as-samples",
+        action="store_true",
+        help="stable-audio: each stem is a training sample too, with its own prompt",
+    )
     add_structure_options(p)
     return p
 
@@ -158,6 +163,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         options=options_from_args(args),
         validate=not args.no_validate,
         lookup=_lookup(args),
+        stems_as_samples=args.stems_as_samples,
     )
     for path, reason in report.skipped:
         print(f"skipped: {path}: {reason}", file=sys.stderr)

@@ -170,8 +170,10 @@ def export_tracks(
     out: Path | None = None,
     copy_audio: bool = False,
     validate: bool = True,
+    stems_as_samples: bool = False,
 ) -> list[FormatReport]:
-    """Write ``formats`` for ``tracks``; validate each as its consumer would."""
+    """Write ``formats`` for ``tracks``; validate each as its consumer would.
+    ``stems_as_samples``: formats that can (stable-audio) make each stem a sample too."""
     root = root.absolute()
     protected = {t.audio for t in tracks} | {t.audio.resolve() for t in tracks}
     transcoder = Transcoder()
@@ -179,7 +181,8 @@ def export_tracks(
     for name in formats:
         fmt = FORMATS[name]
         folder = out.absolute() / name if out is not None else None
-        target = ExportTarget(root=root, out=folder, copy_audio=copy_audio, name=root.name)
+        target = ExportTarget(root=root, out=folder, copy_audio=copy_audio, name=root.name,
+                              stems_as_samples=stems_as_samples)  # fmt: skip
         writer = FileWriter(protected=protected)
         chosen, skipped = tracks, []
         audio = fmt.audio
@@ -205,6 +208,7 @@ def export_dataset(
     options: ReconcileOptions | None = None,
     validate: bool = True,
     lookup: Lookup | None = None,
+    stems_as_samples: bool = False,
 ) -> ExportReport:
     """Export every analysed track under ``root`` to ``formats`` (see :mod:`linernotes.export`)."""
     root_path = Path(root)
@@ -219,6 +223,7 @@ def export_dataset(
     )
     report = ExportReport(tracks=tracks, skipped=skipped)
     report.formats = export_tracks(
-        tracks, root_path, formats, out=out_path, copy_audio=copy_audio, validate=validate
+        tracks, root_path, formats, out=out_path, copy_audio=copy_audio, validate=validate,
+        stems_as_samples=stems_as_samples,
     )
     return report

@@ -56,7 +56,8 @@ class SeparationMarker(BaseModel):
 
     def stem_paths(self, marker: Path) -> dict[str, Path]:
         """Absolute stem paths, by type."""
-        return {t: (marker.parent / rel).absolute() for t, rel in self.stems.items()}
+        base = marker.parent.absolute()
+        return {t: Path(os.path.normpath(base / rel)) for t, rel in self.stems.items()}
 
     def complete(self, marker: Path) -> bool:
         return all(p.is_file() for p in self.stem_paths(marker).values())
