@@ -52,14 +52,19 @@ class Progress:
     def advance(self, audio_s: float = 0.0) -> None:
         self.count += 1
         self.audio_s += audio_s
+        self.show(self.line(), force=self.count == self.total)
+
+    def show(self, text: str, *, force: bool = False) -> None:
+        """Draw ``text`` as the progress line: in place on a terminal, else as a new line at
+        most every ``interval_s`` seconds (or now, with ``force``)."""
         if not self.enabled:
             return
         now = time.monotonic()
         if self.tty:
-            self.stream.write("\r\033[K" + self.line())
+            self.stream.write("\r\033[K" + text)
             self.stream.flush()
-        elif now - self._last_print >= self.interval_s or self.count == self.total:
-            self.stream.write(self.line() + "\n")
+        elif force or now - self._last_print >= self.interval_s:
+            self.stream.write(text + "\n")
             self.stream.flush()
             self._last_print = now
 

@@ -14,11 +14,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 from linernotes.errors import AudioError
 from linernotes.pipeline import file_hash
-from linernotes.runner import library_of
+from linernotes.runner import BatchReport, TrackOutcome, library_of
 from linernotes.separate.layout import (
     SeparationMarker,
     marker_path,
@@ -32,38 +31,21 @@ from linernotes.separate.track import DEFAULT_OVERLAP, separate_file
 from linernotes.stems import find_tracks
 from linernotes.store import Store
 
-Status = Literal["separated", "skipped", "failed"]
-
 
 @dataclass
-class StemsOutcome:
-    """What happened to one track."""
+class StemsOutcome(TrackOutcome):
+    """What happened to one track: ``separated``, ``skipped`` or ``failed`` (with the
+    reason), and the stems it has now."""
 
-    path: Path
-    status: Status
-    reason: str | None = None
-    audio_s: float = 0.0
-    elapsed_s: float = 0.0
     stems: dict[str, Path] = field(default_factory=dict)
 
 
 @dataclass
-class StemsReport:
-    """A whole run: outcomes in order, wall time, where the library is."""
+class StemsReport(BatchReport):
+    """A whole run (see :class:`~linernotes.runner.BatchReport`) and the library database
+    whose stems folder holds the markers."""
 
-    library: Path
-    outcomes: list[StemsOutcome] = field(default_factory=list)
-    wall_s: float = 0.0
-    interrupted: bool = False
-
-    def count(self, status: Status) -> int:
-        return sum(1 for o in self.outcomes if o.status == status)
-
-    @property
-    def exit_code(self) -> int:
-        if self.interrupted:
-            return 130
-        return 1 if self.count("failed") else 0
+    library: Path | None = None
 
 
 #: Called while a track is separated: (track, seconds done, seconds in the track).
@@ -98,6 +80,7 @@ def separate_paths(
     report = StemsReport(library=db)
     params = separation_params(separator, overlap)
     store = Store(db)
+    run = _Run(separator, store, db, params, root, out_dir, force, overlap, batch, on_progress)
     start = time.monotonic()
     try:
         for track in plan.tracks:
@@ -105,9 +88,7 @@ def separate_paths(
             if set(separator.sources) <= own:
                 outcome = StemsOutcome(track, "skipped", "has its own stems")
             else:
-                outcome = _separate_one(track, separator, store, db, params, root=root,
-                                        out_dir=out_dir, force=force, overlap=overlap,
-                                        batch=batch, on_progress=on_progress)  # fmt: skip
+                outcome = _separate_one(track, run)
             report.outcomes.append(outcome)
             if on_outcome is not None:
                 on_outcome(outcome)
@@ -119,20 +100,26 @@ def separate_paths(
     return report
 
 
-def _separate_one(
-    track: Path,
-    separator: Separator,
-    store: Store,
-    db: Path,
-    params: dict,
-    *,
-    root: Path | None,
-    out_dir: str | os.PathLike[str] | None,
-    force: bool,
-    overlap: float,
-    batch: int,
-    on_progress: OnProgress | None,
-) -> StemsOutcome:
+@dataclass
+class _Run:
+    """The settings every track of one run shares."""
+
+    separator: Separator
+    store: Store
+    db: Path
+    params: dict
+    root: Path | None
+    out_dir: str | os.PathLike[str] | None
+    force: bool
+    overlap: float
+    batch: int
+    on_progress: OnProgress | None
+
+
+def _separate_one(track: Path, run: _Run) -> StemsOutcome:
+    separator, store, db, params = run.separator, run.store, run.db, run.params
+    root, out_dir, force, on_progress = run.root, run.out_dir, run.force, run.on_progress
+    overlap, batch = run.overlap, run.batch
     start = time.monotonic()
     try:
         digest = file_hash(track, store)

@@ -12,9 +12,9 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
-from linernotes.progress import format_duration
+from linernotes.progress import Progress, format_duration
 from linernotes.separate.model import DEFAULT_MODEL, MODELS
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -72,59 +72,32 @@ def add_separate_options(parser: argparse.ArgumentParser) -> None:
     _add_model_options(group, prefix="separate-")
 
 
-class StemsProgress:
+class StemsProgress(Progress):
     """Tracks done, the current track's share, speed against real time and ETA on one line
-    (redrawn on a terminal, every ``interval_s`` otherwise)."""
+    (see :class:`~linernotes.progress.Progress`)."""
 
-    def __init__(self, total: int, *, stream: TextIO | None = None, enabled: bool = True,
-                 interval_s: float = 10.0) -> None:  # fmt: skip
-        self.total = total
-        self.stream = stream or sys.stderr
-        self.enabled = enabled and total > 0
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.interval_s = interval_s
-        self.start = time.monotonic()
-        self.done = 0
-        self.audio_s = 0.0
+    def __init__(self, total: int, **kwargs: Any) -> None:
+        super().__init__(total, **{"interval_s": 10.0, **kwargs})
         self._current = (0.0, 0.0)
-        self._last = 0.0
 
     def line(self, name: str = "") -> str:
         elapsed = max(time.monotonic() - self.start, 1e-9)
         done_s, total_s = self._current
-        share = (self.done + (done_s / total_s if total_s else 0.0)) / self.total
+        share = (self.count + (done_s / total_s if total_s else 0.0)) / self.total
         eta = format_duration(elapsed * (1 - share) / share) if share > 0 else "?"
         speed = (self.audio_s + done_s) / elapsed
         current = f" {name} {100 * done_s / total_s:3.0f}%" if name and total_s else ""
-        return (f"[{self.done}/{self.total}]{current} | {speed:.2f}x real time"
+        return (f"[{self.count}/{self.total}]{current} | {speed:.2f}x real time"
                 f" | elapsed {format_duration(elapsed)} | ETA {eta}")  # fmt: skip
 
     def track(self, path: Path, done_s: float, total_s: float) -> None:
+        """The current track has ``done_s`` of its ``total_s`` seconds separated."""
         self._current = (done_s, total_s)
-        self._show(path.name)
+        self.show(self.line(path.name))
 
-    def advance(self, audio_s: float) -> None:
-        self.done += 1
-        self.audio_s += audio_s
+    def advance(self, audio_s: float = 0.0) -> None:
         self._current = (0.0, 0.0)
-        self._show("", force=self.done == self.total)
-
-    def _show(self, name: str, *, force: bool = False) -> None:
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if self.tty:
-            self.stream.write("\r\033[K" + self.line(name))
-            self.stream.flush()
-        elif force or now - self._last >= self.interval_s:
-            self.stream.write(self.line(name) + "\n")
-            self.stream.flush()
-            self._last = now
-
-    def close(self) -> None:
-        if self.enabled and self.tty:
-            self.stream.write("\n")
-            self.stream.flush()
+        super().advance(audio_s)
 
 
 def run_separation(
