@@ -12,7 +12,9 @@
 - :mod:`~linernotes.separate.layout` says where stems and their completion markers live and
   finds them again (user stems always win);
 - :mod:`~linernotes.separate.batch` runs a folder with progress and resume;
-  :mod:`~linernotes.separate.cli` is the ``linernotes stems`` command.
+  :mod:`~linernotes.separate.cli` is the ``linernotes stems`` command;
+- :mod:`~linernotes.separate.vocals` reads a record's vocal activity back (whether and where a
+  track has a voice) for ``is_instrumental`` and the lyrics step.
 
 Demucs is imported only through ``demucs.pretrained``, ``demucs.apply`` and the model classes,
 which need neither torchaudio nor Demucs' own audio I/O; all audio I/O is PyAV and soundfile.
