@@ -260,8 +260,9 @@ def _long_track(minutes: float) -> Path:
 
 def run_memory(args: argparse.Namespace) -> None:
     kind = args.memory_model
-    print(f"# peak RSS (MB) by track length, {kind} htdemucs architecture (random weights),"
-          f" 44.1 kHz stereo; each run a fresh process")
+    what = "no model (the pipeline alone)" if kind == "none" else (
+        f"{kind} htdemucs architecture (random weights)")
+    print(f"# peak RSS (MB) by track length, {what}, 44.1 kHz stereo; each run a fresh process")
     for minutes in [float(m) for m in args.memory.split(",")]:
         track = _long_track(minutes)
         for mode in args.memory_modes.split(","):
@@ -277,6 +278,18 @@ def run_memory(args: argparse.Namespace) -> None:
             print(f"{minutes:6g} min  {mode:9s}  peak {peak:8.0f} MB  ({wall:.0f} s)", flush=True)
 
 
+class _NoModel:
+    """Stands in for a model in ``--memory-model none``: every source a quarter of the mix.
+    What is left is the length-dependent part of the pipeline (decoding, both resamplings,
+    segment blending, FLAC writing); a model adds its per-segment activations on top."""
+
+    name, version, samplerate, channels, segment_s = "none", "none", SR, 2, 7.8
+    sources = SOURCES
+
+    def __call__(self, segments: np.ndarray) -> np.ndarray:
+        return np.repeat(segments[:, None] * 0.25, len(SOURCES), axis=1)
+
+
 def child_memory(path: Path, mode: str, kind: str, device: str) -> None:
     """One measured run: ``stream`` = linernotes' separate_file; ``demucs`` = the whole track
     decoded into memory and ``apply_model(split=True)``, as the ``demucs`` command does."""
@@ -284,7 +297,10 @@ def child_memory(path: Path, mode: str, kind: str, device: str) -> None:
 
     from linernotes.separate.model import load_separator
 
-    separator = load_separator("htdemucs", model_dir=model_repo(kind), device=device)
+    separator: Any = (
+        _NoModel() if kind == "none"
+        else load_separator("htdemucs", model_dir=model_repo(kind), device=device)
+    )  # fmt: skip
     if mode == "stream":
         from linernotes.separate.track import separate_file
 
@@ -336,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--speed", action="store_true")
     ap.add_argument("--memory", help="comma-separated track lengths in minutes")
     ap.add_argument("--memory-modes", default="stream", help="stream,demucs")
-    ap.add_argument("--memory-model", default="full", choices=("full", "small"))
+    ap.add_argument("--memory-model", default="full", choices=("full", "small", "none"))
     ap.add_argument("--beats", action="store_true")
     ap.add_argument("--songs", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=30.0)
