@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from childproc import THREAD_VARS, child_env  # bench/ is on sys.path when run as a script
+from recorded import check
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / "data"
@@ -490,6 +491,8 @@ def speed(args: argparse.Namespace) -> int:
     if args.json:
         args.json.write_text(json.dumps({"header": lines, "results": results,
                                          "summary": summary}, indent=1))
+    if status == 0 and ln_cpu is not None and args.tracks == len(TRACKS):
+        status = check("speed", {"linernotes_x_real_time": audio_s / ln_cpu})
     return status
 
 
@@ -523,6 +526,8 @@ def memory(args: argparse.Namespace) -> int:
             status = status or (0 if ok else 1)
         print(f"{tool:11s} {res.get('rss_after_import_mb', float('nan')):19.0f} {peak:11.0f} "
               f"{f['wall_s']:8.1f} {LONG_MINUTES * 60 / f['cpu_s']:9.1f}  {target}")
+        if tool == "linernotes" and args.memory_format == "mp3":
+            status = status or check("memory", {"linernotes_peak_rss_mb": peak})
     return status
 
 

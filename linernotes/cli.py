@@ -106,10 +106,17 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 
     listener = None
     if args.listen:
-        from linernotes.listen.attach import TrackListener
+        from linernotes.errors import LinernotesError
+        from linernotes.listen.choose import make_listener
 
         settings = settings_from_args(args)
-        listener = TrackListener(settings, selected_prompts(settings), force=args.force)
+        try:
+            listener = make_listener(settings, selected_prompts(settings), force=args.force,
+                                     announce=lambda note: print(f"linernotes: {note}",
+                                                                 file=sys.stderr))  # fmt: skip
+        except LinernotesError as exc:
+            print(f"linernotes: {exc}", file=sys.stderr)
+            return 1
 
     report = analyze_paths(
         args.paths,

@@ -153,6 +153,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     root = Path(args.dir)
     if not root.is_dir():
         return _fail(f"{root}: not a folder")
+    lookup = _lookup(args)
     report = export_dataset(
         root,
         formats,
@@ -162,9 +163,12 @@ def cmd_export(args: argparse.Namespace) -> int:
         db=args.db,
         options=options_from_args(args),
         validate=not args.no_validate,
-        lookup=_lookup(args),
+        lookup=lookup,
         stems_as_samples=args.stems_as_samples,
     )
+    lookup_failures = getattr(lookup, "failures", [])
+    for path, reason in lookup_failures:
+        print(f"lookup failed: {path}: {reason}", file=sys.stderr)
     for path, reason in report.skipped:
         print(f"skipped: {path}: {reason}", file=sys.stderr)
     for fmt in report.formats:
@@ -179,7 +183,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             print(f"  invalid: {problem}", file=sys.stderr)
     if not report.tracks:
         return _fail(f"no analysed tracks under {root}; run `linernotes analyze {root}` first")
-    return 0 if report.ok else 1
+    return 0 if report.ok and not lookup_failures else 1
 
 
 def _track(args: argparse.Namespace) -> tuple[Any, Path]:

@@ -8,10 +8,11 @@ import json
 import threading
 import time
 import wave
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import numpy as np
 import pytest
+from local_http import LocalServer, send_json
 
 from linernotes.listen import ListenError, ListenSettings, listen_to_track, make_backend
 from linernotes.listen.backends.http import HttpClient, redact_url
@@ -29,12 +30,28 @@ QUALITY_REPLY = """Here is my assessment:
 Hope this helps!"""
 
 
+#: Sampling parameters a vLLM server fills in from the checkpoint's generation_config when a
+#: request leaves them out (``--generation-config auto``, its default): AF3's.
+AF3_GENERATION_CONFIG = {"temperature": 0.7, "top_p": 0.8, "top_k": 20, "repetition_penalty": 1.05}
+#: vLLM's own defaults for the rest (SamplingParams).
+VLLM_DEFAULTS = {"min_p": 0.0, "min_tokens": 0, "presence_penalty": 0.0, "frequency_penalty": 0.0}
+#: The types vLLM's request model accepts for the sampling fields.
+SAMPLING_TYPES = {
+    "temperature": float, "top_p": float, "top_k": int, "min_p": float, "repetition_penalty": float,
+    "presence_penalty": float, "frequency_penalty": float, "max_tokens": int, "min_tokens": int,
+    "seed": int,
+}  # fmt: skip
+
+
 class FakeOpenAI:
-    """A chat-completions server on 127.0.0.1 that follows a script of answers."""
+    """A chat-completions server on 127.0.0.1 that follows a script of answers. Like vLLM it
+    rejects a sampling field of the wrong type (400) and decodes with the checkpoint's
+    defaults where a request leaves a field out: ``effective`` records what it would use."""
 
     def __init__(self) -> None:
         self.script: list[tuple[int, dict[str, str], object, float]] = []
         self.requests: list[dict] = []
+        self.effective: list[dict] = []
         self.headers: list[dict[str, str]] = []
         self.reply = "A calm piano piece."
         self.delay = 0.0
@@ -54,6 +71,10 @@ class FakeOpenAI:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with fake.lock:
                     fake.requests.append(body)
+                    fake.effective.append(
+                        {**VLLM_DEFAULTS, **AF3_GENERATION_CONFIG}
+                        | {k: body[k] for k in SAMPLING_TYPES if k in body}
+                    )
                     fake.headers.append(dict(self.headers))
                     fake.in_flight += 1
                     fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
@@ -62,9 +83,16 @@ class FakeOpenAI:
                     fake.lock.wait_for(
                         lambda: fake.max_in_flight >= fake.await_in_flight, timeout=5.0
                     )
+                wrong = [
+                    k
+                    for k, kind in SAMPLING_TYPES.items()
+                    if k in body and not isinstance(body[k], (kind, int) if kind is float else kind)
+                ]
                 try:
                     if self.path != "/v1/chat/completions":
                         self._send(404, {}, {"error": {"message": f"no route {self.path}"}})
+                    elif wrong:
+                        self._send(400, {}, {"error": {"message": f"invalid {wrong}"}})
                     elif step is not None:
                         status, headers, payload, delay = step
                         time.sleep(delay)
@@ -77,22 +105,10 @@ class FakeOpenAI:
                         fake.in_flight -= 1
 
             def _send(self, status: int, headers: dict[str, str], payload: object) -> None:
-                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    for key, value in headers.items():
-                        self.send_header(key, value)
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (timeout test)
+                send_json(self, status, payload, headers)  # the timeout test's client gives up
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        self.local = LocalServer(Handler)
+        self.base_url = self.local.url + "/v1"
 
     def completion(self, body: dict) -> dict:
         text = next(p["text"] for p in body["messages"][-1]["content"] if p["type"] == "text")
@@ -112,8 +128,7 @@ class FakeOpenAI:
         }
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.local.close()
 
 
 @pytest.fixture
@@ -283,3 +298,37 @@ def test_listen_command_against_the_server(server, tmp_path, monkeypatch, capsys
     assert cmd_listen(args) == 0 and "quality" in capsys.readouterr().out
     args = parser.parse_args(["listen", str(path), "--backend", "openai", "--prompts", "nope"])
     assert cmd_listen(args) == 1
+
+
+def test_every_generation_parameter_is_sent_so_the_server_adds_none(server, tone):
+    """The quality prompt asks for no repetition penalty: the server must not fall back to the
+    checkpoint's 1.05; a greedy prompt decodes greedily, a sampling one with its own values
+    and seed, whatever the checkpoint's defaults (what the transformers backend does too)."""
+    from linernotes.listen.prompts import GenerationParams
+
+    library = PromptLibrary()
+    quality = library.get("quality").render()
+    assert quality.generation.repetition_penalty == 1.0
+    sampled = library.get("brief").render()
+    sampled = sampled.model_copy(
+        update={"generation": GenerationParams(do_sample=True, temperature=0.9, seed=7)}
+    )
+    backend_for(server, []).generate(tone, [quality, sampled], sample_rate=44100)
+    by_prompt = {
+        "JSON" in r["messages"][-1]["content"][1]["text"]: (r, e)
+        for r, e in zip(server.requests, server.effective, strict=True)
+    }
+    request, used = by_prompt[True]
+    assert used == {
+        "temperature": 0.0, "top_p": 1.0, "top_k": -1, "min_p": 0.0, "repetition_penalty": 1.0,
+        "min_tokens": 0, "presence_penalty": 0.0, "frequency_penalty": 0.0, "max_tokens": 300,
+    }  # fmt: skip
+    assert request["repeat_penalty"] == 1.0  # llama.cpp's name
+    assert "seed" not in request
+    request, used = by_prompt[False]
+    assert used["temperature"] == 0.9 and used["seed"] == 7
+    assert (used["top_p"], used["top_k"], used["repetition_penalty"]) == (1.0, -1, 1.0)
+    assert used["max_tokens"] == 512
+    # the same values the transformers backend decodes with
+    explicit = sampled.generation.explicit()
+    assert (explicit["top_p"], explicit["top_k"], explicit["repetition_penalty"]) == (1.0, 0, 1.0)

@@ -263,23 +263,3 @@ def test_clip_identity_is_the_content_hash(tiny_backends, noise_16k, force_token
     section = listen_to_track(Clip(noise_16k), backend, "very_brief", content_hash="f" * 64)
     assert section.content_hash == "f" * 64
     assert backend.generate(noise_16k, prompts)[0].audio.windows == 1
-
-
-def test_think_adapter_is_merged(tiny_model_dirs, tmp_path, noise_16k, force_tokens):
-    peft = pytest.importorskip("peft")
-    import shutil
-
-    from linernotes.listen.backends.base import THINK_SUFFIX
-
-    folder = tmp_path / "af3_think"
-    shutil.copytree(tiny_model_dirs["af3"], folder)
-    base, _ = load_model(str(folder), device="cpu")
-    config = peft.LoraConfig(r=2, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
-    lora = peft.get_peft_model(base, config)
-    lora.save_pretrained(folder / "think")
-    thinking = TransformersBackend(str(folder), device="cpu", think=True)
-    assert thinking.variant == "think" and thinking.model is not base
-    prompt = PromptLibrary().get("brief").render()
-    assert thinking._chat_text(prompt).count(THINK_SUFFIX) == 1
-    output = thinking.generate(noise_16k, force_tokens([prompt], 4))[0]
-    assert output.info["new_tokens"] == 4

@@ -135,19 +135,8 @@ def test_model_scores_and_external_scores_combine(folder: Path, tmp_path: Path, 
 
 
 def test_unparseable_model_reply_is_marked(folder: Path, tmp_path: Path, tiny_model_dirs):
-    pytest.importorskip("transformers")
-    args = [
-        "analyze",
-        str(folder / "clean.wav"),
-        "--quiet",
-        "--listen",
-        "--model",
-        str(tiny_model_dirs["mf"]),
-        "--prompts",
-        "quality",
-        "--max-new-tokens",
-        "4",
-    ]
+    args = ["analyze", str(folder / "clean.wav"), "--quiet", "--listen", "--model",
+            str(tiny_model_dirs["mf"]), "--prompts", "quality", "--max-new-tokens", "4"]
     assert linernotes_main(args) == 0
     out = tmp_path / "s.json"
     assert cli(["quality", str(folder), "--out", str(out), "--no-analyze", "--quiet"]) == 0

@@ -4,10 +4,10 @@ protocol with ``response_format: json_schema``."""
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
+from local_http import LocalServer, send_json
 from test_reconcile_fixtures import listen_section, measured_record
 
 from linernotes.listen.backends.http import HttpClient
@@ -51,24 +51,16 @@ class ChatServer:
                         ],
                         "usage": {"prompt_tokens": 10, "completion_tokens": 10},
                     }
-                raw = json.dumps(data).encode()
-                self.send_response(outer.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
+                send_json(self, outer.status, data)
 
             def log_message(self, *args) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        self.local = LocalServer(Handler)
+        self.base_url = self.local.url + "/v1"
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.local.close()
 
 
 @pytest.fixture

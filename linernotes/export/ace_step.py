@@ -70,6 +70,9 @@ def _audit(track: ExportTrack) -> dict[str, Any]:
     if listen is not None:
         for prompt_id, entry in sorted(listen.entries.items()):
             analysis[prompt_id] = {"raw": entry.raw_text, "parsed": entry.parsed}
+        if listen.tagger is not None:  # the CPU listener's tags and caption (provenance tagger)
+            analysis["tagger"] = listen.tagger.model_dump(
+                mode="json", include={"tags", "vocals", "caption", "models"})
     pipeline = {
         "tool": f"linernotes {__version__}",
         "reconcile_version": RECONCILE_VERSION,

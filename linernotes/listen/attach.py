@@ -44,6 +44,7 @@ class TrackListener:
         cache = self._caches.get(db_path)
         if cache is None:
             cache = self._caches[db_path] = SQLiteListenCache(db_path)
+        tagger = record.listen.tagger if record.listen is not None else None
         record.listen = listen_to_track(
             path,
             self.backend,
@@ -53,4 +54,5 @@ class TrackListener:
             cache=cache,
             force=self.force,
         )
+        record.listen.tagger = tagger  # the CPU listener's section stays beside the model's
         return record

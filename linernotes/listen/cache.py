@@ -47,7 +47,7 @@ def cache_key(
             "prompt": prompt.prompt_id,
             "version": prompt.prompt_version,
             "sent": prompt.digest,
-            "generation": prompt.generation.as_dict(),
+            "generation": prompt.generation.explicit(),  # as decoded, defaults filled in
             "long_audio": long_audio,
         },
         sort_keys=True,

@@ -28,8 +28,21 @@ def add_listen_options(parser: argparse.ArgumentParser, *, with_switch: bool = T
         )
     group.add_argument(
         "--backend",
-        choices=("transformers", "openai", "hf-endpoint"),
-        help="where the model runs (default transformers: in this process)",
+        choices=("transformers", "openai", "hf-endpoint", "cpu"),
+        help="where the model runs: in this process (transformers), a server (openai,"
+        " hf-endpoint), or cpu: musicnn tags + faster-whisper lyrics, no GPU (default: cpu"
+        " unless a GPU, --model, --base-url or --endpoint-url says otherwise)",
+    )
+    group.add_argument(
+        "--lyrics-model",
+        help="CPU listener: faster-whisper size or hub id (default small), a local"
+        " CTranslate2 folder, or none",
+    )
+    group.add_argument(
+        "--tagger",
+        action="store_true",
+        default=None,
+        help="also run the CPU tagger beside a model backend (its caption fills gaps only)",
     )
     group.add_argument(
         "--model",
@@ -56,6 +69,21 @@ def add_listen_options(parser: argparse.ArgumentParser, *, with_switch: bool = T
         " time, the reference path)",
     )
     group.add_argument("--device", help="cuda, cpu, cuda:1 ... (default: auto)")
+    group.add_argument(
+        "--device-map",
+        help='transformers: "auto" spreads a model too large for one GPU over the GPUs and the CPU',
+    )
+    group.add_argument(
+        "--quantize",
+        choices=("8bit", "4bit"),
+        help="transformers: load the language model in 8 or 4 bits (needs bitsandbytes)",
+    )
+    group.add_argument(
+        "--kv-cache-gb",
+        type=float,
+        help="transformers: most memory for a decoding batch's key/value cache (default: 90 %%"
+        " of the free GPU memory)",
+    )
     group.add_argument(
         "--think",
         action="store_true",
@@ -87,9 +115,14 @@ def settings_from_args(args: argparse.Namespace) -> Any:
         long_audio=getattr(args, "long_audio", None),
         batch_size=getattr(args, "batch_size", None),
         device=getattr(args, "device", None),
+        device_map=getattr(args, "device_map", None),
+        quantize=getattr(args, "quantize", None),
+        kv_cache_gb=getattr(args, "kv_cache_gb", None),
         think=getattr(args, "think", None),
         give_context=getattr(args, "give_context", None),
         max_new_tokens=getattr(args, "max_new_tokens", None),
+        lyrics_model=getattr(args, "lyrics_model", None),
+        tagger=getattr(args, "tagger", None),
     )
 
 
@@ -165,7 +198,19 @@ def cmd_listen(args: argparse.Namespace) -> int:
         print("linernotes listen: give an audio file (or --list-prompts)", file=sys.stderr)
         return 2
     try:
-        backend = make_backend(settings)
+        from linernotes.listen.choose import check_reachable, resolve_backend
+
+        name = resolve_backend(settings)
+        if name == "cpu":
+            if args.prompt:
+                print("linernotes: questions need an audio-language model (--base-url,"
+                      " --endpoint-url or --model); the CPU listener only tags", file=sys.stderr)
+                return 2
+            from linernotes.listen.cpu.report import listen_on_cpu
+
+            return listen_on_cpu(args.file, settings.lyrics_model, as_json=args.json)
+        check_reachable(settings, name)
+        backend = make_backend(settings.model_copy(update={"backend": name}))
         section = listen_to_track(args.file, backend, selected_prompts(settings, args.prompt))
     except LinernotesError as exc:
         print(f"linernotes: {exc}", file=sys.stderr)

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from linernotes.listen.backends.base import AudioUse, SegmentText
+from linernotes.listen.cpu.section import TaggerSection
 
 #: Bumped when the section's shape or the parsing changes (parsed fields may differ).
 LISTEN_VERSION = "1"
@@ -58,6 +59,8 @@ class ListenSection(BaseModel):
     revision: str | None = None
     content_hash: str
     entries: dict[str, ListenEntry] = Field(default_factory=dict)
+    #: The CPU listener's tags, vocals, lyrics and caption (provenance ``tagger``), if it ran.
+    tagger: TaggerSection | None = None
 
     def text(self, prompt_id: str) -> str | None:
         """The cleaned text of a prompt's answer (falls back to the raw text)."""

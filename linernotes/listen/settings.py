@@ -36,7 +36,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-BackendName = Literal["transformers", "openai", "hf-endpoint"]
+BackendName = Literal["transformers", "openai", "hf-endpoint", "cpu"]
 CONFIG_FILE = "linernotes.toml"
 
 
@@ -83,12 +83,29 @@ class ListenSettings(BaseSettings):
     batch_size: int = Field(
         8, ge=1, description="most prompt rows decoded together (1: each prompt alone)"
     )
+    device_map: str | None = Field(
+        None, description='where the weights go ("auto": spread over the GPUs and the CPU)'
+    )
+    quantize: Literal["8bit", "4bit"] | None = Field(
+        None, description="load the language model in 8 or 4 bits (needs bitsandbytes)"
+    )
+    kv_cache_gb: float | None = Field(
+        None,
+        gt=0,
+        description="most memory for a decoding batch's key/value cache (default: 90 % of the"
+        " free GPU memory; no limit on the CPU)",
+    )
     prompts: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["caption", "genre_mood_inst", "technical", "lyrics", "quality"]
     )
     prompts_dir: Annotated[list[Path], NoDecode] = Field(default_factory=list)
     give_context: bool = Field(True, description="give measured BPM/key/meter to the prompts")
     max_new_tokens: int | None = Field(None, ge=1)
+
+    lyrics_model: str = Field(
+        "small", description="CPU listener: faster-whisper size, hub id or folder; none: off"
+    )
+    tagger: bool = Field(False, description="also run the CPU tagger beside a model backend")
 
     base_url: str | None = None
     audio_format: Literal["wav", "mp3"] = "wav"

@@ -44,6 +44,7 @@ from linernotes.reconcile.structure import (
     StructureRequest,
     normalise,
 )
+from linernotes.reconcile.tagger import apply_tagger
 
 if TYPE_CHECKING:
     from linernotes.edits.model import Edit
@@ -102,6 +103,7 @@ def reconcile(
     request = _request(record.listen, hints)
     structured, final.structured_by = _structure(request, opts.structurer)
     _model_text_fields(record.listen, request, structured, final)
+    apply_tagger(record, final)  # the CPU listener fills what the model left empty
     _identity_fields(record, opts, final)
 
     return apply_edits(final, record, edits, opts)

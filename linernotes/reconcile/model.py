@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 #: Bumped when the reconcile rules change what they produce.
 RECONCILE_VERSION = "2"
 
-Source = Literal["measured", "model", "human", "tags", "lookup", "default"]
+Source = Literal["measured", "model", "human", "tagger", "tags", "lookup", "default"]
 
 #: The fields reconcile produces, in display order.
 FINAL_FIELDS: tuple[str, ...] = (

@@ -1,9 +1,12 @@
-"""POSTing JSON to a model server politely: timeouts, retries with exponential backoff on
-429 and 5xx (honouring ``Retry-After``), and errors that say what went wrong.
+"""Asking a web service for JSON politely: timeouts, retries with exponential backoff on
+429 and 5xx (honouring ``Retry-After``), an optional minimum interval between requests (a
+service's rate limit, retries included), and errors that say what went wrong.
 
 A 4xx other than 429 is the caller's mistake and is not retried: the error names the status
-and the server's own message. Secrets never appear in errors: the URL loses any user:password
-and the API key is masked wherever the server echoes it.
+(also kept as its ``status`` attribute) and the server's own message.
+Secrets never appear in errors: the URL loses any user:password and the API key is masked
+wherever the server echoes it. The model backends and the MusicBrainz lookup share it; each
+names the error class its callers expect.
 """
 
 from __future__ import annotations
@@ -86,8 +89,16 @@ class HttpClient:
     secrets: tuple[str, ...] = ()
     sleep: Callable[[float], None] = time.sleep
     transport: httpx.BaseTransport | None = None
+    #: Least time from the end of one request to the start of the next (retries included);
+    #: 0: no limit.
+    min_interval_s: float = 0.0
+    #: Raised when a request fails for good (with ``status`` set for a 4xx answer).
+    error: type[Exception] = ListenError
+    clock: Callable[[], float] = time.monotonic
     _client: httpx.Client | None = field(default=None, init=False, repr=False)
     _slots: threading.BoundedSemaphore = field(init=False, repr=False)
+    _pace: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _last_end: float | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._slots = threading.BoundedSemaphore(max(1, self.concurrency))
@@ -122,6 +133,22 @@ class HttpClient:
         base = self.base_delay_s * (2**attempt)
         return min(self.max_delay_s, base * (0.75 + 0.5 * random.random()))
 
+    def _wait_turn(self) -> None:
+        """Sleep until ``min_interval_s`` has passed since the last request ended, so that the
+        server sees them at least that far apart whatever the network's delays."""
+        if self.min_interval_s <= 0:
+            return
+        with self._pace:
+            if self._last_end is not None:
+                wait = self._last_end + self.min_interval_s - self.clock()
+                if wait > 0:
+                    self.sleep(wait)
+
+    def _ended(self) -> None:
+        if self.min_interval_s > 0:
+            with self._pace:
+                self._last_end = self.clock()
+
     def post_json(
         self,
         url: str,
@@ -131,13 +158,44 @@ class HttpClient:
         what: str = "request",
     ) -> Any:
         """POST ``payload`` and return the decoded JSON answer, retrying what may pass."""
+        return self.request_json("POST", url, json_body=payload, headers=headers, what=what)
+
+    def get_json(
+        self,
+        url: str,
+        params: dict[str, str] | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        what: str = "request",
+    ) -> Any:
+        """GET ``url`` with ``params`` and return the decoded JSON answer, retrying what may
+        pass."""
+        return self.request_json("GET", url, params=params, headers=headers, what=what)
+
+    def request_json(
+        self,
+        method: str,
+        url: str,
+        *,
+        json_body: dict[str, Any] | None = None,
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        what: str = "request",
+    ) -> Any:
+        """One request with the retry policy; the decoded JSON answer."""
         where = redact_url(url)
         last = "no attempt made"
         for attempt in range(self.max_retries + 1):
             response: httpx.Response | None = None
+            self._wait_turn()
             try:
                 with self._slots:
-                    response = self.client.post(url, json=payload, headers=headers or {})
+                    try:
+                        response = self.client.request(
+                            method, url, json=json_body, params=params, headers=headers or {}
+                        )
+                    finally:
+                        self._ended()
             except httpx.TimeoutException:
                 last = f"timed out after {self.timeout_s:g} s"
             except httpx.TransportError as exc:
@@ -148,16 +206,18 @@ class HttpClient:
                     try:
                         return response.json()
                     except (json.JSONDecodeError, ValueError) as exc:
-                        raise ListenError(
+                        raise self.error(
                             f"{what}: {where} answered HTTP {status} with a body that is not JSON"
                         ) from exc
                 message = self._mask(server_message(response))
                 if status not in RETRY_STATUSES:
-                    raise ListenError(f"{what}: HTTP {status} from {where}: {message}")
+                    error = self.error(f"{what}: HTTP {status} from {where}: {message}")
+                    error.status = status  # type: ignore[attr-defined]
+                    raise error
                 last = f"HTTP {status}: {message}"
             if attempt < self.max_retries:
                 self.sleep(self.delay(attempt, response))
         attempts = self.max_retries + 1
-        raise ListenError(
+        raise self.error(
             f"{what}: {where} failed after {attempts} attempt{'s' * (attempts > 1)}: {last}"
         )
