@@ -25,7 +25,7 @@ from linernotes.runner import analyze_paths
 from linernotes.separate.batch import separate_paths
 from linernotes.separate.layout import marker_path, read_marker, stems_root
 from linernotes.separate.model import SeparationError, Separator, load_separator
-from linernotes.separate.vocals import vocal_activity
+from linernotes.separate.vocals import stem_vocals
 
 SECONDS = 2.5
 
@@ -98,10 +98,10 @@ def test_records_carry_separated_stems_and_user_stems_win(separated: Path, repo:
         assert (separated / stem.relpath).resolve() == Path(stem.path).resolve()
         assert stem.features is not None and len(stem.features.activity) == 3
         assert stem.presence is not None and 0.0 <= stem.presence <= 1.0
-    vocals = vocal_activity(a)
+    vocals = stem_vocals(a)
     assert vocals is not None and vocals.separated and len(vocals.active) == 3
     c_record = TrackRecord.load(separated / "c.linernotes.json")
-    user_vocals = vocal_activity(c_record)
+    user_vocals = stem_vocals(c_record)
     assert user_vocals is not None and not user_vocals.separated
     assert user_vocals.probability is not None and user_vocals.probability > 0.9
     assert user_vocals.sections() == [(1.0, 3.0)]  # the voice plays in the second half

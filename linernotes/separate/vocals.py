@@ -15,7 +15,7 @@ from linernotes.record import TrackRecord
 
 
 @dataclass(frozen=True)
-class VocalActivity:
+class StemVocals:
     """Whether and where a track has vocals, from its vocals stem.
 
     ``probability``: that the track has vocals at all (``None`` when the mix is silent).
@@ -33,7 +33,7 @@ class VocalActivity:
 
         Examples
         --------
-        >>> VocalActivity(0.9, 1.0, (0, 0.8, 1, 0, 0.6), True).sections()
+        >>> StemVocals(0.9, 1.0, (0, 0.8, 1, 0, 0.6), True).sections()
         [(1.0, 3.0), (4.0, 5.0)]
         """
         out: list[tuple[float, float]] = []
@@ -47,13 +47,13 @@ class VocalActivity:
         return out
 
 
-def vocal_activity(record: TrackRecord) -> VocalActivity | None:
+def stem_vocals(record: TrackRecord) -> StemVocals | None:
     """The track's vocal activity, or ``None`` when it has no usable vocals stem (none, or
     silent or unreadable)."""
     stem = next((s for s in record.stems if s.stem_type == "vocals"), None)
     if stem is None or stem.features is None or stem.error is not None:
         return None
-    return VocalActivity(
+    return StemVocals(
         probability=stem.presence,
         window_s=stem.features.activity_window_s,
         active=tuple(stem.features.activity),
