@@ -47,9 +47,8 @@ $(FLOOR_STAMP): pyproject.toml
 
 ## demo: analyse the bundled example clips and compare with their known answers
 demo: $(CORE)
-	$(BIN)/linernotes analyze examples --out build/demo --workers 2 --listen
-	$(BIN)/linernotes export examples --records build/demo --db build/demo/.linernotes/library.db \
-		--to ace-step --out build/demo/export
+	$(BIN)/linernotes analyze examples --out build/demo --db build/demo/library.db --workers 2 --listen
+	$(BIN)/linernotes export examples --db build/demo/library.db --to ace-step --out build/demo/export
 	$(BIN)/python scripts/demo_report.py build/demo examples/truth.json
 
 ## test: lint, run the test suite, and the listen tests again on the lowest transformers

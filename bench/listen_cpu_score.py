@@ -136,7 +136,8 @@ def server_captions(args: Any, paths: list[Path]) -> dict[str, list[str]] | None
     if not (args.backend or args.base_url or args.endpoint_url):
         return None
     from linernotes.listen import ListenSettings, listen_to_track, make_backend
-    from linernotes.listen.choose import check_reachable, resolve_backend
+    from linernotes.listen.choose import resolve_backend
+    from linernotes.listen.reach import check_reachable
 
     settings = ListenSettings.load(backend=args.backend, base_url=args.base_url,
                                    endpoint_url=args.endpoint_url, model=args.model)  # fmt: skip

@@ -37,9 +37,9 @@ from recorded import check  # noqa: E402
 
 from linernotes.audio.decode import open_audio  # noqa: E402
 from linernotes.audio.encode import write_audio  # noqa: E402
-from linernotes.dsp import LoudnessAccumulator  # noqa: E402
-from linernotes.quality.objective import ObjectiveQuality, assess  # noqa: E402
-from linernotes.quality.spectrum import NativeSpectrum, SpectrumAccumulator  # noqa: E402
+from linernotes.dsp import LoudnessAccumulator, NativeSpectrum, SpectrumAccumulator  # noqa: E402
+from linernotes.models.quality import ObjectiveQuality  # noqa: E402
+from linernotes.quality.objective import assess  # noqa: E402
 
 DATA = ROOT / "bench" / "data" / "quality_v1"
 SR = 44100

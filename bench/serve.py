@@ -82,9 +82,22 @@ def build_library(root: Path, n_tracks: int) -> Path:
     return root
 
 
+def store_records(root: Path) -> None:
+    """A fresh library at ``root`` holding the record files' records (the service reads
+    records from the library, as every command does)."""
+    from linernotes.library.db import LibraryDB
+
+    with LibraryDB(root / ".linernotes" / "library.db") as db:
+        for sidecar in sorted(root.rglob("*.linernotes.json")):
+            text = sidecar.read_text()
+            file = json.loads(text)["file"]
+            audio = Path(file["path"])
+            db.put_record(audio.relative_to(root).as_posix(), file["content_hash"], text, audio)
+
+
 def build_long_track(root: Path) -> Path:
     """A 60-minute 44.1 kHz stereo MP3 (tones and clicks) with its record."""
-    from linernotes.pipeline import content_hash
+    from linernotes.fileio import content_hash
 
     audio = root / "long" / "sixty_minutes.mp3"
     record_path = audio.with_name("sixty_minutes.linernotes.json")
@@ -276,9 +289,7 @@ def main() -> int:
     )
     for old in [root / ".linernotes", *root.glob("*/.linernotes")]:  # no earlier edits
         shutil.rmtree(old, ignore_errors=True)
-    from linernotes.edits.store import EditStore
-
-    EditStore(root / ".linernotes" / "library.db").close()  # where `linernotes edit` looks
+    store_records(root)
     server = serve(root, args.port)
     url = f"http://127.0.0.1:{args.port}"
     try:

@@ -44,11 +44,11 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path[:0] = [str(ROOT / "bench"), str(ROOT)]  # the bench modules, and linernotes uninstalled
 
-import accuracy  # noqa: E402
+import accuracy_scores  # noqa: E402
 import accuracy_set  # noqa: E402
+import accuracy_tools  # noqa: E402
 from recorded import check  # noqa: E402
 
 from linernotes.analyzers.tempo_curve import tempo_segments  # noqa: E402
@@ -181,8 +181,8 @@ def analyse(item: tuple[str, str, float]) -> tuple[str, str, Segments | None]:
             return tool, path, [(s["start"], s["end"], s["bpm"]) for s in result["tempo_segments"]]
         if tool == "librosa-local":
             return tool, path, _local_librosa(path)
-        return tool, path, segments_from_beats(accuracy.cached_tool(tool)(path).get("beats") or [],
-                                               duration)
+        beats = accuracy_tools.cached_tool(tool)(path).get("beats") or []
+        return tool, path, segments_from_beats(beats, duration)
     except Exception as exc:  # a tool failing on a clip scores nothing there
         print(f"# {tool} failed on {Path(path).name}: {exc!r}", file=sys.stderr)
         return tool, path, None
@@ -200,7 +200,7 @@ def score(pair: dict[str, Any], segments: Segments | None) -> dict[str, float]:
     for start, end, bpm in pair["segments"]:
         mid = 0.5 * (start + end)
         est = next((s[2] for s in segments if s[0] <= mid <= s[1]), None)
-        rel = accuracy.tempo_relation(bpm, est)
+        rel = accuracy_scores.tempo_relation(bpm, est)
         acc1 += rel == "correct"
         acc2 += rel in ("correct", "double", "half", "triple", "third")
     out = {"spurious": float(len(spurious)), "seg_acc1": 50.0 * acc1, "seg_acc2": 50.0 * acc2}
@@ -248,9 +248,9 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"unknown tool {tool!r}; known: {', '.join(TOOLS)}")
         try:
             if tool != "linernotes":
-                accuracy.load_tool("librosa" if tool == "librosa-local" else tool)
+                accuracy_tools.load_tool("librosa" if tool == "librosa-local" else tool)
             tools.append(tool)
-        except accuracy.Unavailable as exc:
+        except accuracy_tools.Unavailable as exc:
             print(f"# {tool} skipped: {exc}", file=sys.stderr)
     duration = {p["file"]: p["segments"][1][1] for p in pairs}
     items = [(t, p["file"], duration[p["file"]]) for t in tools for p in pairs]

@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from linernotes.record import TrackRecord
+from linernotes.models import TrackRecord
 
 #: How far a measured tempo may be from the known one, relative.
 BPM_TOLERANCE = 0.04

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from local_http import send_json
+
 
 @dataclass
 class Reply:
@@ -78,13 +80,14 @@ class ScriptedOpenAI:
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 if not self.path.endswith("/chat/completions"):
-                    self._json(404, {"error": {"message": f"no route {self.path}"}})
+                    send_json(self, 404, {"error": {"message": f"no route {self.path}"}})
                 elif _has_audio(body):
                     outer.audio_requests.append(body)
                     if outer.audio_status != 200:
-                        self._json(outer.audio_status, {"error": {"message": "model not loaded"}})
+                        error = {"error": {"message": "model not loaded"}}
+                        send_json(self, outer.audio_status, error)
                         return
-                    self._json(200, _completion(body, outer.audio_reply(body), [], "stop"))
+                    send_json(self, 200, _completion(body, outer.audio_reply(body), [], "stop"))
                 else:
                     outer.requests.append(body)
                     self._chat(body)
@@ -93,11 +96,11 @@ class ScriptedOpenAI:
                 with outer._lock:
                     step = outer.script.pop(0) if outer.script else None
                 if step is None:
-                    self._json(500, {"error": {"message": "the test script is exhausted"}})
+                    send_json(self, 500, {"error": {"message": "the test script is exhausted"}})
                     return
                 reply = step(body) if callable(step) else step
                 if reply.status != 200:
-                    self._json(reply.status, {"error": {"message": "scripted failure"}})
+                    send_json(self, reply.status, {"error": {"message": "scripted failure"}})
                     return
                 finish = reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop")
                 calls = [
@@ -109,7 +112,7 @@ class ScriptedOpenAI:
                     for i, (name, a) in enumerate(reply.tool_calls)
                 ]
                 if not body.get("stream"):
-                    self._json(200, _completion(body, reply.content, calls, finish))
+                    send_json(self, 200, _completion(body, reply.content, calls, finish))
                     return
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
@@ -132,15 +135,6 @@ class ScriptedOpenAI:
                     self.wfile.flush()
                     time.sleep(0.001)
                 self.wfile.write(b"0\r\n\r\n")
-
-            def _json(self, status: int, data: dict[str, Any]) -> None:
-                raw = json.dumps(data).encode()
-                self.send_response(status)
-                for name, value in (("Content-Type", "application/json"),
-                                    ("Content-Length", str(len(raw)))):  # fmt: skip
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(raw)
 
             def log_message(self, *args: Any) -> None:
                 pass

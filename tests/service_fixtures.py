@@ -32,7 +32,7 @@ def analysed_library(base: Path) -> Path:
     """A copy of a library of four short analysed tracks: ``one.flac`` (120 BPM),
     ``sub/two.mp3`` (100 BPM), ``three.wav`` and ``four.aiff`` (PCM big-endian, a
     container Chromium cannot play). Analysed once per session; each call copies it."""
-    from linernotes.runner import analyze_paths
+    from linernotes.library import analyze_paths
 
     if "master" not in _MASTER:
         master = base / "master" / "music"

@@ -3,6 +3,8 @@ prompt; without any model the measurements answer, and say so."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from linernotes.chat import ChatSession, ChatTools, LibraryAccess
@@ -50,6 +52,10 @@ def test_the_command_line_answers_without_any_model(chat_library, capsys):
     assert "linernotes chat (measurements mode) about other.flac" in out
     assert "[fallback] no model configured" in out
     assert "The tempo is 90 BPM" in out and "The key is C major" in out
+    assert main(["chat", track, "--ask", "In which key?", "--json"]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert events[-1]["type"] == "done"
+    assert "C major" in "".join(e.get("text", "") for e in events if e["type"] == "token")
 
 
 def test_without_a_text_model_the_audio_model_answers_with_the_measurements(

@@ -17,11 +17,10 @@ from vorbis_craft import VARIANTS, rewrite_identification_header, write_refused_
 
 from linernotes.audio.decode import open_audio
 from linernotes.audio.encode import write_audio
-from linernotes.display import render_record
+from linernotes.cli.display import render_record
 from linernotes.errors import AudioError
-from linernotes.export.registry import export_dataset
-from linernotes.record import FileInfo, TrackRecord
-from linernotes.runner import analyze_paths
+from linernotes.library import analyze_paths, export_dataset
+from linernotes.models import FileInfo, TrackRecord
 
 SR = 44100
 

@@ -1,6 +1,7 @@
 """The bundled example clips against their known answers (``examples/truth.json``), through the
-demo's own path: ``linernotes analyze examples --out DIR`` and ``scripts/demo_report.py``, which
-exits non-zero on a wrong or missing answer, so ``make demo`` fails too."""
+demo's own path: ``linernotes analyze examples --out DIR --db DIR/library.db --listen``, the
+ACE-Step export and ``scripts/demo_report.py``, which exits non-zero on a wrong or missing
+answer, so ``make demo`` fails too."""
 
 from __future__ import annotations
 
@@ -36,15 +37,16 @@ def demo_out(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("demo")
     shutil.copytree(ROOT / "examples", root / "examples")
     out = root / "out"
-    assert main(["analyze", str(root / "examples"), "--out", str(out), "--quiet", "--listen"]) == 0
-    db = out / ".linernotes" / "library.db"
-    export = ["export", str(root / "examples"), "--records", str(out), "--db", str(db)]
-    assert main([*export, "--to", "ace-step", "--out", str(out / "export")]) == 0
+    db = str(out / "library.db")
+    analyze = ["analyze", str(root / "examples"), "--out", str(out), "--db", db]
+    assert main([*analyze, "--quiet", "--listen"]) == 0
+    export = ["export", str(root / "examples"), "--db", db, "--to", "ace-step"]
+    assert main([*export, "--out", str(out / "export"), "--quiet"]) == 0
     return out
 
 
 def test_every_example_matches_its_known_answers(demo_out):
-    from linernotes.record import TrackRecord
+    from linernotes.models import TrackRecord
 
     truth = json.loads(TRUTH.read_text())
     assert len(truth) == 5

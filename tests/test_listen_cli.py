@@ -9,7 +9,7 @@ import pytest
 from test_listen_openai import FakeOpenAI
 
 from linernotes.cli import main
-from linernotes.record import TrackRecord
+from linernotes.models import TrackRecord
 
 pytest_plugins = ["listen_fixtures"]
 

@@ -11,17 +11,18 @@ import pytest
 from test_reconcile_fixtures import listen_section, measured_record
 
 from linernotes.cli import main
-from linernotes.edits.model import Edit, parse_value
 from linernotes.listen.audio import decode_file
 from linernotes.listen.cpu.caption import build_caption
 from linernotes.listen.cpu.describe import CpuListenerModels, Measurements, describe_clip
 from linernotes.listen.cpu.frontend import MEL_FILTERS, PATCH_FRAMES, log_mel, patch_frames
 from linernotes.listen.cpu.listener import attach_tagger
-from linernotes.listen.cpu.section import TaggerCaption, TaggerSection, TagScore, VocalActivity
 from linernotes.listen.cpu.tagger import MusicnnTagger
 from linernotes.listen.cpu.vocabulary import LABELS
 from linernotes.listen.cpu.vocals import vocal_activity
+from linernotes.models import Edit
+from linernotes.models.tagger import TaggerCaption, TaggerSection, TagScore, VocalActivity
 from linernotes.reconcile import reconcile
+from linernotes.reconcile.fields import parse_value
 from linernotes.reconcile.normalize import clean_caption
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -152,9 +153,9 @@ def test_analyze_listen_defaults_to_the_cpu_listener(tmp_path, capsys):
     assert main(args) == 0  # the rerun takes the cached section
     again = json.loads((out / "piano.linernotes.json").read_text())
     assert again["listen"]["tagger"]["cached"] is True
-    db = out / ".linernotes" / "library.db"
-    assert main(["export", str(source), "--records", str(out), "--db", str(db), "--to",
-                 "ace-step", "--out", str(tmp_path / "export")]) == 0  # fmt: skip
+    # the library found from the folder remembers where the records went
+    assert main(["export", str(source), "--to", "ace-step", "--out", str(tmp_path / "export"),
+                 "--quiet"]) == 0  # fmt: skip
     sample = json.loads((tmp_path / "export/ace-step/piano.json").read_text())
     assert sample["caption"] and sample["lyrics"] == "[Instrumental]"
 

@@ -20,10 +20,10 @@ from local_http import LocalServer, send_json
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
+from linernotes.http import HttpClient
 from linernotes.listen import ListenError, ListenSettings, listen_to_track, make_backend
 from linernotes.listen.audio import MODEL_SR, Clip, wav_bytes
 from linernotes.listen.backends.hf_endpoint import HFEndpointBackend
-from linernotes.listen.backends.http import HttpClient
 from linernotes.listen.endpoint import write_endpoint_template
 from linernotes.listen.prompts import PromptLibrary
 
@@ -210,14 +210,9 @@ def test_settings_read_hf_token(monkeypatch, tmp_path):
 
 
 def test_endpoint_template_command(tmp_path, capsys):
-    import argparse
+    from linernotes.cli.main import main
 
-    from linernotes.listen.cli import build_endpoint_parser, cmd_endpoint_template
-
-    parser = argparse.ArgumentParser()
-    build_endpoint_parser(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["endpoint-template", str(tmp_path / "ep"), "--no-vendor"])
-    assert cmd_endpoint_template(args) == 0
+    assert main(["endpoint-template", str(tmp_path / "ep"), "--no-vendor"]) == 0
     assert sorted(p.name for p in (tmp_path / "ep").iterdir()) == ["handler.py", "requirements.txt"]
     assert "non-commercial" in capsys.readouterr().err
 

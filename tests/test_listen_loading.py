@@ -9,7 +9,8 @@ import shutil
 
 import pytest
 
-from linernotes.listen.backends.base import THINK_SUFFIX, ListenError
+from linernotes.errors import ListenError
+from linernotes.listen.backends.base import THINK_SUFFIX
 from linernotes.listen.backends.transformers import TransformersBackend, load_model
 from linernotes.listen.backends.transformers_compat import cache_argument
 from linernotes.listen.backends.transformers_loading import load_extra_weights, loading_kwargs
@@ -174,7 +175,7 @@ def test_batches_shrink_to_the_memory_budget(tiny_backends, noise_16k, force_tok
 def test_memory_options_reach_the_settings(monkeypatch, tmp_path):
     import argparse
 
-    from linernotes.listen.cli import add_listen_options, settings_from_args
+    from linernotes.cli.listen import add_listen_options, settings_from_args
 
     monkeypatch.chdir(tmp_path)
     parser = argparse.ArgumentParser()

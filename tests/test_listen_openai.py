@@ -14,10 +14,11 @@ import numpy as np
 import pytest
 from local_http import LocalServer, send_json
 
+from linernotes.http import HttpClient, redact_url
 from linernotes.listen import ListenError, ListenSettings, listen_to_track, make_backend
-from linernotes.listen.backends.http import HttpClient, redact_url
 from linernotes.listen.backends.openai import OpenAIBackend
 from linernotes.listen.prompts import PromptLibrary
+from linernotes.quality.model_score import model_quality
 
 SECRET = "sk-test-do-not-print-0123456789"
 QUALITY_REPLY = """Here is my assessment:
@@ -169,7 +170,7 @@ def test_success_sends_wav_audio_and_parses_answers(server, tone):
     quality = section.entries["quality"]
     assert quality.context_given and quality.parse_error is None
     assert quality.parsed["production_quality"] == 0.9 and "mood" not in quality.parsed
-    assert quality.parsed["overall_quality_score"] == pytest.approx(0.775)
+    assert model_quality(quality.parsed).score == pytest.approx(0.775)
     assert quality.claims["bpm"] == 128.0 and quality.claims["key"] == "F minor"
     assert quality.info["usage"]["completion_tokens"] == 12
     assert len(server.requests) == 2 and delays == []
@@ -265,39 +266,36 @@ def test_missing_base_url_is_explained():
 
 
 def test_listen_command_against_the_server(server, tmp_path, monkeypatch, capsys):
-    import argparse
-
     from linernotes.audio.encode import write_audio
-    from linernotes.listen.cli import build_listen_parser, cmd_listen
+    from linernotes.cli.main import main
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     path = tmp_path / "song.wav"
     write_audio(path, np.zeros((2, 44100), dtype=np.float32), 44100)
-    parser = argparse.ArgumentParser()
-    build_listen_parser(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(
-        [
-            "listen",
-            str(path),
-            "--backend",
-            "openai",
-            "--base-url",
-            server.base_url,
-            "--model",
-            "af3",
-            "--prompt",
-            "Which instruments enter after the first chorus?",
-        ]
+    assert (
+        main(
+            [
+                "listen",
+                str(path),
+                "--backend",
+                "openai",
+                "--base-url",
+                server.base_url,
+                "--model",
+                "af3",
+                "--prompt",
+                "Which instruments enter after the first chorus?",
+            ]
+        )
+        == 0
     )
-    assert cmd_listen(args) == 0
     out = capsys.readouterr().out
     assert "A calm piano piece." in out and SECRET not in out
     assert server.requests[0]["messages"][-1]["content"][1]["text"].startswith("Which instr")
-    args = parser.parse_args(["listen", str(path), "--list-prompts"])
-    assert cmd_listen(args) == 0 and "quality" in capsys.readouterr().out
-    args = parser.parse_args(["listen", str(path), "--backend", "openai", "--prompts", "nope"])
-    assert cmd_listen(args) == 1
+    assert main(["listen", str(path), "--list-prompts"]) == 0
+    assert "quality" in capsys.readouterr().out
+    assert main(["listen", str(path), "--backend", "openai", "--prompts", "nope"]) == 1
 
 
 def test_every_generation_parameter_is_sent_so_the_server_adds_none(server, tone):

@@ -10,12 +10,8 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from linernotes.listen import (
-    MemoryListenCache,
-    PromptLibrary,
-    SQLiteListenCache,
-    listen_to_track,
-)
+from linernotes.library.db import LibraryDB
+from linernotes.listen import MemoryListenCache, PromptLibrary, listen_to_track
 from linernotes.listen.audio import MODEL_SR, Clip
 from linernotes.listen.backends.transformers import TransformersBackend, load_model
 from linernotes.listen.synthetic import build_random_model
@@ -242,14 +238,14 @@ def test_listen_to_track_section_cache_and_parse(tiny_backends, noise_16k, tmp_p
     # another context is another question
     other = listen_to_track(noise_16k, backend, prompts[1:2], measured={"bpm": 90.0}, cache=cache)
     assert not other.entries["quality"].cached
-    # the SQLite cache survives a new connection
+    # the library database's cache survives a new connection
     db = tmp_path / "library.db"
-    with SQLiteListenCache(db) as sql:
+    with LibraryDB(db) as sql:
         listen_to_track(noise_16k, backend, prompts[:1], cache=sql)
-    with SQLiteListenCache(db) as sql:
+    with LibraryDB(db) as sql:
         hit = listen_to_track(noise_16k, backend, prompts[:1], cache=sql)
         assert hit.entries["caption"].cached
-        sql.forget(hit.content_hash)
+        sql.forget_answers(hit.content_hash)
         assert (
             not listen_to_track(noise_16k, backend, prompts[:1], cache=sql)
             .entries["caption"]

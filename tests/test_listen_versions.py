@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from linernotes.listen.backends.base import ListenError
+from linernotes.errors import ListenError
 from linernotes.listen.backends.transformers_compat import (
     TRANSFORMERS_FLOOR,
     TRANSFORMERS_SPEC,

@@ -1,9 +1,7 @@
-"""`quality` and `filter` commands end to end on a small folder (parsers mounted here the way
-`linernotes.cli` mounts them)."""
+"""`quality` and `filter` commands end to end on a small folder."""
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -11,23 +9,14 @@ import numpy as np
 import pytest
 from test_listen_openai import FakeOpenAI
 
-import linernotes.analyzers.quality_signal  # noqa: F401  (registers the stage)
 from linernotes.audio.encode import write_audio
-from linernotes.cli import main as linernotes_main
-from linernotes.cli_quality import build_filter_parser, build_quality_parser, run_command
-from linernotes.record import TrackRecord
+from linernotes.cli.main import main as linernotes_main
+from linernotes.models import TrackRecord
 
 pytest_plugins = ["listen_fixtures"]
 
 
-def cli(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="linernotes")
-    sub = parser.add_subparsers(dest="command", required=True)
-    build_quality_parser(sub)
-    build_filter_parser(sub)
-    code = run_command(parser.parse_args(argv))
-    assert code is not None
-    return code
+cli = linernotes_main
 
 
 @pytest.fixture

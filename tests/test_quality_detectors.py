@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 from quality_signals import SR, add_noise, brick_wall, clean_stereo, to_16bit
 
+from linernotes.models.quality import Detection
 from linernotes.quality import detectors as d
-from linernotes.quality.detection import Detection, worst
-from linernotes.quality.objective import OBJECTIVE_WEIGHTS, assess_array, objective_score
+from linernotes.quality.detection import worst
+from linernotes.quality.objective import assess_array, objective_score
+from linernotes.quality.weights import OBJECTIVE_WEIGHTS
 
 T = d.QualityThresholds()
 

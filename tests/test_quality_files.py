@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from linernotes.models.quality import Detection, ObjectiveQuality
 from linernotes.quality import QualityFilter
-from linernotes.quality.detection import Detection
 from linernotes.quality.external import load_external
 from linernotes.quality.model_score import model_quality
-from linernotes.quality.objective import ObjectiveQuality
 from linernotes.quality.scores_file import (
     ScoreEntry,
     cache_path,

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from linernotes.quality.model_score import (
-    DEFAULT_MODEL_WEIGHTS,
     check_weights,
     model_quality,
     model_quality_from_listen,
     model_quality_from_text,
 )
+from linernotes.quality.weights import MODEL_WEIGHTS
 
 GOOD = (
     '{"genre": "rock", "tempo": "fast", "key": "E minor", "instruments": "guitar",'
@@ -22,7 +22,7 @@ EXPECTED = 0.15 * 0.8 + 0.30 * 0.9 + 0.25 * 0.7 + 0.10 * 0.6 + 0.20 * 0.75
 
 
 def test_default_weights_are_the_published_formula():
-    assert DEFAULT_MODEL_WEIGHTS == {
+    assert MODEL_WEIGHTS == {
         "content_usefulness": 0.15,
         "production_quality": 0.30,
         "content_enjoyment": 0.25,

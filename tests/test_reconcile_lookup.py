@@ -198,7 +198,7 @@ def test_export_cli_lookup(mb_server, tmp_path, monkeypatch, song_120_a_minor):
     from test_edits import run_cli
 
     from linernotes.audio.encode import write_audio
-    from linernotes.runner import analyze_paths
+    from linernotes.library import analyze_paths
 
     monkeypatch.delenv("LINERNOTES_DB", raising=False)
     url, seen = mb_server
@@ -221,7 +221,7 @@ def test_export_cli_reports_a_failed_lookup(mb, tmp_path, monkeypatch, song_120_
     from test_edits import run_cli
 
     from linernotes.audio.encode import write_audio
-    from linernotes.runner import analyze_paths
+    from linernotes.library import analyze_paths
 
     monkeypatch.delenv("LINERNOTES_DB", raising=False)
     mb.down = True

@@ -19,11 +19,10 @@ from synth import chord, click_track, tone
 
 from linernotes.audio.encode import write_audio
 from linernotes.cli import main
-from linernotes.export.registry import export_dataset
-from linernotes.record import Provenance, TrackRecord
-from linernotes.runner import analyze_paths
-from linernotes.separate.batch import separate_paths
-from linernotes.separate.layout import marker_path, read_marker, stems_root
+from linernotes.library import analyze_paths, export_dataset
+from linernotes.library.separate import separate_paths
+from linernotes.library.stems import marker_path, read_marker, stems_root
+from linernotes.models import Provenance, TrackRecord
 from linernotes.separate.model import SeparationError, Separator, load_separator
 from linernotes.separate.vocals import stem_vocals
 
@@ -154,7 +153,7 @@ def test_interrupted_track_leaves_nothing_and_resumes(separated: Path, repo: Pat
     assert not [p for p in (folder / ".linernotes").rglob("*") if p.is_file()
                 and p.suffix in (".flac", ".tmp", ".json")]  # fmt: skip
     report = separate_paths([folder], separator)
-    assert [o.status for o in report.outcomes] == ["separated"]
+    assert [o.status for o in report.outcomes] == ["done"]
     again = separate_paths([folder], separator)
     assert [o.reason for o in again.outcomes] == ["already separated"]
 
@@ -166,11 +165,11 @@ def test_new_weights_separate_again(separated: Path, repo: Path, tmp_path: Path)
     first = load_separator("htdemucs", model_dir=repo, device="cpu")
     second = load_separator("htdemucs", model_dir=tiny_repo(tmp_path / "m2", seed=2), device="cpu")
     assert first.version != second.version
-    assert separate_paths([folder], first).count("separated") == 1
-    assert separate_paths([folder], second).count("separated") == 1
+    assert separate_paths([folder], first).count("done") == 1
+    assert separate_paths([folder], second).count("done") == 1
 
 
-def test_analyze_separate_and_out_folder(separated: Path, repo: Path, tmp_path: Path):
+def test_analyze_separate_and_out_folder(separated: Path, repo: Path, tmp_path: Path, capsys):
     folder = tmp_path / "music"
     folder.mkdir()
     shutil.copy(separated / "sub" / "b.wav", folder / "b.wav")
@@ -180,9 +179,15 @@ def test_analyze_separate_and_out_folder(separated: Path, repo: Path, tmp_path: 
     assert {s.provenance for s in record.stems} == {Provenance.SEPARATED}
     assert len(record.stems) == 4
     out = tmp_path / "stems-out"
+    capsys.readouterr()
     assert main(["stems", str(folder), "--model-dir", str(repo), "--out", str(out), "--force",
-                 "-q"]) == 0  # fmt: skip
+                 "-q", "--json"]) == 0  # fmt: skip
     assert sorted(p.name for p in (out / "b").iterdir()) == sorted(f"{s}.flac" for s in SOURCES)
+    (line,) = capsys.readouterr().out.splitlines()
+    printed = json.loads(line)
+    assert printed["status"] == "done" and printed["path"] == str(folder / "b.wav")
+    assert {t: Path(p) for t, p in printed["stems"].items()} == {s: out / "b" / f"{s}.flac"
+                                                                 for s in SOURCES}  # fmt: skip
     assert main(["analyze", str(folder), "-q"]) == 0
     record = TrackRecord.load(folder / "b.linernotes.json")
     assert {Path(s.path).parent for s in record.stems} == {out / "b"}

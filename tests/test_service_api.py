@@ -257,3 +257,22 @@ def test_health_and_vocabulary(client, library):
     assert "6/8" in vocab["time_signatures"] and vocab["languages"]["fr"] == "French"
     assert "/api/tracks" in client.get("/openapi.json").json()["paths"]
     assert client.get("/docs").status_code == 200
+
+
+def test_a_subfolder_is_served_from_its_library(library):
+    """Serving a folder inside the library: the library is found above it, tracks keep their
+    names relative to the library root, edits reach the one library, and the served folder
+    gets no ``.linernotes`` of its own (which would make it a stray library)."""
+    sub = library / "sub"
+    settings = ServeSettings(root=sub, port=free_port(), rescan_s=0.5)
+    with live_server(settings) as url, httpx.Client(base_url=url, timeout=30) as c:
+        assert [r["id"] for r in c.get("/api/tracks").json()["items"]] == ["sub/two.mp3"]
+        assert c.get("/api/tracks/sub/two.mp3/peaks").status_code == 200
+        version = c.get("/api/tracks/sub/two.mp3").json()["fields"]["key"]["version"]
+        body = {"value": "D minor", "author": "sub", "expected_version": version}
+        assert c.put("/api/tracks/sub/two.mp3/fields/key", json=body).status_code == 200
+    assert not (sub / ".linernotes").exists()
+    shown = json.loads(cli("show", str(sub / "two.mp3"), "--json").stdout)
+    assert shown["final"]["fields"]["key"]["value"] == "D minor"
+    written = json.loads((sub / "two.linernotes.json").read_text())  # the record file too
+    assert written["final"]["fields"]["key"]["value"] == "D minor"

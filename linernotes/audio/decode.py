@@ -5,7 +5,7 @@ system ffmpeg), libsndfile second (:mod:`linernotes.audio.sndfile_decode`).
 then yields float32 blocks of a few seconds, so an hour-long file never sits in memory whole.
 When FFmpeg cannot open a file, or opens it but decodes no audio from it, libsndfile reads it
 instead: some files that common players read (an Ogg/Vorbis header FFmpeg's demuxer rejects)
-would otherwise drop out of a dataset. The :class:`~linernotes.audio.report.DecodeReport`
+would otherwise drop out of a dataset. The :class:`~linernotes.models.decode.DecodeReport`
 names the decoder that read the file and FFmpeg's reason for refusing it. Decoding problems
 become an :class:`AudioError` that names the file and the reason (both decoders' reasons when
 both refuse), or, when part of the file decoded before the damage, a report marked
@@ -25,10 +25,10 @@ import av.logging
 import numpy as np
 
 from linernotes.audio.info import AudioInfo
-from linernotes.audio.report import FFMPEG, LIBSNDFILE, DecodeReport
 from linernotes.audio.sndfile_decode import SndfileRefused, sndfile_blocks, sndfile_info
 from linernotes.audio.tags import declared_duration
 from linernotes.errors import AudioError
+from linernotes.models.decode import FFMPEG, LIBSNDFILE, DecodeReport
 
 av.logging.set_level(av.logging.PANIC)
 

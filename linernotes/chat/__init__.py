@@ -4,12 +4,14 @@
   :class:`ChatEvent` objects (the one entry point for the terminal, a web service, a test);
 - :mod:`.tools`: the tools (``measurements``, ``ask_audio``, ``compare``, ``search_library``,
   ``propose_edit``) and their JSON schemas;
-- :mod:`.library_access`: the only door into records, search, edits and the listen backend;
+- :mod:`.library_access`: records, search and edits through :mod:`linernotes.library`, and
+  the listen backend;
 - :mod:`.client`: an OpenAI-compatible chat client streaming SSE with tool calls;
 - :mod:`.budget`: audio segments, token estimates, history trimming;
 - :mod:`.answers`: answers from the measurements alone;
 - :mod:`.events`: the event type and its SSE spelling;
-- :mod:`.repl`, :mod:`.mcp_server`, :mod:`.cli`: the terminal chat, the MCP server, commands.
+- :mod:`.repl`, :mod:`.mcp_server`: the terminal chat and the MCP server (the ``chat`` and
+  ``mcp`` commands are in :mod:`linernotes.cli.chat`).
 
 >>> from linernotes.chat import ChatSession, ChatTools, LibraryAccess  # doctest: +SKIP
 >>> tools = ChatTools(LibraryAccess("dataset/"))  # doctest: +SKIP

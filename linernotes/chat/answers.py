@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from linernotes.chat import facts
 
 if TYPE_CHECKING:
-    from linernotes.chat.library_access import LibraryTrack
+    from linernotes.library.shared import LibraryTrack
 
 PREFACE = "From the measurements alone (no language or audio model is configured):"
 _TIME = r"(\d+:\d{1,2}(?:\.\d+)?|\d+(?:\.\d+)?)\s*(?:s\b|sec\w*|seconds?)?"

@@ -23,13 +23,8 @@ from typing import Any
 
 import httpx
 
-from linernotes.chat.library_access import (
-    RETRY_STATUSES,
-    HttpClient,
-    redact_url,
-    server_message,
-)
 from linernotes.errors import LinernotesError
+from linernotes.http import RETRY_STATUSES, HttpClient, redact_url, server_message
 
 
 class ChatServerError(LinernotesError):

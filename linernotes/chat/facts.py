@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from linernotes.chat.library_access import FINAL_FIELDS
+from linernotes.models import FINAL_FIELDS
 
 if TYPE_CHECKING:
-    from linernotes.chat.library_access import LibraryTrack
+    from linernotes.library.shared import LibraryTrack
 
 #: Local tempo may wander this much (relative) and still count as steady: the 4 % tolerance of
 #: the usual tempo accuracy measure, which the rhythm stage's tempo segments also use.

@@ -1,18 +1,20 @@
-"""The chat's one door into the library: records, search, the human-edit layer, the audio
-model.
+"""The chat's door into the library: a thin layer over :mod:`linernotes.library` and the
+listen backend.
 
-Everything else in :mod:`linernotes.chat` talks to the library through :class:`LibraryAccess`
-and never imports the lookup, store, edits or listen modules itself, so when those move only
-this file changes. The interface is small:
+The library finds itself from the chat's folder (:class:`~linernotes.library.shared.
+SharedLibrary`), names tracks by their key (the path relative to the library root), and keeps
+records, final fields and the human-edit layer. What the chat adds:
 
-- :meth:`LibraryAccess.track_id` / :meth:`LibraryAccess.resolve`: a track named by a path, a
-  path relative to the library root, a file name or a stem;
-- :meth:`LibraryAccess.record`: its record and reconciled final fields (human edits applied);
-- :meth:`LibraryAccess.tracks`: every analysed track under the root, for searching;
+- :meth:`LibraryAccess.resolve`: a track named by a path, a path relative to the folder or
+  the library root, a file name or a stem;
+- :meth:`LibraryAccess.record`, :meth:`LibraryAccess.tracks`: records and final fields, human
+  edits applied, cached for the session (refreshed after an edit);
 - :meth:`LibraryAccess.propose_edit` (checks a value, writes nothing) and
-  :meth:`LibraryAccess.apply_edit` (writes it to the human layer, with its author);
+  :meth:`LibraryAccess.apply_edit` (through the library's human layer, with its author; the
+  track's record files are rewritten at once);
 - :meth:`LibraryAccess.ask_audio`: one question about one span of a track (at most
-  :attr:`LibraryAccess.audio_cap_s` long) to the configured listen backend.
+  :attr:`LibraryAccess.audio_cap_s` long) to the configured listen backend, the answer cached
+  in the library database.
 """
 
 from __future__ import annotations
@@ -22,52 +24,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from linernotes.edits.model import canonical_field, parse_value
-from linernotes.edits.store import EditStore, find_library
-from linernotes.listen.backends.http import (
-    RETRY_STATUSES,
-    HttpClient,
-    redact_url,
-    server_message,
-)
-from linernotes.listen.cli import add_listen_options, settings_from_args
-from linernotes.reconcile.model import FINAL_FIELDS
-from linernotes.reconcile.normalize import canonical_key
+from linernotes.library.shared import LibraryTrack, SharedLibrary
+from linernotes.reconcile.fields import canonical_field, parse_value
 
 if TYPE_CHECKING:
     from linernotes.listen.audio import Clip
     from linernotes.listen.backends.base import ListenBackend
     from linernotes.listen.settings import ListenSettings
-    from linernotes.reconcile.model import FinalFields
-    from linernotes.record import TrackRecord
 
-__all__ = [
-    "FINAL_FIELDS",
-    "RETRY_STATUSES",
-    "AudioAnswer",
-    "EditProposal",
-    "HttpClient",
-    "LibraryAccess",
-    "LibraryTrack",
-    "add_listen_options",
-    "canonical_key",
-    "listen_settings",
-    "redact_url",
-    "server_message",
-]
+__all__ = ["AudioAnswer", "EditProposal", "LibraryAccess", "LibraryTrack"]
 
 #: Listen settings whose presence means the user chose an audio model.
 _AUDIO_CHOICES = frozenset({"backend", "model", "base_url", "endpoint_url"})
-
-
-@dataclass
-class LibraryTrack:
-    """One analysed track: its id (path relative to the root), file, record and final fields."""
-
-    id: str
-    path: Path
-    record: TrackRecord
-    final: FinalFields
 
 
 @dataclass(frozen=True)
@@ -93,12 +61,6 @@ class AudioAnswer:
     cached: bool = False
 
 
-def listen_settings(args: Any) -> ListenSettings:
-    """The listen settings of parsed ``--backend/--model/--base-url...`` options (added to a
-    parser by :func:`add_listen_options`), over environment and config file."""
-    return settings_from_args(args)
-
-
 def listen_settings_chosen(settings: ListenSettings | None) -> bool:
     """Whether the settings name an audio model (command line, environment or config file)
     rather than only carrying the defaults."""
@@ -111,11 +73,12 @@ class LibraryAccess:
     Parameters
     ----------
     root
-        The library folder (searched by ``search_library``; track ids are relative to it).
+        The folder the chat is about (searched by ``search_library``): a library's root or
+        any folder in it; track ids are keys relative to the library root.
     db
-        The library database (default: found from ``root``, as ``edit`` finds it).
+        The library database (default: found from ``root`` by the one location rule).
     records
-        The ``--out`` folder the tracks were analysed into, when not beside the audio.
+        Where the records were written, for this session (default: the library's).
     listen
         Settings of the audio model; ``None`` (or settings naming no model) means none.
     backend
@@ -131,35 +94,39 @@ class LibraryAccess:
         listen: ListenSettings | None = None,
         backend: ListenBackend | None = None,
     ) -> None:
-        self.root = Path(root).expanduser().absolute()
-        self.db = Path(db).absolute() if db else find_library(self.root)
-        self.records = Path(records).absolute() if records else None
+        self.library = SharedLibrary(root, db=db, records=records)
+        self.root = self.library.folder
         self._settings = listen
         self._backend = backend
-        self._records: dict[Path, TrackRecord] = {}
+        self._found: dict[Path, LibraryTrack] = {}
         self._clips: OrderedDict[Path, Clip] = OrderedDict()
         self._all: list[LibraryTrack] | None = None
         self._files: list[Path] | None = None
 
+    @property
+    def db(self) -> Path | None:
+        """The library database (``None`` while there is none)."""
+        library = self.library.open()
+        return library.db.path if library else None
+
     # -- naming tracks --------------------------------------------------------------------
     def resolve(self, track: str | Path) -> Path:
-        """The audio file a name stands for: a path (absolute, or relative to the root, else
-        to the working folder), else a unique file name or stem among the library's tracks.
+        """The audio file a name stands for: a path (absolute, or relative to the folder, the
+        library root or the working folder), else a unique file name or stem among the
+        folder's tracks.
 
         Raises
         ------
         LookupError
             No such track, or several match the name.
         """
-        from linernotes.runner import find_audio
-
         text = str(track).strip()
         candidate = Path(text).expanduser()
-        for path in (self.root / candidate, candidate):
+        for path in (self.root / candidate, self.library.root / candidate, candidate):
             if path.is_file():
                 return path.absolute()
         if self._files is None:
-            self._files = find_audio([self.root])
+            self._files = self.library.audio()
         matches = [f for f in self._files if text in (f.name, f.stem)]
         if len(matches) == 1:
             return matches[0].absolute()
@@ -169,11 +136,8 @@ class LibraryAccess:
         raise LookupError(f"{text!r}: no such track under {self.root}")
 
     def track_id(self, path: Path) -> str:
-        """The name tools and transcripts use: the path relative to the root."""
-        path = path.absolute()
-        return (
-            path.relative_to(self.root).as_posix() if path.is_relative_to(self.root) else str(path)
-        )
+        """The name tools and transcripts use: the library's key of the track."""
+        return self.library.key(path)
 
     # -- records --------------------------------------------------------------------------
     def record(self, track: str | Path) -> LibraryTrack:
@@ -184,26 +148,17 @@ class LibraryAccess:
         LookupError
             No such track, or it has not been analysed.
         """
-        from linernotes.edits.apply import reconcile_with_edits
-        from linernotes.lookup import find_record
-
         path = self.resolve(track)
-        if path not in self._records:
-            self._records[path] = find_record(path, out_dir=self.records, db_path=self.db)
-        record = self._records[path]
-        return LibraryTrack(
-            self.track_id(path), path, record, reconcile_with_edits(record, self.db)
-        )
+        if path not in self._found:
+            self._found[path] = self.library.track(path)
+        return self._found[path]
 
     def tracks(self) -> list[LibraryTrack]:
-        """Every analysed track under the root (read once; refreshed after an edit)."""
-        from linernotes.export.registry import collect_tracks
-
+        """Every analysed track under the folder (read once; refreshed after an edit)."""
         if self._all is None:
-            found, _ = collect_tracks(self.root, records=self.records, db=self.db)
-            self._all = [
-                LibraryTrack(self.track_id(t.audio), t.audio, t.record, t.final) for t in found
-            ]
+            found = self.library.tracks().tracks
+            self._all = [LibraryTrack(self.track_id(t.audio), t.audio, t.record, t.final)
+                         for t in found]  # fmt: skip
         return self._all
 
     # -- the human layer ------------------------------------------------------------------
@@ -228,25 +183,17 @@ class LibraryAccess:
         """Write a proposal to the human layer (what ``linernotes edit`` writes) and return
         the stored edit."""
         path = self.resolve(proposal.track)
-        with EditStore(self.db) as store:
-            edit = store.add(
-                proposal.content_hash,
-                proposal.field,
-                proposal.value,
-                author=author,
-                path=str(path),
-                parse=False,
-            )
+        library = self.library.require()
+        (edit,) = library.add_edits(library.record_of(path), [(proposal.field, proposal.value)],
+                                    locked=False, author=author, path=path)  # fmt: skip
+        self._found.clear()
         self._all = None
         return edit.model_dump(mode="json")
 
     def history(self, track: str | Path) -> list[dict[str, Any]]:
         """The track's human edits, oldest first."""
         found = self.record(track)
-        if not self.db.is_file():
-            return []
-        with EditStore(self.db) as store:
-            edits = store.history(found.record.file.content_hash)
+        edits = self.library.require().db.edit_history(found.record.file.content_hash)
         return [e.model_dump(mode="json") for e in edits]
 
     # -- the audio model ------------------------------------------------------------------
@@ -309,7 +256,7 @@ class LibraryAccess:
         linernotes.errors.LinernotesError
             The file cannot be decoded, or the backend failed.
         """
-        from linernotes.listen.cache import SQLiteListenCache
+        from linernotes.listen.cache import MemoryListenCache
         from linernotes.listen.prompts import adhoc_prompt
         from linernotes.listen.track import listen_to_track
 
@@ -317,11 +264,9 @@ class LibraryAccess:
         path = self.resolve(track)
         segment = self._clip(path).segment(start_s, end_s)
         prompt = adhoc_prompt(question, max_new_tokens=max_new_tokens)
-        cache = SQLiteListenCache(self.db)
-        try:
-            section = listen_to_track(segment, backend, [prompt], cache=cache)
-        finally:
-            cache.close()
+        cache = self.library.open()
+        section = listen_to_track(segment, backend, [prompt],
+                                  cache=cache.db if cache else MemoryListenCache())  # fmt: skip
         entry = section.entries[prompt.id]
         return AudioAnswer(
             text=(section.text(prompt.id) or "").strip(),
@@ -340,3 +285,4 @@ class LibraryAccess:
     def close(self) -> None:
         if self._backend is not None:
             self._backend.close()
+        self.library.close()

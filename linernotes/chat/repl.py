@@ -1,7 +1,7 @@
 """The terminal chat: a prompt with history, answers streamed as they are written, Ctrl-C to
 stop an answer (the session goes on), and ``/commands``.
 
-Input history is kept per library (``.linernotes/chat_history`` beside the library database)
+Input history is kept per library (``chat_history`` beside the library database)
 through :mod:`readline` where Python has it. When stdin is not a terminal (a pipe, a test),
 the questions are echoed after the prompt, so the output reads as a transcript.
 """

@@ -16,13 +16,10 @@ from typing import Any
 
 from linernotes.chat import facts
 from linernotes.chat.budget import MAX_AUDIO_S, audio_spans
-from linernotes.chat.library_access import (
-    EditProposal,
-    LibraryAccess,
-    LibraryTrack,
-    canonical_key,
-)
+from linernotes.chat.library_access import EditProposal, LibraryAccess
 from linernotes.errors import LinernotesError
+from linernotes.library.shared import LibraryTrack
+from linernotes.reconcile.normalize import canonical_key
 
 #: Longest tool result handed back to the model, in characters (about 2,000 tokens).
 MAX_RESULT_CHARS = 6000

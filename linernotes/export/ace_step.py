@@ -18,10 +18,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from linernotes import __version__
 from linernotes.export.base import ExportTarget, ExportTrack, FileWriter, bpm_int
-from linernotes.reconcile.model import RECONCILE_VERSION
+from linernotes.models.final import RECONCILE_VERSION
 from linernotes.reconcile.normalize import ACE_LANGUAGES, canonical_key
+from linernotes.version import __version__
 
 NAME = "ace-step"
 TRAINER = "ACE-Step"

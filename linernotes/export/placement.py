@@ -46,8 +46,8 @@ from types import ModuleType
 import numpy as np
 
 from linernotes.audio.encode import CHANNEL_LAYOUTS, finish_stream, mux_resampled
-from linernotes.audio.report import FFMPEG, LIBSNDFILE
 from linernotes.export.base import AudioWriteRefused, ExportTarget, ExportTrack, FileWriter
+from linernotes.models.decode import FFMPEG, LIBSNDFILE
 
 #: The container metadata key that records which source (by content hash) a transcode is of.
 SOURCE_TAG = "LINERNOTES_SOURCE_SHA256"

@@ -25,8 +25,8 @@ import numpy as np
 
 from linernotes.audio.decode import AudioSource, open_audio
 from linernotes.audio.encode import CHANNEL_LAYOUTS
-from linernotes.audio.report import FFMPEG
 from linernotes.errors import AudioError
+from linernotes.models.decode import FFMPEG
 
 #: The models' input rate.
 MODEL_SR = 16000

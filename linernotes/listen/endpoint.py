@@ -28,9 +28,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from linernotes import __version__
 from linernotes.listen.backends.transformers_compat import TRANSFORMERS_SPEC
 from linernotes.listen.prompts import GenerationParams, RenderedPrompt, adhoc_prompt
+from linernotes.version import __version__
 
 REQUIREMENTS = f"""\
 # linernotes listen endpoint (torch comes with the Inference Endpoints image). The transformers

@@ -19,7 +19,6 @@ Example ``linernotes.toml``::
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -31,13 +30,9 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+from linernotes.config import config_path, config_table
 
 BackendName = Literal["transformers", "openai", "hf-endpoint", "cpu"]
-CONFIG_FILE = "linernotes.toml"
 
 
 class _TomlTableSource(PydanticBaseSettingsSource):
@@ -46,10 +41,7 @@ class _TomlTableSource(PydanticBaseSettingsSource):
     def __init__(self, settings_cls: type[BaseSettings], path: Path | None) -> None:
         super().__init__(settings_cls)
         self.path = path
-        self.data: dict[str, Any] = {}
-        if path is not None and path.is_file():
-            with open(path, "rb") as handle:
-                self.data = dict(tomllib.load(handle).get("listen", {}))
+        self.data: dict[str, Any] = config_table("listen", path) if path is not None else {}
 
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
         return self.data.get(field_name), field_name, False
@@ -144,9 +136,8 @@ class ListenSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        config = os.environ.get("LINERNOTES_CONFIG")
-        path = Path(config) if config else Path.cwd() / CONFIG_FILE
-        return (init_settings, env_settings, dotenv_settings, _TomlTableSource(settings_cls, path))
+        source = _TomlTableSource(settings_cls, config_path())
+        return (init_settings, env_settings, dotenv_settings, source)
 
     @classmethod
     def load(cls, **cli: Any) -> ListenSettings:

@@ -26,12 +26,12 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from linernotes import __version__
 from linernotes.errors import LinernotesError
-from linernotes.listen.backends.http import HttpClient
+from linernotes.http import HttpClient
+from linernotes.version import __version__
 
 if TYPE_CHECKING:
-    from linernotes.record import TrackRecord
+    from linernotes.models import TrackRecord
 
 DEFAULT_URL = "https://musicbrainz.org"
 
@@ -39,6 +39,8 @@ DEFAULT_URL = "https://musicbrainz.org"
 class MusicBrainzError(LinernotesError):
     """MusicBrainz could not be asked: unreachable, down or rate-limiting past the retries,
     or an answer that is not a recording search result."""
+
+
 WEIGHTS = {"duration": 0.5, "year": 0.3, "artist": 0.2}
 
 
@@ -50,9 +52,12 @@ class LookupMatch(BaseModel):
     title: str
     artist: str | None = None
     album: str | None = None
+    """The first release the recording appears on."""
     year: int | None = None
     duration: float | None = None
+    """Seconds."""
     score: float
+    """How well it matches the track, 0..1: :data:`WEIGHTS` over ``parts``."""
     parts: dict[str, float]
 
 

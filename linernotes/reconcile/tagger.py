@@ -10,14 +10,11 @@ key, meter and duration; the tagger never touches them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from linernotes.reconcile.model import Conflict, FinalFields, FinalValue
+from linernotes.models import Conflict, FinalFields, FinalValue, TrackRecord
+from linernotes.models.tagger import TaggerSection
 from linernotes.reconcile.normalize import clean_caption, clean_tags, language_code
-
-if TYPE_CHECKING:
-    from linernotes.listen.cpu.section import TaggerSection
-    from linernotes.record import TrackRecord
 
 
 def _empty(item: FinalValue | None) -> bool:

@@ -9,12 +9,13 @@
 - :mod:`~linernotes.separate.resample` converts streams between rates (FFmpeg's resampler);
 - :mod:`~linernotes.separate.track` separates one file: decode, to the model's rate, separate,
   back to the original rate, FLAC written atomically;
-- :mod:`~linernotes.separate.layout` says where stems and their completion markers live and
-  finds them again (user stems always win);
-- :mod:`~linernotes.separate.batch` runs a folder with progress and resume;
-  :mod:`~linernotes.separate.cli` is the ``linernotes stems`` command;
 - :mod:`~linernotes.separate.vocals` reads a record's vocal activity back (whether and where a
   track has a voice) for ``is_instrumental`` and the lyrics step.
+
+Where stems live in the library, the resumable batch and the command are above this package:
+:mod:`linernotes.library.stems` (completion markers, finding stems again, user stems win),
+:mod:`linernotes.library.separate` (``separate_paths``) and :mod:`linernotes.cli.stems`
+(``linernotes stems``, ``analyze --separate``).
 
 Demucs is imported only through ``demucs.pretrained``, ``demucs.apply`` and the model classes,
 which need neither torchaudio nor Demucs' own audio I/O; all audio I/O is PyAV and soundfile.

@@ -1,7 +1,7 @@
 """Vocal activity read from a record's vocals stem, for the steps that need to know whether,
 and where, a track has a voice (``is_instrumental``, lyrics).
 
-The figures are measured with the stem (:mod:`linernotes.stems`): the stem's ``presence``
+The figures are measured with the stem (:mod:`linernotes.pipeline.stems`): the stem's ``presence``
 (probability that the part is really there, not separation bleed) and its per-window
 ``activity``. This module only reads them back in one place, so consumers do not depend on
 the record's layout.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from linernotes.record import TrackRecord
+from linernotes.models import TrackRecord
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,7 @@
-"""``linernotes serve``: a local web service and UI to listen to tracks, see their beat grid,
-and fix and accept their annotations (FastAPI + uvicorn; the ``serve`` extra).
+"""The review web service (``linernotes serve``, mounted by :mod:`linernotes.cli.serve`): a
+local FastAPI application and UI to listen to tracks, see their beat grid, and fix and accept
+their annotations (the ``serve`` extra).
 
-:func:`add_serve_parser` and :func:`cmd_serve` are the command's two hooks for
-:mod:`linernotes.cli`; they import nothing heavy, so the rest of the CLI works without the
-extra installed.
+All library access goes through :mod:`.library_access`, a thin layer over
+:mod:`linernotes.library`.
 """
-
-from linernotes.service.command import add_serve_parser, cmd_serve
-
-__all__ = ["add_serve_parser", "cmd_serve"]

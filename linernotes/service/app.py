@@ -1,11 +1,11 @@
 """The review service: a FastAPI application over one library, plus the web UI.
 
-:func:`create_app` wires the parts: :class:`Service` (settings, the library adapter, the
-track index and the job manager), the routers of :mod:`~linernotes.service.routes_tracks`,
-:mod:`~linernotes.service.routes_edits` and :mod:`~linernotes.service.routes_jobs`, the
-guard of :mod:`~linernotes.service.security`, and the UI's static files (served from the
-installed package: no CDN, works offline). The OpenAPI schema is at ``/openapi.json`` and
-browsable at ``/docs``.
+:func:`create_app` wires the parts: :class:`~linernotes.service.state.Service` (settings,
+the library adapter, the track index and the job manager), the routers of
+:mod:`~linernotes.service.routes_tracks`, :mod:`~linernotes.service.routes_edits` and
+:mod:`~linernotes.service.routes_jobs`, the guard of :mod:`~linernotes.service.security`,
+and the UI's static files (served from the installed package: no CDN, works offline). The
+OpenAPI schema is at ``/openapi.json`` and browsable at ``/docs``.
 """
 
 from __future__ import annotations
@@ -13,56 +13,28 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from linernotes import __version__
+from linernotes.service import routes_edits, routes_jobs, routes_tracks
 from linernotes.service.index import TrackIndex
 from linernotes.service.jobs import Job, JobBusy, JobManager
-from linernotes.service.library_access import LibraryAccess, TrackRef, VersionConflict
+from linernotes.service.library_access import LibraryAccess, VersionConflict
 from linernotes.service.schemas import FieldConflict
 from linernotes.service.security import ServeSettings, guard
+from linernotes.service.state import Service
 from linernotes.service.views import field_out
+from linernotes.version import __version__
 
 STATIC = Path(__file__).parent / "static"
-
-
-@dataclass
-class Service:
-    """Everything a request handler needs."""
-
-    settings: ServeSettings
-    access: LibraryAccess
-    index: TrackIndex
-    jobs: JobManager
-
-    def ref(self, track_id: str) -> TrackRef:
-        """The track ``track_id``.
-
-        Raises
-        ------
-        LookupError
-            No such track in the library.
-        """
-        ref = self.index.ref(track_id)
-        if ref is None:
-            raise LookupError(f"no track {track_id!r} in the library")
-        return ref
-
-
-def service_of(request: Request) -> Service:
-    return request.app.state.service
 
 
 def create_app(settings: ServeSettings, *, build_index: bool = True) -> FastAPI:
     """The application for ``settings``; ``build_index`` indexes the library in the
     background while the server runs (pages are served meanwhile)."""
-    from linernotes.service import routes_edits, routes_jobs, routes_tracks
-
     access = LibraryAccess(settings.root, records=settings.records, db=settings.db)
     index = TrackIndex(access, rescan_s=settings.rescan_s)
 

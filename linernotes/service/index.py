@@ -1,7 +1,7 @@
 """The track table behind the list view: one row per track, kept current cheaply.
 
-Reading and reconciling a record costs a few milliseconds, too much to repeat for 10,000
-tracks on every page. Rows are cached and rebuilt only for tracks whose record file changed
+Reading a record costs a few milliseconds, too much to repeat for 10,000 tracks on every
+page. Rows are cached and rebuilt only for tracks whose record changed
 (a background :meth:`TrackIndex.watch` walks the library every few seconds for new, removed
 and rewritten tracks) or whose human edits changed (checked on every request: one grouped
 query on the edit layer, so an edit made with ``linernotes edit`` shows on the next page
@@ -90,7 +90,7 @@ class TrackIndex:
         """Find added, removed and rewritten tracks (walk the root, stat the records), then
         bring the rows up to date. The walk runs outside the lock: pages keep being served."""
         refs = {r.id: r for r in self.access.scan()}
-        stamps = {i: self.access.stamp(r) for i, r in refs.items()}
+        stamps = self.access.stamps(refs.values())
         with self._lock:
             self.refs, self._stamps = refs, stamps
             for gone in set(self._rows) - set(refs):
@@ -152,7 +152,7 @@ class TrackIndex:
             self._keys.pop(track_id, None)
             ref = self.refs.get(track_id)
             if ref is not None:
-                self._stamps[track_id] = self.access.stamp(ref)
+                self._stamps.update(self.access.stamps([ref]))
 
     def ref(self, track_id: str) -> TrackRef | None:
         """The track called ``track_id`` (rescanning once for a file added since)."""

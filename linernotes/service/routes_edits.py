@@ -10,7 +10,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
-from linernotes.service.app import Service, service_of
 from linernotes.service.library_access import TrackState
 from linernotes.service.schemas import (
     BulkIn,
@@ -24,6 +23,7 @@ from linernotes.service.schemas import (
     TrackDetail,
     UndoIn,
 )
+from linernotes.service.state import Service, service_of
 from linernotes.service.views import track_detail
 
 router = APIRouter(prefix="/api", tags=["edits"])

@@ -11,11 +11,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, StreamingResponse
 
-from linernotes import __version__
-from linernotes.service.app import Service, service_of
 from linernotes.service.jobs import Job
 from linernotes.service.schemas import Health, JobIn, JobOut, Message, Vocabulary
 from linernotes.service.security import has_token, safe_path
+from linernotes.service.state import Service, service_of
+from linernotes.version import __version__
 
 router = APIRouter(tags=["jobs"])
 Svc = Annotated[Service, Depends(service_of)]

@@ -10,7 +10,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
 from linernotes.service import media
-from linernotes.service.app import Service, service_of
 from linernotes.service.index import TrackQuery
 from linernotes.service.schemas import (
     FlagKind,
@@ -22,6 +21,7 @@ from linernotes.service.schemas import (
     TrackPage,
 )
 from linernotes.service.security import safe_path
+from linernotes.service.state import Service, service_of
 from linernotes.service.views import track_detail
 
 router = APIRouter(prefix="/api/tracks", tags=["tracks"])

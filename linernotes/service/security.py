@@ -17,6 +17,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import secrets
+import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,8 +81,16 @@ class ServeSettings:
 
     @property
     def cache_dir(self) -> Path:
-        """Transcoded audio and waveform peaks, keyed by content hash."""
-        return self.root / ".linernotes" / "serve-cache"
+        """Transcoded audio and waveform peaks, keyed by content hash: in the library's own
+        folder, beside its database (a ``.linernotes/`` made in the served folder would make
+        it a library of its own for every later command); in the system's temporary folder
+        while there is no library."""
+        from linernotes.library.location import locate
+
+        location = locate(self.root, self.db)
+        if location is None:
+            return Path(tempfile.gettempdir()) / "linernotes-serve-cache"
+        return location.db.parent / "serve-cache"
 
 
 def safe_path(path: Path, root: Path) -> Path:

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from linernotes.errors import ListenError
 from linernotes.listen.backends.base import (
     AudioUse,
     ListenBackend,
-    ListenError,
     ListenOutput,
     SegmentText,
 )

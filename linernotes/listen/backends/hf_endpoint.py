@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from linernotes.http import HttpClient
 from linernotes.listen.audio import Clip, wav_bytes
 from linernotes.listen.backends.base import (
     Generation,
@@ -31,7 +32,6 @@ from linernotes.listen.backends.base import (
     LongAudioPolicy,
     max_seconds_for,
 )
-from linernotes.listen.backends.http import HttpClient
 from linernotes.listen.prompts import RenderedPrompt
 
 

@@ -4,7 +4,7 @@ with an ``--mmproj`` (AF3 / MF preview, experimental audio).
 
 The track is sent once per prompt as an ``input_audio`` content part (base64 WAV, or MP3 for
 slow links; the encoding is made once per track), prompts run concurrently up to a limit, and
-failures follow :mod:`linernotes.listen.backends.http`. The served weights are licensed for
+failures follow :mod:`linernotes.http`. The served weights are licensed for
 non-commercial use only.
 """
 
@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from linernotes.http import HttpClient
 from linernotes.listen.audio import Clip, mp3_bytes, wav_bytes
 from linernotes.listen.backends.base import (
     THINK_SUFFIX,
@@ -26,7 +27,6 @@ from linernotes.listen.backends.base import (
     ListenError,
     LongAudioPolicy,
 )
-from linernotes.listen.backends.http import HttpClient
 from linernotes.listen.prompts import GenerationParams, RenderedPrompt
 
 

@@ -20,7 +20,7 @@ import inspect
 import re
 from typing import Any
 
-from linernotes.listen.backends.base import ListenError
+from linernotes.errors import ListenError
 
 #: The lowest transformers release the backend runs on (see the module docstring).
 TRANSFORMERS_FLOOR = "5.10.1"

@@ -26,7 +26,7 @@ import threading
 from pathlib import Path
 from typing import Any, Literal
 
-from linernotes.listen.backends.base import ListenError
+from linernotes.errors import ListenError
 from linernotes.listen.backends.transformers_compat import (
     TRANSFORMERS_SPEC,
     check_transformers_version,

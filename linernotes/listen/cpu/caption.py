@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from linernotes.listen.cpu.section import TaggerCaption
+from linernotes.models.tagger import TaggerCaption
 
 #: Felt-tempo words by BPM (upper bounds); the number itself never enters the caption.
 TEMPO_WORDS = ((66.0, "slow"), (90.0, "relaxed"), (115.0, "mid-tempo"), (140.0, "upbeat"),

@@ -2,7 +2,8 @@
 where a voice is, and a caption from the tags and the measurements.
 
 :func:`describe_clip` is pure apart from the models it is given: the caller decides where the
-:class:`~.section.TaggerSection` goes (the record's listen section, the bench's tables).
+:class:`~linernotes.models.tagger.TaggerSection` goes (the record's listen section, the
+bench's tables).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import numpy as np
 
 from linernotes.listen.cpu.caption import build_caption
 from linernotes.listen.cpu.lyrics import LyricsError, LyricsTranscriber
-from linernotes.listen.cpu.section import TaggerSection, TaggerSegment, TagScore
 from linernotes.listen.cpu.tagger import MusicnnTagger
 from linernotes.listen.cpu.vocabulary import merge_labels
 from linernotes.listen.cpu.vocals import (
@@ -24,6 +24,7 @@ from linernotes.listen.cpu.vocals import (
     vocal_activity,
     voice_activity_share,
 )
+from linernotes.models.tagger import TaggerSection, TaggerSegment, TagScore
 
 #: Per category: a track tag is chosen when its probability reaches the threshold, at most
 #: ``limit`` of them (chosen on the dev half of ``bench/listen_cpu``).
@@ -46,7 +47,7 @@ class Measurements:
 
     @classmethod
     def of_record(cls, record: Any) -> Measurements:
-        """The measurements of a :class:`~linernotes.record.TrackRecord`."""
+        """The measurements of a :class:`~linernotes.models.TrackRecord`."""
         summary = record.summary
         rhythm = record.analyses.get("rhythm")
         key = summary.key or ""
@@ -131,7 +132,7 @@ def describe_clip(
         try:
             lyrics = models.lyrics.transcribe(source, vocals.spans)
         except LyricsError as exc:
-            from linernotes.listen.cpu.section import LyricsResult
+            from linernotes.models.tagger import LyricsResult
 
             lyrics = LyricsResult(model=models.lyrics.model_name, skipped=str(exc))
     return TaggerSection(

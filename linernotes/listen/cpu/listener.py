@@ -13,12 +13,11 @@ import sys
 from pathlib import Path
 
 from linernotes.listen.audio import MODEL_SR, decode_file
-from linernotes.listen.cache import SQLiteListenCache
+from linernotes.listen.cache import ListenCache
 from linernotes.listen.cpu.describe import CpuListenerModels, Measurements, describe_clip
 from linernotes.listen.cpu.lyrics import NO_LYRICS, LyricsTranscriber
-from linernotes.listen.cpu.section import TAGGER_VERSION, TaggerSection
-from linernotes.listen.section import ListenSection
-from linernotes.record import TrackRecord
+from linernotes.models import ListenSection, TrackRecord
+from linernotes.models.tagger import TAGGER_VERSION, TaggerSection
 
 #: How the CPU listener names itself in the listen section.
 BACKEND = "cpu"
@@ -42,7 +41,8 @@ def vocal_stem_of(record: TrackRecord) -> tuple[Path, str | None] | None:
 
 
 class CpuListener:
-    """Callable that adds a :class:`TaggerSection` to a track's record (runner protocol)."""
+    """Callable that adds a :class:`TaggerSection` to a track's record (the
+    :class:`linernotes.library.analyze.Listener` protocol)."""
 
     def __init__(self, lyrics_model: str | None = None, *, force: bool = False,
                  threads: int = 1) -> None:  # fmt: skip
@@ -54,7 +54,6 @@ class CpuListener:
         self.threads = threads
         self._models: CpuListenerModels | None = None
         self._lyrics = lyrics
-        self._caches: dict[Path, SQLiteListenCache] = {}
         self._warned = False
 
     @property
@@ -78,13 +77,10 @@ class CpuListener:
         return describe_clip(clip.samples, self.models, Measurements.of_record(record),
                              vocal_stem=stem_samples, sample_rate=MODEL_SR)  # fmt: skip
 
-    def __call__(self, path: Path, record: TrackRecord, db_path: Path) -> TrackRecord:
+    def __call__(self, path: Path, record: TrackRecord, cache: ListenCache) -> TrackRecord:
         digest = record.file.content_hash
         stem = vocal_stem_of(record)
         key = cpu_cache_key(digest, self.lyrics_model, stem[1] if stem else None)
-        cache = self._caches.get(db_path)
-        if cache is None:
-            cache = self._caches[db_path] = SQLiteListenCache(db_path)
         hit = None if self.force else cache.get(key)
         if hit is not None:
             section = TaggerSection.model_validate(hit).model_copy(update={"cached": True})

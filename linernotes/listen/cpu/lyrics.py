@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from linernotes.errors import LinernotesError
-from linernotes.listen.cpu.section import LyricLine, LyricsResult
+from linernotes.models.tagger import LyricLine, LyricsResult
 
 #: The default lyrics model (a faster-whisper size name).
 DEFAULT_LYRICS_MODEL = "small"
@@ -127,7 +127,7 @@ def _check_hub(name: str) -> None:
         download_model(name, local_files_only=True)
         return
     except Exception:  # not in the local cache: the hub must answer
-        from linernotes.listen.choose import hub_endpoint, probe
+        from linernotes.listen.reach import hub_endpoint, probe
 
         probe(hub_endpoint())
 

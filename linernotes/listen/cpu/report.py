@@ -1,11 +1,8 @@
-"""``linernotes listen FILE`` on a CPU: measure the file, describe it, print what was heard."""
+"""What the CPU listener heard, as a few readable lines (``linernotes listen FILE`` on a CPU)."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-from linernotes.listen.cpu.section import TaggerSection
+from linernotes.models.tagger import TaggerSection
 
 
 def tag_line(section: TaggerSection, category: str) -> str:
@@ -36,19 +33,3 @@ def format_section(section: TaggerSection) -> str:
     lines.append(f"{len(section.segments)} segments of 3 s, {section.audio_s:.1f} s heard in"
                  f" {section.elapsed_s:.1f} s")  # fmt: skip
     return "\n".join(lines)
-
-
-def listen_on_cpu(path: str, lyrics_model: str | None, *, as_json: bool = False) -> int:
-    """Measure ``path``, run the CPU listener on it and print the result."""
-    from linernotes.errors import LinernotesError
-    from linernotes.listen.cpu.listener import CpuListener
-    from linernotes.pipeline import analyze_file
-
-    try:
-        record = analyze_file(Path(path))
-        section = CpuListener(lyrics_model).describe_track(Path(path), record)
-    except LinernotesError as exc:
-        print(f"linernotes: {exc}", file=sys.stderr)
-        return 1
-    print(section.model_dump_json(indent=2) if as_json else format_section(section))
-    return 0

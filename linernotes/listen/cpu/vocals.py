@@ -29,7 +29,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from linernotes.listen.cpu.section import VocalActivity
+from linernotes.models.tagger import VocalActivity
 
 #: The words whose probability says a voice is there.
 VOICE_WORDS = ("vocals", "female vocals", "male vocals", "choir", "operatic vocals")

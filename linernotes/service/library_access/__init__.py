@@ -1,25 +1,23 @@
-"""The one door between the review service and the library: scanning, records, reconcile,
-the human-edit layer, review flags, export, crops and analysis all pass through here.
+"""The review service's door to the library: a thin layer over :mod:`linernotes.library`.
 
-Nothing else in :mod:`linernotes.service` imports the library's modules, so when the library
-moves (one module that finds it from any path, owns scanning and track identity and writes
-the records) only this file changes. The interface, in the words the API uses:
+The library finds itself from the served folder (:class:`~linernotes.library.shared.
+SharedLibrary`), names each track by its path relative to the library root, and keeps records,
+final fields and the human-edit layer; an edit or undo made here goes through
+:meth:`Library.add_edits <linernotes.library.core.Library.add_edits>` like ``linernotes edit``,
+which reconciles the track again and rewrites its record files at once. What this module adds
+is what only a web service needs, in the words the API uses:
 
-- :meth:`LibraryAccess.scan` -> the tracks (:class:`TrackRef`: id = path relative to the root);
-- :meth:`~LibraryAccess.stamp`, :meth:`~LibraryAccess.edit_versions` -> what changed since;
+- :meth:`LibraryAccess.scan` -> the tracks (:class:`TrackRef`: id = the library's key);
+- :meth:`~LibraryAccess.stamps`, :meth:`~LibraryAccess.edit_versions` -> what changed since;
 - :meth:`~LibraryAccess.load` -> one track's record, final fields and field versions;
 - :meth:`~LibraryAccess.set_field`, :meth:`~LibraryAccess.set_lock`,
   :meth:`~LibraryAccess.undo`, :meth:`~LibraryAccess.accept`, :meth:`~LibraryAccess.reject`
   -> a change through the human layer, refused with :class:`VersionConflict` when made on an
-  old version of the field;
+  old version of the field (another person changed it meanwhile: HTTP 409);
 - :meth:`~LibraryAccess.bulk`, :meth:`~LibraryAccess.history`,
   :meth:`~LibraryAccess.import_edits`, :meth:`~LibraryAccess.vocabulary`;
 - :func:`linernotes.service.library_access.jobs.run_job` (in a worker process) -> analyze,
   listen, export or crops with progress.
-
-Every change is an edit in the same SQLite layer ``linernotes edit`` writes (so ``history``
-and ``undo`` list it), and the track's record is then refreshed the way an analysis run
-finalises it, so ``linernotes show --json`` shows the human value at once.
 """
 
 from __future__ import annotations
@@ -33,18 +31,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from linernotes.edits.model import EDITABLE_FIELDS, canonical_field, parse_value
-from linernotes.edits.store import EditStore, find_library
-from linernotes.fileio import write_atomic
-from linernotes.lookup import find_record
-from linernotes.outputs import OutputLayout
+from linernotes.library.layout import Layout
+from linernotes.library.shared import SharedLibrary
+from linernotes.models import FinalFields, TrackRecord
 from linernotes.quality.build import quality_section
-from linernotes.reconcile.core import reconcile
-from linernotes.reconcile.model import FinalFields
+from linernotes.reconcile.fields import EDITABLE_FIELDS, canonical_field, parse_value
 from linernotes.reconcile.review import REVIEW_BELOW
-from linernotes.record import TrackRecord
-from linernotes.runner import find_audio
-from linernotes.store import Store, default_store_path
 
 #: Fields whose confidence makes a track's confidence (the measured core).
 CORE_FIELDS = ("bpm", "key", "time_signature")
@@ -77,7 +69,8 @@ class VersionConflict(Exception):
 
 @dataclass(frozen=True)
 class TrackRef:
-    """A track of the library: ``id`` is its path relative to the root (``/``-separated)."""
+    """A track of the library: ``id`` is its key (its path relative to the library root,
+    ``/``-separated), ``sidecar`` its record file."""
 
     id: str
     audio: Path
@@ -126,58 +119,45 @@ class TrackState:
         return section.combined_score, score, problems
 
 
-class _EditLayer(EditStore):
-    """The human-edit layer, plus the per-field version counts the service checks."""
-
-    def versions(self, content_hash: str | None = None) -> dict[str, dict[str, int]]:
-        """``{content_hash: {field: edits + undos}}`` (of one track when given)."""
-        sql = "SELECT content_hash, field, COUNT(*) + COUNT(undone_at) FROM human_edits"
-        args: tuple[Any, ...] = ()
-        if content_hash:
-            sql += " WHERE content_hash = ?"
-            args = (content_hash,)
-        out: dict[str, dict[str, int]] = {}
-        for digest, name, count in self._conn.execute(sql + " GROUP BY 1, 2", args):
-            out.setdefault(digest, {})[name] = int(count)
-        return out
-
-
 class LibraryAccess:
-    """One library: the audio under ``root``, records beside it (or under ``records``), the
-    edit layer in ``db`` (default: found from the root as ``linernotes edit`` finds it)."""
+    """The library of the served folder ``root`` (``records``, ``db``: as ``--records`` and
+    ``--db``)."""
 
     def __init__(self, root: Path, *, records: Path | None = None, db: Path | None = None) -> None:
-        self.root = root.expanduser().absolute()
-        self.records = records.expanduser().absolute() if records else None
-        self.analysis_db = db
-        self.edits_db = db or find_library(self.root)
+        self.library = SharedLibrary(root, db=db, records=records)
+        self.root = self.library.folder
+        self.records = self.library.records
+        self.db = self.library.db
         self._write_lock = threading.RLock()
 
     # -- reading ----------------------------------------------------------------------------
     def scan(self) -> list[TrackRef]:
         """Every track under the root (stems of a mix and hidden folders left out)."""
-        files = find_audio([self.root])
-        layout = OutputLayout(files, root=self.root, out_dir=self.records)
-        return [
-            TrackRef(f.relative_to(self.root).as_posix(), f, layout.paths(f)["record"])
-            for f in files
-        ]
+        library = self.library.open()
+        layout = library.layout if library else Layout(root=self.root, out_dir=self.records)
+        return [TrackRef(self.library.key(f), f, layout.paths(f)["record"])
+                for f in self.library.audio()]  # fmt: skip
 
-    @staticmethod
-    def stamp(ref: TrackRef) -> tuple[int, int] | None:
-        """What changes when the track's record is rewritten (``None``: no sidecar)."""
-        try:
-            st = ref.sidecar.stat()
-        except OSError:
-            return None
-        return st.st_mtime_ns, st.st_size
+    def stamps(self, refs: Iterable[TrackRef]) -> dict[str, tuple[object, ...]]:
+        """What changes when a track's record is stored again, by track id: the time the
+        library stored it and its record file's size and time (``None`` for a file not
+        written)."""
+        library = self.library.open()
+        stored = library.db.record_times() if library else {}
+        out: dict[str, tuple[object, ...]] = {}
+        for ref in refs:
+            try:
+                st = ref.sidecar.stat()
+                written: object = (st.st_mtime_ns, st.st_size)
+            except OSError:
+                written = None
+            out[ref.id] = (stored.get(ref.id), written)
+        return out
 
     def edit_versions(self) -> dict[str, dict[str, int]]:
         """Per content hash, per field: how many edits and undos the layer holds."""
-        if not self.edits_db.is_file():
-            return {}
-        with _EditLayer(self.edits_db) as layer:
-            return layer.versions()
+        library = self.library.open()
+        return library.db.edit_versions() if library else {}
 
     def load(self, ref: TrackRef) -> TrackState:
         """The track's record with the library's active human edits reconciled on top.
@@ -187,25 +167,15 @@ class LibraryAccess:
         LookupError
             The track has no record yet.
         """
-        if ref.sidecar.is_file():
-            record = TrackRecord.load(ref.sidecar)
-        else:
-            record = find_record(ref.audio, out_dir=self.records, db_path=self.analysis_db)
-        digest = record.file.content_hash
-        edits, versions = {}, {}
-        if self.edits_db.is_file():
-            with _EditLayer(self.edits_db) as layer:
-                edits = layer.active(digest)
-                versions = layer.versions(digest).get(digest, {})
-        return TrackState(ref, record, reconcile(record, edits), versions)
+        found = self.library.track(ref.audio)
+        digest = found.record.file.content_hash
+        versions = self.library.require().db.edit_versions(digest).get(digest, {})
+        return TrackState(ref, found.record, found.final, versions)
 
     def history(self, ref: TrackRef) -> list[dict[str, Any]]:
         """Every human edit of the track, undone ones included, oldest first."""
         state = self.load(ref)
-        if not self.edits_db.is_file():
-            return []
-        with EditStore(self.edits_db) as store:
-            edits = store.history(state.record.file.content_hash)
+        edits = self.library.require().db.edit_history(state.record.file.content_hash)
         return [e.model_dump(exclude={"content_hash"}) for e in edits]
 
     # -- changing ---------------------------------------------------------------------------
@@ -288,11 +258,9 @@ class LibraryAccess:
         name = self._field(name)
         with self._write_lock:
             state = self._checked(ref, name, expected_version)
-            with EditStore(self.edits_db) as store:
-                undone = store.undo(state.record.file.content_hash, name)
-            if undone is None:
+            if self.library.require().undo(state.record, name) is None:
                 raise VersionConflict(name, state, f"{name}: no human edit to undo")
-            return self._refresh(ref)
+            return self.load(ref)
 
     def bulk(
         self,
@@ -338,54 +306,31 @@ class LibraryAccess:
         else:
             raise ValueError(f"unknown bulk operation {op!r}")
         parsed = [(n, parse_value(n, v), lock) for n, v, lock in changes]
-        for n, v, lock in parsed:
-            self._store(state, n, v, locked=lock, author=author, refresh=False)
-        if parsed:
-            self._refresh(ref)
+        library = self.library.require()
+        for locked in sorted({lock for _, _, lock in parsed}):
+            done = [(n, v) for n, v, lock in parsed if lock == locked]
+            library.add_edits(state.record, done, locked=locked, author=author, path=ref.audio)
         return bool(parsed)
 
     def import_edits(self, data: bytes, suffix: str, *, author: str) -> tuple[int, int, list[str]]:
         """Store the edits of an uploaded CSV or JSON file (``linernotes edit --from``
         rules): every row is checked first, and one problem stores nothing. Rows naming
         audio outside the root are problems. Returns (edits, tracks, problems)."""
-        from linernotes.edits.importer import plan_edits
-
+        library = self.library.open()
+        if library is None:
+            return 0, 0, [f"{self.root}: no library yet; analyse the tracks first"]
         fd, name = tempfile.mkstemp(prefix=".linernotes-import-", suffix=suffix, dir=self.root)
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
-            pending, problems = plan_edits(Path(name), self.root)
+            with self._write_lock:
+                done = library.import_edits(Path(name), self.root, locked=False, author=author,
+                                            inside=self.root)  # fmt: skip
         except (ValueError, TypeError, KeyError, csv.Error) as exc:
             return 0, 0, [f"not an edits file: {exc}"]
         finally:
             os.unlink(name)
-        hashes: dict[Path, str] = {}
-        inside = self.root.resolve()
-        for audio in dict.fromkeys(e.audio for e in pending):
-            if not audio.resolve().is_relative_to(inside):
-                problems.append(f"{audio}: outside the library")
-                continue
-            try:
-                found = find_record(audio, out_dir=self.records, db_path=self.analysis_db)
-            except LookupError as exc:
-                problems.append(str(exc))
-            else:
-                hashes[audio] = found.file.content_hash
-        if problems:
-            return 0, 0, problems
-        with self._write_lock, EditStore(self.edits_db) as store:
-            for edit in pending:
-                store.add(
-                    hashes[edit.audio],
-                    edit.field,
-                    edit.value,
-                    author=author,
-                    path=str(edit.audio),
-                    parse=False,
-                )
-        for audio in hashes:
-            self._refresh(self._ref_of(audio))
-        return len(pending), len(hashes), []
+        return done.edits, len(done.tracks), done.problems
 
     # -- helpers ----------------------------------------------------------------------------
     @staticmethod
@@ -405,46 +350,13 @@ class LibraryAccess:
         return state
 
     def _store(
-        self,
-        state: TrackState,
-        name: str,
-        value: Any,
-        *,
-        locked: bool,
-        author: str,
-        refresh: bool = True,
+        self, state: TrackState, name: str, value: Any, *, locked: bool, author: str
     ) -> TrackState:
-        with EditStore(self.edits_db) as store:
-            store.add(
-                state.record.file.content_hash,
-                name,
-                value,
-                locked=locked,
-                author=author,
-                path=str(state.ref.audio),
-                parse=False,
-            )
-        return self._refresh(state.ref) if refresh else state
-
-    def _refresh(self, ref: TrackRef) -> TrackState:
-        """Reload the track and write its reconciled final fields into its record (sidecar
-        and library store), as an analysis run's ``finalize`` does."""
-        state = self.load(ref)
-        state.record.final = state.final
-        text = state.record.to_json()
-        if ref.sidecar.is_file():
-            write_atomic(ref.sidecar, text + "\n")
-        store_path = self.analysis_db or default_store_path(self.records or self.root)
-        if store_path.is_file():
-            with Store(store_path) as store:
-                digest = state.record.file.content_hash
-                if store.get_record(digest) is not None:
-                    store.put_record(digest, ref.audio, text)
-        return state
-
-    def _ref_of(self, audio: Path) -> TrackRef:
-        rel = audio.absolute().relative_to(self.root).as_posix()
-        return next(r for r in self.scan() if r.id == rel)
+        """One human edit of the track; the library refreshes its record and files."""
+        library = self.library.require()
+        library.add_edits(state.record, [(name, value)], locked=locked, author=author,
+                          path=state.ref.audio)  # fmt: skip
+        return self.load(state.ref)
 
     def vocabulary(self) -> dict[str, Any]:
         """Canonical values for the editor: 24 keys, time signatures, languages, fields,

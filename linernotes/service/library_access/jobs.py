@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from linernotes.runner import find_audio
+from linernotes.library.scan import find_audio
 from linernotes.service.library_access import LibraryAccess
 
 Progress = Callable[[int, int, str], None]
@@ -26,19 +26,19 @@ def run_job(access: LibraryAccess, kind: str, params: dict[str, Any], progress: 
 
 
 def _analyze(access: LibraryAccess, kind: str, params: dict[str, Any], progress: Progress) -> str:
-    from linernotes.runner import analyze_paths
+    from linernotes.library import analyze_paths
 
     ids = params.get("ids") or []
-    paths = [access.root / i for i in ids] if ids else [access.root]
+    paths = [access.library.audio_path(i) for i in ids] if ids else [access.root]
     total = len(find_audio(paths))
     listener = None
     if kind == "listen":
-        from linernotes.listen.attach import TrackListener
-        from linernotes.listen.cli import selected_prompts
+        from linernotes.listen.choose import make_listener, selected_prompts
         from linernotes.listen.settings import ListenSettings
 
         settings = ListenSettings.load(prompts=params.get("prompts") or None)
-        listener = TrackListener(settings, selected_prompts(settings), force=params.get("force"))
+        listener = make_listener(settings, selected_prompts(settings),
+                                 force=bool(params.get("force")))  # fmt: skip
     done = [0]
 
     def on_outcome(outcome: Any) -> None:
@@ -50,7 +50,7 @@ def _analyze(access: LibraryAccess, kind: str, params: dict[str, Any], progress:
     report = analyze_paths(
         paths,
         out_dir=access.records,
-        db_path=access.analysis_db,
+        db_path=access.db,
         force=bool(params.get("force")),
         on_outcome=on_outcome,
         listener=listener,
@@ -64,13 +64,14 @@ def _analyze(access: LibraryAccess, kind: str, params: dict[str, Any], progress:
 
 
 def _export(access: LibraryAccess, params: dict[str, Any], progress: Progress) -> str:
-    from linernotes.export.registry import collect_tracks, export_tracks, parse_formats
+    from linernotes.export.registry import export_tracks, parse_formats
+    from linernotes.library import collect_tracks
 
     formats = parse_formats(",".join(params.get("formats") or []) or "all")
     out = Path(params["out"])
     progress(0, len(formats) + 1, "reading records")
     tracks, skipped = collect_tracks(
-        access.root, records=access.records, db=access.analysis_db, exclude=out
+        access.root, records=access.records, db=access.db, exclude=out
     )
     lines = [f"{len(tracks)} tracks ({len(skipped)} without a record)"]
     for n, name in enumerate(formats, 1):
@@ -85,7 +86,7 @@ def _export(access: LibraryAccess, params: dict[str, Any], progress: Progress) -
 
 
 def _crops(access: LibraryAccess, params: dict[str, Any], progress: Progress) -> str:
-    from linernotes.crops import make_crops
+    from linernotes.library.crops import make_crops
 
     out = Path(params.get("out") or access.root.parent / f"{access.root.name}_crops")
     progress(0, 0, f"cutting {params.get('seconds', 30.0):g} s crops into {out}")
@@ -94,7 +95,7 @@ def _crops(access: LibraryAccess, params: dict[str, Any], progress: Progress) ->
         out,
         seconds=float(params.get("seconds", 30.0)),
         records=access.records,
-        db=access.analysis_db,
+        db=access.db,
         force=bool(params.get("force")),
     )
     return f"{len(report.written)} crops cut, {len(report.reused)} kept -> {out}"
