@@ -142,4 +142,5 @@ def test_errors_before_the_stream(served, chat_library):
     assert served.get("/health").json()["chat"] == "llm"
     with live_server(ServeSettings(root=chat_library, port=free_port())) as url:
         off = httpx.post(f"{url}/api/chat", json=base)
-        assert off.status_code == 503 and httpx.get(f"{url}/health").json()["chat"] == ""
+        assert off.status_code == 404 and "chat is off" in off.json()["detail"]
+        assert httpx.get(f"{url}/health").json()["chat"] == ""

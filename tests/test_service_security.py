@@ -152,9 +152,14 @@ def test_chat_off_loopback_requires_the_token(library):
 
 
 def test_openapi_schema_fuzzing(tmp_path_factory):
+    from linernotes.chat import ChatSettings, LibraryAccess
+    from linernotes.chat.web import TrackChats
+
     library = analysed_library(tmp_path_factory.mktemp("service_fuzz"))
-    with live_server(ServeSettings(root=library, port=free_port())) as url:
+    chats = TrackChats(LibraryAccess(library), ChatSettings(llm_base_url=None))
+    with live_server(ServeSettings(root=library, port=free_port()), chat=chats) as url:
         _fuzz(url)
+    chats.close()
 
 
 def _fuzz(url: str) -> None:

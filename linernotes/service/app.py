@@ -40,7 +40,7 @@ def create_app(
     """The application for ``settings``; ``build_index`` indexes the library in the
     background while the server runs (pages are served meanwhile); ``chat`` starts a
     conversation about a track (:class:`linernotes.chat.web.TrackChats`; without it
-    ``/api/chat`` answers ``503`` and the UI hides its chat panel)."""
+    ``/api/chat`` answers ``404`` and the UI hides its chat panel)."""
     access = LibraryAccess(settings.root, records=settings.records, db=settings.db)
     index = TrackIndex(access, rescan_s=settings.rescan_s)
     chats = ChatRooms(chat) if chat is not None else None

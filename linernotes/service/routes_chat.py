@@ -105,9 +105,8 @@ class _Failure:
     response_class=StreamingResponse,
     responses={
         200: {"content": {"text/event-stream": {}}, "description": "the answer, as events"},
-        404: {"model": Message},
+        404: {"model": Message, "description": "No such track, or the chat is off."},
         409: {"model": Message, "description": "Another answer is under way."},
-        503: {"model": Message, "description": "The service was started without chat."},
     },
 )
 async def chat(body: ChatIn, svc: Svc) -> StreamingResponse:
@@ -115,7 +114,7 @@ async def chat(body: ChatIn, svc: Svc) -> StreamingResponse:
     results, notices such as cuts and fallbacks, then ``done`` or ``error``)."""
     rooms = svc.chats
     if rooms is None:
-        raise HTTPException(503, "chat is not available in this service")
+        raise HTTPException(404, "the chat is off in this service (serve --no-chat)")
     svc.ref(body.track)
     release = rooms.claim()
     try:
