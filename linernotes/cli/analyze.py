@@ -19,6 +19,7 @@ from linernotes.cli.options import (
     fail,
     ray_settings,
 )
+from linernotes.cli.stems import add_separate_options, separate_for_analyze
 
 
 def register(sub: Any) -> None:
@@ -36,6 +37,7 @@ def register(sub: Any) -> None:
     add_json(p, "the records (one per line for several) instead of writing files")
     add_quiet(p)
     add_listen_options(p)
+    add_separate_options(p)
 
     p = add_command(sub, cmd_show)
     p.add_argument("path", help="an audio file (or its .linernotes.json record)")
@@ -59,6 +61,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     total = len(find_audio(args.paths))
     if total == 0:
         return fail("no audio files found in " + ", ".join(args.paths))
+    separated = separate_for_analyze(args)
+    if separated != 0:
+        return separated
     progress = Progress(total, enabled=not args.quiet)
     several = total > 1
 
@@ -85,7 +90,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             args.paths, out_dir=args.out, db_path=args.db, workers=args.workers or 1,
             force=args.force, write_files=not args.json,
             on_start=lambda path: progress.start(path.name), on_outcome=on_outcome,
-            listener=listener, ray=ray_settings(args),
+            listener=listener, separated_model=args.separate, ray=ray_settings(args),
         )  # fmt: skip
     except LinernotesError as exc:
         progress.close()

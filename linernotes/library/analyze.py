@@ -17,12 +17,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from linernotes.library.core import Library
+from linernotes.library.core import Library, open_libraries
 from linernotes.library.db import LibraryDB
 from linernotes.library.layout import write_outputs
-from linernotes.library.location import folder_of, libraries_for
 from linernotes.library.ray_batch import RaySettings, run_on_ray
 from linernotes.library.scan import StemPlan, find_tracks
+from linernotes.library.stems import track_stems
 from linernotes.models import TrackRecord
 from linernotes.pipeline.listening import Listener, listen_outcome
 from linernotes.pipeline.runner import (
@@ -34,6 +34,7 @@ from linernotes.pipeline.runner import (
     run_jobs,
 )
 from linernotes.pipeline.shard import Journal
+from linernotes.pipeline.stems import StemFile
 from linernotes.reconcile.core import final_is_current
 
 
@@ -48,6 +49,7 @@ def analyze_paths(
     on_start: Callable[[Path], None] | None = None,
     on_outcome: Callable[[TrackOutcome], None] | None = None,
     listener: Listener | None = None,
+    separated_model: str | None = None,
     ray: RaySettings | None = None,
 ) -> BatchReport:
     """Analyse every audio file under ``paths`` into their library (see the module docstring).
@@ -55,21 +57,20 @@ def analyze_paths(
     ``out_dir`` becomes the library's records folder (remembered for later commands);
     ``write_files=False`` stores the records without writing files (``analyze --json``).
     ``on_start`` is called with each track's path as it is handed out, ``on_outcome`` after
-    each track, both in this process (progress display). ``ray`` runs the batch on a Ray
-    cluster instead of local worker processes (:mod:`linernotes.library.ray_batch`).
+    each track, both in this process (progress display). Stems separated earlier
+    (``linernotes stems``) join each track's own for the types it lacks; ``separated_model``
+    picks the model when a track was separated by several (default: the newest separation).
+    ``ray`` runs the batch on a Ray cluster instead of local worker processes
+    (:mod:`linernotes.library.ray_batch`).
     """
     report = BatchReport()
-    start = time.monotonic()
-    try:
-        for location, group in libraries_for(paths, db_path):
-            with Library(location, default_root=folder_of(group[0])) as library:
-                if out_dir:
-                    library.remember_records(Path(out_dir).expanduser().absolute())
-                batch = _Batch(library, report, listener, write_files, on_start, on_outcome)
-                batch.run(find_tracks(group), workers=workers, force=force, ray=ray)
-    except KeyboardInterrupt:
-        report.interrupted = True
-    report.wall_s = time.monotonic() - start
+    with report.timed():
+        for library, group in open_libraries(paths, db_path):
+            if out_dir:
+                library.remember_records(Path(out_dir).expanduser().absolute())
+            batch = _Batch(library, report, listener, write_files, on_start, on_outcome,
+                           separated_model)  # fmt: skip
+            batch.run(find_tracks(group), workers=workers, force=force, ray=ray)
     return report
 
 
@@ -83,12 +84,13 @@ class _Batch:
     write_files: bool
     on_start: Callable[[Path], None] | None
     on_outcome: Callable[[TrackOutcome], None] | None
+    separated_model: str | None = None
 
     def run(
         self, plan: StemPlan, *, workers: int, force: bool, ray: RaySettings | None = None
     ) -> None:
         library, owner = self.library, os.getpid()
-        jobs = [TrackJob(p, library.key(p), tuple(plan.stems.get(p, ()))) for p in plan.tracks]
+        jobs = [TrackJob(p, library.key(p), tuple(self._stems(p, plan))) for p in plan.tracks]
         if ray is not None:
             run_on_ray(library, jobs, self._stored, settings=ray, listener=self.listener,
                        force=force)  # fmt: skip
@@ -112,6 +114,11 @@ class _Batch:
             self._report(outcome)
 
         run_jobs(jobs, announce if workers <= 1 else measure, finish, workers=workers)
+
+    def _stems(self, path: Path, plan: StemPlan) -> list[StemFile]:
+        """The track's own stems, and those separated into the library for the others."""
+        return track_stems(self.library.location.db, self.library.db, path,
+                           plan.stems.get(path, []), model=self.separated_model)  # fmt: skip
 
     def _stored(self, outcome: TrackOutcome, journal: Journal | None) -> None:
         """Merge a track the cluster measured (and listened to), and report it."""
