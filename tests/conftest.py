@@ -44,3 +44,13 @@ def music_dir(tmp_path: Path, song_120_a_minor) -> Path:
     write_audio(folder / "two.mp3", y[:, sr * 4 : sr * 12], sr)
     write_audio(folder / "sub" / "three.wav", y[:, : sr * 6], sr)
     return folder
+
+
+@pytest.fixture(scope="session")
+def ray_address():
+    """One local Ray instance with two CPUs for the whole session (the Ray executor's tests);
+    its address lets a driver in another process join it."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray.get_runtime_context().gcs_address
+    ray.shutdown()

@@ -1,8 +1,8 @@
 """``analyze --executor ray`` on a local Ray instance (``ray.init(num_cpus=2)``, one for the
-session): the records equal a local run's field by field, the library is written by the
-driver alone, a worker killed with SIGKILL has its track run again, and a driver killed with
-SIGKILL resumes without redoing what it merged; no track is ever written twice (a trigger in
-each test library counts every record write)."""
+session: ``ray_address`` in conftest.py): the records equal a local run's field by field, the
+library is written by the driver alone, a worker killed with SIGKILL has its track run again,
+and a driver killed with SIGKILL resumes without redoing what it merged; no track is ever
+written twice (a trigger in each test library counts every record write)."""
 
 from __future__ import annotations
 
@@ -34,15 +34,6 @@ VOLATILE = {"created_at", "reconciled_at", "elapsed_s", "at"}
 #: The clips: (name, tempo, tonic, seconds).
 CLIPS = [("a.wav", 96, 0, 5), ("b.wav", 120, 9, 5), ("sub/c.flac", 140, 4, 5),
          ("d.wav", 108, 7, 5), ("e.wav", 132, 2, 12)]  # fmt: skip
-
-
-@pytest.fixture(scope="session")
-def ray_address() -> Any:
-    """One local Ray instance with two CPUs for every test here; its address lets a driver
-    in another process join it."""
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray.get_runtime_context().gcs_address
-    ray.shutdown()
 
 
 @pytest.fixture(scope="module")

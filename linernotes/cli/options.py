@@ -152,7 +152,7 @@ def ray_settings(args: argparse.Namespace) -> Any:
     from linernotes.library.ray_batch import RaySettings
 
     return RaySettings(
-        address=args.ray_address, workers=args.workers, actors=args.ray_actors,
+        address=args.ray_address, workers=getattr(args, "workers", None), actors=args.ray_actors,
         gpus=args.ray_gpus, cpus=0.0 if args.ray_gpus else 1.0, batch=args.ray_batch,
         chunk=args.ray_chunk,
     )  # fmt: skip

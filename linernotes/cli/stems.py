@@ -12,7 +12,15 @@ import json
 import sys
 from typing import Any
 
-from linernotes.cli.options import add_command, add_json, add_library, add_quiet, fail
+from linernotes.cli.options import (
+    add_command,
+    add_executor,
+    add_json,
+    add_library,
+    add_quiet,
+    fail,
+    ray_settings,
+)
 from linernotes.separate.model import DEFAULT_MODEL, MODELS
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -49,6 +57,7 @@ def register(sub: Any) -> None:
     p.add_argument("--force", action="store_true", help="separate again even if finished")
     add_json(p, "each track's outcome and stems, one JSON object a line")
     add_quiet(p)
+    add_executor(p)
 
 
 def add_separate_options(parser: argparse.ArgumentParser) -> None:
@@ -64,11 +73,12 @@ def add_separate_options(parser: argparse.ArgumentParser) -> None:
 def run_separation(
     paths: list[str], *, model: str, model_dir: str | None, device: str, overlap: float,
     batch: int, out_dir: str | None = None, db: str | None = None, force: bool = False,
-    quiet: bool = False, as_json: bool = False,
+    quiet: bool = False, as_json: bool = False, ray: Any = None,
 ) -> int:  # fmt: skip
     """Load the model and separate ``paths``, with progress and a summary on stderr; the
     exit code (0 all fine, 1 a track failed or the model could not load, 130 interrupted)."""
     from linernotes.cli.progress import Progress, format_duration
+    from linernotes.errors import LinernotesError
     from linernotes.library.scan import find_audio
     from linernotes.library.separate import StemsOutcome, separate_paths
     from linernotes.separate.model import SeparationError, load_separator
@@ -95,10 +105,19 @@ def run_separation(
                               "stems": {t: str(p) for t, p in outcome.stems.items()}}),
                   flush=True)  # fmt: skip
 
-    report = separate_paths(
-        paths, separator, out_dir=out_dir, db_path=db, force=force, overlap=overlap,
-        batch=batch, on_outcome=on_outcome, on_progress=on_progress,
-    )  # fmt: skip
+    remote = None
+    if ray is not None:
+        from linernotes.library.ray_stems import RaySeparation
+
+        remote = RaySeparation(ray, model, model_dir, device)
+    try:
+        report = separate_paths(
+            paths, separator, out_dir=out_dir, db_path=db, force=force, overlap=overlap,
+            batch=batch, on_outcome=on_outcome, on_progress=on_progress, ray=remote,
+        )  # fmt: skip
+    except LinernotesError as exc:
+        progress.close()
+        return fail(str(exc))
     progress.close()
     if not quiet:
         speed = f", {report.audio_s / report.wall_s:.2f}x real time" if report.audio_s else ""
@@ -126,7 +145,7 @@ def cmd_stems(args: argparse.Namespace) -> int:
     return run_separation(
         args.paths, model=args.model, model_dir=args.model_dir, device=args.device,
         overlap=args.overlap, batch=args.batch, out_dir=args.out, db=args.db,
-        force=args.force, quiet=args.quiet, as_json=args.json,
+        force=args.force, quiet=args.quiet, as_json=args.json, ray=ray_settings(args),
     )  # fmt: skip
 
 

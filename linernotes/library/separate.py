@@ -18,9 +18,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from linernotes.errors import AudioError
 from linernotes.library.core import open_libraries
 from linernotes.library.db import LibraryDB
+from linernotes.library.ray_stems import RaySeparation, separate_on_ray
 from linernotes.library.scan import find_tracks
 from linernotes.library.stems import (
     SeparationMarker,
@@ -33,7 +33,12 @@ from linernotes.library.stems import (
 from linernotes.pipeline.runner import BatchReport, TrackOutcome
 from linernotes.pipeline.track import file_hash
 from linernotes.separate.model import Separator
-from linernotes.separate.track import DEFAULT_OVERLAP, separate_file
+from linernotes.separate.track import (
+    DEFAULT_OVERLAP,
+    SeparatedTrack,
+    failure_reason,
+    separate_file,
+)
 
 
 @dataclass
@@ -72,9 +77,12 @@ def separate_paths(
     batch: int = 1,
     on_outcome: Callable[[StemsOutcome], None] | None = None,
     on_progress: OnProgress | None = None,
+    ray: RaySeparation | None = None,
 ) -> StemsReport:
     """Separate the tracks under ``paths`` with ``separator`` into their libraries (see the
-    module docstring); the FLAC files go under ``out_dir`` instead when it is given."""
+    module docstring); the FLAC files go under ``out_dir`` instead when it is given. With
+    ``ray``, actors on a Ray cluster separate (:mod:`linernotes.library.ray_stems`) and this
+    process decides what to separate and writes the markers."""
     report = StemsReport()
     params = separation_params(separator, overlap)
     out = Path(out_dir).expanduser().absolute() if out_dir else None
@@ -84,16 +92,38 @@ def separate_paths(
             report.libraries.append(library.location.db)
             run = _Run(separator, library.db, library.location.db, params, library.root, out,
                        force, overlap, batch, on_progress)  # fmt: skip
+            remote: list[PendingSeparation] = []
             for track in plan.tracks:
                 own = {s.stem_type for s in plan.stems.get(track, [])}
                 if set(separator.sources) <= own:
                     outcome = StemsOutcome(track, "skipped", "has its own stems")
-                else:
+                elif ray is None:
                     outcome = _separate_one(track, run)
-                report.outcomes.append(outcome)
-                if on_outcome is not None:
-                    on_outcome(outcome)
+                else:
+                    outcome = _pending_or_failed(track, run)
+                    if isinstance(outcome, PendingSeparation):
+                        remote.append(outcome)
+                        continue
+                _report(report, outcome, on_outcome)
+            if ray is not None:
+                for pending, result, elapsed in separate_on_ray(
+                    remote, ray, overlap=overlap, batch=batch
+                ):
+                    outcome = (
+                        StemsOutcome(pending.track, "failed", result, elapsed_s=elapsed)
+                        if isinstance(result, str)
+                        else _finish(pending, result, run, elapsed)
+                    )
+                    _report(report, outcome, on_outcome)
     return report
+
+
+def _report(
+    report: StemsReport, outcome: StemsOutcome, on_outcome: Callable[[StemsOutcome], None] | None
+) -> None:
+    report.outcomes.append(outcome)
+    if on_outcome is not None:
+        on_outcome(outcome)
 
 
 @dataclass
@@ -113,52 +143,81 @@ class _Run:
 
 
 def _separate_one(track: Path, run: _Run) -> StemsOutcome:
-    separator, store, db, params = run.separator, run.store, run.db, run.params
-    root, out_dir, force, on_progress = run.root, run.out_dir, run.force, run.on_progress
-    overlap, batch = run.overlap, run.batch
     start = time.monotonic()
     try:
-        digest = file_hash(track, store)
-        marker_file = marker_path(db, digest, separator.name)
-        marker = None if force else read_marker(marker_file)
-        if (
-            marker is not None
-            and marker.model_version == separator.version
-            and marker.params == params
-            and marker.complete(marker_file)
-        ):
-            return StemsOutcome(track, "skipped", "already separated",
-                                stems=marker.stem_paths(marker_file))  # fmt: skip
-        folder = stem_folder(db, digest, separator.name, track=track, root=root, out=out_dir)
+        pending = _pending(track, run)
+        if isinstance(pending, StemsOutcome):
+            return pending
 
         def progress(done_s: float, total_s: float) -> None:
-            if on_progress is not None:
-                on_progress(track, done_s, total_s)
+            if run.on_progress is not None:
+                run.on_progress(track, done_s, total_s)
 
-        result = separate_file(track, separator, folder, overlap=overlap, batch=batch,
-                               on_progress=progress)  # fmt: skip
-        elapsed = time.monotonic() - start
-        write_marker(
-            marker_file,
-            SeparationMarker(
-                model=separator.name,
-                model_version=separator.version,
-                params=params,
-                content_hash=digest,
-                source=str(track),
-                sample_rate=result.sample_rate,
-                channels=result.channels,
-                duration_s=round(result.duration_s, 3),
-                stems={t: relative_to_marker(marker_file, p) for t, p in result.stems.items()},
-                elapsed_s=round(elapsed, 2),
-            ),
-        )
-    except AudioError as exc:
-        return StemsOutcome(track, "failed", exc.reason, elapsed_s=time.monotonic() - start)
-    except MemoryError:
-        return StemsOutcome(track, "failed", "out of memory", elapsed_s=time.monotonic() - start)
+        result = separate_file(track, run.separator, pending.folder, overlap=run.overlap,
+                               batch=run.batch, on_progress=progress)  # fmt: skip
+        return _finish(pending, result, run, time.monotonic() - start)
     except Exception as exc:  # a bug or a model failure must not stop the batch
-        reason = f"internal error: {type(exc).__name__}: {exc}"
-        return StemsOutcome(track, "failed", reason, elapsed_s=time.monotonic() - start)
-    return StemsOutcome(track, "done", audio_s=result.duration_s, elapsed_s=elapsed,
+        return _failed(track, exc, time.monotonic() - start)
+
+
+@dataclass(frozen=True)
+class PendingSeparation:
+    """A track to separate: its content hash, its completion marker and its stems folder."""
+
+    track: Path
+    digest: str
+    marker_file: Path
+    folder: Path
+
+
+def _pending_or_failed(track: Path, run: _Run) -> PendingSeparation | StemsOutcome:
+    try:
+        return _pending(track, run)
+    except Exception as exc:  # an unreadable file fails alone
+        return _failed(track, exc, 0.0)
+
+
+def _pending(track: Path, run: _Run) -> PendingSeparation | StemsOutcome:
+    """What separating ``track`` needs, or the "skipped" outcome when its marker says it is
+    done with this model, these weights and these settings."""
+    digest = file_hash(track, run.store)
+    marker_file = marker_path(run.db, digest, run.separator.name)
+    marker = None if run.force else read_marker(marker_file)
+    if (
+        marker is not None
+        and marker.model_version == run.separator.version
+        and marker.params == run.params
+        and marker.complete(marker_file)
+    ):
+        return StemsOutcome(track, "skipped", "already separated",
+                            stems=marker.stem_paths(marker_file))  # fmt: skip
+    folder = stem_folder(run.db, digest, run.separator.name, track=track, root=run.root,
+                         out=run.out_dir)  # fmt: skip
+    return PendingSeparation(track, digest, marker_file, folder)
+
+
+def _finish(
+    pending: PendingSeparation, result: SeparatedTrack, run: _Run, elapsed: float
+) -> StemsOutcome:
+    """Write the completion marker of a separated track (last, atomically)."""
+    write_marker(
+        pending.marker_file,
+        SeparationMarker(
+            model=run.separator.name,
+            model_version=run.separator.version,
+            params=run.params,
+            content_hash=pending.digest,
+            source=str(pending.track),
+            sample_rate=result.sample_rate,
+            channels=result.channels,
+            duration_s=round(result.duration_s, 3),
+            stems={t: relative_to_marker(pending.marker_file, p) for t, p in result.stems.items()},
+            elapsed_s=round(elapsed, 2),
+        ),
+    )
+    return StemsOutcome(pending.track, "done", audio_s=result.duration_s, elapsed_s=elapsed,
                         stems=result.stems)  # fmt: skip
+
+
+def _failed(track: Path, exc: BaseException, elapsed: float) -> StemsOutcome:
+    return StemsOutcome(track, "failed", failure_reason(exc), elapsed_s=elapsed)

@@ -24,6 +24,7 @@ import soundfile
 
 from linernotes.audio.decode import open_audio
 from linernotes.audio.sndfile_decode import sample_bits
+from linernotes.errors import AudioError
 from linernotes.separate.model import Separator
 from linernotes.separate.overlap import separate_stream
 from linernotes.separate.resample import StreamResampler
@@ -189,3 +190,12 @@ def _model_rate_blocks(
     tail = resampler.flush()
     if tail.shape[1]:
         yield tail
+
+
+def failure_reason(exc: BaseException) -> str:
+    """One line saying why separating a track failed (a bad file names its reason)."""
+    if isinstance(exc, AudioError):
+        return exc.reason
+    if isinstance(exc, MemoryError):
+        return "out of memory"
+    return f"internal error: {type(exc).__name__}: {exc}"
