@@ -109,6 +109,11 @@ def run_separation(
     if ray is not None:
         from linernotes.library.ray_stems import RaySeparation
 
+        if out_dir is None and ray.address != "local":
+            progress.close()
+            return fail("stems --executor ray: give --out, a folder every node can write (the"
+                        " library's own folder is this machine's)")  # fmt: skip
+
         remote = RaySeparation(ray, model, model_dir, device)
     try:
         report = separate_paths(
