@@ -5,6 +5,7 @@ second run separates nothing."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,7 @@ def _stems(out: Path) -> dict[str, np.ndarray]:
     return {p.relative_to(out).as_posix(): soundfile.read(p)[0] for p in files}
 
 
-def test_ray_stems_equal_local_ones_and_resume(ray_address: str, tmp_path: Path) -> None:
+def test_ray_stems_equal_local_ones_and_resume(ray_address: str, tmp_path: Path, capsys) -> None:
     repo = tiny_repo(tmp_path / "models")
     folder = tmp_path / "music"
     folder.mkdir()
@@ -44,4 +45,7 @@ def test_ray_stems_equal_local_ones_and_resume(ray_address: str, tmp_path: Path)
         np.testing.assert_array_equal(ray[name], samples, err_msg=name)
     markers = sorted((tmp_path / "lib2").rglob("htdemucs.json"))
     assert len(markers) == 1  # written by the driver, in the library
+    capsys.readouterr()
     assert main([*remote, "--json"]) == 0  # a second run: every track already separated
+    outcomes = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [o["status"] for o in outcomes] == ["skipped"]
