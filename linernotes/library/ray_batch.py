@@ -41,6 +41,8 @@ from linernotes.pipeline.shard import Journal, Known, ShardStore
 
 #: The claim a Ray batch holds on its library (the claims table, keyed like a track).
 DRIVER_CLAIM = "executor:ray"
+#: The reason given for a track whose task Ray Data gave up on.
+LOST = "lost on the cluster: its task failed (see Ray's logs)"
 #: Memory a measuring task reserves (decoding a 10-minute stereo track at 44.1 kHz holds
 #: about 200 MB of samples, the features about as much again).
 MEASURE_MEMORY_BYTES = 512 * 1024**2
@@ -158,9 +160,8 @@ def run_on_ray(
                 waiting.pop(work.job.key, None)
                 finish(work.outcome, work.store.journal)
             for job in waiting.values():
-                reason = "lost on the cluster: its task failed (see Ray's logs)"
-                db.put_failure(job.path, reason)
-                finish(TrackOutcome(job.path, "failed", reason), None)
+                db.put_failure(job.path, LOST)
+                finish(TrackOutcome(job.path, "failed", LOST), None)
     finally:
         db.release(DRIVER_CLAIM, os.getpid())
 
@@ -174,14 +175,7 @@ def stream_works(
         return
     import ray.data
 
-    logging.getLogger("ray.data").setLevel(logging.ERROR)
-    # fewer tracks than measuring tasks is not worth a warning
-    warnings.filterwarnings("ignore", "The maximum number of concurrent tasks", UserWarning)
-    context = ray.data.DataContext.get_current()
-    context.enable_progress_bars = False
-    context.print_on_execution_start = False
-    context.max_errored_blocks = -1  # a track whose worker keeps dying fails alone
-    dataset = ray.data.from_items([w.row() for w in works], override_num_blocks=len(works))
+    dataset = one_row_per_block([w.row() for w in works])
     width = None if settings.workers is None else max(1, settings.workers)
     tasks = ray.data.TaskPoolStrategy(size=width)
     # measuring stays a task of its own (its memory reservation keeps Ray Data from fusing
@@ -189,13 +183,36 @@ def stream_works(
     # Data runs a task again when its worker dies
     dataset = dataset.map(measure_row, num_cpus=1, memory=MEASURE_MEMORY_BYTES, compute=tasks)
     if listener is not None:
-        dataset = dataset.map_batches(
-            listen_actor(listener),
-            batch_size=max(1, settings.batch),
-            batch_format="numpy",
-            compute=ray.data.ActorPoolStrategy(size=max(1, settings.actors)),
-            num_gpus=settings.gpus,
-            num_cpus=settings.cpus,
-        )
+        dataset = through_actors(dataset, listen_actor(listener), settings)
     for row in dataset.iter_rows():
         yield work_of(row)
+
+
+def one_row_per_block(rows: list[dict[str, Any]]) -> Any:
+    """A Ray dataset of ``rows``, one block each (a retry redoes one track), with Ray Data's
+    progress bars and banners off."""
+    import ray.data
+
+    logging.getLogger("ray.data").setLevel(logging.ERROR)
+    # fewer tracks than measuring tasks is not worth a warning
+    warnings.filterwarnings("ignore", "The maximum number of concurrent tasks", UserWarning)
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False
+    context.print_on_execution_start = False
+    context.max_errored_blocks = -1  # a track whose task keeps failing fails alone
+    return ray.data.from_items(rows, override_num_blocks=len(rows))
+
+
+def through_actors(dataset: Any, actor: type, settings: RaySettings) -> Any:
+    """``dataset`` mapped in batches of ``settings.batch`` rows by a pool of
+    ``settings.actors`` actors of class ``actor`` (each with its GPUs and CPUs)."""
+    import ray.data
+
+    return dataset.map_batches(
+        actor,
+        batch_size=max(1, settings.batch),
+        batch_format="numpy",
+        compute=ray.data.ActorPoolStrategy(size=max(1, settings.actors)),
+        num_gpus=settings.gpus,
+        num_cpus=settings.cpus,
+    )

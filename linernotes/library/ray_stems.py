@@ -20,7 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from linernotes.library.ray_batch import RaySettings, connect
+from linernotes.library.ray_batch import (
+    LOST,
+    RaySettings,
+    connect,
+    one_row_per_block,
+    through_actors,
+)
 from linernotes.separate.model import Separator, load_separator
 from linernotes.separate.track import SeparatedTrack, failure_reason, separate_file
 
@@ -78,19 +84,12 @@ def separate_on_ray(
         return
     settings = recipe.settings
     connect(settings, listening=True)
-    import ray.data
-
-    context = ray.data.DataContext.get_current()
-    context.enable_progress_bars = False
-    context.print_on_execution_start = False
     rows = [{"job": pickle.dumps((p, overlap, batch))} for p in pending]
-    dataset = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
-        separate_actor(recipe),
-        batch_size=max(1, settings.batch),
-        batch_format="numpy",
-        compute=ray.data.ActorPoolStrategy(size=max(1, settings.actors)),
-        num_gpus=settings.gpus,
-        num_cpus=settings.cpus,
-    )
+    dataset = through_actors(one_row_per_block(rows), separate_actor(recipe), settings)
+    waiting = {p.track: p for p in pending}
     for row in dataset.iter_rows():
-        yield pickle.loads(row["job"])
+        done = pickle.loads(row["job"])
+        waiting.pop(done[0].track, None)
+        yield done
+    for lost in waiting.values():
+        yield lost, LOST, 0.0
