@@ -9,19 +9,19 @@ symlinked (or copied with ``copy_audio``) into it.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import filecmp
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from linernotes.fileio import write_atomic
+from linernotes.fileio import temp_beside, write_atomic
 from linernotes.models import StemInfo, TrackRecord
 from linernotes.models.final import FinalFields
 
@@ -133,10 +133,15 @@ class FileWriter:
                 self.unchanged.append(target)
                 return False
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+            fd, tmp = temp_beside(target)
             os.close(fd)
-            shutil.copyfile(source, tmp)
-            os.replace(tmp, target)
+            try:
+                shutil.copyfile(source, tmp)
+                os.replace(tmp, target)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
         else:
             if target.is_symlink() and Path(os.readlink(target)) == source.absolute():
                 self.unchanged.append(target)
