@@ -20,3 +20,30 @@ class AudioError(LinernotesError):
 
 class ListenError(LinernotesError):
     """A backend failed to answer (a server error, a model that cannot load, ...)."""
+
+
+class DiskFullError(LinernotesError):
+    """The disk (or the user's quota) is full: a batch stops here, cleanly, rather than
+    failing every track after this one for the same reason."""
+
+
+class OutputError(LinernotesError):
+    """A place the command must write to cannot be written: it stops before any work."""
+
+
+def describe(exc: BaseException) -> str:
+    """One line saying what ``exc`` is: an ``OSError``'s reason and file
+    (``Read-only file system: /data/out``), else ``Type: message``.
+
+    Examples
+    --------
+    >>> describe(PermissionError(13, "Permission denied", "/x/y"))
+    'Permission denied: /x/y'
+    >>> describe(ValueError("bad"))
+    'ValueError: bad'
+    """
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    if isinstance(exc, LinernotesError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"

@@ -123,14 +123,17 @@ def is_disk_full(exc: BaseException) -> bool:
     return "database or disk is full" in str(exc)
 
 
-def regular_file_problem(path: str | os.PathLike[str]) -> str | None:
-    """Why ``path`` must not be opened as audio, or ``None`` for a regular file (symlinks
-    followed): opening a FIFO blocks forever and a device such as ``/dev/zero`` never ends.
+def not_regular_reason(mode: int) -> str | None:
+    """Why a file of this ``st_mode`` must not be opened as audio, or ``None`` for a regular
+    file: opening a FIFO blocks forever and a device such as ``/dev/zero`` never ends.
+
+    Examples
+    --------
+    >>> not_regular_reason(stat.S_IFIFO | 0o644)
+    'a FIFO (named pipe), not an audio file'
+    >>> not_regular_reason(stat.S_IFREG | 0o644) is None
+    True
     """
-    try:
-        mode = os.stat(path).st_mode
-    except OSError as exc:
-        return f"cannot stat: {exc.strerror or exc}"
     if stat.S_ISREG(mode):
         return None
     kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),

@@ -67,8 +67,8 @@ def add_command(
 
 
 class CliError(Exception):
-    """A command cannot go on: :func:`linernotes.cli.main.main` prints the message and
-    exits 1."""
+    """The command as given cannot run (a usage error): :func:`linernotes.cli.main.main`
+    prints the message and exits 2."""
 
 
 def need_folder(path: str) -> Path:

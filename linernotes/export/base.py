@@ -164,11 +164,24 @@ class ExportTarget:
     out: Path | None
     copy_audio: bool = False
     name: str = "dataset"
+    published: Path | None = None
 
     @property
     def folder(self) -> Path:
-        """The folder that holds the dataset-level files."""
+        """The folder that holds the dataset-level files (while exporting: the staging
+        folder, see :mod:`linernotes.export.staging`)."""
         return self.out if self.out is not None else self.root
+
+    def shown(self, path: Path) -> Path:
+        """``path`` as a trainer will find it: where a file written in the staging folder
+        lies once the export is in place (an absolute path written into a dataset file
+        must name that place)."""
+        if self.published is None or self.out is None:
+            return path
+        try:
+            return self.published / path.relative_to(self.out)
+        except ValueError:
+            return path
 
     def audio_path(self, track: ExportTrack) -> Path:
         """Where the trainer finds the track's audio."""

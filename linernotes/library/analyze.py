@@ -10,19 +10,23 @@ missing).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import sqlite3
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from linernotes.errors import LinernotesError
+from linernotes.errors import DiskFullError, LinernotesError, OutputError, describe
+from linernotes.fileio import is_disk_full, printable
 from linernotes.library.core import Library
 from linernotes.library.db import LibraryDB
 from linernotes.library.layout import write_outputs
-from linernotes.library.location import folder_of, libraries_for
+from linernotes.library.location import Location, folder_of, libraries_for
 from linernotes.library.scan import StemPlan, find_tracks
 from linernotes.listen.cache import ListenCache
 from linernotes.models import TrackRecord
@@ -32,6 +36,7 @@ from linernotes.pipeline.runner import (
     TrackJob,
     TrackOutcome,
     measure_track,
+    record_failure,
     run_jobs,
 )
 from linernotes.reconcile.core import final_is_current
@@ -64,18 +69,56 @@ def analyze_paths(
     """
     report = BatchReport()
     start = time.monotonic()
+    groups = libraries_for(paths, db_path)
+    if out_dir and write_files:
+        check_writable(Path(out_dir).expanduser().absolute(), "--out")
+    for location, _ in groups:
+        check_writable(location.db.parent, "the library")
     try:
-        for location, group in libraries_for(paths, db_path):
-            with Library(location, default_root=folder_of(group[0])) as library:
+        for location, group in groups:
+            with _open(location, default_root=folder_of(group[0])) as library:
                 if out_dir:
                     library.remember_records(Path(out_dir).expanduser().absolute())
+                plan = find_tracks(group)
+                for folder, reason in plan.unreadable:
+                    outcome = TrackOutcome(folder, "failed", f"cannot read folder: {reason}")
+                    report.outcomes.append(outcome)
+                    if on_outcome is not None:
+                        on_outcome(outcome)
                 _Batch(library, report, listener, write_files, on_start, on_outcome).run(
-                    find_tracks(group), workers=workers, force=force
+                    plan, workers=workers, force=force
                 )
     except KeyboardInterrupt:
         report.interrupted = True
+    except DiskFullError as exc:
+        report.stopped = f"disk full: {exc}"
     report.wall_s = time.monotonic() - start
     return report
+
+
+def check_writable(folder: Path, what: str) -> None:
+    """Make ``folder`` (and its parents) and write a file in it, or raise
+    :class:`OutputError` naming ``what`` and the reason: a place that cannot be written
+    stops the command before any work, not after every track failed."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder, prefix=".linernotes-probe-"):
+            pass
+    except OSError as exc:
+        raise OutputError(f"cannot write {what} at {printable(folder)}: "
+                          f"{exc.strerror or exc}") from None  # fmt: skip
+
+
+def _open(location: Location, *, default_root: Path) -> Library:
+    """The library at ``location``, or :class:`OutputError` when its database cannot be
+    opened or created (a full disk: :class:`DiskFullError`)."""
+    try:
+        return Library(location, default_root=default_root)
+    except (sqlite3.Error, OSError) as exc:
+        if is_disk_full(exc):
+            raise DiskFullError(describe(exc)) from None
+        raise OutputError(f"cannot open the library {printable(location.db)}: "
+                          f"{describe(exc)}") from None  # fmt: skip
 
 
 @dataclass
@@ -103,14 +146,30 @@ class _Batch:
         def finish(outcome: TrackOutcome) -> None:
             try:
                 _complete(library, outcome, self.listener, self.write_files)
+            except Exception as exc:  # one track's trouble is its own, unless the disk is full
+                if is_disk_full(exc):
+                    raise DiskFullError(describe(exc)) from None
+                outcome.status, outcome.reason = "failed", _failure(exc)
             finally:
                 if outcome.content_hash is not None and outcome.status != "busy":
-                    library.db.release(outcome.content_hash, owner)
+                    with contextlib.suppress(Exception):  # a stale claim expires on its own
+                        library.db.release(outcome.content_hash, owner)
+            if outcome.status == "failed" and not outcome.failure_kept:
+                record_failure(library.db, outcome)
             self.report.outcomes.append(outcome)
             if self.on_outcome is not None:
                 self.on_outcome(outcome)
 
         run_jobs(jobs, announce if workers <= 1 else measure, finish, workers=workers)
+
+
+def _failure(exc: Exception) -> str:
+    """A track's one-line reason for an error met while storing or writing it."""
+    if isinstance(exc, OSError):
+        return f"cannot write: {describe(exc)}"
+    if isinstance(exc, LinernotesError):
+        return str(exc)
+    return f"internal error: {describe(exc)}"
 
 
 def _complete(
