@@ -111,12 +111,16 @@ def check_writable(folder: Path, what: str) -> None:
 
 def _open(location: Location, *, default_root: Path) -> Library:
     """The library at ``location``, or :class:`OutputError` when its database cannot be
-    opened or created (a full disk: :class:`DiskFullError`)."""
+    opened or created (a full disk: :class:`DiskFullError`; a file that is not a database:
+    :class:`LinernotesError`)."""
     try:
         return Library(location, default_root=default_root)
     except (sqlite3.Error, OSError) as exc:
         if is_disk_full(exc):
             raise DiskFullError(describe(exc)) from None
+        if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+            raise LinernotesError(f"the library {printable(location.db)} is damaged: "
+                                  f"{exc}") from None  # fmt: skip
         raise OutputError(f"cannot open the library {printable(location.db)}: "
                           f"{describe(exc)}") from None  # fmt: skip
 
