@@ -10,6 +10,7 @@ fresh pool, and the batch goes on.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -74,10 +75,14 @@ class _Pool:
         return future
 
     def dead(self) -> dict[Path, str]:
-        """``{path: reason}`` of the jobs whose worker was killed (after the pool broke)."""
+        """Shut the broken pool down and return ``{path: reason}`` of the jobs whose worker
+        was killed (its exit code is only certain once the pool has joined its workers)."""
         while not self.started.empty():
             pid, path = self.started.get()
             self.running[pid] = path
+        self.close()
+        for proc in self.processes.values():
+            proc.join(timeout=5)
         found: dict[Path, str] = {}
         ended = {pid: proc for pid, proc in self.processes.items() if not proc.is_alive()}
         # The pool terminates the other workers (SIGTERM) once one died: blame those last.
@@ -89,7 +94,8 @@ class _Pool:
 
     def close(self, *, wait_for_workers: bool = True) -> None:
         self.executor.shutdown(wait=wait_for_workers, cancel_futures=True)
-        self.started.close()
+        with contextlib.suppress(OSError):
+            self.started.close()
 
 
 def run_in_workers(
@@ -136,7 +142,6 @@ def run_in_workers(
                         broken.append(job)
                 pending.clear()
                 dead = pool.dead()
-                pool.close(wait_for_workers=True)
                 pool = _Pool(workers)
                 again: list[J] = []
                 for job in broken:
