@@ -10,6 +10,7 @@ so a hang fails instead of blocking the suite. Disk, pool and file-mode faults a
 from __future__ import annotations
 
 import os
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -25,8 +26,12 @@ from fault_fixtures import (
     run_cli,
     tiny_wav,
 )
+from local_http import LocalServer, send_json
 
 from linernotes.cli.main import main
+from linernotes.listen.backends.openai import OpenAIBackend
+from linernotes.listen.reach import check_reachable
+from linernotes.listen.settings import ListenSettings
 
 #: The reasons the hostile folder's bad entries get, by name.
 REASONS = {
@@ -155,3 +160,39 @@ def test_exit_codes_usage_2_damaged_library_1_internal_error_3(tmp_path: Path, c
     monkeypatch.setenv("LINERNOTES_DEBUG", "1")
     with pytest.raises(RuntimeError):
         main(["analyze", str(tmp_path / "a.wav")])
+
+
+def test_symlinked_sidecar_leaving_the_dataset_is_replaced_not_read(tmp_path: Path):
+    dataset, outside = tmp_path / "dataset", tmp_path / "outside.json"
+    dataset.mkdir()
+    tiny_wav(dataset / "song.wav")
+    outside.write_text('{"secret": "do not copy me"}')
+    (dataset / "song.json").symlink_to(outside)
+    assert main(["analyze", str(dataset), "-q"]) == 0
+    assert main(["export", str(dataset), "--to", "stable-audio"]) == 0
+    sidecar = dataset / "song.json"
+    assert not sidecar.is_symlink() and "secret" not in sidecar.read_text()
+    assert outside.read_text() == '{"secret": "do not copy me"}'
+
+
+def test_base_url_keeps_its_query_string():
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            send_json(self, 200, {"data": []})
+
+    server = LocalServer(Handler)
+    try:
+        settings = ListenSettings.load(backend="openai", base_url=server.url + "/v1?token=abc",
+                                       model="m")  # fmt: skip
+        check_reachable(settings, "openai")
+    finally:
+        server.close()
+    assert seen == ["/v1/models?token=abc"]
+    backend = OpenAIBackend("http://gpu-box:8000/v1/?token=abc", "m")
+    assert backend.url == "http://gpu-box:8000/v1/chat/completions?token=abc"

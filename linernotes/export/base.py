@@ -82,12 +82,22 @@ class AudioWriteRefused(RuntimeError):
 class FileWriter:
     """Atomic writes that skip files whose bytes would not change, and audio placement.
 
-    ``written`` and ``unchanged`` list what happened, for the report and for tests.
+    ``written`` and ``unchanged`` list what happened, for the report and for tests. With
+    ``within`` set, an existing file is read (to merge it, or to see it is unchanged) only
+    when it really lies inside that folder: a sidecar that is a symlink out of the dataset is
+    replaced, never read.
     """
 
     protected: set[Path] = field(default_factory=set)
     written: list[Path] = field(default_factory=list)
     unchanged: list[Path] = field(default_factory=list)
+    within: Path | None = None
+
+    def may_read(self, path: Path) -> bool:
+        """Whether ``path`` (symlinks followed) lies inside ``within``."""
+        if self.within is None:
+            return True
+        return path.resolve().is_relative_to(self.within.resolve())
 
     def write(self, path: Path, data: str | bytes) -> bool:
         """Write ``data`` to ``path`` unless it already holds exactly that; True if written."""
@@ -95,7 +105,7 @@ class FileWriter:
         if path.absolute() in self.protected or path.resolve() in self.protected:
             raise AudioWriteRefused(f"refusing to write over audio file {path}")
         try:
-            if path.is_file() and path.read_bytes() == payload:
+            if self.may_read(path) and path.is_file() and path.read_bytes() == payload:
                 self.unchanged.append(path)
                 return False
         except OSError:
@@ -112,7 +122,7 @@ class FileWriter:
         several formats, or other tools, can share one sidecar); under a file lock."""
         with locked(path):
             current: dict[str, Any] = {}
-            if path.is_file():
+            if self.may_read(path) and path.is_file():
                 try:
                     loaded = json.loads(path.read_text(encoding="utf-8"))
                     current = loaded if isinstance(loaded, dict) else {}

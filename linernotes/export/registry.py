@@ -114,7 +114,7 @@ def export_tracks(
         with staged(folder) if folder is not None else nullcontext(None) as stage:
             target = ExportTarget(root=root, out=stage, copy_audio=copy_audio, name=root.name,
                                   published=folder)  # fmt: skip
-            writer = FileWriter(protected=protected)
+            writer = FileWriter(protected=protected, within=target.folder)
             chosen, skipped = named, list(unnamed)
             audio = fmt.audio
             if audio is not None:
