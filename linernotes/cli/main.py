@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 
-from linernotes.cli import analyze, chat, edits, export, listen, quality, review, serve
+from linernotes.cli import analyze, chat, edits, export, listen, quality, review, serve, stems
 from linernotes.cli.exits import Exit
 from linernotes.cli.options import CliError, fail
 from linernotes.errors import LinernotesError, OutputError, describe
@@ -22,7 +22,7 @@ from linernotes.version import __version__
 #: Set to show the traceback of an internal error instead of one line.
 DEBUG_ENV = "LINERNOTES_DEBUG"
 
-GROUPS = (analyze, listen, edits, review, export, quality, serve, chat)
+GROUPS = (analyze, stems, listen, edits, review, export, quality, serve, chat)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -99,8 +99,10 @@ def export_tracks(
     out: Path | None = None,
     copy_audio: bool = False,
     validate: bool = True,
+    stems_as_samples: bool = False,
 ) -> list[FormatReport]:
-    """Write ``formats`` for ``tracks``; validate each as its consumer would."""
+    """Write ``formats`` for ``tracks``; validate each as its consumer would.
+    ``stems_as_samples``: formats that can (stable-audio) make each stem a sample too."""
     root = root.absolute()
     protected = {t.audio for t in tracks} | {t.audio.resolve() for t in tracks}
     transcoder = Transcoder()
@@ -113,6 +115,7 @@ def export_tracks(
         folder = out.absolute() / name if out is not None else None
         with staged(folder) if folder is not None else nullcontext(None) as stage:
             target = ExportTarget(root=root, out=stage, copy_audio=copy_audio, name=root.name,
+                                  stems_as_samples=stems_as_samples,
                                   published=folder)  # fmt: skip
             writer = FileWriter(protected=protected, within=target.folder)
             chosen, skipped = named, list(unnamed)

@@ -13,21 +13,18 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import sqlite3
-import tempfile
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from linernotes.errors import DiskFullError, LinernotesError, OutputError, describe
-from linernotes.fileio import is_disk_full, printable
-from linernotes.library.core import Library
+from linernotes.errors import DiskFullError, LinernotesError, describe
+from linernotes.fileio import is_disk_full
+from linernotes.library.core import Library, open_libraries
 from linernotes.library.db import LibraryDB
 from linernotes.library.layout import write_outputs
-from linernotes.library.location import Location, folder_of, libraries_for
 from linernotes.library.scan import StemPlan, find_tracks
+from linernotes.library.stems import track_stems
 from linernotes.listen.cache import ListenCache
 from linernotes.models import TrackRecord
 from linernotes.pipeline.runner import (
@@ -39,6 +36,7 @@ from linernotes.pipeline.runner import (
     record_failure,
     run_jobs,
 )
+from linernotes.pipeline.stems import StemFile
 from linernotes.reconcile.core import final_is_current
 
 
@@ -59,70 +57,32 @@ def analyze_paths(
     on_start: Callable[[Path], None] | None = None,
     on_outcome: Callable[[TrackOutcome], None] | None = None,
     listener: Listener | None = None,
+    separated_model: str | None = None,
 ) -> BatchReport:
     """Analyse every audio file under ``paths`` into their library (see the module docstring).
 
     ``out_dir`` becomes the library's records folder (remembered for later commands);
     ``write_files=False`` stores the records without writing files (``analyze --json``).
     ``on_start`` is called with each track's path as it is handed out, ``on_outcome`` after
-    each track, both in this process (progress display).
+    each track, both in this process (progress display). Stems separated earlier
+    (``linernotes stems``) join each track's own for the types it lacks; ``separated_model``
+    picks the model when a track was separated by several (default: the newest separation).
     """
     report = BatchReport()
-    start = time.monotonic()
-    groups = libraries_for(paths, db_path)
-    if out_dir and write_files:
-        check_writable(Path(out_dir).expanduser().absolute(), "--out")
-    for location, _ in groups:
-        check_writable(location.db.parent, "the library")
-    try:
-        for location, group in groups:
-            with _open(location, default_root=folder_of(group[0])) as library:
-                if out_dir:
-                    library.remember_records(Path(out_dir).expanduser().absolute())
-                plan = find_tracks(group)
-                for folder, reason in plan.unreadable:
-                    outcome = TrackOutcome(folder, "failed", f"cannot read folder: {reason}")
-                    report.outcomes.append(outcome)
-                    if on_outcome is not None:
-                        on_outcome(outcome)
-                _Batch(library, report, listener, write_files, on_start, on_outcome).run(
-                    plan, workers=workers, force=force
-                )
-    except KeyboardInterrupt:
-        report.interrupted = True
-    except DiskFullError as exc:
-        report.stopped = f"disk full: {exc}"
-    report.wall_s = time.monotonic() - start
+    outputs = [Path(out_dir).expanduser().absolute()] if out_dir and write_files else []
+    with report.timed():
+        for library, group in open_libraries(paths, db_path, outputs=outputs):
+            if out_dir:
+                library.remember_records(Path(out_dir).expanduser().absolute())
+            plan = find_tracks(group)
+            for folder, reason in plan.unreadable:
+                outcome = TrackOutcome(folder, "failed", f"cannot read folder: {reason}")
+                report.outcomes.append(outcome)
+                if on_outcome is not None:
+                    on_outcome(outcome)
+            _Batch(library, report, listener, write_files, on_start, on_outcome,
+                   separated_model).run(plan, workers=workers, force=force)  # fmt: skip
     return report
-
-
-def check_writable(folder: Path, what: str) -> None:
-    """Make ``folder`` (and its parents) and write a file in it, or raise
-    :class:`OutputError` naming ``what`` and the reason: a place that cannot be written
-    stops the command before any work, not after every track failed."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder, prefix=".linernotes-probe-"):
-            pass
-    except OSError as exc:
-        raise OutputError(f"cannot write {what} at {printable(folder)}: "
-                          f"{exc.strerror or exc}") from None  # fmt: skip
-
-
-def _open(location: Location, *, default_root: Path) -> Library:
-    """The library at ``location``, or :class:`OutputError` when its database cannot be
-    opened or created (a full disk: :class:`DiskFullError`; a file that is not a database:
-    :class:`LinernotesError`)."""
-    try:
-        return Library(location, default_root=default_root)
-    except (sqlite3.Error, OSError) as exc:
-        if is_disk_full(exc):
-            raise DiskFullError(describe(exc)) from None
-        if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
-            raise LinernotesError(f"the library {printable(location.db)} is damaged: "
-                                  f"{exc}") from None  # fmt: skip
-        raise OutputError(f"cannot open the library {printable(location.db)}: "
-                          f"{describe(exc)}") from None  # fmt: skip
 
 
 @dataclass
@@ -135,10 +95,11 @@ class _Batch:
     write_files: bool
     on_start: Callable[[Path], None] | None
     on_outcome: Callable[[TrackOutcome], None] | None
+    separated_model: str | None = None
 
     def run(self, plan: StemPlan, *, workers: int, force: bool) -> None:
         library, owner = self.library, os.getpid()
-        jobs = [TrackJob(p, library.key(p), tuple(plan.stems.get(p, ()))) for p in plan.tracks]
+        jobs = [TrackJob(p, library.key(p), tuple(self._stems(p, plan))) for p in plan.tracks]
         measure = functools.partial(measure_track, force=force, owner=owner,
                                     open_store=StoreOpener(LibraryDB, library.db.path))  # fmt: skip
 
@@ -165,6 +126,11 @@ class _Batch:
                 self.on_outcome(outcome)
 
         run_jobs(jobs, announce if workers <= 1 else measure, finish, workers=workers)
+
+    def _stems(self, path: Path, plan: StemPlan) -> list[StemFile]:
+        """The track's own stems, and those separated into the library for the others."""
+        return track_stems(self.library.location.db, self.library.db, path,
+                           plan.stems.get(path, []), model=self.separated_model)  # fmt: skip
 
 
 def _failure(exc: Exception) -> str:

@@ -10,8 +10,9 @@ in its own process, then releases the track's claim.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
@@ -70,6 +71,21 @@ class BatchReport:
         if self.interrupted:
             return 130
         return 1 if self.count("failed") or self.stopped else 0
+
+    @contextlib.contextmanager
+    def timed(self) -> Iterator[None]:
+        """Run the batch's body: its wall time is kept, and Ctrl-C ends it as
+        ``interrupted``, a full disk as ``stopped`` (the next run resumes), instead of
+        raising."""
+        start = time.monotonic()
+        try:
+            yield
+        except KeyboardInterrupt:
+            self.interrupted = True
+        except DiskFullError as exc:
+            self.stopped = f"disk full: {exc}"
+        finally:
+            self.wall_s = time.monotonic() - start
 
 
 class BatchStore(ResultStore, Protocol):
