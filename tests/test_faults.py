@@ -173,6 +173,7 @@ def test_symlinked_sidecar_leaving_the_dataset_is_replaced_not_read(tmp_path: Pa
     sidecar = dataset / "song.json"
     assert not sidecar.is_symlink() and "secret" not in sidecar.read_text()
     assert outside.read_text() == '{"secret": "do not copy me"}'
+    assert not leftovers(dataset)  # no lock or temporary file among the audio
 
 
 def test_base_url_keeps_its_query_string():

@@ -16,7 +16,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,6 +98,7 @@ class FileWriter:
     written: list[Path] = field(default_factory=list)
     unchanged: list[Path] = field(default_factory=list)
     within: Path | None = None
+    lock_file: Path | None = None
 
     def may_read(self, path: Path) -> bool:
         """Whether ``path`` (symlinks followed) lies inside ``within``."""
@@ -125,8 +126,9 @@ class FileWriter:
 
     def merge_json(self, path: Path, updates: dict[str, Any]) -> bool:
         """Update the JSON object in ``path`` with ``updates``, keeping every other key (so
-        several formats, or other tools, can share one sidecar); under a file lock."""
-        with locked(path):
+        several formats, or other tools, can share one sidecar); under ``lock_file``'s lock
+        when set (a staging folder is this run's alone and needs none)."""
+        with locked(self.lock_file) if self.lock_file is not None else nullcontext():
             current: dict[str, Any] = {}
             if self.may_read(path) and path.is_file():
                 try:
@@ -232,10 +234,10 @@ def dumps(obj: Any) -> str:
 
 
 @contextmanager
-def locked(path: Path) -> Iterator[None]:
-    """An exclusive lock for read-merge-write of ``path`` among concurrent exporters."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock = path.parent / ".linernotes-export.lock"
+def locked(lock: Path) -> Iterator[None]:
+    """An exclusive lock on the file ``lock``, for read-merge-write of sidecars among
+    concurrent exporters."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
     with open(lock, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:

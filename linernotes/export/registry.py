@@ -117,7 +117,8 @@ def export_tracks(
             target = ExportTarget(root=root, out=stage, copy_audio=copy_audio, name=root.name,
                                   stems_as_samples=stems_as_samples,
                                   published=folder)  # fmt: skip
-            writer = FileWriter(protected=protected, within=target.folder)
+            writer = FileWriter(protected=protected, within=target.folder,
+                                lock_file=None if stage is not None else sidecar_lock(root))
             chosen, skipped = named, list(unnamed)
             audio = fmt.audio
             if audio is not None:
@@ -134,6 +135,13 @@ def export_tracks(
             report.problems = fmt.validate(report.folder)
         reports.append(report)
     return reports
+
+
+def sidecar_lock(root: Path) -> Path:
+    """The lock file of exports that write sidecars beside the audio: in the library's
+    folder when there is one (nothing left among the audio), else at the dataset's root."""
+    library = root / ".linernotes"
+    return library / "export.lock" if library.is_dir() else root / ".linernotes-export.lock"
 
 
 def _utf8(path: Path) -> bool:
