@@ -32,18 +32,21 @@ class OutputError(LinernotesError):
 
 
 def describe(exc: BaseException) -> str:
-    """One line saying what ``exc`` is: an ``OSError``'s reason and file
-    (``Read-only file system: /data/out``), else ``Type: message``.
+    """One line saying what ``exc`` is: an ``OSError``'s reason and file (both files of a
+    copy or rename, ``source -> destination``), else ``Type: message``.
 
     Examples
     --------
     >>> describe(PermissionError(13, "Permission denied", "/x/y"))
     'Permission denied: /x/y'
+    >>> describe(OSError(28, "No space left on device", "/a.wav", None, "/out/a.wav"))
+    'No space left on device: /a.wav -> /out/a.wav'
     >>> describe(ValueError("bad"))
     'ValueError: bad'
     """
     if isinstance(exc, OSError) and exc.strerror:
-        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+        files = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)
+        return f"{exc.strerror}: {files}" if files else exc.strerror
     if isinstance(exc, LinernotesError):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
