@@ -93,6 +93,29 @@ def test_audio_is_served_with_ranges_and_transcoded_when_browsers_cannot_play_it
     assert 0.05 < max(peaks["peaks"]) <= 1.0
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="per-thread niceness is Linux's")
+def test_peaks_decode_once_in_a_low_priority_thread(library, tmp_path, monkeypatch):
+    import os
+
+    from linernotes.service import media
+
+    decoded = []
+    real = media.compute_peaks
+
+    def spy(path, buckets):
+        decoded.append((os.getpriority(os.PRIO_PROCESS, 0), threading.current_thread().name))
+        return real(path, buckets)
+
+    monkeypatch.setattr(media, "compute_peaks", spy)
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    first = media.peaks(library / "three.wav", "f" * 64, tmp_path, buckets=100)
+    again = media.peaks(library / "three.wav", "f" * 64, tmp_path, buckets=100)
+    assert first == again and first["buckets"] == 100 and max(first["peaks"]) > 0.05
+    # decoded once, in its own thread, 10 steps nicer than the caller, who stays as it was
+    assert decoded == [(min(19, mine + 10), "linernotes-peaks")]
+    assert os.getpriority(os.PRIO_PROCESS, 0) == mine
+
+
 def test_edits_share_the_cli_layer_both_ways(client, library):
     track = client.get("/api/tracks/one.flac").json()
     body = {"value": "Am", "author": "ana", "expected_version": track["fields"]["key"]["version"]}
