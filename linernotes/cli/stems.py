@@ -78,7 +78,7 @@ def run_separation(
     """Load the model and separate ``paths``, with progress and a summary on stderr; the
     exit code (0 all fine, 1 a track failed or the model could not load, 130 interrupted)."""
     from linernotes.cli.progress import Progress, format_duration
-    from linernotes.errors import LinernotesError
+    from linernotes.fileio import printable
     from linernotes.library.scan import find_audio
     from linernotes.library.separate import StemsOutcome, separate_paths
     from linernotes.separate.model import SeparationError, load_separator
@@ -97,8 +97,8 @@ def run_separation(
 
     def on_outcome(outcome: StemsOutcome) -> None:
         progress.advance(outcome.path.name, outcome.audio_s)
-        if outcome.status == "failed" and not quiet:
-            progress.note(f"failed: {outcome.path}: {outcome.reason}")
+        if outcome.status == "failed":  # --quiet too: a failure is never hidden
+            progress.note(f"failed: {printable(outcome.path)}: {printable(outcome.reason or '')}")
         if as_json:
             print(json.dumps({"path": str(outcome.path), "status": outcome.status,
                               "reason": outcome.reason,
@@ -112,7 +112,7 @@ def run_separation(
         if out_dir is None and ray.address != "local":
             progress.close()
             return fail("stems --executor ray: give --out, a folder every node can write (the"
-                        " library's own folder is this machine's)")  # fmt: skip
+                        " library's own folder is this machine's)", 2)  # fmt: skip
 
         remote = RaySeparation(ray, model, model_dir, device)
     try:
@@ -120,10 +120,8 @@ def run_separation(
             paths, separator, out_dir=out_dir, db_path=db, force=force, overlap=overlap,
             batch=batch, on_outcome=on_outcome, on_progress=on_progress, ray=remote,
         )  # fmt: skip
-    except LinernotesError as exc:
+    finally:  # an error (one line, its exit code from cli.main) starts on a clean line
         progress.close()
-        return fail(str(exc))
-    progress.close()
     if not quiet:
         speed = f", {report.audio_s / report.wall_s:.2f}x real time" if report.audio_s else ""
         skipped: dict[str | None, int] = {}

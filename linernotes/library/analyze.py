@@ -10,6 +10,7 @@ missing).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import time
@@ -17,6 +18,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from linernotes.errors import DiskFullError, LinernotesError, describe
+from linernotes.fileio import is_disk_full
 from linernotes.library.core import Library, open_libraries
 from linernotes.library.db import LibraryDB
 from linernotes.library.layout import write_outputs
@@ -31,6 +34,7 @@ from linernotes.pipeline.runner import (
     TrackJob,
     TrackOutcome,
     measure_track,
+    record_failure,
     run_jobs,
 )
 from linernotes.pipeline.shard import Journal
@@ -64,13 +68,20 @@ def analyze_paths(
     (:mod:`linernotes.library.ray_batch`).
     """
     report = BatchReport()
+    outputs = [Path(out_dir).expanduser().absolute()] if out_dir and write_files else []
     with report.timed():
-        for library, group in open_libraries(paths, db_path):
+        for library, group in open_libraries(paths, db_path, outputs=outputs):
             if out_dir:
                 library.remember_records(Path(out_dir).expanduser().absolute())
+            plan = find_tracks(group)
+            for folder, reason in plan.unreadable:
+                outcome = TrackOutcome(folder, "failed", f"cannot read folder: {reason}")
+                report.outcomes.append(outcome)
+                if on_outcome is not None:
+                    on_outcome(outcome)
             batch = _Batch(library, report, listener, write_files, on_start, on_outcome,
                            separated_model)  # fmt: skip
-            batch.run(find_tracks(group), workers=workers, force=force, ray=ray)
+            batch.run(plan, workers=workers, force=force, ray=ray)
     return report
 
 
@@ -105,12 +116,11 @@ class _Batch:
 
         def finish(outcome: TrackOutcome) -> None:
             try:
-                if self.listener is not None:
-                    listen_outcome(outcome, self.listener, library.db)
-                self._store(outcome)
+                self._store(outcome, listen=True)
             finally:
                 if outcome.content_hash is not None and outcome.status != "busy":
-                    library.db.release(outcome.content_hash, owner)
+                    with contextlib.suppress(Exception):  # a stale claim expires on its own
+                        library.db.release(outcome.content_hash, owner)
             self._report(outcome)
 
         run_jobs(jobs, announce if workers <= 1 else measure, finish, workers=workers)
@@ -125,17 +135,47 @@ class _Batch:
         self._store(outcome, journal)
         self._report(outcome)
 
-    def _store(self, outcome: TrackOutcome, journal: Journal | None = None) -> None:
+    def _store(
+        self, outcome: TrackOutcome, journal: Journal | None = None, *, listen: bool = False
+    ) -> None:
+        """Listen (``listen``: a local batch's listener), merge the worker's ``journal``,
+        then reconcile, store and write the track. Any error here is the track's own reason
+        and the batch goes on, unless the disk is full (:class:`DiskFullError` stops it);
+        a failed track's reason is kept in the library."""
         start = time.monotonic()
-        if journal is not None:
-            self.library.db.absorb(journal)
-        store_outcome(self.library, outcome, self.write_files)
-        self.report.store_s += time.monotonic() - start
+        try:
+            if listen and self.listener is not None:
+                listen_outcome(outcome, self.listener, self.library.db)
+                start = time.monotonic()  # store_s leaves listening aside
+            if journal is not None:
+                self.library.db.absorb(journal)
+            store_outcome(self.library, outcome, self.write_files)
+        except Exception as exc:
+            if is_disk_full(exc):
+                raise DiskFullError(describe(exc)) from None
+            reason = _failure(exc)
+            if outcome.status == "failed" and outcome.reason:  # listening had failed first
+                reason = f"{outcome.reason}; {reason}"
+            outcome.status, outcome.reason = "failed", reason
+            outcome.failure_kept = False  # not even a worker's failure was merged
+        finally:
+            self.report.store_s += time.monotonic() - start
+        if outcome.status == "failed" and not outcome.failure_kept:
+            record_failure(self.library.db, outcome)
 
     def _report(self, outcome: TrackOutcome) -> None:
         self.report.outcomes.append(outcome)
         if self.on_outcome is not None:
             self.on_outcome(outcome)
+
+
+def _failure(exc: Exception) -> str:
+    """A track's one-line reason for an error met while storing or writing it."""
+    if isinstance(exc, OSError):
+        return f"cannot write: {describe(exc)}"
+    if isinstance(exc, LinernotesError):
+        return str(exc)
+    return f"internal error: {describe(exc)}"
 
 
 def store_outcome(library: Library, outcome: TrackOutcome, write_files: bool) -> None:

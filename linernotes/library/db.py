@@ -169,17 +169,17 @@ class LibraryDB(contextlib.AbstractContextManager):
     def cached_hash(self, path: Path, size: int, mtime_ns: int) -> str | None:
         return self._one(
             "SELECT content_hash FROM files WHERE path = ? AND size = ? AND mtime_ns = ?",
-            (str(path), size, mtime_ns),
+            (_name(path), size, mtime_ns),
         )
 
     def remember_hash(self, path: Path, size: int, mtime_ns: int, content_hash: str) -> None:
         with self._transaction() as conn:
-            conn.execute(_PUT_FILE, (str(path), size, mtime_ns, content_hash, _now()))
+            conn.execute(_PUT_FILE, (_name(path), size, mtime_ns, content_hash, _now()))
 
     def file_memo(self, path: Path) -> tuple[int, int, str] | None:
         """``(size, mtime_ns, content_hash)`` remembered for ``path``, if any."""
         row = self._conn.execute(
-            "SELECT size, mtime_ns, content_hash FROM files WHERE path = ?", (str(path),)
+            "SELECT size, mtime_ns, content_hash FROM files WHERE path = ?", (_name(path),)
         ).fetchone()
         return (int(row[0]), int(row[1]), str(row[2])) if row else None
 
@@ -209,15 +209,21 @@ class LibraryDB(contextlib.AbstractContextManager):
         """Merge what a remote worker wrote (:class:`~linernotes.pipeline.shard.Journal`:
         file hashes, stage results, failures, listen answers) in one transaction."""
         with self._transaction() as conn:
-            conn.executemany(_PUT_FILE, [(*memo, _now()) for memo in journal.hashes])
+            conn.executemany(
+                _PUT_FILE,
+                [(_name(path), *memo, _now()) for path, *memo in journal.hashes],
+            )
             conn.executemany(_PUT_RESULT, [_result_row(*item) for item in journal.results])
-            conn.executemany(_PUT_FAILURE, [(*failure, _now()) for failure in journal.failures])
+            conn.executemany(
+                _PUT_FAILURE,
+                [(_name(path), reason, _now()) for path, reason in journal.failures],
+            )
             conn.executemany(_PUT_ANSWER, [_answer_row(*answer) for answer in journal.answers])
 
     # -- records, one per track ----------------------------------------------------------
     def get_record(self, track: str) -> str | None:
         """The record of ``track`` (its key: the path relative to the library root)."""
-        return self._one("SELECT record FROM records WHERE track = ?", (track,))
+        return self._one("SELECT record FROM records WHERE track = ?", (_name(track),))
 
     def record_by_hash(self, content_hash: str) -> str | None:
         """The latest record of any track with these bytes (a moved or copied file)."""
@@ -231,7 +237,7 @@ class LibraryDB(contextlib.AbstractContextManager):
         rows = self._conn.execute(
             "SELECT track FROM records WHERE content_hash = ? ORDER BY track", (content_hash,)
         ).fetchall()
-        return [r[0] for r in rows]
+        return [_text(r[0]) for r in rows]
 
     def put_record(self, track: str, content_hash: str, record_json: str, path: Path) -> None:
         """Save ``track``'s record (and forget an earlier failure of its file at ``path``)."""
@@ -239,9 +245,9 @@ class LibraryDB(contextlib.AbstractContextManager):
             conn.execute(
                 "INSERT OR REPLACE INTO records (track, content_hash, record, updated_at)"
                 " VALUES (?, ?, ?, ?)",
-                (track, content_hash, record_json, _now()),
+                (_name(track), content_hash, record_json, _now()),
             )
-            conn.execute("DELETE FROM failures WHERE path = ?", (str(path),))
+            conn.execute("DELETE FROM failures WHERE path = ?", (_name(path),))
 
     def count_records(self) -> int:
         return int(self._one("SELECT COUNT(*) FROM records", ()))
@@ -249,7 +255,7 @@ class LibraryDB(contextlib.AbstractContextManager):
     # -- failures ------------------------------------------------------------------------
     def put_failure(self, path: Path, reason: str) -> None:
         with self._transaction() as conn:
-            conn.execute(_PUT_FAILURE, (str(path), reason, _now()))
+            conn.execute(_PUT_FAILURE, (_name(path), reason, _now()))
 
     # -- claims: one process per track at a time -----------------------------------------
     def claim(self, content_hash: str, pid: int | None = None) -> bool:
@@ -289,7 +295,7 @@ class LibraryDB(contextlib.AbstractContextManager):
                 "INSERT INTO human_edits (content_hash, field, value, locked, author, at, path)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (edit.content_hash, edit.field, json.dumps(edit.value), int(edit.locked),
-                 edit.author, edit.at, path),
+                 edit.author, edit.at, None if path is None else _name(path)),
             )  # fmt: skip
         return edit.model_copy(update={"id": cursor.lastrowid})
 
@@ -325,7 +331,8 @@ class LibraryDB(contextlib.AbstractContextManager):
 
     def record_times(self) -> dict[str, str]:
         """``{track: when its record was last stored}`` for every track."""
-        return dict(self._conn.execute("SELECT track, updated_at FROM records").fetchall())
+        rows = self._conn.execute("SELECT track, updated_at FROM records").fetchall()
+        return {_text(track): at for track, at in rows}
 
     def active_edits(self, content_hash: str) -> dict[str, Edit]:
         """``{field: edit}``: the latest edit of each field that has not been undone."""
@@ -378,6 +385,22 @@ class LibraryDB(contextlib.AbstractContextManager):
         """Drop every listen answer about one track."""
         with self._transaction() as conn:
             conn.execute("DELETE FROM listen_results WHERE content_hash = ?", (content_hash,))
+
+
+def _name(path: str | os.PathLike[str]) -> str | bytes:
+    """A file name or track key as SQLite takes it, losslessly: text when it is UTF-8, else
+    its bytes (a name that is not UTF-8 holds lone surrogates, which SQLite refuses)."""
+    text = os.fspath(path)
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return os.fsencode(text)
+
+
+def _text(value: str | bytes) -> str:
+    """The name :func:`_name` stored, back as Python names it."""
+    return os.fsdecode(value) if isinstance(value, bytes) else value
 
 
 def _pid_alive(pid: int) -> bool:

@@ -23,6 +23,7 @@ over when its process is gone).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -31,7 +32,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from linernotes.errors import LinernotesError
+from linernotes.errors import DiskFullError, LinernotesError, describe
+from linernotes.fileio import is_disk_full
 from linernotes.library.core import Library
 from linernotes.library.db import LibraryDB
 from linernotes.pipeline.listening import Listener
@@ -147,11 +149,18 @@ def run_on_ray(
         for start in range(0, len(jobs), max(1, settings.chunk)):
             works = []
             for job in jobs[start : start + settings.chunk]:
-                done = None if force else finished_outcome(db, job)
-                if done is not None and listener is None:
-                    finish(done, None)
+                try:
+                    work = planned_work(db, job, listener is not None, force)
+                except Exception as exc:  # one track's trouble is its own (see finish)
+                    if is_disk_full(exc):
+                        raise DiskFullError(describe(exc)) from None
+                    finish(TrackOutcome(job.path, "failed", f"internal error: {describe(exc)}"),
+                           None)  # fmt: skip
                     continue
-                works.append(TrackWork(job, ShardStore(known_about(db, job)), done, force))
+                if isinstance(work, TrackWork):
+                    works.append(work)
+                else:
+                    finish(work, None)
             if works:  # Ray is joined only when there is work for it
                 connect(settings, listening=listener is not None)
             waiting = {work.job.key: work.job for work in works}
@@ -159,11 +168,22 @@ def run_on_ray(
                 assert work.outcome is not None
                 waiting.pop(work.job.key, None)
                 finish(work.outcome, work.store.journal)
-            for job in waiting.values():
-                db.put_failure(job.path, LOST)
+            for job in waiting.values():  # finish keeps the reason in the library
                 finish(TrackOutcome(job.path, "failed", LOST), None)
     finally:
-        db.release(DRIVER_CLAIM, os.getpid())
+        with contextlib.suppress(Exception):  # a dead driver's claim is taken over anyway
+            db.release(DRIVER_CLAIM, os.getpid())
+
+
+def planned_work(
+    db: LibraryDB, job: TrackJob, listening: bool, force: bool
+) -> TrackWork | TrackOutcome:
+    """The work to send out for ``job``, or its "skipped" outcome when the library has
+    finished it and nothing is to be listened to."""
+    done = None if force else finished_outcome(db, job)
+    if done is not None and not listening:
+        return done
+    return TrackWork(job, ShardStore(known_about(db, job)), done, force)
 
 
 def stream_works(

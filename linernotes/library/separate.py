@@ -109,12 +109,7 @@ def separate_paths(
                 for pending, result, elapsed in separate_on_ray(
                     remote, ray, overlap=overlap, batch=batch
                 ):
-                    outcome = (
-                        StemsOutcome(pending.track, "failed", result, elapsed_s=elapsed)
-                        if isinstance(result, str)
-                        else _finish(pending, result, run, elapsed)
-                    )
-                    _report(report, outcome, on_outcome)
+                    _report(report, _finished(pending, result, run, elapsed), on_outcome)
     return report
 
 
@@ -217,6 +212,19 @@ def _finish(
     )
     return StemsOutcome(pending.track, "done", audio_s=result.duration_s, elapsed_s=elapsed,
                         stems=result.stems)  # fmt: skip
+
+
+def _finished(
+    pending: PendingSeparation, result: SeparatedTrack | str, run: _Run, elapsed: float
+) -> StemsOutcome:
+    """The outcome of a track separated on the cluster (``result``: its stems, or why it
+    failed), its marker written; an error while writing it fails this track alone."""
+    if isinstance(result, str):
+        return StemsOutcome(pending.track, "failed", result, elapsed_s=elapsed)
+    try:
+        return _finish(pending, result, run, elapsed)
+    except Exception as exc:
+        return _failed(pending.track, exc, elapsed)
 
 
 def _failed(track: Path, exc: BaseException, elapsed: float) -> StemsOutcome:
