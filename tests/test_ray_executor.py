@@ -6,6 +6,7 @@ written twice (a trigger in each test library counts every record write)."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -20,6 +21,7 @@ import numpy as np
 import pytest
 from synth import click_track, progression
 
+import linernotes.library.analyze
 from linernotes.audio.encode import write_audio
 from linernotes.library import analyze_paths
 from linernotes.library.db import LibraryDB
@@ -217,3 +219,56 @@ def test_killed_driver_resumes_without_redoing_merged_tracks(
     assert report.count("done") == len(CLIPS) - len(merged)
     assert _records(db) == local_records
     assert _writes(db) == dict.fromkeys(local_records, 1)
+
+
+def test_driver_merge_keeps_each_track_s_trouble_its_own(
+    ray_address: str, clips: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On Ray as locally: a name that is not UTF-8 is stored losslessly and skipped on a
+    rerun, a file that cannot be measured fails alone, an error while the driver stores one
+    track fails that track alone (its reason kept in the library), and a full disk on the
+    driver stops the batch cleanly, its claim on the library given back."""
+    folder = tmp_path / "hostile"
+    folder.mkdir()
+    odd = os.fsdecode(b"b\xffname.wav")
+    for name, source in (("a.wav", "a.wav"), (odd, "b.wav"), ("c.wav", "d.wav")):
+        (folder / name).write_bytes((clips / source).read_bytes())
+    (folder / "junk.wav").write_bytes(b"RIFF not really")
+    store = linernotes.library.analyze.store_outcome
+
+    def c_cannot_be_stored(library: Any, outcome: Any, *args: Any) -> None:
+        if outcome.path.name == "c.wav":
+            raise RuntimeError("cannot store this one")
+        store(library, outcome, *args)
+
+    monkeypatch.setattr(linernotes.library.analyze, "store_outcome", c_cannot_be_stored)
+    db = _library(tmp_path, "ray")
+    settings = RaySettings(address=ray_address, workers=1)
+    report = analyze_paths([folder], db_path=db, ray=settings)
+    reasons = {o.path.name: o.reason for o in report.outcomes if o.status == "failed"}
+    assert report.exit_code == 1 and report.count("done") == 2 and not report.stopped
+    assert reasons["c.wav"] == "internal error: RuntimeError: cannot store this one"
+    assert set(reasons) == {"c.wav", "junk.wav"}
+    with sqlite3.connect(db) as conn:
+        kept = {os.fsdecode(Path(p).name) for (p,) in conn.execute("SELECT path FROM failures")}
+        names = dict(conn.execute("SELECT track, typeof(track) FROM records"))
+        files = dict(conn.execute("SELECT typeof(path), COUNT(*) FROM files GROUP BY 1"))
+    assert kept == {"c.wav", "junk.wav"}
+    assert names == {"a.wav": "text", os.fsencode(odd): "blob"}
+    assert files == {"text": 3, "blob": 1}  # the hash memo of every measured file
+
+    monkeypatch.setattr(linernotes.library.analyze, "store_outcome", store)
+    again = analyze_paths([folder], db_path=db, ray=settings)
+    assert {o.path.name: o.status for o in again.outcomes} == {
+        "a.wav": "skipped", odd: "skipped", "c.wav": "done", "junk.wav": "failed"}
+
+    def disk_full(library: Any, outcome: Any, *args: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(outcome.path))
+
+    monkeypatch.setattr(linernotes.library.analyze, "store_outcome", disk_full)
+    full_db = _library(tmp_path, "full")
+    stopped = analyze_paths([folder], db_path=full_db, ray=settings)
+    assert stopped.stopped and stopped.stopped.startswith("disk full: No space left on device")
+    assert stopped.exit_code == 1
+    with sqlite3.connect(full_db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM claims").fetchone()[0] == 0

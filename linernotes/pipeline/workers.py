@@ -41,6 +41,9 @@ _started: SimpleQueue[tuple[int, Path]] | None = None
 def _init_worker(started: SimpleQueue[tuple[int, Path]]) -> None:
     global _started
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # a worker the pool terminates must die by SIGTERM, whatever handler the parent set
+    # (ray.init installs one that exits 0): that is how the killed worker is told apart
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _started = started
 
 
