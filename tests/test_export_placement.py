@@ -86,7 +86,8 @@ def test_clashing_stems_get_their_own_names_with_out(clash_set: Path, tmp_path: 
     # stable-audio: the generated module finds a prompt for every audio file
     sa = out / "stable-audio"
     module = stable_audio.load_module(sa / stable_audio.MODULE_NAME)
-    for name in ("song__flac.flac", "song__mp3.mp3", "live.m4a", "sub/take.flac"):
+    assert not (sa / "live.m4a").exists()  # its folder scanner misses .m4a: transcoded
+    for name in ("song__flac.flac", "song__mp3.mp3", "live.flac", "sub/take.aiff"):
         meta = module.get_custom_metadata({"path": str(sa / name)}, None)
         assert meta.get("prompt") or meta.get("__reject__"), name
 
@@ -114,8 +115,9 @@ def test_clash_beside_audio_exports_one_and_says_why(clash_set: Path):
     assert "song.flac" in manifest and "song.mp3" not in manifest
     samples = json.loads((clash_set / ace_step.DATASET_JSON).read_text())["samples"]
     assert sorted(s["audio_path"] for s in samples) == ["song.flac"]
-    # stable-audio's own module reads <audio>.json first, so both clashing tracks keep theirs
-    assert set(skipped["stable-audio"]) == {"take.aiff"}
+    # stable-audio's own module reads <audio>.json first, so both clashing tracks keep theirs;
+    # its folder scanner picks up .aiff but not .m4a
+    assert set(skipped["stable-audio"]) == {"live.m4a"}
     module = stable_audio.load_module(clash_set / stable_audio.MODULE_NAME)
     for name in ("song.flac", "song.mp3"):
         assert (clash_set / f"{name}.json").is_file()

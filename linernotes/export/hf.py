@@ -8,6 +8,13 @@ folder), so a stem type gets a ``<type>_file_name`` column only when every expor
 that stem; a stem type only some tracks have gets a plain-text ``<type>_path`` column instead
 (``""`` where the track lacks it), and ``stems`` lists each row's stem types. Stems are linked
 (or copied) beside their mix, as the mix is.
+
+Which audio ``datasets`` reads (3.x, the range the project tests): ``audiofolder`` collects
+files whose lower-cased extension is in its ``AUDIO_EXTENSIONS`` (packaged_modules/audiofolder,
+the formats libsndfile names plus ``.opus``), and the ``Audio`` feature decodes every row with
+``soundfile.read`` (features/audio.py), so libsndfile is the only decoder: an AAC ``.m4a`` is
+never collected and a file libsndfile cannot decode fails at the row. Both are transcoded to
+FLAC with an output folder (:mod:`linernotes.export.placement`).
 """
 
 from __future__ import annotations
@@ -21,6 +28,17 @@ from linernotes.export.base import ExportStem, ExportTarget, ExportTrack, FileWr
 from linernotes.models import STEM_TYPES
 
 NAME = "hf"
+TRAINER = "Hugging Face datasets (audiofolder)"
+#: ``audiofolder``'s extensions (datasets 3.x ``packaged_modules/audiofolder/audiofolder.py``).
+AUDIO_EXTENSIONS = frozenset({
+    ".aiff", ".au", ".avr", ".caf", ".flac", ".htk", ".svx", ".mat4", ".mat5", ".mpc2k", ".ogg",
+    ".paf", ".pvf", ".raw", ".rf64", ".sd2", ".sds", ".ircam", ".voc", ".w64", ".wav", ".nist",
+    ".wavex", ".wve", ".xi", ".mp3", ".opus",
+})  # fmt: skip
+#: The ``Audio`` feature decodes every one of them with ``soundfile`` (libsndfile).
+LIBSNDFILE_EXTENSIONS = AUDIO_EXTENSIONS
+#: Rows name their audio in ``file_name``: tracks sharing a stem need no renaming.
+FILES_BY_STEM = False
 METADATA = "metadata.jsonl"
 COLUMNS = ("caption", "genres", "moods", "instruments", "is_instrumental", "vocal_language",
            "lyrics", "bpm", "key", "time_signature", "duration", "title", "artist")  # fmt: skip

@@ -12,10 +12,16 @@ defining
 - ``LIBSNDFILE_EXTENSIONS`` (optional): the extensions its loader decodes with libsndfile
   (``soundfile``) rather than FFmpeg.
 
-A track's audio is readable as it is when the trainer reads its container and the trainer's
-decoder for that extension is not one that refused the file: a file FFmpeg refuses, which
-linernotes read with libsndfile (the record's ``file.decode.decoder``), is not readable by a
-loader that decodes it with FFmpeg (torchaudio, TorchCodec, PyAV).
+Each declaration is taken from the trainer's own loader (the module docstrings name the
+file). A track's audio is readable as it is when the trainer's scanner picks up its extension
+and the trainer's decoder for that extension decodes the file:
+
+- a loader that decodes with FFmpeg (torchaudio, TorchCodec, PyAV) reads what FFmpeg read
+  when linernotes analysed the track; a file FFmpeg refused, which linernotes read with
+  libsndfile (the record's ``file.decode.decoder``), is not readable by it;
+- a loader that decodes with libsndfile is asked nothing on trust: the file is opened and
+  decoded at both ends with libsndfile (:func:`sndfile_decode_problem`), so an AAC ``.m4a``
+  or an Opus stream libsndfile calls malformed is transcoded, whatever its extension.
 
 The rule (:func:`plan`):
 
@@ -36,6 +42,7 @@ the others are skipped. Every skip carries its reason; none is silent.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 from collections import defaultdict
@@ -46,6 +53,7 @@ from types import ModuleType
 import numpy as np
 
 from linernotes.audio.encode import CHANNEL_LAYOUTS, finish_stream, mux_resampled
+from linernotes.audio.sndfile_decode import sndfile_decode_problem
 from linernotes.export.base import AudioWriteRefused, ExportTarget, ExportTrack, FileWriter
 from linernotes.models.decode import FFMPEG, LIBSNDFILE
 
@@ -94,6 +102,12 @@ class TrainerAudio:
         """Why the trainer cannot read ``track``'s audio as it is, or ``None`` when it can."""
         if not self.reads(track.audio):
             return f"{self.trainer} reads only {self.listing()} audio"
+        if self.decoder_for(track.audio) == LIBSNDFILE:
+            problem = _sndfile_problem(track.audio)
+            if problem is not None:
+                return (f"{self.trainer} decodes {track.audio.suffix.lower()} with libsndfile, "
+                        f"which cannot decode this file ({problem})")  # fmt: skip
+            return None
         decode = track.record.file.decode
         if decode.decoder != FFMPEG and self.decoder_for(track.audio) == FFMPEG:
             return (f"FFmpeg refuses this file ({decode.ffmpeg_error}; linernotes read it with "
@@ -103,6 +117,21 @@ class TrainerAudio:
 
     def listing(self) -> str:
         return " ".join(sorted(self.extensions))
+
+
+def _sndfile_problem(path: Path) -> str | None:
+    """:func:`sndfile_decode_problem` of ``path``, remembered for the file's size and
+    modification time (one export asks once per file, however many formats want it)."""
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        return str(exc)
+    return _sndfile_problem_cached(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4096)
+def _sndfile_problem_cached(path: str, size: int, mtime_ns: int) -> str | None:
+    return sndfile_decode_problem(Path(path))
 
 
 def base_stem(track: ExportTrack) -> str:

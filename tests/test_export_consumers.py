@@ -1,0 +1,173 @@
+"""Every export loaded the way its consumer loads it, every sample decoded.
+
+A folder a new user might have: AAC ``.m4a``, Opus, Vorbis, FLAC, MP3, WAV, two ``take.wav``
+in different folders, one song as both FLAC and MP3, and a stems folder. Each consumer's
+scanner rule is reimplemented here from its source (named at each helper) and every file it
+would pick up is decoded with the decoder it uses; ``datasets.load_dataset("audiofolder")``
+is called itself and every row decoded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import soundfile
+from synth import chord, click_track
+
+from linernotes.audio.encode import write_audio
+from linernotes.export import stable_audio
+from linernotes.library import analyze_paths, export_dataset
+
+SR = 44100
+SECONDS = 4.0
+
+
+def _music(bpm: float, root: int) -> np.ndarray:
+    clicks, _ = click_track(bpm, SECONDS, SR)
+    y = clicks + chord([root, root + 4, root + 7], SECONDS, SR)
+    return np.stack([y, 0.9 * y]).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory) -> Path:
+    """The mixed folder, analysed."""
+    folder = tmp_path_factory.mktemp("consumers") / "music"
+    for sub in ("a", "b", "Band Track"):
+        (folder / sub).mkdir(parents=True)
+    song = _music(120, 60)
+    write_audio(folder / "song.flac", song, SR, tags={"genre": "Synth Pop", "title": "Song"})
+    write_audio(folder / "song.mp3", song, SR, tags={"genre": "Synth Pop", "title": "Song"})
+    write_audio(folder / "live.m4a", _music(100, 62), SR, tags={"genre": "Jazz"})
+    write_audio(folder / "night.opus", _music(90, 64), SR)
+    write_audio(folder / "rain.ogg", _music(110, 65), SR)
+    write_audio(folder / "a" / "take.wav", _music(128, 67), SR)
+    write_audio(folder / "b" / "take.wav", _music(132, 69), SR)
+    drums, _ = click_track(96, SECONDS, SR)
+    bass = chord([40], SECONDS, SR)
+    write_audio(folder / "Band Track" / "mix.flac", np.stack([drums + bass] * 2), SR)
+    write_audio(folder / "Band Track" / "drums.mp3", np.stack([drums] * 2), SR)
+    write_audio(folder / "Band Track" / "bass.wav", np.stack([bass] * 2), SR)
+    assert analyze_paths([folder]).exit_code == 0
+    return folder
+
+
+@pytest.fixture(scope="module")
+def exported(mixed: Path, tmp_path_factory) -> tuple[Path, int]:
+    """Every consumer's export of the folder (with ``--out``), and how many tracks it has."""
+    out = tmp_path_factory.mktemp("consumers-out") / "export"
+    report = export_dataset(mixed, ["hf", "stable-audio", "audiocraft", "ace-step"], out=out)
+    for fmt in report.formats:
+        assert fmt.problems == [], (fmt.name, fmt.problems)
+        assert fmt.skipped == [], (fmt.name, fmt.skipped)
+    assert len(report.tracks) == 8
+    return out, len(report.tracks)
+
+
+def _ffmpeg_decode(path: Path) -> np.ndarray:
+    """Decode all of ``path`` with FFmpeg (PyAV), as torchaudio/TorchCodec and PyAV do."""
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        frames = [f.to_ndarray() for f in container.decode(stream)]
+    assert frames, path
+    return np.concatenate([f.reshape(f.shape[0], -1) for f in frames], axis=-1)
+
+
+def _walk(root: Path, extensions: set[str], *, skip_hidden: bool = False) -> list[Path]:
+    """``os.walk`` (symlinks to files included) keeping lower-cased ``extensions``."""
+    found = []
+    for folder, _, files in os.walk(root, followlinks=True):
+        for name in files:
+            if skip_hidden and name.startswith("."):
+                continue
+            if os.path.splitext(name)[1].lower() in extensions:
+                found.append(Path(folder) / name)
+    return sorted(found)
+
+
+def test_hf_audiofolder_decodes_every_row(exported, tmp_path: Path):
+    datasets = pytest.importorskip("datasets")
+    pytest.importorskip("librosa")  # the Audio feature imports it to decode
+    out, n_tracks = exported
+    folder = out / "hf"
+    loaded = datasets.load_dataset("audiofolder", data_dir=str(folder), split="train",
+                                   drop_labels=True, cache_dir=str(tmp_path / "cache"))  # fmt: skip
+    assert loaded.num_rows == n_tracks
+    audio_columns = [n for n, f in loaded.features.items() if isinstance(f, datasets.Audio)]
+    assert "audio" in audio_columns
+    names = set()
+    for row in loaded:  # the Audio feature decodes each row with soundfile here
+        for column in audio_columns:
+            decoded = row[column]
+            assert decoded["array"].size > SR, (column, decoded["path"])
+            assert decoded["sampling_rate"] > 0
+        names.add(Path(row["audio"]["path"]).name)
+    assert not any(n.endswith(".m4a") for n in names)
+    assert "night.opus" in names  # libsndfile decodes this Opus file: kept as it is
+
+
+def test_stable_audio_scanner_and_custom_metadata(exported):
+    out, n_tracks = exported
+    folder = out / "stable-audio"
+    config = json.loads((folder / stable_audio.CONFIG_NAME).read_text())
+    (dataset,) = config["datasets"]
+    module = stable_audio.load_module(Path(dataset["custom_metadata_module"]))
+    root = dataset["path"]
+    # get_audio_filenames (stable_audio_tools/data/dataset.py): recursive, lower-cased
+    # extension in its list, hidden names skipped
+    files = _walk(Path(root), {".wav", ".mp3", ".flac", ".ogg", ".aif", ".opus", ".aiff"},
+                  skip_hidden=True)  # fmt: skip
+    assert len(files) == n_tracks
+    for path in files:
+        audio = _ffmpeg_decode(path)  # torchaudio.load(path, format=ext)
+        info = {"path": str(path), "relpath": os.path.relpath(path, root),
+                "seconds_start": 0, "seconds_total": audio.shape[-1] / SR,
+                "sample_rate": 44100, "padding_mask": None}  # fmt: skip
+        meta = module.get_custom_metadata(info, audio)
+        assert meta.get("prompt"), path
+
+
+def test_audiocraft_info_loader(exported):
+    out, n_tracks = exported
+    folder = out / "audiocraft"
+    manifest = [json.loads(line) for line in (folder / "data.jsonl").read_text().splitlines()]
+    assert len(manifest) == n_tracks
+    # find_audio_files (audiocraft/data/audio_dataset.py) collects the same files
+    collected = _walk(folder, {".wav", ".mp3", ".flac", ".ogg", ".m4a"})
+    assert sorted(Path(m["path"]).absolute() for m in manifest) == collected
+    for entry in manifest:
+        path = Path(entry["path"])
+        # audio_info / audio_read (audiocraft/data/audio.py): soundfile for .flac/.ogg
+        if path.suffix in (".flac", ".ogg"):
+            info = soundfile.info(str(path))
+            duration = info.duration
+            audio = soundfile.read(str(path), dtype="float32")[0]
+        else:
+            with av.open(str(path)) as container:
+                stream = container.streams.audio[0]
+                duration = float(stream.duration * stream.time_base)
+            audio = _ffmpeg_decode(path)
+        assert duration > 1.0 and audio.size > SR
+        info_json = json.loads(path.with_suffix(".json").read_text())
+        for key in ("title", "artist", "key", "bpm", "genre", "moods", "description", "name",
+                    "instrument"):  # fmt: skip
+            assert key in info_json, (path, key)
+
+
+def test_ace_step_scanner(exported):
+    out, n_tracks = exported
+    folder = out / "ace-step"
+    # scan_directory (acestep/training/dataset_builder_modules/scan.py): os.walk, lower-cased
+    # extension in SUPPORTED_AUDIO_FORMATS; decoded with torchaudio.load, else ffmpeg
+    files = _walk(folder, {".wav", ".mp3", ".flac", ".ogg", ".opus"})
+    assert len(files) == n_tracks
+    for path in files:
+        assert _ffmpeg_decode(path).size > SR
+        assert path.with_suffix(".json").is_file()
+    dataset = json.loads((folder / "ace_step_dataset.json").read_text())
+    listed = sorted((folder / s["audio_path"]).absolute() for s in dataset["samples"])
+    assert listed == [p.absolute() for p in files]
