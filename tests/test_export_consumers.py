@@ -171,3 +171,23 @@ def test_ace_step_scanner(exported):
     dataset = json.loads((folder / "ace_step_dataset.json").read_text())
     listed = sorted((folder / s["audio_path"]).absolute() for s in dataset["samples"])
     assert listed == [p.absolute() for p in files]
+
+
+def _leftovers(folder: Path) -> list[str]:
+    """Lock and temporary files anywhere under ``folder``."""
+    return sorted(
+        p.relative_to(folder).as_posix() for p in folder.rglob("*")
+        if p.name.endswith((".lock", ".tmp", ".link", ".tmp.flac"))
+        or (p.name.startswith(".") and p.is_file())
+    )  # fmt: skip
+
+
+def test_no_lock_or_temporary_file_is_left(mixed: Path, exported, tmp_path: Path):
+    out, _ = exported
+    assert _leftovers(out) == []
+    # a failed export (a sidecar's place is taken by a folder) leaves none either
+    broken = tmp_path / "broken"
+    (broken / "ace-step" / "song__flac.json").mkdir(parents=True)
+    with pytest.raises(OSError):
+        export_dataset(mixed, ["ace-step"], out=broken)
+    assert _leftovers(broken) == []

@@ -135,8 +135,12 @@ class FileWriter:
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
             os.close(fd)
-            shutil.copyfile(source, tmp)
-            os.replace(tmp, target)
+            try:
+                shutil.copyfile(source, tmp)
+                os.replace(tmp, target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
         else:
             if target.is_symlink() and Path(os.readlink(target)) == source.absolute():
                 self.unchanged.append(target)
@@ -146,7 +150,11 @@ class FileWriter:
             if tmp.is_symlink() or tmp.exists():
                 tmp.unlink()
             tmp.symlink_to(source.absolute())
-            os.replace(tmp, target)
+            try:
+                os.replace(tmp, target)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
         self.written.append(target)
         return True
 
@@ -198,15 +206,15 @@ def dumps(obj: Any) -> str:
 
 @contextmanager
 def locked(path: Path) -> Iterator[None]:
-    """An exclusive lock for read-merge-write of ``path`` among concurrent exporters."""
+    """An exclusive lock for read-merge-write of ``path`` among concurrent exporters: a
+    ``flock`` on ``path``'s folder itself, so no lock file is ever left in the export."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    lock = path.parent / ".linernotes-export.lock"
-    with open(lock, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 def bpm_int(value: Any) -> int | None:
