@@ -191,3 +191,27 @@ def test_no_lock_or_temporary_file_is_left(mixed: Path, exported, tmp_path: Path
     with pytest.raises(OSError):
         export_dataset(mixed, ["ace-step"], out=broken)
     assert _leftovers(broken) == []
+
+
+def test_unknown_vocals_and_lyrics_stay_unknown(mixed: Path, exported, tmp_path: Path):
+    """No model listened: nothing says whether there are vocals, so ACE-Step gets neither
+    ``is_instrumental`` nor lyrics (its own defaults apply), and a value an earlier export
+    wrote is dropped; ``hf`` writes null."""
+    out, _ = exported
+    ace = out / "ace-step"
+    for sidecar in ace.rglob("*.json"):
+        if sidecar.name == "ace_step_dataset.json":
+            continue
+        fields = json.loads(sidecar.read_text())
+        assert "is_instrumental" not in fields and "lyrics" not in fields, sidecar
+    assert not list(ace.rglob("*.lyrics.txt"))
+    samples = json.loads((ace / "ace_step_dataset.json").read_text())["samples"]
+    assert all("is_instrumental" not in s and "lyrics" not in s for s in samples)
+    rows = [json.loads(x) for x in (out / "hf" / "metadata.jsonl").read_text().splitlines()]
+    assert all(r["is_instrumental"] is None and r["lyrics"] is None for r in rows)
+    stale = tmp_path / "again"
+    (stale / "ace-step").mkdir(parents=True)
+    (stale / "ace-step" / "rain.json").write_text('{"is_instrumental": false, "mine": 1}')
+    export_dataset(mixed, ["ace-step"], out=stale)
+    again = json.loads((stale / "ace-step" / "rain.json").read_text())
+    assert "is_instrumental" not in again and again["mine"] == 1

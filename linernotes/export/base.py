@@ -107,9 +107,10 @@ class FileWriter:
     def write_json(self, path: Path, obj: Any) -> bool:
         return self.write(path, dumps(obj))
 
-    def merge_json(self, path: Path, updates: dict[str, Any]) -> bool:
+    def merge_json(self, path: Path, updates: dict[str, Any], drop: tuple[str, ...] = ()) -> bool:
         """Update the JSON object in ``path`` with ``updates``, keeping every other key (so
-        several formats, or other tools, can share one sidecar); under a file lock."""
+        several formats, or other tools, can share one sidecar) except those in ``drop`` (a
+        value an earlier export wrote that is no longer known); under a file lock."""
         with locked(path):
             current: dict[str, Any] = {}
             if path.is_file():
@@ -118,7 +119,8 @@ class FileWriter:
                     current = loaded if isinstance(loaded, dict) else {}
                 except (json.JSONDecodeError, UnicodeDecodeError):
                     current = {}
-            return self.write_json(path, {**current, **updates})
+            kept = {k: v for k, v in current.items() if k not in drop}
+            return self.write_json(path, {**kept, **updates})
 
     def place_audio(self, source: Path, target: Path, *, copy: bool) -> bool:
         """Make ``target`` show ``source``: a symlink, or an atomic copy; True if changed."""
@@ -215,6 +217,15 @@ def locked(path: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
+
+
+def known_value(final: FinalFields, name: str) -> Any:
+    """``name``'s final value when something measured, modelled, tagged or human says it;
+    ``None`` when it is unknown (absent, null, or only a default)."""
+    item = final.fields.get(name)
+    if item is None or item.value is None or item.provenance == "default":
+        return None
+    return item.value
 
 
 def bpm_int(value: Any) -> int | None:
