@@ -215,3 +215,19 @@ def test_unknown_vocals_and_lyrics_stay_unknown(mixed: Path, exported, tmp_path:
     export_dataset(mixed, ["ace-step"], out=stale)
     again = json.loads((stale / "ace-step" / "rain.json").read_text())
     assert "is_instrumental" not in again and again["mine"] == 1
+
+
+def test_embedded_tags_reach_the_exports(exported):
+    """The genre and title tags (provenance ``tags``) reach audiocraft's ``genre``,
+    ``description`` and ``title`` and ACE-Step's ``genre``; untagged tracks stay empty."""
+    out, _ = exported
+    song = json.loads((out / "audiocraft" / "song__flac.json").read_text())
+    assert song["genre"] == "synth pop" and song["description"] == "synth pop"
+    assert song["title"] == "Song"
+    live = json.loads((out / "audiocraft" / "live.json").read_text())
+    assert live["genre"] == "jazz"
+    rain = json.loads((out / "audiocraft" / "rain.json").read_text())
+    assert rain["genre"] == "" and rain["description"] == ""
+    ace = json.loads((out / "ace-step" / "live.json").read_text())
+    assert ace["genre"] == "jazz"
+    assert ace["pipeline"]["provenance"]["genres"] == "tags"
