@@ -28,8 +28,13 @@ SECONDS = 4.0
 
 
 def _music(bpm: float, root: int) -> np.ndarray:
+    """Clicks at ``bpm`` over four chords a second each, a different walk from each root."""
     clicks, _ = click_track(bpm, SECONDS, SR)
-    y = clicks + chord([root, root + 4, root + 7], SECONDS, SR)
+    steps = [0, (root * 5) % 12, (root * 7) % 12 - 12, (root * 3) % 12 - 5]
+    part = SECONDS / len(steps)
+    harmony = np.concatenate([chord([root + s, root + s + 4, root + s + 7], part, SR)
+                              for s in steps])  # fmt: skip
+    y = clicks[: harmony.size] + harmony
     return np.stack([y, 0.9 * y]).astype(np.float32)
 
 
@@ -60,7 +65,8 @@ def mixed(tmp_path_factory) -> Path:
 def exported(mixed: Path, tmp_path_factory) -> tuple[Path, int]:
     """Every consumer's export of the folder (with ``--out``), and how many tracks it has."""
     out = tmp_path_factory.mktemp("consumers-out") / "export"
-    report = export_dataset(mixed, ["hf", "stable-audio", "audiocraft", "ace-step"], out=out)
+    report = export_dataset(mixed, ["hf", "stable-audio", "audiocraft", "ace-step"], out=out,
+                            keep_duplicates=True)
     for fmt in report.formats:
         assert fmt.problems == [], (fmt.name, fmt.problems)
         assert fmt.skipped == [], (fmt.name, fmt.skipped)
@@ -189,7 +195,7 @@ def test_no_lock_or_temporary_file_is_left(mixed: Path, exported, tmp_path: Path
     broken = tmp_path / "broken"
     (broken / "ace-step" / "song__flac.json").mkdir(parents=True)
     with pytest.raises(OSError):
-        export_dataset(mixed, ["ace-step"], out=broken)
+        export_dataset(mixed, ["ace-step"], out=broken, keep_duplicates=True)
     assert _leftovers(broken) == []
 
 
@@ -231,3 +237,24 @@ def test_embedded_tags_reach_the_exports(exported):
     ace = json.loads((out / "ace-step" / "live.json").read_text())
     assert ace["genre"] == "jazz"
     assert ace["pipeline"]["provenance"]["genres"] == "tags"
+
+
+def test_one_recording_in_two_formats_is_exported_once(mixed: Path, tmp_path: Path, capsys):
+    """song.flac and song.mp3 hold one recording: analyze and review report it, export keeps
+    the lossless copy and says why, --keep-duplicates keeps both; no other pair is grouped."""
+    from linernotes.cli.review import collect_review, render
+
+    analysed = analyze_paths([mixed])  # every track is current: nothing is measured again
+    (group,) = analysed.duplicates
+    assert group.kept.name == "song.flac" and [p.name for p in group.others] == ["song.mp3"]
+    assert "lossless" in group.reason and group.similarity[group.others[0]] > 0.9
+    review_text = render(collect_review(mixed))
+    assert "keep " in review_text and "song.mp3" in review_text.split("Duplicates")[1]
+
+    report = export_dataset(mixed, ["audiocraft"], out=tmp_path / "out")
+    ((left_out, reason),) = report.duplicates
+    assert left_out.name == "song.mp3"
+    assert "song.flac" in reason and "lossless" in reason and "--keep-duplicates" in reason
+    manifest = (tmp_path / "out" / "audiocraft" / "data.jsonl").read_text()
+    assert "song.flac" in manifest and "song.mp3" not in manifest and "song__" not in manifest
+    assert len(report.tracks) == 7

@@ -26,6 +26,7 @@ from linernotes.library.location import folder_of, libraries_for
 from linernotes.library.scan import StemPlan, find_tracks
 from linernotes.listen.cache import ListenCache
 from linernotes.models import TrackRecord
+from linernotes.pipeline.duplicates import find_duplicates
 from linernotes.pipeline.runner import (
     BatchReport,
     StoreOpener,
@@ -69,9 +70,15 @@ def analyze_paths(
             with Library(location, default_root=folder_of(group[0])) as library:
                 if out_dir:
                     library.remember_records(Path(out_dir).expanduser().absolute())
+                first = len(report.outcomes)
                 _Batch(library, report, listener, write_files, on_start, on_outcome).run(
                     find_tracks(group), workers=workers, force=force
                 )
+                report.duplicates += find_duplicates([
+                    (o.path, TrackRecord.from_json(o.record_json))
+                    for o in report.outcomes[first:]
+                    if o.status in ("done", "skipped") and o.record_json is not None
+                ])  # fmt: skip
     except KeyboardInterrupt:
         report.interrupted = True
     report.wall_s = time.monotonic() - start

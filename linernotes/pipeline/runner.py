@@ -21,6 +21,7 @@ from typing import Literal, Protocol
 from linernotes.errors import AudioError
 from linernotes.features import FeatureParams
 from linernotes.models import TrackRecord
+from linernotes.pipeline.duplicates import DuplicateGroup
 from linernotes.pipeline.stems import StemFile, attach_stems, stems_current
 from linernotes.pipeline.track import (
     ResultStore,
@@ -55,6 +56,8 @@ class BatchReport:
     outcomes: list[TrackOutcome] = field(default_factory=list)
     wall_s: float = 0.0
     interrupted: bool = False
+    #: The same recording in several files (:mod:`linernotes.pipeline.duplicates`).
+    duplicates: list[DuplicateGroup] = field(default_factory=list)
 
     def count(self, status: Status) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
