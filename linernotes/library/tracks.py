@@ -133,8 +133,10 @@ def export_dataset(
     validate: bool = True,
     lookup: Lookup | None = None,
     keep_duplicates: bool = False,
+    stems_as_samples: bool = False,
 ) -> ExportReport:
-    """Export every analysed track under ``root`` to ``formats`` (see :mod:`linernotes.export`).
+    """Export every analysed track under ``root`` to ``formats`` (see :mod:`linernotes.export`);
+    ``stems_as_samples``: formats that can (stable-audio) make each stem a sample too.
 
     A recording held in several files (another format or folder, found by acoustic
     fingerprint, :mod:`linernotes.pipeline.duplicates`) is exported once, lossless first;
@@ -152,6 +154,6 @@ def export_dataset(
         report.tracks = [t for t in found.tracks if t.audio not in left_out]
     report.formats = export_tracks(
         report.tracks, root_path, formats, out=out_path, copy_audio=copy_audio,
-        validate=validate,
+        validate=validate, stems_as_samples=stems_as_samples,
     )
     return report
