@@ -15,10 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from linernotes.audio.fingerprint import Fingerprint, fingerprint, same_recording
+from linernotes.export.placement import LOSSLESS_CODECS
 from linernotes.models import TrackRecord
-
-#: Codecs whose decoded samples are exact.
-LOSSLESS_CODECS = ("flac", "alac", "wavpack", "tta", "ape", "mlp", "truehd", "shorten")
 
 
 @dataclass
