@@ -248,6 +248,9 @@ def test_one_recording_in_two_formats_is_exported_once(mixed: Path, tmp_path: Pa
     (group,) = analysed.duplicates
     assert group.kept.name == "song.flac" and [p.name for p in group.others] == ["song.mp3"]
     assert "lossless" in group.reason and group.similarity[group.others[0]] > 0.9
+    from linernotes.cli.display import render_report
+
+    assert "keep " + str(group.kept) in render_report(analysed)  # analyze's summary lists it
     review_text = render(collect_review(mixed))
     assert "keep " in review_text and "song.mp3" in review_text.split("Duplicates")[1]
 
