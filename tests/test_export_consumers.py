@@ -56,7 +56,7 @@ def mixed(tmp_path_factory) -> Path:
     bass = chord([40], SECONDS, SR)
     write_audio(folder / "Band Track" / "mix.flac", np.stack([drums + bass] * 2), SR)
     write_audio(folder / "Band Track" / "drums.mp3", np.stack([drums] * 2), SR)
-    write_audio(folder / "Band Track" / "bass.wav", np.stack([bass] * 2), SR)
+    write_audio(folder / "Band Track" / "bass.m4a", np.stack([bass] * 2), SR)
     assert analyze_paths([folder]).exit_code == 0
     return folder
 
@@ -114,6 +114,12 @@ def test_hf_audiofolder_decodes_every_row(exported, tmp_path: Path):
         names.add(Path(row["audio"]["path"]).name)
     assert not any(n.endswith(".m4a") for n in names)
     assert "night.opus" in names  # libsndfile decodes this Opus file: kept as it is
+    # stems only some rows have are path columns: decoded as datasets would, with soundfile
+    stem_paths = [row[c] for row in loaded for c in loaded.column_names
+                  if c.endswith("_path") and row[c]]  # fmt: skip
+    assert sorted(Path(p).name for p in stem_paths) == ["bass.flac", "drums.mp3"]  # m4a: FLAC
+    for rel in stem_paths:
+        assert soundfile.read(str(folder / rel))[0].size > SR
 
 
 def test_stable_audio_scanner_and_custom_metadata(exported):

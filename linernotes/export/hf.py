@@ -14,7 +14,7 @@ files whose lower-cased extension is in its ``AUDIO_EXTENSIONS`` (packaged_modul
 the formats libsndfile names plus ``.opus``), and the ``Audio`` feature decodes every row with
 ``soundfile.read`` (features/audio.py), so libsndfile is the only decoder: an AAC ``.m4a`` is
 never collected and a file libsndfile cannot decode fails at the row. Both are transcoded to
-FLAC with an output folder (:mod:`linernotes.export.placement`).
+FLAC with an output folder (:mod:`linernotes.export.placement`), mixes and stems alike.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from linernotes.export.base import ExportStem, ExportTarget, ExportTrack, FileWriter
+from linernotes.export.placement import TrainerAudio, place_readable_stem
 from linernotes.models import STEM_TYPES
 
 NAME = "hf"
@@ -39,6 +40,8 @@ AUDIO_EXTENSIONS = frozenset({
 LIBSNDFILE_EXTENSIONS = AUDIO_EXTENSIONS
 #: Rows name their audio in ``file_name``: tracks sharing a stem need no renaming.
 FILES_BY_STEM = False
+#: The rule above, for the stems of each row (a mix's audio goes through the registry's plan).
+READS = TrainerAudio(TRAINER, AUDIO_EXTENSIONS, FILES_BY_STEM, LIBSNDFILE_EXTENSIONS)
 METADATA = "metadata.jsonl"
 COLUMNS = ("caption", "genres", "moods", "instruments", "is_instrumental", "vocal_language",
            "lyrics", "bpm", "key", "time_signature", "duration", "title", "artist")  # fmt: skip
@@ -87,7 +90,8 @@ def export(tracks: list[ExportTrack], target: ExportTarget, writer: FileWriter) 
     for track, stems in zip(ordered, stems_per_track, strict=True):
         audio = target.place(track, writer)
         rel = _rel(audio, target.folder)
-        placed = {t: _rel(target.place_stem(s, writer), target.folder) for t, s in stems.items()}
+        placed = {t: _rel(place_readable_stem(s, target, writer, READS), target.folder)
+                  for t, s in stems.items()}  # fmt: skip
         data: dict[str, Any] = {"file_name": rel}
         data.update({f"{t}_file_name": placed[t] for t in audio_types})
         data.update(row(track, rel))

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import os
 import shutil
 from collections import defaultdict
@@ -54,7 +55,13 @@ import numpy as np
 
 from linernotes.audio.encode import CHANNEL_LAYOUTS, finish_stream, mux_resampled
 from linernotes.audio.sndfile_decode import sndfile_decode_problem
-from linernotes.export.base import AudioWriteRefused, ExportTarget, ExportTrack, FileWriter
+from linernotes.export.base import (
+    AudioWriteRefused,
+    ExportStem,
+    ExportTarget,
+    ExportTrack,
+    FileWriter,
+)
 from linernotes.models.decode import FFMPEG, LIBSNDFILE
 
 #: The container metadata key that records which source (by content hash) a transcode is of.
@@ -132,6 +139,44 @@ def _sndfile_problem(path: Path) -> str | None:
 @functools.lru_cache(maxsize=4096)
 def _sndfile_problem_cached(path: str, size: int, mtime_ns: int) -> str | None:
     return sndfile_decode_problem(Path(path))
+
+
+def place_readable_stem(
+    stem: ExportStem, target: ExportTarget, writer: FileWriter, audio: TrainerAudio
+) -> Path:
+    """Place ``stem`` beside its mix for ``audio``'s trainer: linked (or copied) when the
+    trainer reads it as it is, else, with an output folder, a FLAC of it there (tagged with the
+    stem's content hash, so an unchanged stem is not transcoded again). Beside the audio nothing
+    new may be written, so the stem is named as it is."""
+    source = stem.source
+    readable = audio.reads(source) and (audio.decoder_for(source) != LIBSNDFILE
+                                        or _sndfile_problem(source) is None)  # fmt: skip
+    if readable or target.out is None:
+        return target.place_stem(stem, writer)
+    writer.protected |= {source, source.resolve()}
+    dest = target.out / stem.rel.with_suffix(".flac")
+    digest = _file_hash(source)
+    if not dest.is_symlink() and source_hash_of(dest) == digest:
+        writer.unchanged.append(dest)
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.tmp.flac")
+    try:
+        transcode_flac(source, tmp, source_hash=digest)
+        os.replace(tmp, dest)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    writer.written.append(dest)
+    return dest
+
+
+def _file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def base_stem(track: ExportTrack) -> str:
