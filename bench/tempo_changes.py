@@ -50,7 +50,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import accuracy  # noqa: E402
 import accuracy_set  # noqa: E402
 
-from linernotes.analyzers.tempo_curve import tempo_segments  # noqa: E402
+from linernotes.analyzers.rhythm.tempo_curve import tempo_segments  # noqa: E402
 
 SET_VERSION = "tempo_changes_v1"
 DATA = ROOT / "bench" / "data" / SET_VERSION

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from onset_patterns import FRAME_RATE, pulse_envelopes
 
-from linernotes.analyzers.beats import double_pulses
-from linernotes.analyzers.octave import (
+from linernotes.analyzers.rhythm.beat_tracking import double_pulses
+from linernotes.analyzers.rhythm.tempo_octave import (
     DOUBLE_WEIGHTS,
     HALF_WEIGHTS,
     MIN_DOUBLE,

@@ -17,21 +17,22 @@ import mir_eval
 import numpy as np
 import pytest
 
-from linernotes.analyzers import tempo as tempo_module
-from linernotes.analyzers.beats import refine_beats, track_beats
-from linernotes.analyzers.meter import (
+from linernotes.analyzers.rhythm import tempo as tempo_module
+from linernotes.analyzers.rhythm.bar_length import bar_fit, meter_confidence
+from linernotes.analyzers.rhythm.bar_phase import track_bar_phase
+from linernotes.analyzers.rhythm.beat_tracking import refine_beats, track_beats
+from linernotes.analyzers.rhythm.onsets import onset_strength_bands, pick_onsets
+from linernotes.analyzers.rhythm.params import RhythmParams
+from linernotes.analyzers.rhythm.result import RhythmResult, summarize_rhythm
+from linernotes.analyzers.rhythm.stage import rhythm
+from linernotes.analyzers.rhythm.subdivision import (
     COMPOUND_FEATURES,
     COMPOUND_WEIGHTS,
-    bar_fit,
     compound_evidence,
     compound_probability,
-    meter_confidence,
     subdivision_profile,
-    track_bar_phase,
 )
-from linernotes.analyzers.onsets import onset_strength_bands, pick_onsets
-from linernotes.analyzers.rhythm import RhythmParams, RhythmResult, rhythm, summarize_rhythm
-from linernotes.analyzers.tempo import (
+from linernotes.analyzers.rhythm.tempo import (
     estimate_tempo,
     tempo_from_changes,
     tempo_prior,

@@ -9,21 +9,19 @@ import re
 import numpy as np
 import pytest
 
-from linernotes.analyzers.tonal import (
+from linernotes.analyzers.tonal.key import (
     KEY_PROFILES,
     MAJOR_KEY_NAMES,
     MINOR_KEY_NAMES,
-    TonalParams,
-    TonalResult,
     choose_key,
-    estimate_tuning,
     key_confidence,
     key_name,
     key_scores,
     key_templates,
     mode_contrast,
-    tonal,
 )
+from linernotes.analyzers.tonal.stage import TonalParams, TonalResult, tonal
+from linernotes.analyzers.tonal.tuning import estimate_tuning
 from linernotes.features import FeatureParams, extract_features_from_array
 
 SR = 22050
