@@ -125,7 +125,7 @@ COMPOUND_RIDGE = 1.0
 TWELVE_RIDGE = 1.0
 #: Felt beat / pulse rate of each reading.
 READINGS = {"beats": 1.0, "eighths": 1.0 / 3.0, "two_eighths": 2.0 / 3.0}
-_CODE = (*tempo_octave._CODE, "triple_bar.py", "compound_bar.py")
+_CODE = tempo_octave._CODE
 
 
 def _evidence(item: tuple[str, Any]) -> dict[str, Any] | None:

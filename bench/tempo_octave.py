@@ -51,7 +51,8 @@ one core), the evidence of each song in ``evidence.json`` there (recomputed when
 code changes). The script prints the fitted weights of ``DOUBLE_WEIGHTS`` and ``HALF_WEIGHTS``
 (``--write`` writes them into ``linernotes/analyzers/fitted_weights.json``), and for the
 fitted and the shipped weights how many pulses of each set are at half or twice the felt
-beat, how many of those the check corrects, how many right pulses it wrongly changes, and the share of songs whose pulse is the felt beat before and after.
+beat, how many of those the check corrects, how many right pulses it wrongly changes, and
+the share of songs whose pulse is the felt beat before and after.
 """
 
 from __future__ import annotations
@@ -98,9 +99,7 @@ TOLERANCE = 0.04
 #: L2 penalty of the fit (the features are log ratios of a few units at most).
 RIDGE = 0.1
 #: Code whose change invalidates the cached evidence.
-_CODE = (
-    "octave.py", "rhythm.py", "tempo.py", "beats.py", "onsets.py", "meter.py", "logistic.py",
-)
+_CODE = ("rhythm", "fitted.py", "fitted_weights.json")
 
 
 def training_specs(n: int) -> list[Any]:
@@ -137,10 +136,12 @@ def training_specs(n: int) -> list[Any]:
 
 
 def code_hash(names: tuple[str, ...] = _CODE) -> str:
-    """Digest of the analysis modules ``names`` (under ``linernotes/analyzers``)."""
+    """Digest of the analysis modules and packages ``names`` (under ``linernotes/analyzers``)."""
     h = hashlib.sha256()
     for name in names:
-        h.update((ROOT / "linernotes" / "analyzers" / name).read_bytes())
+        path = ROOT / "linernotes" / "analyzers" / name
+        for f in sorted(path.glob("*.py")) if path.is_dir() else [path]:
+            h.update(f.read_bytes())
     return h.hexdigest()[:16]
 
 
