@@ -278,7 +278,15 @@ def bar_grid(bars: list[tuple[float, float]], bar_ql: float, beat_ql: float, spa
             n = max(1, round(length / beat_ql))
             beats += [base + j * beat_ql for j in range(n)]
             down += [True] + [False] * (n - 1)
-    return np.array(beats), np.array(down, dtype=bool)
+    q, d = np.array(beats), np.array(down, dtype=bool)
+    # A bar longer or shorter than its signature (a cadenza, a fermata bar) can put a beat
+    # on or past the next bar line: keep the grid increasing, by at least half a beat.
+    keep = np.ones(q.size, dtype=bool)
+    last = -np.inf
+    for i, v in enumerate(q):
+        keep[i] = v >= last + 0.5 * beat_ql
+        last = v if keep[i] else last
+    return q[keep], d[keep]
 
 
 def _drum_part(beats: np.ndarray, down: np.ndarray, meter: str, rng: np.random.Generator) -> Any:
