@@ -133,7 +133,8 @@ def key_features(result: Any) -> dict[str, float]:
     scores = np.full(24, -1.0)
     for cand in result.key_scores:
         scores[index(cand.key)] = cand.score
-    return key_evidence(scores, np.asarray(result.chroma), index(result.key))
+    return {**key_evidence(scores, np.asarray(result.chroma), index(result.key)),
+            "concentration": float(result.pitch_concentration or 0.0)}
 
 
 def fit_logistic(

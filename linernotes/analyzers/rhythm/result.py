@@ -76,7 +76,12 @@ class RhythmResult(BaseModel):
     """Tempo, beat grid and metre of one track (see the module docstring for conventions)."""
 
     bpm: float | None = Field(description="Felt-beat tempo (dotted quarter in compound metre).")
-    bpm_confidence: float = Field(ge=0, le=1)
+    bpm_confidence: float = Field(
+        ge=0, le=1, description="Probability that `bpm` is right within 4 % (calibrated)."
+    )
+    bpm_evidence: dict[str, float] = Field(
+        default_factory=dict, description="What `bpm_confidence` was computed from."
+    )
     bpm_candidates: list[TempoCandidate] = Field(default_factory=list)
     beats: list[float] = Field(default_factory=list, description="Beat times in seconds.")
     downbeats: list[float] = Field(default_factory=list, description="Bar starts in seconds.")
@@ -97,6 +102,9 @@ class RhythmResult(BaseModel):
         None, ge=0, description="Distance of that choice's evidence from its threshold."
     )
     onset_rate: float = Field(0.0, ge=0, description="Detected onsets per second.")
+    beat_prominence: float | None = Field(
+        None, ge=0, description="How sharply the onsets mark the beats (drums 3-10, bowed 1-2)."
+    )
     tempo_stability: float | None = Field(
         None,
         ge=0,

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from linernotes.analyzers.fitted import logistic_probability, weights_for
 from linernotes.analyzers.registry import analyzer
 from linernotes.analyzers.rhythm.bar_length import MeterEstimate
 from linernotes.analyzers.rhythm.beat_tracking import (
@@ -51,12 +52,39 @@ from linernotes.analyzers.rhythm.subdivision import onset_strength_at
 from linernotes.analyzers.rhythm.tempo import TempoEstimate, tempo_prior
 from linernotes.analyzers.rhythm.tempo_curve import tempo_curve, tempo_segments
 
-__all__ = ["CHANGE_TEMPO_CONFIDENCE", "rhythm"]
+__all__ = ["CHANGE_TEMPO_CONFIDENCE", "TEMPO_EVIDENCE", "rhythm", "tempo_confidence",
+           "tempo_evidence"]
 
 
 #: Scale of the confidence of a tempo found from pitch changes rather than onsets
 #: (:func:`.tempo.tempo_from_changes`): such a tempo is right far less often.
 CHANGE_TEMPO_CONFIDENCE = 0.6
+
+
+#: Inputs of :func:`tempo_confidence`, in the order of its fitted weights.
+TEMPO_EVIDENCE = ("raw_logit", "octave_rival", "octave_sure", "stability", "periodicity",
+                  "from_changes", "doubled", "halved", "log2_tempo")
+
+
+def tempo_evidence(*, raw: float, octave_rival: float, octave_sure: float,
+                   stability: float | None, periodicity: float, from_changes: bool,
+                   octave_check: str | None, bpm: float) -> dict[str, float]:
+    """What the tempo confidence is fitted on: the product confidence (as a logit) and its
+    parts, how the level was reached and the tempo itself."""
+    r = float(np.clip(raw, 1e-4, 1 - 1e-4))
+    return {"raw_logit": float(np.log(r / (1 - r))), "octave_rival": float(octave_rival),
+            "octave_sure": float(octave_sure), "stability": float(stability or 0.0),
+            "periodicity": float(periodicity), "from_changes": float(from_changes),
+            "doubled": float(octave_check == "doubled"),
+            "halved": float(octave_check == "halved"),
+            "log2_tempo": float(np.log2(bpm / 100.0))}
+
+
+def tempo_confidence(evidence: dict[str, float]) -> float:
+    """Probability that the reported tempo is right (within 4 %), from
+    :func:`tempo_evidence` (model ``tempo_confidence`` of the fitted weights file)."""
+    return logistic_probability(weights_for("tempo_confidence", TEMPO_EVIDENCE), evidence,
+                                TEMPO_EVIDENCE)
 
 
 def _candidates(est: TempoEstimate, bpm: float, p: RhythmParams) -> list[TempoCandidate]:
@@ -126,7 +154,8 @@ def rhythm(features: Any, params: RhythmParams) -> RhythmResult:
     pulse_frames, meter = measured.pulse_frames, measured.meter
     beat_frames, position = _felt_grid(pulse_frames, meter)
     bar = None if meter.pulses_per_bar is None else meter.pulses_per_bar // meter.pulse_group
-    soft_attacks = beat_prominence(track.envelope, beat_frames) < p.soft_beat_prominence
+    prominence = beat_prominence(track.envelope, beat_frames)
+    soft_attacks = prominence < p.soft_beat_prominence
     if p.extend_beats > 0:
         rms_db = 20 * np.log10(np.maximum(features.rms, 1e-10))
         floor = max(float(np.percentile(rms_db, 90)) - p.active_range_db, p.silence_db)
@@ -190,15 +219,20 @@ def rhythm(features: Any, params: RhythmParams) -> RhythmResult:
         window_s=p.tempo_win_s, dotted=bool(result.get("compound")) or bar == 3,
     )
     segments = tempo_segments(curve_t, curve_bpm)
-    confidence = periodicity * margin * (0.5 + 0.5 * (stability or 0.0))
-    # x the octave check's probability that this level is right.
-    confidence *= octave_sure
+    # The product of periodicity strength, how clearly the tempo beats its half and double,
+    # how steady the local tempo is and how sure the octave check was orders readings; the
+    # fitted model (:func:`tempo_confidence`) turns it and its parts into a probability.
+    raw = periodicity * margin * (0.5 + 0.5 * (stability or 0.0)) * octave_sure
     if from_changes:
-        # The beat level was inferred from the harmonic rhythm: never sure enough to skip review.
-        confidence *= CHANGE_TEMPO_CONFIDENCE * est.octave_margin
+        raw *= CHANGE_TEMPO_CONFIDENCE * est.octave_margin
+    evidence = tempo_evidence(raw=raw, octave_rival=octave_rival, octave_sure=octave_sure,
+                              stability=stability, periodicity=periodicity,
+                              from_changes=from_changes, octave_check=octave_check, bpm=bpm)
     return RhythmResult(
         bpm=float(bpm),
-        bpm_confidence=float(np.clip(confidence, 0.0, 1.0)),
+        bpm_confidence=tempo_confidence(evidence),
+        bpm_evidence={k: round(v, 4) for k, v in evidence.items()},
+        beat_prominence=round(float(prominence), 3),
         bpm_candidates=candidates,
         beats=[float(t) for t in beat_times],
         onset_rate=onset_rate,

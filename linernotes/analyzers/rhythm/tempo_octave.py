@@ -91,11 +91,12 @@ OCTAVE_FEATURES: tuple[str, ...] = (
 #: felt beat is twice as fast as the pulse (model ``tempo_double`` of the weights file, fitted
 #: by ``bench/tempo_octave``).
 DOUBLE_WEIGHTS: tuple[float, ...] = weights_for("tempo_double", OCTAVE_FEATURES)
-#: How sure the doubling model must be before the pulses are doubled: the model is fitted on
-#: rendered songs, where a pulse tracked at half the beat is common; in real music it is rare,
-#: and 0.5 over-doubles. Below it, the tracked pulse is kept with its low probability of
-#: being the beat, so the tempo is marked for review.
-MIN_DOUBLE = 0.75
+#: How sure the doubling model must be before the pulses are doubled. The model was fitted
+#: on the project's generated songs, where a pulse tracked at half the beat is common; on
+#: music none of us wrote it doubles more right tempi than it fixes, so it is off (a
+#: probability never reaches 1): the pulse is kept, and the model's doubt still lowers the
+#: tempo confidence (``bench/dev_sweep`` on the dev split of ``bench/corpus_set``).
+MIN_DOUBLE = 1.0
 #: The same for the felt beat being half as fast as the pulse (every other pulse).
 HALF_WEIGHTS: tuple[float, ...] = weights_for("tempo_half", OCTAVE_FEATURES)
 

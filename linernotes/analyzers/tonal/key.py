@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from linernotes.analyzers.fitted import weights_for
+from linernotes.analyzers.fitted import logistic_probability, weights_for
 
 __all__ = [
     "KEY_EVIDENCE",
@@ -203,26 +203,20 @@ def key_evidence(scores: np.ndarray, chroma: np.ndarray, key: int) -> dict[str, 
     }
 
 
-def key_confidence(
-    margin: float, best: float, contrast: float, *, n_pitch_classes: float = 12.0
-) -> float:
+def key_confidence(evidence: dict[str, float], *, n_pitch_classes: float = 12.0) -> float:
     """Approximate probability (0..1) that the reported key is exactly right.
 
-    A logistic function of the tonic's margin (:func:`tonic_margin`), of the key's
-    correlation itself (how key-like the chroma is) and of the mode's third
-    (:func:`mode_contrast`), with weights fitted by ``bench/key_calibration`` (model
-    ``key_confidence`` of the fitted weights file). It is scaled down linearly when fewer
-    than 8 pitch classes carry the chroma (see
+    A logistic function (model ``key_confidence`` of the fitted weights file, fitted by
+    ``bench/fit_confidence``) of :data:`KEY_EVIDENCE`: the tonic's margin
+    (:func:`tonic_margin`), the key's correlation itself (how key-like the chroma is), the
+    mode's third (:func:`mode_contrast`) and how stable the pitch is. It is scaled down
+    linearly when fewer than 8 pitch classes carry the chroma (see
     :func:`effective_pitch_classes`), reaching 0 at 4: a drone or single note has no key.
     """
-    z = _CONF_BIAS + _CONF_MARGIN * margin + _CONF_BEST * best + _CONF_MODE * contrast
+    p = logistic_probability(weights_for("key_confidence", KEY_EVIDENCE), evidence, KEY_EVIDENCE)
     coverage = float(np.clip((n_pitch_classes - 4.0) / 4.0, 0.0, 1.0))
-    return float(coverage / (1.0 + np.exp(-z)))
+    return float(coverage * p)
 
 
 #: Inputs of :func:`key_confidence`'s logistic model, in the order of its weights.
-KEY_EVIDENCE = ("margin", "best", "contrast")
-#: Bias and weights of :func:`key_confidence` (model ``key_confidence`` of the weights file).
-_CONF_BIAS, _CONF_MARGIN, _CONF_BEST, _CONF_MODE = weights_for("key_confidence", KEY_EVIDENCE)
-
-
+KEY_EVIDENCE = ("margin", "best", "contrast", "concentration")

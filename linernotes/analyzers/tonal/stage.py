@@ -61,9 +61,16 @@ class TonalParams(BaseModel):
     tuning_min_midi, tuning_max_midi : float
         Pitch range whose peaks vote on the tuning (lower bins are too coarse).
     min_pitch_concentration : float
-        Minimum resultant length (0..1) of the tuning-deviation histogram for the signal to
-        count as pitched; below it tuning and key are ``None``. Rendered music gives 0.4-0.95,
-        white noise about 0.02, a drum kit about 0.13.
+        Minimum resultant length (0..1) of the tuning-deviation histogram for the tuning to be
+        measured (rendered music gives 0.4-0.95, white noise about 0.02, a drum kit about
+        0.13); below it the spectrum is read at 440 Hz.
+    min_key_concentration, min_key_score : float
+        Below this concentration the track has no stable pitch (``no_key_reason``
+        ``"percussive"``); a key whose template correlation is below ``min_key_score`` is no
+        key at all (``"atonal"``). Between the two concentrations a key is reported, its
+        confidence lowered by the fitted model (music with loud drums).
+    min_key_seconds : float
+        Less pitched sound than this gives no key (``"too short"``).
     n_candidates : int
         Number of ranked keys kept in ``key_scores``.
     """
@@ -82,6 +89,9 @@ class TonalParams(BaseModel):
     tuning_min_midi: float = 50.0
     tuning_max_midi: float = 100.0
     min_pitch_concentration: float = Field(default=0.25, ge=0.0, le=1.0)
+    min_key_concentration: float = Field(default=0.25, ge=0.0, le=1.0)
+    min_key_score: float = Field(default=-1.0, ge=-1.0, le=1.0)
+    min_key_seconds: float = Field(default=0.0, ge=0.0)
     n_candidates: int = Field(default=5, ge=2, le=24)
 
     @field_validator("profiles")
@@ -105,9 +115,11 @@ class KeyCandidate(BaseModel):
 class TonalResult(BaseModel):
     """Key, mode, tuning and mean chroma of a track.
 
-    ``key``, ``tonic``, ``mode``, ``runner_up`` and the tuning are ``None`` when the track has
-    no reliably pitched content (silence, noise, drums only); ``key_scores`` may still rank
-    keys then, but ``key_confidence`` is 0. ``chroma`` is empty when there was no audio
+    ``key``, ``tonic``, ``mode`` and ``runner_up`` are ``None`` only with a reason in
+    ``no_key_reason`` (``"silent"``, ``"too short"``, ``"percussive"``: no stable pitch,
+    ``"atonal"``: no key profile fits); ``key_scores`` may still rank keys then, but
+    ``key_confidence`` is 0. The tuning is ``None`` when the pitch is not stable enough to
+    measure it. ``chroma`` is empty when there was no audio
     energy at all. ``key`` is the first of ``key_scores`` unless the chroma's third
     contradicts that key's mode (:func:`choose_key`); ``runner_up`` is the best other key.
     """
@@ -123,6 +135,13 @@ class TonalResult(BaseModel):
     tuning_cents: float | None = None
     tuning_hz: float | None = None
     chroma: list[float] = Field(default_factory=list)
+    no_key_reason: Literal["silent", "too short", "percussive", "atonal"] | None = None
+    pitch_concentration: float | None = Field(
+        None, description="How stable the pitch is (0..1; noise ~0.02, drum kit ~0.13)."
+    )
+    key_evidence: dict[str, float] = Field(
+        default_factory=dict, description="What `key_confidence` was computed from."
+    )
 
 
 def _summarize(result: TonalResult) -> dict[str, str | None]:
@@ -131,7 +150,7 @@ def _summarize(result: TonalResult) -> dict[str, str | None]:
 
 @analyzer(
     "tonal",
-    version="1",
+    version="2",
     params=TonalParams(),
     summarize=_summarize,
     confidence_fields={"key": "key_confidence"},
@@ -141,8 +160,10 @@ def tonal(features, params: TonalParams) -> TonalResult:
     fp = features.params
     bin_midi = fp.pitch_bin_midi()
     spectrum = np.asarray(features.pitch_spectrum, dtype=np.float32)
-    if spectrum.ndim != 2 or spectrum.shape[1] == 0 or spectrum.shape[0] != len(bin_midi):
+    if spectrum.ndim != 2 or spectrum.shape[0] != len(bin_midi):
         return TonalResult()
+    if spectrum.shape[1] == 0:
+        return TonalResult(no_key_reason="too short")
     # NaN propagates through max() and inf/negatives show in max()/min(): the front end's
     # spectrum is clean, and copying it (tens of MB for an hour) is only needed otherwise.
     if spectrum.size and not (np.isfinite(spectrum.max()) and spectrum.min() >= 0):
@@ -151,7 +172,7 @@ def tonal(features, params: TonalParams) -> TonalResult:
     # silence: frames with nothing within ~80 dB of a full-scale sine's pitch-spectrum peak
     active = spectrum.max(axis=0) > 1e-4 * fp.pitch_n_fft / 4.0
     if not active.any():
-        return TonalResult()
+        return TonalResult(no_key_reason="silent")
     if not active.all():
         spectrum = spectrum[:, active]
 
@@ -160,6 +181,7 @@ def tonal(features, params: TonalParams) -> TonalResult:
     )
     pitched = cents is not None and concentration >= params.min_pitch_concentration
     tuning = cents if pitched else None
+    pitched_seconds = float(active.sum()) * fp.pitch_hop_length / fp.sr
     semis, semi_midi = semitone_spectrogram(
         spectrum,
         bin_midi,
@@ -179,9 +201,10 @@ def tonal(features, params: TonalParams) -> TonalResult:
         chroma=[round(float(v), 4) for v in (chroma / peak if peak > 0 else chroma)],
         tuning_cents=None if tuning is None else round(tuning, 1),
         tuning_hz=None if tuning is None else round(440.0 * 2.0 ** (tuning / 1200.0), 2),
+        pitch_concentration=round(float(concentration), 4),
     )
     if peak <= 0:
-        return result
+        return result.model_copy(update={"no_key_reason": "silent"})
 
     templates = key_templates(
         params.profiles, n_harmonics=params.n_harmonics, harmonic_decay=params.harmonic_decay
@@ -193,9 +216,16 @@ def tonal(features, params: TonalParams) -> TonalResult:
         KeyCandidate(key=names[i], score=round(float(scores[i]), 4))
         for i in order[: params.n_candidates]
     ]
-    if tuning is None:
-        return result.model_copy(update={"key_scores": candidates})
+    reason = (
+        "too short" if pitched_seconds < params.min_key_seconds
+        else "percussive" if cents is None or concentration < params.min_key_concentration
+        else "atonal" if float(scores[order[0]]) < params.min_key_score
+        else None
+    )
+    if reason is not None:
+        return result.model_copy(update={"key_scores": candidates, "no_key_reason": reason})
     best = choose_key(scores, chroma)
+    evidence = {**key_evidence(scores, chroma, best), "concentration": float(concentration)}
     tonic, mode = names[best].split(" ")
     other = int(order[0]) if best != order[0] else int(order[1])
     runner_up = KeyCandidate(key=names[other], score=round(float(scores[other]), 4))
@@ -205,12 +235,9 @@ def tonal(features, params: TonalParams) -> TonalResult:
             "tonic": tonic,
             "mode": mode,
             "key_confidence": round(
-                key_confidence(
-                    **key_evidence(scores, chroma, best),
-                    n_pitch_classes=effective_pitch_classes(chroma),
-                ),
-                3,
+                key_confidence(evidence, n_pitch_classes=effective_pitch_classes(chroma)), 3
             ),
+            "key_evidence": {k: round(v, 4) for k, v in evidence.items()},
             "runner_up": runner_up,
             "key_scores": candidates,
         }
