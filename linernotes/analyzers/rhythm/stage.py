@@ -130,7 +130,7 @@ def _felt_grid(pulses: np.ndarray, meter: MeterEstimate) -> tuple[np.ndarray, np
 
 @analyzer(
     "rhythm",
-    version="16",
+    version="17",
     params=RhythmParams(),
     summarize=summarize_rhythm,
     confidence_fields={
