@@ -34,7 +34,7 @@ Examples
 ...         env[int(round(p + k * 0.15 * fr))] = amp
 >>> bands = np.stack([env, env, env])
 >>> evidence = octave_evidence(env, bands, pulses, frame_rate=fr)
->>> octave_decision(evidence)[0]
+>>> octave_decision(evidence, min_double=0.75)[0]
 'double'
 """
 
