@@ -46,6 +46,8 @@ from typing import Any
 
 import numpy as np
 
+from linernotes.fileio import content_hash  # the set's identity check and the caches' key
+
 ROOT = Path(__file__).resolve().parent.parent
 SET_VERSION = "accuracy_v1"
 DATA = ROOT / "bench" / "data" / SET_VERSION
@@ -64,14 +66,9 @@ METER_PLAN: dict[str, int] = {
 #: quarters in 6/8 and 12/8, eighths in 7/8), drawn log-uniformly. Ranges stay where the
 #: meter is played in practice, and together span 50-210.
 TEMPO_RANGES: dict[str, tuple[float, float]] = {
-    "4/4": (50.0, 210.0),
-    "3/4": (60.0, 200.0),
-    "2/4": (70.0, 180.0),
-    "5/4": (70.0, 170.0),
-    "6/8": (50.0, 120.0),
-    "12/8": (50.0, 110.0),
-    "7/8": (120.0, 210.0),
-}
+    "4/4": (50.0, 210.0), "3/4": (60.0, 200.0), "2/4": (70.0, 180.0), "5/4": (70.0, 170.0),
+    "6/8": (50.0, 120.0), "12/8": (50.0, 110.0), "7/8": (120.0, 210.0),
+}  # fmt: skip
 STYLES = ("band", "piano", "strings", "electronic")
 #: Share of each style's clips that have a drum kit.
 DRUM_SHARE: dict[str, float] = {"band": 0.75, "electronic": 0.85, "piano": 0.25, "strings": 0.3}
@@ -87,7 +84,6 @@ LOWPASS_HZ = (4000.0, 5000.0)
 NOISE_SNR_DB = (10.0, 20.0)
 CLIP_DRIVE_DB = (8.0, 14.0)
 PEAK_DBFS = -1.0
-
 KEYS = tuple((tonic, mode) for mode in ("major", "minor") for tonic in range(12))
 
 
@@ -283,8 +279,7 @@ def apply_degradation(
     rng = np.random.default_rng(list(seed))
     if kind == "mp3":
         path = tmp / "roundtrip.mp3"
-        _encode(audio, path, "libmp3lame", int(param or MP3_BIT_RATE))
-        out = _decode(path)
+        out = _mp3_round_trip(audio, path, int(param or MP3_BIT_RATE))
         if out.shape != audio.shape:  # PyAV trims encoder delay and padding; guard anyway
             out = out[: len(audio)]
             if len(out) < len(audio):
@@ -306,19 +301,13 @@ def apply_degradation(
     raise ValueError(f"unknown degradation {kind!r}")
 
 
-def _encode(audio: np.ndarray, path: Path, codec: str, bit_rate: int) -> None:
-    """Encode with PyAV (the same code that writes the example clips)."""
+def _mp3_round_trip(audio: np.ndarray, path: Path, bit_rate: int) -> np.ndarray:
+    """Encode to MP3 at ``path`` and decode it back to float32 (samples x channels), with
+    PyAV (the same code that writes the example clips)."""
     sys.path.insert(0, str(ROOT / "scripts"))
     import render_examples
 
-    render_examples.encode_audio(audio, SAMPLE_RATE, path, codec, bit_rate)
-
-
-def _decode(path: Path) -> np.ndarray:
-    """Decode with PyAV to float32 (samples x channels)."""
-    sys.path.insert(0, str(ROOT / "scripts"))
-    import render_examples
-
+    render_examples.encode_audio(audio, SAMPLE_RATE, path, "libmp3lame", bit_rate)
     audio, rate = render_examples.decode_audio(path)
     if rate != SAMPLE_RATE:
         raise RuntimeError(f"{path.name}: decoded at {rate} Hz, expected {SAMPLE_RATE}")
@@ -333,15 +322,6 @@ def _write_wav(audio: np.ndarray, path: Path) -> None:
     part = path.with_suffix(".part.wav")
     scipy.io.wavfile.write(part, SAMPLE_RATE, pcm)
     part.replace(path)
-
-
-def file_sha256(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes (the set's identity check and the tool caches' key)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # --------------------------------------------------------------------------------------------
@@ -382,7 +362,7 @@ def render_group(clean: ClipDef, copies: list[ClipDef], want_clean: bool) -> lis
                 "definition_hash": clip.definition_hash(),
                 "file": str(path.relative_to(DATA)),
                 "size": path.stat().st_size,
-                "sha256": file_sha256(path),
+                "sha256": content_hash(path),
                 "duration_s": spec.duration_s,
                 "truth": truth_d,
             })

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import soundfile
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -58,7 +59,7 @@ def _clip(clip: dict[str, Any]) -> dict[str, dict[str, Any]]:
     with tempfile.TemporaryDirectory() as tmp:
         t = Path(tmp)
         subprocess.run(["sox", str(src), str(t / "crop.wav"), "trim", "5"], check=True)
-        audio = accuracy_set._decode(src)
+        audio = soundfile.read(src, dtype="float32", always_2d=True)[0]
         accuracy_set._write_wav(accuracy_set.apply_degradation(
             audio, "mp3", None, tmp=t, seed=(0,)), t / "mp3.wav")
         subprocess.run(["sox", str(src), str(t / "stretch.wav"), "tempo", str(STRETCH)],

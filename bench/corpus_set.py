@@ -53,12 +53,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import soundfile
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import accuracy_set  # noqa: E402
+
+from linernotes.fileio import content_hash  # noqa: E402
 
 SET_VERSION = "corpus_set_v1"
 DATA = ROOT / "bench" / "data" / SET_VERSION
@@ -420,14 +423,14 @@ def render(plan: dict[str, Any]) -> dict[str, Any]:
                 wet = Path(tmp) / "wet.wav"
                 subprocess.run(["sox", str(raw), str(wet), "reverb", "60", "50", "80",
                                 "trim", "0", str(truth["duration_s"])], check=True)
-                audio = accuracy_set._decode(wet)
+                audio = soundfile.read(wet, dtype="float32", always_2d=True)[0]
             elif kind != "none":
                 audio = accuracy_set.apply_degradation(audio, kind, plan["param"], tmp=Path(tmp),
                                                        seed=(SEED, len(plan["name"])))
             accuracy_set._write_wav(audio, wav)
     return {**{k: v for k, v in plan.items() if k != "programs"},
             "programs": plan.get("programs"), "file": str(wav.relative_to(DATA)),
-            "sha256": accuracy_set.file_sha256(wav), "truth": truth}
+            "sha256": content_hash(wav), "truth": truth}
 
 
 def ensure_set(jobs: int, split: str | None = None) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ inside, a change of metre) are left out, and so is cut time (2/2), whose beat co
 tool here shares.
 
 It prints, per metre and per collection, tempo Acc1/Acc2, beat and downbeat F (the accuracy
-benchmark's scoring, ``bench/accuracy.score_clip``) and the metre numerator, for linernotes
+benchmark's scoring, ``bench/accuracy_scores.score_clip``) and the metre numerator, for linernotes
 and in the same run librosa and essentia where installed. Ryan's notates most reels and
 hornpipes in 2/4 with sixteenth notes, where other collections write the same tunes in 4/4 or
 2/2 with eighths: the numerator of a melody like these is a convention of the edition, which
@@ -49,8 +49,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import accuracy  # noqa: E402
+import accuracy_jobs  # noqa: E402
+import accuracy_scores  # noqa: E402
 import accuracy_set  # noqa: E402
+import accuracy_tools  # noqa: E402
+
+from linernotes.fileio import content_hash  # noqa: E402
 
 SET_VERSION = "corpus_v1"
 DATA = ROOT / "bench" / "data" / SET_VERSION
@@ -66,7 +70,7 @@ TEMPO_RANGES: dict[str, tuple[float, float]] = {
 PROGRAMS = {"ryans": (40, 73, 21, 0), "chorales": (48, 19, 52, 0)}
 MIN_S, MAX_S = 30.0, 60.0
 LEAD_IN_S = 0.5
-CAPS = {tool: caps - {"key"} for tool, caps in accuracy.CAPS.items()}
+CAPS = {tool: caps - {"key"} for tool, caps in accuracy_scores.CAPS.items()}
 
 
 def _candidates() -> list[tuple[str, str]]:
@@ -203,7 +207,7 @@ def render(piece: dict[str, Any]) -> dict[str, Any]:
         midi_songs.render_midi(pm, tmp, sr=accuracy_set.SAMPLE_RATE, duration_s=truth["duration_s"])
         tmp.replace(wav)
     return {"name": piece["name"], "file": str(wav.relative_to(DATA)),
-            "sha256": accuracy_set.file_sha256(wav),
+            "sha256": content_hash(wav),
             "collection": piece["collection"], "meter": piece["meter"],
             "source": piece["path"].split("/corpus/")[-1], "program": piece["program"],
             "truth": truth}
@@ -212,7 +216,7 @@ def render(piece: dict[str, Any]) -> dict[str, Any]:
 def _analyse(item: tuple[str, str]) -> tuple[str, str, dict[str, Any] | None]:
     tool, path = item
     try:
-        return tool, path, accuracy.cached_tool(tool)(path)
+        return tool, path, accuracy_tools.cached_tool(tool)(path)
     except Exception as exc:  # a tool failing on a clip scores zero there
         print(f"# {tool} failed on {Path(path).name}: {exc!r}", file=sys.stderr)
         return tool, path, None
@@ -223,9 +227,9 @@ def installed_tools(names: list[str]) -> list[str]:
     tools = []
     for tool in names:
         try:
-            accuracy.load_tool(tool)
+            accuracy_tools.load_tool(tool)
             tools.append(tool)
-        except accuracy.Unavailable as exc:
+        except accuracy_tools.Unavailable as exc:
             print(f"# {tool} skipped: {exc}", file=sys.stderr)
     return tools
 
@@ -244,7 +248,7 @@ def analyse_all(tools: list[str], clips: list[dict[str, Any]], jobs: int, *,
     what it did.
 
     The other tools' estimates are kept in ``cache/<tool>.jsonl`` as ``bench/accuracy`` keeps
-    its own (:func:`accuracy.load_cache`: tool version, adapter and settings, and each file's
+    its own (:func:`accuracy_jobs.load_cache`: tool version, adapter and settings, and each file's
     SHA-256): madmom takes about half an hour on this set. linernotes is always run afresh
     (its code is what changes). ``data`` is the set's folder (clips and ``cache/``),
     ``analyse`` the worker (``(tool, path) -> (tool, path, estimate)``); progress with an
@@ -255,7 +259,7 @@ def analyse_all(tools: list[str], clips: list[dict[str, Any]], jobs: int, *,
     by_path = {str(data / c["file"]): c for c in clips}
     todo = []
     for tool in tools:
-        hits = {} if tool == "linernotes" else accuracy.load_cache(tool, cache_dir)
+        hits = {} if tool == "linernotes" else accuracy_jobs.load_cache(tool, cache_dir)
         for path, c in by_path.items():
             hit = hits.get((c["name"], c["sha256"]))
             if hit is None:
@@ -273,7 +277,7 @@ def analyse_all(tools: list[str], clips: list[dict[str, Any]], jobs: int, *,
                       file=sys.stderr)
             if tool != "linernotes" and estimate is not None:
                 c = by_path[path]
-                accuracy.append_cache(tool, [{"clip": c["name"], "sha256": c["sha256"],
+                accuracy_jobs.append_cache(tool, [{"clip": c["name"], "sha256": c["sha256"],
                                               "estimate": estimate}], cache_dir)
     return estimates
 
@@ -335,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     (DATA / "manifest.json").write_text(json.dumps({"clips": clips}, indent=1))
     tools = installed_tools(args.tools.split(","))
     estimates = analyse_all(tools, clips, args.jobs)
-    scores = {tool: {c["name"]: accuracy.score_clip(
+    scores = {tool: {c["name"]: accuracy_scores.score_clip(
         c["truth"], estimates[(tool, str(DATA / c["file"]))], CAPS[tool]) for c in clips}
         for tool in tools}
     results = {c["name"]: {"truth": c["truth"], **{

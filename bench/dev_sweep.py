@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import accuracy  # noqa: E402
+import accuracy_scores  # noqa: E402
 import corpus_set  # noqa: E402
 
 KEYS = ("acc1", "acc2", "beat_f", "downbeat_f", "bpb")
@@ -56,7 +56,7 @@ def _clip_scores(job: tuple[dict[str, Any], list[tuple[float, float, float]]]
         estimate = {"bpm": result.bpm, "beats": result.beats, "downbeats": result.downbeats,
                     "numerator": result.numerator, "beats_per_bar": result.beats_per_bar,
                     "compound": result.compound}
-        out.append(accuracy.score_clip(clip["truth"], estimate, CAPS))
+        out.append(accuracy_scores.score_clip(clip["truth"], estimate, CAPS))
     return out
 
 

@@ -38,7 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import accuracy  # noqa: E402
+import accuracy_scores  # noqa: E402
+import accuracy_tools  # noqa: E402
 import corpus_set  # noqa: E402
 import tempo_octave  # noqa: E402
 from key_calibration import auroc, calibration_table, fit_logistic  # noqa: E402
@@ -71,10 +72,10 @@ def _row(clip: dict[str, Any]) -> dict[str, Any]:
     record = analyze_file(str(corpus_set.DATA / clip["file"]))
     rhythm = dict(record.analyses["rhythm"].result)
     tonal = dict(record.analyses["tonal"].result)
-    estimate = accuracy.linernotes_estimate(record)
-    score = accuracy.score_clip(clip["truth"], estimate, accuracy.CAPS["linernotes"]
+    estimate = accuracy_tools.linernotes_estimate(record)
+    score = accuracy_scores.score_clip(clip["truth"], estimate, accuracy_scores.CAPS["linernotes"]
                                 if clip["truth"].get("tonic") is not None
-                                else accuracy.CAPS["linernotes"] - {"key"})
+                                else accuracy_scores.CAPS["linernotes"] - {"key"})
     return {"name": clip["name"], "collection": clip["collection"],
             "bpm_evidence": rhythm.get("bpm_evidence") or None,
             "bpm_right": score.get("acc1", 0) > 0, "bpm_confidence": rhythm.get("bpm_confidence"),

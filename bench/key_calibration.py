@@ -124,7 +124,7 @@ def _analyse(spec: Any) -> list[dict[str, Any]]:
 def key_features(result: Any) -> dict[str, float]:
     """The confidence's inputs, from a tonal result that ranks all 24 keys."""
     from linernotes.analyzers.tonal.key import key_evidence
-    from linernotes.listen.claims import key_pitch_class
+    from linernotes.claims import key_pitch_class
 
     def index(name: str) -> int:
         pc, mode = key_pitch_class(name) or (0, "major")

@@ -394,7 +394,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\ntarget 5 prompts <= 2x one prompt (forced lengths, default mode): worst {worst:.2f}x")
     if args.json:
         Path(args.json).write_text(json.dumps({"env": env, "results": results}, indent=2))
-    return 0
+    default = (args.seconds, args.new_tokens, args.repeats, args.threads) == (30.0, 32, 5, 1)
+    if full or not default or sorted(families) != ["af3", "mf"]:
+        return 0  # not the recorded run
+    from recorded import check
+
+    return check(
+        "listen",
+        {
+            f"{r['family']}_five_prompts_vs_one": r["forced"]["rows"]["5 prompts, default"]["ratio"]
+            for r in results
+        },
+    )
 
 
 if __name__ == "__main__":

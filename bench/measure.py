@@ -15,10 +15,10 @@ right at each band of its confidence; then the **speed** (audio seconds per CPU 
 the analysis, one core, decoding included). ``--speed`` also runs ``bench/speed`` and
 ``bench/speed --memory`` (a 60-minute file) for linernotes.
 
-Scoring is ``bench/accuracy.score_clip`` (mir_eval, +-70 ms, the first 5 s skipped); the other
-tools run with ``bench/accuracy``'s adapters, pinned to one core, and their estimates are
-cached by file hash in ``bench/data/corpus_set_v1/cache/`` (madmom runs at about 1.6x real
-time: its first run on the test split takes most of an hour on one core).
+Scoring is ``bench/accuracy_scores.score_clip`` (mir_eval, +-70 ms, the first 5 s skipped);
+the other tools run with ``bench/accuracy_tools``' adapters, pinned to one core, and their
+estimates are cached by file hash in ``bench/data/corpus_set_v1/cache/`` (madmom runs at
+about 1.6x real time: its first run on the test split takes most of an hour on one core).
 
 Usage::
 
@@ -46,7 +46,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import accuracy  # noqa: E402
+import accuracy_scores  # noqa: E402
+import accuracy_tools  # noqa: E402
 import corpus_set  # noqa: E402
 import corpus_tunes  # noqa: E402
 
@@ -73,7 +74,7 @@ def analyse_linernotes(path: str) -> dict[str, Any]:
     start = time.process_time()
     record = analyze_file(path)
     cpu_s = time.process_time() - start
-    estimate = accuracy.linernotes_estimate(record)
+    estimate = accuracy_tools.linernotes_estimate(record)
     final = reconcile(record)
     estimate["flags"] = {name: bool(final.fields[name].review) if name in final.fields else True
                          for name, _, _ in FIELDS}
@@ -87,7 +88,7 @@ def _analyse(item: tuple[str, str]) -> tuple[str, str, dict[str, Any] | None]:
     try:
         if tool == "linernotes":
             return tool, path, analyse_linernotes(path)
-        return tool, path, accuracy.cached_tool(tool)(path)
+        return tool, path, accuracy_tools.cached_tool(tool)(path)
     except Exception as exc:  # a tool failing on a clip scores zero there
         print(f"# {tool} failed on {Path(path).name}: {exc!r}", file=sys.stderr)
         return tool, path, None
@@ -95,7 +96,7 @@ def _analyse(item: tuple[str, str]) -> tuple[str, str, dict[str, Any] | None]:
 
 def caps(tool: str, clip: dict[str, Any]) -> frozenset[str]:
     """What ``tool`` is scored on for ``clip`` (no key where the truth has none)."""
-    have = accuracy.CAPS[tool]
+    have = accuracy_scores.CAPS[tool]
     return have - {"key"} if clip["truth"].get("tonic") is None else have
 
 
@@ -198,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
                                    analyse=_analyse)
     path_of = {c["name"]: str(corpus_set.DATA / c["file"]) for c in clips}
     estimates = {t: {n: raw[(t, p)] for n, p in path_of.items()} for t in tools}
-    scores = {t: {c["name"]: accuracy.score_clip(c["truth"], estimates[t][c["name"]], caps(t, c))
+    score = accuracy_scores.score_clip
+    scores = {t: {c["name"]: score(c["truth"], estimates[t][c["name"]], caps(t, c))
                   for c in clips} for t in tools}
     lines = [f"$ bench/measure --split {args.split} --tools {','.join(tools)}",
              f"# {len(clips)} clips of bench/corpus_set ({args.split} split); metrics in %, "

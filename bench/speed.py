@@ -31,177 +31,45 @@ import importlib.metadata
 import json
 import os
 import platform
-import shlex
 import subprocess
 import sys
 import tempfile
 import time
 import traceback
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from childproc import THREAD_VARS, child_env  # bench/ is on sys.path when run as a script
+from childproc import (  # bench/ is on sys.path when run as a script
+    THREAD_VARS,
+    Unavailable,
+    add_child_options,
+    child_env,
+    command_line,
+    cpu_model,
+    essentia_standard,
+    need,
+    pin_child,
+)
+from recorded import check
+from speed_audio import (
+    LONG_MINUTES,
+    TRACK_SECONDS,
+    TRACKS,
+    WARMUP_SECONDS,
+    ensure_long,
+    ensure_tracks,
+    ensure_warmup,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "bench" / "data"
 TOOLS = ("linernotes", "librosa", "essentia")
 MEMORY_TARGET_MB = 600.0
 SPEED_TARGET_XRT = 50.0
-#: Bumped whenever the benchmark audio changes, so stale caches are not reused.
-DATA_VERSION = "v1"
-
-
-# --------------------------------------------------------------------------------------------
-# Test audio
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Track:
-    """A benchmark track: generator settings and the container to encode to."""
-
-    name: str
-    key: str
-    meter: str
-    bpm: float
-    style: str
-    fmt: str
-    drums: bool = True
-    drift: float = 0.0
-    seed: int = 0
-
-
-TRACKS = (
-    Track("band_120bpm_4-4_A-minor", "A minor", "4/4", 120, "band", "mp3", seed=101),
-    Track("electronic_128bpm_4-4_F-minor", "F minor", "4/4", 128, "electronic", "flac", seed=102),
-    Track("strings_96bpm_3-4_Eb-major_drift", "Eb major", "3/4", 96, "strings", "mp3",
-          drift=0.04, seed=103),
-    Track("piano_70bpm_6-8_F#-minor", "F# minor", "6/8", 70, "piano", "flac", drums=False,
-          seed=104),
-)
-TRACK_SECONDS = 180.0
-WARMUP_SECONDS = 10.0
-LONG_MINUTES = 60
-
-
-def _song_tools() -> Any:
-    """Import the song generator and encoder from scripts/ (not an installed package)."""
-    sys.path.insert(0, str(ROOT / "scripts"))
-    import midi_songs
-    import render_examples
-
-    return midi_songs, render_examples
-
-
-def _render_track(track: Track, seconds: float, path: Path) -> dict[str, Any]:
-    """Compose, synthesise and encode one track (44.1 kHz stereo); return its truth."""
-    midi_songs, render_examples = _song_tools()
-    spec = midi_songs.SongSpec.from_strings(
-        track.key, track.meter, tempo_bpm=track.bpm, style=track.style, drums=track.drums,
-        duration_s=seconds, tempo_drift=track.drift, seed=track.seed,
-    )
-    pm, truth = midi_songs.make_song(spec)
-    with tempfile.TemporaryDirectory() as tmp:
-        audio = midi_songs.render_midi(pm, Path(tmp) / "t.wav", sr=44100, duration_s=seconds)
-    codec = {"mp3": "libmp3lame", "flac": "flac"}[path.suffix[1:]]
-    bit_rate = 192_000 if codec == "libmp3lame" else None
-    tmp_path = path.with_suffix(".part" + path.suffix)
-    render_examples.encode_audio(audio, 44100, tmp_path, codec, bit_rate)
-    tmp_path.replace(path)
-    return truth.to_dict(times=False)
-
-
-def ensure_tracks(n: int, log: Any = print) -> list[tuple[Path, float, dict[str, Any]]]:
-    """Render (or reuse from bench/data) the first ``n`` three-minute tracks."""
-    DATA.mkdir(parents=True, exist_ok=True)
-    manifest_path = DATA / f"speed_{DATA_VERSION}.json"
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-    out = []
-    for track in TRACKS[:n]:
-        path = DATA / f"speed_{DATA_VERSION}_{track.name}.{track.fmt}"
-        if not path.exists() or path.name not in manifest:
-            log(f"# rendering {path.relative_to(ROOT)} ({TRACK_SECONDS:.0f} s) ...")
-            manifest[path.name] = _render_track(track, TRACK_SECONDS, path)
-            manifest_path.write_text(json.dumps(manifest, indent=1))
-        out.append((path, TRACK_SECONDS, manifest[path.name]))
-    return out
-
-
-def ensure_warmup() -> Path:
-    """A short clip each child analyses once before timing (JIT, model and cache warm-up)."""
-    path = DATA / f"warmup_{DATA_VERSION}.flac"
-    if not path.exists():
-        DATA.mkdir(parents=True, exist_ok=True)
-        track = Track("warmup", "C major", "4/4", 100, "band", "flac", seed=7)
-        _render_track(track, WARMUP_SECONDS, path)
-    return path
-
-
-def _decode_chunks(path: Path) -> Any:
-    """Yield (samples x 2) float32 blocks of a file, decoded with PyAV at its own rate."""
-    import av
-    import numpy as np
-
-    with av.open(str(path)) as container:
-        stream = container.streams.audio[0]
-        resampler = av.AudioResampler(format="fltp", layout="stereo", rate=44100)
-        for frame in container.decode(stream):
-            for out in resampler.resample(frame):
-                yield np.ascontiguousarray(out.to_ndarray().T)
-        for out in resampler.resample(None):
-            yield np.ascontiguousarray(out.to_ndarray().T)
-
-
-def ensure_long(fmt: str, tracks: list[tuple[Path, float, dict[str, Any]]], log: Any = print
-                ) -> Path:
-    """A 60-minute 44.1 kHz stereo file: the benchmark tracks looped, streamed to the encoder."""
-    path = DATA / f"long_{DATA_VERSION}_{LONG_MINUTES}min.{fmt}"
-    if path.exists():
-        return path
-    import av
-    import numpy as np
-
-    log(f"# building {path.relative_to(ROOT)} ({LONG_MINUTES} min, 44.1 kHz stereo) ...")
-    codec = {"mp3": "libmp3lame", "flac": "flac"}[fmt]
-    total = LONG_MINUTES * 60 * 44100
-    tmp_path = path.with_suffix(".part." + fmt)
-    with av.open(str(tmp_path), "w") as container:
-        stream = container.add_stream(codec, rate=44100)
-        stream.layout = "stereo"
-        if codec == "libmp3lame":
-            stream.bit_rate = 192_000
-        resampler = av.AudioResampler(format=stream.format.name, layout="stereo", rate=44100)
-        written, i = 0, 0
-        while written < total:
-            src = tracks[i % len(tracks)][0]
-            i += 1
-            for block in _decode_chunks(src):
-                block = block[: total - written]
-                if not len(block):
-                    break
-                frame = av.AudioFrame.from_ndarray(
-                    np.ascontiguousarray(block.T), format="fltp", layout="stereo"
-                )
-                frame.sample_rate = 44100
-                frame.pts = written
-                written += len(block)
-                for out in resampler.resample(frame):
-                    container.mux(stream.encode(out))
-        for out in resampler.resample(None):
-            container.mux(stream.encode(out))
-        container.mux(stream.encode(None))
-    tmp_path.replace(path)
-    return path
 
 
 # --------------------------------------------------------------------------------------------
 # Child process: one tool, pinned to one core
 # --------------------------------------------------------------------------------------------
-
-
-class Unavailable(Exception):
-    """The tool cannot be imported (not installed, or not written yet)."""
 
 
 KS_MAJOR = (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88)
@@ -229,11 +97,9 @@ def _load_tool(tool: str) -> Any:
         return analyze
 
     if tool == "librosa":
-        try:
-            import librosa
-            import numpy as np
-        except ImportError as exc:
-            raise Unavailable(f"not installed ({exc!r})") from exc
+        import numpy as np
+
+        librosa = need("librosa")
         profiles = [np.roll(np.array(p), k) for p in (KS_MAJOR, KS_MINOR) for k in range(12)]
         names = [f"{PC_NAMES[k]} {m}" for m in ("major", "minor") for k in range(12)]
 
@@ -247,14 +113,7 @@ def _load_tool(tool: str) -> Any:
         return analyze
 
     if tool == "essentia":
-        try:
-            import essentia
-            import essentia.standard as es
-        except ImportError as exc:
-            raise Unavailable("not installed (pip install essentia; AGPL, bench only)") from exc
-        essentia.log.infoActive = False
-        essentia.log.warningActive = False
-        extractor = es.MusicExtractor()
+        extractor = essentia_standard().MusicExtractor()
 
         def analyze(path: str) -> dict[str, Any]:
             features, _frames = extractor(path)
@@ -374,17 +233,7 @@ def _fmt(x: float | None, spec: str = ".1f") -> str:
 
 def header(args: argparse.Namespace) -> list[str]:
     """Reproducibility header: the exact command, machine and library versions."""
-    argv0 = os.environ.get("LINERNOTES_BENCH_ARGV0")
-    argv0 = argv0 or f"{Path(sys.executable).name} bench/speed.py"
-    cmd = " ".join([argv0, *(shlex.quote(a) for a in sys.argv[1:])])
-    cpu_model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cmd = command_line("bench/speed.py")
     versions = []
     for dist in ("numpy", "scipy", "av", "librosa", "essentia"):
         try:  # metadata only: importing essentia here would print its banner
@@ -399,7 +248,7 @@ def header(args: argparse.Namespace) -> list[str]:
     load = " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
     return [
         f"$ {cmd}",
-        f"# {time.strftime('%Y-%m-%d %H:%M:%S')}  {platform.node()}  {cpu_model}, "
+        f"# {time.strftime('%Y-%m-%d %H:%M:%S')}  {platform.node()}  {cpu_model()}, "
         f"{os.cpu_count()} logical CPUs; each tool in a child pinned to 1 CPU, "
         f"{'/'.join(v.split('_')[0] for v in THREAD_VARS[:3])}=1",
         f"# python {platform.python_version()}; {', '.join(versions)}; linernotes @ {rev}",
@@ -490,6 +339,8 @@ def speed(args: argparse.Namespace) -> int:
     if args.json:
         args.json.write_text(json.dumps({"header": lines, "results": results,
                                          "summary": summary}, indent=1))
+    if status == 0 and ln_cpu is not None and args.tracks == len(TRACKS):
+        status = check("speed", {"linernotes_x_real_time": audio_s / ln_cpu})
     return status
 
 
@@ -523,6 +374,8 @@ def memory(args: argparse.Namespace) -> int:
             status = status or (0 if ok else 1)
         print(f"{tool:11s} {res.get('rss_after_import_mb', float('nan')):19.0f} {peak:11.0f} "
               f"{f['wall_s']:8.1f} {LONG_MINUTES * 60 / f['cpu_s']:9.1f}  {target}")
+        if tool == "linernotes" and args.memory_format == "mp3":
+            status = status or check("memory", {"linernotes_peak_rss_mb": peak})
     return status
 
 
@@ -542,16 +395,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="CPU to pin children to (default: the last one allowed)")
     ap.add_argument("--timeout", type=float, default=3600.0, help="per-tool limit in seconds")
     ap.add_argument("--json", type=Path, default=None, help="also write raw results here")
-    ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
-    ap.add_argument("--result", type=Path, default=None, help=argparse.SUPPRESS)
-    ap.add_argument("--warmup", default=None, help=argparse.SUPPRESS)
-    ap.add_argument("files", nargs="*", help=argparse.SUPPRESS)
+    add_child_options(ap)
     args = ap.parse_args(argv)
 
     if args.child:
-        cpu = os.environ.get("LINERNOTES_BENCH_CPU")
-        if cpu is not None and hasattr(os, "sched_setaffinity"):
-            os.sched_setaffinity(0, {int(cpu)})
+        pin_child()
         return child_main(args.child, args.result, args.warmup, args.files)
 
     args.tools_given = args.tools is not None

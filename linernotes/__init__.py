@@ -6,7 +6,7 @@ The Python API mirrors the CLI: :func:`analyze_file` measures one track and retu
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from linernotes.version import __version__
 
 __all__ = ["TrackRecord", "__version__", "analyze_file", "analyze_paths"]
 
@@ -18,11 +18,11 @@ def __getattr__(name: str):
 
         return analyze_file
     if name == "analyze_paths":
-        from linernotes.runner import analyze_paths
+        from linernotes.library import analyze_paths
 
         return analyze_paths
     if name == "TrackRecord":
-        from linernotes.record import TrackRecord
+        from linernotes.models import TrackRecord
 
         return TrackRecord
     raise AttributeError(name)

@@ -16,3 +16,7 @@ class AudioError(LinernotesError):
         self.path = Path(path)
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
+
+
+class ListenError(LinernotesError):
+    """A backend failed to answer (a server error, a model that cannot load, ...)."""

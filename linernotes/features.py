@@ -30,11 +30,12 @@ from linernotes.dsp import (
     FrameStream,
     LoudnessAccumulator,
     LoudnessBlocks,
+    NativeSpectrum,
+    SpectrumAccumulator,
     mel_filterbank,
     pitch_filterbank,
     spectral_frame_features,
 )
-from linernotes.quality.spectrum import NativeSpectrum, SpectrumAccumulator
 
 __all__ = [
     "FeatureParams",

@@ -1,8 +1,10 @@
-"""Atomic file writes: a reader sees the old file or the new one, never half of either."""
+"""File helpers: atomic writes (a reader sees the old file or the new one, never half of
+either), grid files, and the content hash that identifies a track wherever it lives."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterable
@@ -36,3 +38,15 @@ def format_times(times: Iterable[float]) -> str:
 def read_times(path: str | os.PathLike[str]) -> list[float]:
     """Read a one-time-per-line grid file."""
     return [float(line) for line in Path(path).read_text().split() if line.strip()]
+
+
+_HASH_BLOCK = 1 << 20
+
+
+def content_hash(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of the file's bytes: the identity of a track wherever it lives."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(_HASH_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()

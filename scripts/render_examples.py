@@ -42,38 +42,25 @@ class Clip:
     channels: int = 2
 
 
+def _clip(name: str, key: str, meter: str, bpm: int, style: str, seed: int, codec: str,
+          *encoding: int | None, duration_s: float = 20.0, drums: bool = True) -> Clip:
+    """An example clip: its file name, the song (key, meter, tempo, style, seed) and the
+    encoder with its bit rate, sample rate and channels."""
+    spec = SongSpec.from_strings(key, meter, tempo_bpm=bpm, style=style, drums=drums, seed=seed,
+                                 duration_s=duration_s)  # fmt: skip
+    return Clip(name, spec, codec, *encoding)
+
+
 CLIPS: tuple[Clip, ...] = (
-    Clip(
-        "band_120bpm_4-4_A-minor.mp3",
-        SongSpec.from_strings("A minor", "4/4", tempo_bpm=120, style="band", seed=1,
-                              duration_s=20.0),
-        "libmp3lame", 96_000,
-    ),
-    Clip(
-        "waltz_144bpm_3-4_Bb-major.ogg",
-        SongSpec.from_strings("Bb major", "3/4", tempo_bpm=144, style="strings", seed=2,
-                              duration_s=20.0),
-        "vorbis", 112_000,
-    ),
-    Clip(
-        "folk_66bpm_6-8_D-major.m4a",
-        SongSpec.from_strings("D major", "6/8", tempo_bpm=66, style="band", seed=3,
-                              duration_s=20.0),
-        "aac", 96_000,
-    ),
-    Clip(
-        "piano_84bpm_4-4_E-minor.flac",
-        SongSpec.from_strings("E minor", "4/4", tempo_bpm=84, style="piano", drums=False,
-                              seed=4, duration_s=15.0),
-        "flac", None, 22050, 1,
-    ),
-    Clip(
-        "electronic_128bpm_4-4_F-minor.opus",
-        SongSpec.from_strings("F minor", "4/4", tempo_bpm=128, style="electronic", seed=5,
-                              duration_s=20.0),
-        "libopus", 96_000, 48000,
-    ),
-)
+    _clip("band_120bpm_4-4_A-minor.mp3", "A minor", "4/4", 120, "band", 1, "libmp3lame", 96_000),
+    _clip("waltz_144bpm_3-4_Bb-major.ogg", "Bb major", "3/4", 144, "strings", 2, "vorbis",
+          112_000),
+    _clip("folk_66bpm_6-8_D-major.m4a", "D major", "6/8", 66, "band", 3, "aac", 96_000),
+    _clip("piano_84bpm_4-4_E-minor.flac", "E minor", "4/4", 84, "piano", 4, "flac", None, 22050,
+          1, duration_s=15.0, drums=False),
+    _clip("electronic_128bpm_4-4_F-minor.opus", "F minor", "4/4", 128, "electronic", 5,
+          "libopus", 96_000, 48000),
+)  # fmt: skip
 
 
 def encode_audio(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -11,6 +12,15 @@ sys.path.insert(0, str(Path(__file__).parent))
 from synth import click_track, progression
 
 from linernotes.audio.encode import write_audio
+from linernotes.library.location import ENV_CEILING
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _libraries_stay_inside_the_test_folders(tmp_path_factory) -> None:
+    """A library is found by walking up from a path; keep the walk below pytest's temporary
+    folder, so a stray ``.linernotes`` higher up (in /tmp, in a home folder) cannot capture
+    the tests' tracks. Subprocesses inherit it."""
+    os.environ[ENV_CEILING] = str(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture

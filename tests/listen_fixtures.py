@@ -2,7 +2,8 @@
 
 The tiny random Audio Flamingo 3 and Music Flamingo models are built once per session, saved
 to a temporary folder and loaded back by path through the same code that loads a real
-checkpoint.
+checkpoint. Without the ``listen`` extra (torch, transformers) the tests that use them are
+skipped before anything is imported; ``make test`` installs it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ FAMILIES = ("af3", "mf")
 @pytest.fixture(scope="session")
 def tiny_model_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Saved tiny random models: ``{"af3": folder, "mf": folder}``."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
     from linernotes.listen.synthetic import save_random_model
 
     root = tmp_path_factory.mktemp("tiny_models")

@@ -19,8 +19,8 @@ from synth import click_track, tone
 from linernotes.audio.encode import write_audio
 from linernotes.cli import main
 from linernotes.fileio import read_times
-from linernotes.record import TrackRecord
-from linernotes.runner import analyze_paths
+from linernotes.library import analyze_paths
+from linernotes.models import TrackRecord
 
 CLI = [sys.executable, "-m", "linernotes.cli"]
 
@@ -72,7 +72,7 @@ def test_rerun_skips_and_force_redoes(music_dir: Path) -> None:
     assert _record(music_dir / "one.flac").created_at >= before
 
 
-def test_out_dir_mirrors_the_tree(music_dir: Path, tmp_path: Path) -> None:
+def test_out_dir_mirrors_the_tree(music_dir: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "out"
     report = analyze_paths([music_dir], out_dir=out)
     assert report.count("done") == 3
@@ -80,7 +80,12 @@ def test_out_dir_mirrors_the_tree(music_dir: Path, tmp_path: Path) -> None:
     assert (out / "sub" / "three.linernotes.json").exists()
     assert (out / "sub" / "three.DOWNBEATS").exists()
     assert not (music_dir / "one.linernotes.json").exists()
-    assert (out / ".linernotes" / "library.db").exists()
+    # the library lives with the audio and remembers where the records went
+    assert (music_dir / ".linernotes" / "library.db").exists()
+    assert not (out / ".linernotes").exists()
+    assert main(["show", str(music_dir / "sub" / "three.wav"), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown == json.loads((out / "sub" / "three.linernotes.json").read_text())
 
 
 def test_same_stem_in_one_folder_keeps_both(tmp_path: Path) -> None:

@@ -110,8 +110,9 @@ def test_prominence_tells_struck_from_swelling_attacks():
     beats = 10.0 + np.arange(30) * PERIOD
     n = int(beats[-1] + PERIOD)
     struck = _envelope(np.array([1.0, 0.4, 0.1]), beats, n)
-    swell = _envelope(np.concatenate([np.linspace(0.2, 1.0, 10), np.linspace(1.0, 0.5, 40)]),
-                      beats - 5, n)
+    swell = _envelope(
+        np.concatenate([np.linspace(0.2, 1.0, 10), np.linspace(1.0, 0.5, 40)]), beats - 5, n
+    )
     assert beat_prominence(struck, beats) > 5.0
     assert beat_prominence(swell, beats) < 2.0
     assert beat_prominence(struck, beats[:2]) == 0.0

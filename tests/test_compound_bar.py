@@ -25,8 +25,14 @@ from linernotes.analyzers.rhythm.compound_bar import (
 ACCENT, LOW, LOUDNESS, CHORD = 0, 1, 4, 5
 
 
-def felt_features(per_bar_pattern: dict[int, np.ndarray], n_beats: int, *, offset: int = 0,
-                  noise: float = 0.3, seed: int = 0) -> BeatFeatures:
+def felt_features(
+    per_bar_pattern: dict[int, np.ndarray],
+    n_beats: int,
+    *,
+    offset: int = 0,
+    noise: float = 0.3,
+    seed: int = 0,
+) -> BeatFeatures:
     """Features of ``n_beats`` felt beats: each column follows its pattern (one value per
     position of a bar of four felt beats, the bar starting at beat ``offset``) plus noise."""
     rng = np.random.default_rng(seed)
@@ -51,9 +57,16 @@ SIX = {col: np.array([v[0], v[1], v[0], v[1]]) for col, v in TWELVE.items()}
 
 
 def compound_meter(pulse_group: int = 1, phase: int = 0) -> MeterEstimate:
-    return MeterEstimate(2 * pulse_group, phase, pulse_group, True,
-                         meter_confidence("six_or_twelve"), {}, np.zeros(12),
-                         decision="six_or_twelve" if pulse_group == 1 else "eighths")
+    return MeterEstimate(
+        2 * pulse_group,
+        phase,
+        pulse_group,
+        True,
+        meter_confidence("six_or_twelve"),
+        {},
+        np.zeros(12),
+        decision="six_or_twelve" if pulse_group == 1 else "eighths",
+    )
 
 
 def test_weights_match_the_features():
@@ -76,8 +89,10 @@ def test_noise_of_a_short_clip_rarely_makes_a_bar_of_four():
     # Ten bars of 6/8 (twenty felt beats) with noise as large as the accents: the contrasts
     # count in standard errors, so chance differences between the one and the three seldom
     # pass for a 12/8 bar.
-    p = [twelve_probability(compound_bar_evidence(felt_features(SIX, 20, noise=1.0, seed=s)))
-         for s in range(20)]
+    p = [
+        twelve_probability(compound_bar_evidence(felt_features(SIX, 20, noise=1.0, seed=s)))
+        for s in range(20)
+    ]
     assert sum(v > 0.5 for v in p) <= 2
     assert float(np.median(p)) < 0.2
 
@@ -96,8 +111,9 @@ def test_bar_of_four_starts_on_the_downbeat(offset):
 def test_tracked_eighths_keep_their_felt_beat():
     # Eighth-note pulses with the felt beat on the second pulse of each three (phase 1): the
     # twelve-eighth bar must start on a felt beat, the downbeat of the pattern.
-    meter, _ = compound_bar(compound_meter(pulse_group=3, phase=1),
-                            felt_features(TWELVE, 40, offset=2))
+    meter, _ = compound_bar(
+        compound_meter(pulse_group=3, phase=1), felt_features(TWELVE, 40, offset=2)
+    )
     assert meter.pulses_per_bar == 12 and meter.pulse_group == 3
     assert meter.phase % 3 == 1
     assert (meter.phase - 1) // 3 % 4 == 2
@@ -121,10 +137,12 @@ def test_a_chord_held_over_two_slow_bars_of_two_makes_a_bar_of_four():
     # two seconds and carry its own chord, so this is 12/8; at 110 (a jig) chords often last
     # two bars of 6/8 and the contrast says nothing.
     pattern = {**SIX, CHORD: np.array([2.0, 0.0, 0.0, 0.0]), LOW: np.array([2.0, 0.0, 1.0, 0.0])}
-    slow = [compound_bar_evidence(felt_features(pattern, 48, seed=s), felt_bpm=60.0)
-            for s in range(10)]
-    fast = [compound_bar_evidence(felt_features(pattern, 48, seed=s), felt_bpm=110.0)
-            for s in range(10)]
+    slow = [
+        compound_bar_evidence(felt_features(pattern, 48, seed=s), felt_bpm=60.0) for s in range(10)
+    ]
+    fast = [
+        compound_bar_evidence(felt_features(pattern, 48, seed=s), felt_bpm=110.0) for s in range(10)
+    ]
     assert all(e["slow_chroma_change_1v3"] == e["chroma_change_1v3"] > 3 for e in slow)
     assert all(e["slow_chroma_change_1v3"] == 0.0 for e in fast)
     assert min(twelve_probability(e) for e in slow) > 0.9

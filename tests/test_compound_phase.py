@@ -1,4 +1,4 @@
-"""Compound beats start on the long notes (linernotes.analyzers.compound_phase)."""
+"""Compound beats start on the long notes (linernotes.analyzers.rhythm.compound_phase)."""
 
 from __future__ import annotations
 

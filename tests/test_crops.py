@@ -11,15 +11,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from records import attach
 from synth import click_track, progression
 from test_edits import run_cli
-from test_reconcile_fixtures import listen_section
 
 from linernotes.audio.encode import write_audio
-from linernotes.crops import CROP_SUFFIX, MANIFEST, crop_starts, make_crops
 from linernotes.export import ace_step
-from linernotes.record import TrackRecord
-from linernotes.runner import analyze_paths
+from linernotes.library import analyze_paths
+from linernotes.library.crops import CROP_SUFFIX, MANIFEST, crop_starts, make_crops
+from linernotes.models import TrackRecord
 
 
 def test_crop_starts_are_on_the_grid_and_never_overlap():
@@ -51,13 +51,10 @@ def crop_dataset(tmp_path: Path, monkeypatch) -> Path:
     waltz, _ = click_track(90.0, 8.0, sr, beats_per_bar=3)
     write_audio(folder / "sub" / "waltz.wav", waltz, sr)
     assert analyze_paths([folder]).exit_code == 0
-    record_path = folder / "song.linernotes.json"
-    record = TrackRecord.load(record_path)
-    record.listen = listen_section(
-        {"caption": "Clicks over organ chords.", "genre_mood_inst": "Genre: minimal\nMood: calm"
-         "\nInstruments: organ, percussion"}, content_hash=record.file.content_hash
-    )  # fmt: skip
-    record_path.write_text(record.to_json())
+    attach(folder / "song.flac", {
+        "caption": "Clicks over organ chords.",
+        "genre_mood_inst": "Genre: minimal\nMood: calm\nInstruments: organ, percussion",
+    })  # fmt: skip
     return folder
 
 

@@ -17,8 +17,7 @@ import linernotes
 
 def _module_names() -> list[str]:
     return sorted(
-        info.name
-        for info in pkgutil.walk_packages(linernotes.__path__, prefix="linernotes.")
+        info.name for info in pkgutil.walk_packages(linernotes.__path__, prefix="linernotes.")
     )
 
 

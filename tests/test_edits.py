@@ -3,58 +3,55 @@ history and undo; through the store and the command line."""
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 import pytest
 
-from linernotes.cli_annotate import COMMANDS, build_annotate_parsers
-from linernotes.edits.store import EditStore, find_library
-from linernotes.export.registry import collect_tracks
-from linernotes.runner import analyze_paths
+from linernotes.cli.main import main as run_cli
+from linernotes.library import analyze_paths, collect_tracks
+from linernotes.library.db import LibraryDB
+from linernotes.library.location import nearest_library
+from linernotes.models import Edit
+from linernotes.reconcile.fields import parse_value
 
 
-def run_cli(argv: list[str]) -> int:
-    """Parse and dispatch like ``linernotes.cli.main`` does once these commands are mounted."""
-    parser = argparse.ArgumentParser(prog="linernotes")
-    build_annotate_parsers(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return COMMANDS[args.command](args)
+def _edit(h: str, field: str, value: str, **kw) -> Edit:
+    return Edit(content_hash=h, field=field, value=parse_value(field, value), **kw)
 
 
 def test_store_layers_history_and_undo(tmp_path):
     db = tmp_path / "library.db"
     h = "f" * 64
-    with EditStore(db) as store:
-        first = store.add(h, "bpm", "120", author="ana")
-        store.add(h, "key", "Am", author="ana", locked=True)
-        store.add(h, "bpm", "60", author="bo")
-        active = store.active(h)
+    with LibraryDB(db) as store:
+        first = store.add_edit(_edit(h, "bpm", "120", author="ana"))
+        store.add_edit(_edit(h, "key", "Am", author="ana", locked=True))
+        store.add_edit(_edit(h, "bpm", "60", author="bo"))
+        active = store.active_edits(h)
         assert active["bpm"].value == 60.0 and active["bpm"].author == "bo"
         assert active["key"].value == "A minor" and active["key"].locked
         assert first.id == 1 and first.at
-        undone = store.undo(h, "bpm")
+        undone = store.undo_edit(h, "bpm")
         assert undone.value == 60.0 and undone.undone
-        assert store.active(h)["bpm"].value == 120.0
-        assert [e.undone for e in store.history(h)] == [False, False, True]
-        assert store.undo(h).field == "key"
-        assert store.undo(h).field == "bpm"
-        assert store.undo(h) is None
-        assert store.active(h) == {}
-        assert store.active("0" * 64) == {}
+        assert store.active_edits(h)["bpm"].value == 120.0
+        assert [e.undone for e in store.edit_history(h)] == [False, False, True]
+        assert store.undo_edit(h).field == "key"
+        assert store.undo_edit(h).field == "bpm"
+        assert store.undo_edit(h) is None
+        assert store.active_edits(h) == {}
+        assert store.active_edits("0" * 64) == {}
         with pytest.raises(ValueError):
-            store.add(h, "bpm", "quick")
+            _edit(h, "bpm", "quick")
     # a second connection (another process) sees the same layer
-    with EditStore(db) as again:
-        assert len(again.history(h)) == 3
+    with LibraryDB(db) as again:
+        assert len(again.edit_history(h)) == 3
 
 
 def test_find_library_walks_up(tmp_path):
     (tmp_path / ".linernotes").mkdir()
     (tmp_path / ".linernotes" / "library.db").write_bytes(b"")
     (tmp_path / "a" / "b").mkdir(parents=True)
-    assert find_library(tmp_path / "a" / "b" / "x.flac") == tmp_path / ".linernotes/library.db"
+    assert nearest_library(tmp_path / "a" / "b" / "x.flac") == tmp_path
 
 
 def test_locked_edit_survives_forced_reanalysis(music_dir: Path, capsys, monkeypatch):
@@ -143,13 +140,15 @@ def test_edits_imported_from_csv_and_json(music_dir: Path, capsys, monkeypatch):
 
     bad = music_dir / "bad.csv"
     bad.write_text("File,BPM,Key\none.flac,90,\ntwo.mp3,fast,Hm\nnope.flac,100,\n")
-    before = len(EditStore(find_library(music_dir)).history())
+    with LibraryDB(music_dir / ".linernotes" / "library.db") as db:
+        before = len(db.edit_history())
     assert run_cli(["edit", "--from", str(bad)]) == 1
     err = capsys.readouterr().err
     assert "row 2: two.mp3: bpm: bpm 'fast' is not a number" in err
     assert "row 2: two.mp3: key: 'Hm' is not a key" in err
     assert "row 3: nope.flac: no such audio file" in err and "nothing imported" in err
-    assert len(EditStore(find_library(music_dir)).history()) == before
+    with LibraryDB(music_dir / ".linernotes" / "library.db") as db:
+        assert len(db.edit_history()) == before
 
 
 def test_edit_accepts_other_tools_field_names(music_dir: Path, capsys, monkeypatch):
@@ -161,16 +160,25 @@ def test_edit_accepts_other_tools_field_names(music_dir: Path, capsys, monkeypat
     assert 'key = "Bb minor"' in out and 'time_signature = "6/8"' in out
 
 
-def test_reconcile_with_edits_for_automatic_runs(tmp_path):
+def test_saved_records_carry_the_librarys_edits(tmp_path):
+    """Every save reconciles the record with the library's active edits; stored final fields
+    are reused only while they reflect those edits."""
     from test_reconcile_fixtures import measured_record
 
-    from linernotes.edits.apply import reconcile_with_edits
+    from linernotes.library import Library
+    from linernotes.library.location import new_location
 
     record = measured_record(bpm=128.0)
-    db = tmp_path / "lib.db"
-    assert reconcile_with_edits(record, db).value("bpm") == 128.0
-    assert not db.exists()
-    with EditStore(db) as store:
-        store.add(record.file.content_hash, "bpm", "64", locked=True, author="dj")
-    final = reconcile_with_edits(record, db)
-    assert final.value("bpm") == 64.0 and final.fields["bpm"].locked
+    audio = tmp_path / "song.flac"
+    with Library(new_location(tmp_path)) as library:
+        library.save(audio, record, write_files=False)
+        assert library.record_of(audio).final.value("bpm") == 128.0
+        library.db.add_edit(_edit(record.file.content_hash, "bpm", "64", locked=True,
+                                  author="dj"))  # fmt: skip
+        stale = library.record_of(audio)
+        assert stale.final.value("bpm") == 128.0  # stored before the edit...
+        assert library.final_of(stale).value("bpm") == 64.0  # ...so not reused
+        library.save(audio, stale, write_files=False)
+        final = library.record_of(audio).final
+        assert final.value("bpm") == 64.0 and final.fields["bpm"].locked
+        assert library.final_of(library.record_of(audio)) is not None

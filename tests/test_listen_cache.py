@@ -1,13 +1,12 @@
-"""The SQLite answer cache shares the library database through the project's connection class."""
+"""Listen answers are cached in the library database, through its one connection class."""
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
 
-from linernotes.listen.cache import SQLiteListenCache
-from linernotes.sqlite import SQLiteDatabase
-from linernotes.store import Store
+from linernotes.library.db import LibraryDB
+from linernotes.listen.cache import ListenCache
 
 
 def _entry(prompt: str, text: str) -> dict[str, object]:
@@ -16,8 +15,8 @@ def _entry(prompt: str, text: str) -> dict[str, object]:
 
 def test_cache_is_a_library_connection_in_wal_mode(tmp_path: Path) -> None:
     db = tmp_path / "lib" / ".linernotes" / "library.db"
-    with SQLiteListenCache(db) as cache:
-        assert isinstance(cache, SQLiteDatabase)
+    with LibraryDB(db) as cache:
+        assert isinstance(cache, ListenCache)
         assert cache._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert cache._conn.execute("PRAGMA busy_timeout").fetchone()[0] == 60000
         cache.put("k1", "hash-a", _entry("caption", "warm synths"))
@@ -34,14 +33,14 @@ def test_cache_is_a_library_connection_in_wal_mode(tmp_path: Path) -> None:
 
 def test_cache_shares_the_file_with_the_store_and_other_connections(tmp_path: Path) -> None:
     db = tmp_path / "library.db"
-    with Store(db) as store, SQLiteListenCache(db) as one, SQLiteListenCache(db) as two:
+    with LibraryDB(db) as store, LibraryDB(db) as one, LibraryDB(db) as two:
         one.put("k1", "hash-a", _entry("caption", "first"))
         one.put("k2", "hash-a", _entry("quality", "{}"))
         one.put("k3", "hash-b", _entry("caption", "other track"))
         assert two.get("k1") == _entry("caption", "first")  # committed at once
         two.put("k1", "hash-a", _entry("caption", "replaced"))
         assert one.get("k1") == _entry("caption", "replaced")
-        one.forget("hash-a")  # --force: every answer about one track
+        one.forget_answers("hash-a")  # every answer about one track
         assert two.get("k1") is None and two.get("k2") is None
         assert two.get("k3") == _entry("caption", "other track")
-        assert store.count_records() == 0  # the store's tables sit beside it, untouched
+        assert store.count_records() == 0  # the records' table sits beside it, untouched

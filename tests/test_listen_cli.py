@@ -9,7 +9,7 @@ import pytest
 from test_listen_openai import FakeOpenAI
 
 from linernotes.cli import main
-from linernotes.record import TrackRecord
+from linernotes.models import TrackRecord
 
 pytest_plugins = ["listen_fixtures"]
 
@@ -54,15 +54,19 @@ def test_analyze_listen_with_a_server(music_dir: Path, monkeypatch) -> None:
 
 def test_analyze_listen_failure_keeps_measurements(music_dir: Path, capsys, monkeypatch) -> None:
     monkeypatch.setenv("LINERNOTES_MAX_RETRIES", "1")  # settings from the environment
-    args = ["analyze", str(music_dir / "one.flac"), "--listen", "--backend", "openai"]
-    args += ["--base-url", "http://127.0.0.1:9/v1", "--prompts", "caption"]
-    assert main(args) == 1
+    fake = FakeOpenAI()  # reachable (the up-front check passes), but every answer fails
+    fake.script = [(500, {}, {"error": {"message": "model crashed"}}, 0.0)] * 4
+    try:
+        args = ["analyze", str(music_dir / "one.flac"), "--listen", "--backend", "openai"]
+        args += ["--base-url", fake.base_url, "--prompts", "caption"]
+        assert main(args) == 1
+    finally:
+        fake.close()
     assert "listen:" in capsys.readouterr().err
     assert _record(music_dir / "one.flac").summary.bpm is not None
 
 
 def test_analyze_listen_with_a_tiny_local_model(music_dir: Path, tiny_model_dirs) -> None:
-    pytest.importorskip("transformers")
     args = ["analyze", str(music_dir / "one.flac"), "--quiet", "--listen"]
     args += ["--model", str(tiny_model_dirs["mf"]), "--prompts", "very_brief,quality"]
     args += ["--max-new-tokens", "4"]

@@ -8,22 +8,22 @@ import io
 import json
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import numpy as np
 import pytest
+from local_http import LocalServer, send_json
 
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
+from linernotes.http import HttpClient
 from linernotes.listen import ListenError, ListenSettings, listen_to_track, make_backend
 from linernotes.listen.audio import MODEL_SR, Clip, wav_bytes
 from linernotes.listen.backends.hf_endpoint import HFEndpointBackend
-from linernotes.listen.backends.http import HttpClient
 from linernotes.listen.endpoint import write_endpoint_template
 from linernotes.listen.prompts import PromptLibrary
 
@@ -44,6 +44,7 @@ class EndpointServer:
         self.handler = module.EndpointHandler(str(model_dir))
         self.unavailable = 0
         self.calls = 0
+        self.bodies: list[dict] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -63,6 +64,7 @@ class EndpointServer:
                     data = {"inputs": body, "parameters": query}
                 else:
                     data = json.loads(body)
+                    server.bodies.append(data)
                 try:
                     result = server.handler(data)
                 except Exception as exc:  # the toolkit's behaviour
@@ -70,20 +72,13 @@ class EndpointServer:
                 return self._send(200, result)
 
             def _send(self, status: int, payload: object) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, status, payload)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        self.local = LocalServer(Handler)
+        self.url = self.local.url + "/"
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.local.close()
 
 
 @pytest.fixture(scope="module")
@@ -101,13 +96,34 @@ def endpoint(template_dir, tiny_model_dirs):
     server.close()
 
 
+@pytest.fixture(scope="module")
+def af3_endpoint(template_dir, tiny_model_dirs):
+    server = EndpointServer(template_dir / "handler.py", tiny_model_dirs["af3"])
+    yield server
+    server.close()
+
+
 def _client(delays: list[float]) -> HttpClient:
     return HttpClient(max_retries=3, base_delay_s=2.0, secrets=(TOKEN,), sleep=delays.append)
 
 
 def test_template_files(template_dir):
+    from packaging.requirements import Requirement
+
+    from linernotes.listen.backends.transformers_compat import TRANSFORMERS_SPEC
+
     requirements = (template_dir / "requirements.txt").read_text()
-    assert "transformers>=5.5" in requirements and "av>=" in requirements
+    assert TRANSFORMERS_SPEC in requirements.splitlines() and "av>=" in requirements
+    # pip keeps an installed transformers only if the requirement admits it: the floor
+    # excludes the releases the handler cannot run on
+    spec = next(
+        Requirement(line).specifier
+        for line in requirements.splitlines()
+        if line.startswith("transformers")
+    )
+    assert "5.9.0" not in spec and "5.5.0" not in spec and "6.0.0" not in spec
+    assert "5.10.1" in spec and "5.25.0" in spec
+    assert "peft" in requirements and "accelerate" in requirements
     handler = (template_dir / "handler.py").read_text()
     assert "class EndpointHandler" in handler and "def __call__(self, data)" in handler
     assert "non-commercial" in handler
@@ -135,8 +151,10 @@ def test_client_against_the_handler_matches_local_backend(endpoint, tiny_backend
     delays: list[float] = []
     endpoint.unavailable = 1  # scaled to zero: the first call is a 503
     backend = HFEndpointBackend(endpoint.url, token=TOKEN, client=_client(delays))
+    endpoint.calls = 0
     section = listen_to_track(noise_16k, backend, prompts, measured={"bpm": 100.0})
-    assert len(delays) == 1 and endpoint.calls == 2
+    # the identity question (503, then answered) before the cache key, then the track
+    assert len(delays) == 1 and endpoint.calls == 3
     local = tiny_backends["mf"]
     assert section.backend == "hf-endpoint"
     assert section.model_id == local.model_id and section.revision == local.revision
@@ -192,13 +210,85 @@ def test_settings_read_hf_token(monkeypatch, tmp_path):
 
 
 def test_endpoint_template_command(tmp_path, capsys):
-    import argparse
+    from linernotes.cli.main import main
 
-    from linernotes.listen.cli import build_endpoint_parser, cmd_endpoint_template
-
-    parser = argparse.ArgumentParser()
-    build_endpoint_parser(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["endpoint-template", str(tmp_path / "ep"), "--no-vendor"])
-    assert cmd_endpoint_template(args) == 0
+    assert main(["endpoint-template", str(tmp_path / "ep"), "--no-vendor"]) == 0
     assert sorted(p.name for p in (tmp_path / "ep").iterdir()) == ["handler.py", "requirements.txt"]
     assert "non-commercial" in capsys.readouterr().err
+
+
+def test_identity_is_known_before_the_first_track(
+    endpoint, af3_endpoint, tiny_model_dirs, noise_16k
+):
+    """Two endpoints serving different models share one cache: the second one's first track
+    is not served the first one's answers, and its first track already gets its own cap
+    (20 min for Music Flamingo, not the 10 min assumed for an unknown model)."""
+    from linernotes.listen import MemoryListenCache
+
+    prompts = [
+        p.model_copy(update={"generation": p.generation.merged(max_new_tokens=3, min_new_tokens=3)})
+        for p in PromptLibrary().select("very_brief")
+    ]
+    cache = MemoryListenCache()
+    af3 = HFEndpointBackend(af3_endpoint.url, token=TOKEN, client=_client([]))
+    first = listen_to_track(noise_16k, af3, prompts, cache=cache)
+    assert first.model_id == str(tiny_model_dirs["af3"]) and af3.max_seconds == 600.0
+    mf = HFEndpointBackend(endpoint.url, token=TOKEN, client=_client([]))
+    endpoint.bodies.clear()
+    assert mf.max_seconds == 1200.0  # asked before any audio is sent
+    assert endpoint.bodies == [{"inputs": "", "parameters": {"describe": True}}]
+    section = listen_to_track(noise_16k, mf, prompts, cache=cache)
+    entry = section.entries["very_brief"]
+    assert section.model_id == str(tiny_model_dirs["mf"]) and not entry.cached
+    assert entry.audio.max_seconds == 1200.0
+    assert [b["parameters"].get("describe") for b in endpoint.bodies] == [True, None]
+    again = listen_to_track(noise_16k, mf, prompts, cache=cache)
+    assert again.entries["very_brief"].cached and len(endpoint.bodies) == 2
+
+
+def test_model_id_given_must_match_and_stands_in_for_an_older_handler(endpoint, tiny_model_dirs):
+    wrong = HFEndpointBackend(
+        endpoint.url, token=TOKEN, model_id="nvidia/audio-flamingo-3-hf", client=_client([])
+    )
+    with pytest.raises(ListenError, match=r"serves .* not the model given"):
+        wrong.describe()
+    served = str(tiny_model_dirs["mf"])
+    right = HFEndpointBackend(endpoint.url, token=TOKEN, model_id=served, client=_client([]))
+    assert right.describe()["model_id"] == served and right.revision.startswith("local-")
+
+    # a handler from an older template rejects the question (HTTP 400)
+    handler = endpoint.handler
+
+    def older(data):
+        if (data.get("parameters") or {}).get("describe"):
+            raise ValueError("parameters must hold 'prompts' (a list) or 'prompt' (a text)")
+        return handler(data)
+
+    endpoint.handler = older
+    try:
+        unknown = HFEndpointBackend(endpoint.url, token=TOKEN, client=_client([]))
+        with pytest.raises(ListenError, match=r"HTTP 400 .*cannot say which model.*--model"):
+            unknown.describe()
+        given = HFEndpointBackend(
+            endpoint.url,
+            token=TOKEN,
+            model_id="nvidia/music-flamingo-2601-hf",
+            client=_client([]),
+        )
+        assert given.max_seconds == 1200.0 and given.describe()["revision"] is None
+    finally:
+        endpoint.handler = handler
+
+
+def test_settings_pass_only_a_model_id_the_user_gave(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    url = "https://x.endpoints/"
+    assert (
+        make_backend(ListenSettings.load(backend="hf-endpoint", endpoint_url=url)).expected_model
+        is None
+    )
+    given = ListenSettings.load(backend="hf-endpoint", endpoint_url=url, model="nvidia/x")
+    assert make_backend(given).expected_model == "nvidia/x"
+    monkeypatch.setenv("LINERNOTES_MODEL", "nvidia/y")
+    from_env = ListenSettings.load(backend="hf-endpoint", endpoint_url=url)
+    assert make_backend(from_env).expected_model == "nvidia/y"

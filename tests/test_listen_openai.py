@@ -8,15 +8,17 @@ import json
 import threading
 import time
 import wave
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import numpy as np
 import pytest
+from local_http import LocalServer, send_json
 
+from linernotes.http import HttpClient, redact_url
 from linernotes.listen import ListenError, ListenSettings, listen_to_track, make_backend
-from linernotes.listen.backends.http import HttpClient, redact_url
 from linernotes.listen.backends.openai import OpenAIBackend
 from linernotes.listen.prompts import PromptLibrary
+from linernotes.quality.model_score import model_quality
 
 SECRET = "sk-test-do-not-print-0123456789"
 QUALITY_REPLY = """Here is my assessment:
@@ -29,12 +31,28 @@ QUALITY_REPLY = """Here is my assessment:
 Hope this helps!"""
 
 
+#: Sampling parameters a vLLM server fills in from the checkpoint's generation_config when a
+#: request leaves them out (``--generation-config auto``, its default): AF3's.
+AF3_GENERATION_CONFIG = {"temperature": 0.7, "top_p": 0.8, "top_k": 20, "repetition_penalty": 1.05}
+#: vLLM's own defaults for the rest (SamplingParams).
+VLLM_DEFAULTS = {"min_p": 0.0, "min_tokens": 0, "presence_penalty": 0.0, "frequency_penalty": 0.0}
+#: The types vLLM's request model accepts for the sampling fields.
+SAMPLING_TYPES = {
+    "temperature": float, "top_p": float, "top_k": int, "min_p": float, "repetition_penalty": float,
+    "presence_penalty": float, "frequency_penalty": float, "max_tokens": int, "min_tokens": int,
+    "seed": int,
+}  # fmt: skip
+
+
 class FakeOpenAI:
-    """A chat-completions server on 127.0.0.1 that follows a script of answers."""
+    """A chat-completions server on 127.0.0.1 that follows a script of answers. Like vLLM it
+    rejects a sampling field of the wrong type (400) and decodes with the checkpoint's
+    defaults where a request leaves a field out: ``effective`` records what it would use."""
 
     def __init__(self) -> None:
         self.script: list[tuple[int, dict[str, str], object, float]] = []
         self.requests: list[dict] = []
+        self.effective: list[dict] = []
         self.headers: list[dict[str, str]] = []
         self.reply = "A calm piano piece."
         self.delay = 0.0
@@ -54,6 +72,10 @@ class FakeOpenAI:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with fake.lock:
                     fake.requests.append(body)
+                    fake.effective.append(
+                        {**VLLM_DEFAULTS, **AF3_GENERATION_CONFIG}
+                        | {k: body[k] for k in SAMPLING_TYPES if k in body}
+                    )
                     fake.headers.append(dict(self.headers))
                     fake.in_flight += 1
                     fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
@@ -62,9 +84,16 @@ class FakeOpenAI:
                     fake.lock.wait_for(
                         lambda: fake.max_in_flight >= fake.await_in_flight, timeout=5.0
                     )
+                wrong = [
+                    k
+                    for k, kind in SAMPLING_TYPES.items()
+                    if k in body and not isinstance(body[k], (kind, int) if kind is float else kind)
+                ]
                 try:
                     if self.path != "/v1/chat/completions":
                         self._send(404, {}, {"error": {"message": f"no route {self.path}"}})
+                    elif wrong:
+                        self._send(400, {}, {"error": {"message": f"invalid {wrong}"}})
                     elif step is not None:
                         status, headers, payload, delay = step
                         time.sleep(delay)
@@ -77,22 +106,10 @@ class FakeOpenAI:
                         fake.in_flight -= 1
 
             def _send(self, status: int, headers: dict[str, str], payload: object) -> None:
-                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    for key, value in headers.items():
-                        self.send_header(key, value)
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (timeout test)
+                send_json(self, status, payload, headers)  # the timeout test's client gives up
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        self.local = LocalServer(Handler)
+        self.base_url = self.local.url + "/v1"
 
     def completion(self, body: dict) -> dict:
         text = next(p["text"] for p in body["messages"][-1]["content"] if p["type"] == "text")
@@ -112,8 +129,7 @@ class FakeOpenAI:
         }
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.local.close()
 
 
 @pytest.fixture
@@ -154,7 +170,7 @@ def test_success_sends_wav_audio_and_parses_answers(server, tone):
     quality = section.entries["quality"]
     assert quality.context_given and quality.parse_error is None
     assert quality.parsed["production_quality"] == 0.9 and "mood" not in quality.parsed
-    assert quality.parsed["overall_quality_score"] == pytest.approx(0.775)
+    assert model_quality(quality.parsed).score == pytest.approx(0.775)
     assert quality.claims["bpm"] == 128.0 and quality.claims["key"] == "F minor"
     assert quality.info["usage"]["completion_tokens"] == 12
     assert len(server.requests) == 2 and delays == []
@@ -250,36 +266,67 @@ def test_missing_base_url_is_explained():
 
 
 def test_listen_command_against_the_server(server, tmp_path, monkeypatch, capsys):
-    import argparse
-
     from linernotes.audio.encode import write_audio
-    from linernotes.listen.cli import build_listen_parser, cmd_listen
+    from linernotes.cli.main import main
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     path = tmp_path / "song.wav"
     write_audio(path, np.zeros((2, 44100), dtype=np.float32), 44100)
-    parser = argparse.ArgumentParser()
-    build_listen_parser(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(
-        [
-            "listen",
-            str(path),
-            "--backend",
-            "openai",
-            "--base-url",
-            server.base_url,
-            "--model",
-            "af3",
-            "--prompt",
-            "Which instruments enter after the first chorus?",
-        ]
+    assert (
+        main(
+            [
+                "listen",
+                str(path),
+                "--backend",
+                "openai",
+                "--base-url",
+                server.base_url,
+                "--model",
+                "af3",
+                "--prompt",
+                "Which instruments enter after the first chorus?",
+            ]
+        )
+        == 0
     )
-    assert cmd_listen(args) == 0
     out = capsys.readouterr().out
     assert "A calm piano piece." in out and SECRET not in out
     assert server.requests[0]["messages"][-1]["content"][1]["text"].startswith("Which instr")
-    args = parser.parse_args(["listen", str(path), "--list-prompts"])
-    assert cmd_listen(args) == 0 and "quality" in capsys.readouterr().out
-    args = parser.parse_args(["listen", str(path), "--backend", "openai", "--prompts", "nope"])
-    assert cmd_listen(args) == 1
+    assert main(["listen", str(path), "--list-prompts"]) == 0
+    assert "quality" in capsys.readouterr().out
+    assert main(["listen", str(path), "--backend", "openai", "--prompts", "nope"]) == 1
+
+
+def test_every_generation_parameter_is_sent_so_the_server_adds_none(server, tone):
+    """The quality prompt asks for no repetition penalty: the server must not fall back to the
+    checkpoint's 1.05; a greedy prompt decodes greedily, a sampling one with its own values
+    and seed, whatever the checkpoint's defaults (what the transformers backend does too)."""
+    from linernotes.listen.prompts import GenerationParams
+
+    library = PromptLibrary()
+    quality = library.get("quality").render()
+    assert quality.generation.repetition_penalty == 1.0
+    sampled = library.get("brief").render()
+    sampled = sampled.model_copy(
+        update={"generation": GenerationParams(do_sample=True, temperature=0.9, seed=7)}
+    )
+    backend_for(server, []).generate(tone, [quality, sampled], sample_rate=44100)
+    by_prompt = {
+        "JSON" in r["messages"][-1]["content"][1]["text"]: (r, e)
+        for r, e in zip(server.requests, server.effective, strict=True)
+    }
+    request, used = by_prompt[True]
+    assert used == {
+        "temperature": 0.0, "top_p": 1.0, "top_k": -1, "min_p": 0.0, "repetition_penalty": 1.0,
+        "min_tokens": 0, "presence_penalty": 0.0, "frequency_penalty": 0.0, "max_tokens": 300,
+    }  # fmt: skip
+    assert request["repeat_penalty"] == 1.0  # llama.cpp's name
+    assert "seed" not in request
+    request, used = by_prompt[False]
+    assert used["temperature"] == 0.9 and used["seed"] == 7
+    assert (used["top_p"], used["top_k"], used["repetition_penalty"]) == (1.0, -1, 1.0)
+    assert used["max_tokens"] == 512
+    # the same values the transformers backend decodes with
+    explicit = sampled.generation.explicit()
+    assert (explicit["top_p"], explicit["top_k"], explicit["repetition_penalty"]) == (1.0, 0, 1.0)

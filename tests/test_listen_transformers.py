@@ -10,12 +10,8 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from linernotes.listen import (
-    MemoryListenCache,
-    PromptLibrary,
-    SQLiteListenCache,
-    listen_to_track,
-)
+from linernotes.library.db import LibraryDB
+from linernotes.listen import MemoryListenCache, PromptLibrary, listen_to_track
 from linernotes.listen.audio import MODEL_SR, Clip
 from linernotes.listen.backends.transformers import TransformersBackend, load_model
 from linernotes.listen.synthetic import build_random_model
@@ -148,9 +144,7 @@ def test_sampling_rows_are_decoded_alone_with_their_seed(tiny_backends, noise_16
     alone = _token_backend(base.model, base.processor, batch_size=1)
     greedy = force_tokens([p.render() for p in PromptLibrary().select("caption,tags")], 6)
     sampled = greedy[1].model_copy(
-        update={
-            "generation": greedy[1].generation.merged(do_sample=True, temperature=0.9, seed=7)
-        }
+        update={"generation": greedy[1].generation.merged(do_sample=True, temperature=0.9, seed=7)}
     )
     outputs = together.generate(noise_16k, [greedy[0], sampled])
     assert outputs[0].info["decode"] == "together"
@@ -244,14 +238,14 @@ def test_listen_to_track_section_cache_and_parse(tiny_backends, noise_16k, tmp_p
     # another context is another question
     other = listen_to_track(noise_16k, backend, prompts[1:2], measured={"bpm": 90.0}, cache=cache)
     assert not other.entries["quality"].cached
-    # the SQLite cache survives a new connection
+    # the library database's cache survives a new connection
     db = tmp_path / "library.db"
-    with SQLiteListenCache(db) as sql:
+    with LibraryDB(db) as sql:
         listen_to_track(noise_16k, backend, prompts[:1], cache=sql)
-    with SQLiteListenCache(db) as sql:
+    with LibraryDB(db) as sql:
         hit = listen_to_track(noise_16k, backend, prompts[:1], cache=sql)
         assert hit.entries["caption"].cached
-        sql.forget(hit.content_hash)
+        sql.forget_answers(hit.content_hash)
         assert (
             not listen_to_track(noise_16k, backend, prompts[:1], cache=sql)
             .entries["caption"]
@@ -265,23 +259,3 @@ def test_clip_identity_is_the_content_hash(tiny_backends, noise_16k, force_token
     section = listen_to_track(Clip(noise_16k), backend, "very_brief", content_hash="f" * 64)
     assert section.content_hash == "f" * 64
     assert backend.generate(noise_16k, prompts)[0].audio.windows == 1
-
-
-def test_think_adapter_is_merged(tiny_model_dirs, tmp_path, noise_16k, force_tokens):
-    peft = pytest.importorskip("peft")
-    import shutil
-
-    from linernotes.listen.backends.base import THINK_SUFFIX
-
-    folder = tmp_path / "af3_think"
-    shutil.copytree(tiny_model_dirs["af3"], folder)
-    base, _ = load_model(str(folder), device="cpu")
-    config = peft.LoraConfig(r=2, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
-    lora = peft.get_peft_model(base, config)
-    lora.save_pretrained(folder / "think")
-    thinking = TransformersBackend(str(folder), device="cpu", think=True)
-    assert thinking.variant == "think" and thinking.model is not base
-    prompt = PromptLibrary().get("brief").render()
-    assert thinking._chat_text(prompt).count(THINK_SUFFIX) == 1
-    output = thinking.generate(noise_16k, force_tokens([prompt], 4))[0]
-    assert output.info["new_tokens"] == 4

@@ -54,7 +54,8 @@ def test_a_slow_or_unknown_pulse_keeps_the_default_four(pulse_bpm):
 def test_features_without_a_harmony_column_keep_the_default_four():
     f = _features(2)
     meter = estimate_meter(
-        BeatFeatures(periodic=f.periodic, downbeat=f.downbeat), subdivision=SIMPLE,
+        BeatFeatures(periodic=f.periodic, downbeat=f.downbeat),
+        subdivision=SIMPLE,
         pulse_bpm=130.0,
     )
     assert meter.pulses_per_bar == 4

@@ -1,9 +1,7 @@
-"""`quality` and `filter` commands end to end on a small folder (parsers mounted here the way
-`linernotes.cli` mounts them)."""
+"""`quality` and `filter` commands end to end on a small folder."""
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -11,23 +9,14 @@ import numpy as np
 import pytest
 from test_listen_openai import FakeOpenAI
 
-import linernotes.analyzers.quality_signal  # noqa: F401  (registers the stage)
 from linernotes.audio.encode import write_audio
-from linernotes.cli import main as linernotes_main
-from linernotes.cli_quality import build_filter_parser, build_quality_parser, run_command
-from linernotes.record import TrackRecord
+from linernotes.cli.main import main as linernotes_main
+from linernotes.models import TrackRecord
 
 pytest_plugins = ["listen_fixtures"]
 
 
-def cli(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="linernotes")
-    sub = parser.add_subparsers(dest="command", required=True)
-    build_quality_parser(sub)
-    build_filter_parser(sub)
-    code = run_command(parser.parse_args(argv))
-    assert code is not None
-    return code
+cli = linernotes_main
 
 
 @pytest.fixture
@@ -59,8 +48,19 @@ def test_quality_then_filter(folder: Path, tmp_path: Path, capsys) -> None:
     assert record.analyses["signal_quality"].result["detections"]["clipping"]["status"] == "fail"
 
     kept_file, rejected_file = tmp_path / "kept.txt", tmp_path / "rejected.json"
-    args = ["filter", str(folder), "--scores", str(out), "--min-score", "0.0",
-            "--require-no-clipping", "--kept", str(kept_file), "--rejected", str(rejected_file)]
+    args = [
+        "filter",
+        str(folder),
+        "--scores",
+        str(out),
+        "--min-score",
+        "0.0",
+        "--require-no-clipping",
+        "--kept",
+        str(kept_file),
+        "--rejected",
+        str(rejected_file),
+    ]
     assert cli(args) == 0
     printed = capsys.readouterr().out
     assert "kept 1, rejected 1" in printed and "rejected loud: clipping fail" in printed
@@ -84,17 +84,36 @@ def test_model_scores_and_external_scores_combine(folder: Path, tmp_path: Path, 
     fake = FakeOpenAI()
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     try:
-        args = ["analyze", str(folder), "--quiet", "--listen", "--backend", "openai",
-                "--base-url", fake.base_url, "--model", "nvidia/audio-flamingo-3-hf",
-                "--prompts", "quality"]
+        args = [
+            "analyze",
+            str(folder),
+            "--quiet",
+            "--listen",
+            "--backend",
+            "openai",
+            "--base-url",
+            fake.base_url,
+            "--model",
+            "nvidia/audio-flamingo-3-hf",
+            "--prompts",
+            "quality",
+        ]
         assert linernotes_main(args) == 0
     finally:
         fake.close()
     ext = tmp_path / "aes.csv"
     ext.write_text("path,PQ\nclean.wav,8.0\nloud.wav,4.0\n")
     out = tmp_path / "s.json"
-    argv = ["quality", str(folder), "--out", str(out), "--no-analyze", "--quiet",
-            "--external", str(ext)]
+    argv = [
+        "quality",
+        str(folder),
+        "--out",
+        str(out),
+        "--no-analyze",
+        "--quiet",
+        "--external",
+        str(ext),
+    ]
     assert cli(argv) == 0
     clean = json.loads(out.read_text())["clean"]["scores"]
     assert clean["production_quality"] == pytest.approx(0.9)
@@ -105,7 +124,6 @@ def test_model_scores_and_external_scores_combine(folder: Path, tmp_path: Path, 
 
 
 def test_unparseable_model_reply_is_marked(folder: Path, tmp_path: Path, tiny_model_dirs):
-    pytest.importorskip("transformers")
     args = ["analyze", str(folder / "clean.wav"), "--quiet", "--listen", "--model",
             str(tiny_model_dirs["mf"]), "--prompts", "quality", "--max-new-tokens", "4"]
     assert linernotes_main(args) == 0

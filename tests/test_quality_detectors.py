@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 from quality_signals import SR, add_noise, brick_wall, clean_stereo, to_16bit
 
+from linernotes.models.quality import Detection
 from linernotes.quality import detectors as d
-from linernotes.quality.detection import Detection, worst
-from linernotes.quality.objective import OBJECTIVE_WEIGHTS, assess_array, objective_score
+from linernotes.quality.detection import worst
+from linernotes.quality.objective import assess_array, objective_score
+from linernotes.quality.weights import OBJECTIVE_WEIGHTS
 
 T = d.QualityThresholds()
 
@@ -24,8 +26,17 @@ def clean_q(clean):
 
 
 def test_clean_signal_passes_the_fault_detectors(clean_q):
-    for name in ("clipping", "true_peak", "bandwidth", "silence", "dc_offset", "stereo",
-                 "noise_floor", "loudness", "crest_factor"):
+    for name in (
+        "clipping",
+        "true_peak",
+        "bandwidth",
+        "silence",
+        "dc_offset",
+        "stereo",
+        "noise_floor",
+        "loudness",
+        "crest_factor",
+    ):
         assert clean_q.detections[name].status == "pass", clean_q.detections[name].reason
     assert clean_q.score is not None and clean_q.score >= 0.95
 
@@ -104,7 +115,7 @@ def test_bandwidth_unknown_without_spectrum():
 
 def test_edge_silence(clean):
     pad = np.zeros((2, 6 * SR), np.float32)
-    padded = np.concatenate([pad, clean, pad[:, : SR]], axis=1)
+    padded = np.concatenate([pad, clean, pad[:, :SR]], axis=1)
     det = assess_array(padded, SR).detections["silence"]
     assert det.status == "fail"
     assert det.details["leading_s"] == pytest.approx(6.0, abs=0.15)

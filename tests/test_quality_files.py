@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from linernotes.models.quality import Detection, ObjectiveQuality
 from linernotes.quality import QualityFilter
-from linernotes.quality.detection import Detection
 from linernotes.quality.external import load_external
 from linernotes.quality.model_score import model_quality
-from linernotes.quality.objective import ObjectiveQuality
 from linernotes.quality.scores_file import (
     ScoreEntry,
     cache_path,
@@ -23,13 +22,23 @@ from linernotes.quality.scores_file import (
 from linernotes.quality.section import combine
 
 USERS_FILE = {
-    "song-id-1": {"song_id": "song-id-1", "title": "Song Title",
-                  "scores": {"content_usefulness": 0.85, "production_quality": 0.92,
-                             "content_enjoyment": 0.78, "production_complexity": 0.65,
-                             "overall_recommendation_score": 0.82,
-                             "overall_quality_score": 0.82}},
-    "song-id-2": {"song_id": "song-id-2", "title": "Weak",
-                  "scores": {"overall_quality_score": 0.31}},
+    "song-id-1": {
+        "song_id": "song-id-1",
+        "title": "Song Title",
+        "scores": {
+            "content_usefulness": 0.85,
+            "production_quality": 0.92,
+            "content_enjoyment": 0.78,
+            "production_complexity": 0.65,
+            "overall_recommendation_score": 0.82,
+            "overall_quality_score": 0.82,
+        },
+    },
+    "song-id-2": {
+        "song_id": "song-id-2",
+        "title": "Weak",
+        "scores": {"overall_quality_score": 0.31},
+    },
 }
 
 
@@ -52,8 +61,11 @@ def test_users_scores_file_reads_and_round_trips(users_scores: Path, tmp_path: P
 
 
 def test_cache_round_trip_with_subfolder_ids(tmp_path: Path):
-    e = ScoreEntry(song_id="sub/three", title="Three",
-                   scores={"production_quality": 0.5, "overall_quality_score": 0.6})
+    e = ScoreEntry(
+        song_id="sub/three",
+        title="Three",
+        scores={"production_quality": 0.5, "overall_quality_score": 0.6},
+    )
     p = write_cache_entry(tmp_path / "cache", e)
     assert p == cache_path(tmp_path / "cache", "sub/three") and p.name == "sub__three.json"
     back = read_cache(tmp_path / "cache")
@@ -151,8 +163,9 @@ def test_dataframe_scores_fill_gaps_and_scorer_computes_missing(users_scores: Pa
     assert qf.score("song-id-2") == 0.31  # the scores file wins
     assert qf.score("y") == 0.7
     asked = []
-    qf2 = QualityFilter(threshold=0.5, scores={"a": 0.2},
-                        scorer=lambda sid: asked.append(sid) or 0.8)
+    qf2 = QualityFilter(
+        threshold=0.5, scores={"a": 0.2}, scorer=lambda sid: asked.append(sid) or 0.8
+    )
     assert qf2.filter(["a", "b"]) == ["b"]
     assert asked == ["b"]
     assert qf2.score("b") == 0.8 and asked == ["b"]  # computed once
@@ -168,8 +181,9 @@ def test_require_pass_rejects_flagged_tracks_with_reason():
     kept, rejected = qf.split(["clip", "warned", "fine"])
     assert [d.song_id for d in kept] == ["warned", "fine"]
     assert rejected[0].reason.startswith("clipping fail")
-    strict = QualityFilter(threshold=0.4, scores=scores, require_pass=["clipping"],
-                           reject_warn=True)
+    strict = QualityFilter(
+        threshold=0.4, scores=scores, require_pass=["clipping"], reject_warn=True
+    )
     assert strict.filter(["clip", "warned", "fine"]) == ["fine"]
 
 

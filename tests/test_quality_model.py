@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from linernotes.quality.model_score import (
-    DEFAULT_MODEL_WEIGHTS,
     check_weights,
     model_quality,
     model_quality_from_listen,
     model_quality_from_text,
 )
+from linernotes.quality.weights import MODEL_WEIGHTS
 
 GOOD = (
     '{"genre": "rock", "tempo": "fast", "key": "E minor", "instruments": "guitar",'
@@ -22,7 +22,7 @@ EXPECTED = 0.15 * 0.8 + 0.30 * 0.9 + 0.25 * 0.7 + 0.10 * 0.6 + 0.20 * 0.75
 
 
 def test_default_weights_are_the_published_formula():
-    assert DEFAULT_MODEL_WEIGHTS == {
+    assert MODEL_WEIGHTS == {
         "content_usefulness": 0.15,
         "production_quality": 0.30,
         "content_enjoyment": 0.25,
@@ -57,7 +57,9 @@ def test_truncated_reply_is_partial_and_renormalised():
     mq = model_quality_from_text(reply)
     assert mq.status == "partial"
     assert set(mq.missing) == {
-        "content_enjoyment", "production_complexity", "overall_recommendation_score"
+        "content_enjoyment",
+        "production_complexity",
+        "overall_recommendation_score",
     }
     assert mq.score == pytest.approx((0.15 * 0.8 + 0.30 * 0.9) / 0.45, abs=1e-4)
 
@@ -80,8 +82,9 @@ def test_unusable_replies_are_marked_never_zero(reply):
 
 
 def test_out_of_range_scores_are_dropped_with_a_note():
-    mq = model_quality({"content_usefulness": 0.5, "production_quality": 1.7,
-                        "content_enjoyment": -0.2})
+    mq = model_quality(
+        {"content_usefulness": 0.5, "production_quality": 1.7, "content_enjoyment": -0.2}
+    )
     assert mq.status == "partial"
     assert mq.scores == {"content_usefulness": 0.5}
     assert "production_quality" in mq.reason and "content_enjoyment" in mq.reason

@@ -6,13 +6,8 @@ import numpy as np
 import pytest
 from quality_signals import SR, brick_wall, clean_stereo
 
-from linernotes.quality.spectrum import (
-    SpectrumAccumulator,
-    analyse_bandwidth,
-    effective_bandwidth_hz,
-    noise_floor,
-    third_octave_edges,
-)
+from linernotes.dsp import SpectrumAccumulator, third_octave_edges
+from linernotes.quality.spectrum import analyse_bandwidth, effective_bandwidth_hz, noise_floor
 
 
 def accumulate(y: np.ndarray, sr: int = SR, chunk: int = SR, **kw) -> object:

@@ -9,11 +9,11 @@ import numpy as np
 from quality_signals import SR, brick_wall, clean_stereo, to_16bit
 
 from linernotes.analyzers.loudness import LoudnessParams, analyze_loudness
-from linernotes.analyzers.quality_signal import analyze_signal_quality
 from linernotes.analyzers.registry import get_stage
+from linernotes.dsp import SpectrumAccumulator
 from linernotes.features import extract_features_from_array
 from linernotes.quality.build import objective_from_loudness, objective_from_record
-from linernotes.quality.spectrum import SpectrumAccumulator
+from linernotes.quality.stage import analyze_signal_quality
 
 
 def test_stage_is_registered_after_loudness():

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 from test_reconcile_fixtures import listen_section, measured_record
 
-from linernotes.edits.model import Edit, parse_value
+from linernotes.models import Edit
 from linernotes.reconcile import ReconcileOptions, reconcile
+from linernotes.reconcile.fields import parse_value
 from linernotes.reconcile.normalize import (
     canonical_key,
     canonical_time_signature,

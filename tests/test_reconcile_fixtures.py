@@ -9,8 +9,8 @@ from typing import Any
 
 from linernotes.listen.backends.base import AudioUse
 from linernotes.listen.parse import parse_reply
-from linernotes.listen.section import ListenEntry, ListenSection
-from linernotes.record import AnalysisSection, FileInfo, Provenance, TrackRecord
+from linernotes.models import AnalysisSection, FileInfo, Provenance, TrackRecord
+from linernotes.models.listen import ListenEntry, ListenSection
 
 KINDS = {
     "caption": "text",

@@ -4,19 +4,17 @@ protocol with ``response_format: json_schema``."""
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from json_server import JsonServer, Request, chat_completion
 from test_reconcile_fixtures import listen_section, measured_record
 
-from linernotes.listen.backends.http import HttpClient
+from linernotes.http import HttpClient
 from linernotes.reconcile import ReconcileOptions, reconcile
 from linernotes.reconcile.llm import STRUCTURE_SCHEMA, LLMStructurer
-from linernotes.record import TrackRecord
 
 
-class ChatServer:
+class ChatServer(JsonServer):
     """A chat-completions server answering each request with ``self.reply`` (a dict made
     into the assistant message's JSON content) or an HTTP error status."""
 
@@ -25,57 +23,22 @@ class ChatServer:
         self.headers: list[dict] = []
         self.reply: dict | None = None
         self.status = 200
-        outer = self
+        super().__init__(self.respond)
+        self.base_url = self.url + "/v1"
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.requests.append({"path": self.path, "body": body})
-                outer.headers.append(dict(self.headers))
-                if outer.status != 200:
-                    data = {"error": {"message": "model not found", "type": "invalid_request"}}
-                else:
-                    data = {
-                        "id": "chatcmpl-1",
-                        "object": "chat.completion",
-                        "model": body["model"],
-                        "choices": [
-                            {
-                                "index": 0,
-                                "finish_reason": "stop",
-                                "message": {
-                                    "role": "assistant",
-                                    "content": json.dumps(outer.reply),
-                                },
-                            }
-                        ],
-                        "usage": {"prompt_tokens": 10, "completion_tokens": 10},
-                    }
-                raw = json.dumps(data).encode()
-                self.send_response(outer.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def respond(self, request: Request) -> tuple[int, dict]:
+        self.requests.append({"path": request.path, "body": request.body})
+        self.headers.append(request.headers)
+        if self.status != 200:
+            return self.status, {"error": {"message": "model not found", "type": "invalid_request"}}
+        usage = {"prompt_tokens": 10, "completion_tokens": 10}
+        return 200, chat_completion(request.body["model"], json.dumps(self.reply), usage)
 
 
 @pytest.fixture
 def chat_server():
-    server = ChatServer()
-    yield server
-    server.close()
+    with ChatServer() as server:
+        yield server
 
 
 def _record():
@@ -145,9 +108,10 @@ def test_llm_answer_missing_keys_is_refused(chat_server):
 
 
 def test_export_cli_structures_with_the_llm(chat_server, music_dir, tmp_path, monkeypatch):
+    from records import attach
     from test_edits import run_cli
 
-    from linernotes.runner import analyze_paths
+    from linernotes.library import analyze_paths
 
     monkeypatch.delenv("LINERNOTES_DB", raising=False)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
@@ -160,10 +124,7 @@ def test_export_cli_structures_with_the_llm(chat_server, music_dir, tmp_path, mo
         "is_instrumental": True,
     }
     assert analyze_paths([music_dir]).exit_code == 0
-    record_path = music_dir / "one.linernotes.json"
-    record = TrackRecord.load(record_path)
-    record.listen = listen_section({"caption": "clicks and an organ"})
-    record_path.write_text(record.to_json())
+    attach(music_dir / "one.flac", {"caption": "clicks and an organ"})
     out = tmp_path / "out"
     argv = ["export", str(music_dir), "--to", "ace-step", "--out", str(out),
             "--llm-base-url", chat_server.base_url, "--llm-model", "m", "--hint",

@@ -1,19 +1,27 @@
 """Metadata lookup: tags first, then a MusicBrainz recording search against a local server
-answering in the real ``/ws/2/recording?fmt=json`` shape, candidates scored by duration
+answering in the real ``/ws/2/recording?fmt=json`` shape (and, when told to, as MusicBrainz
+does when it is down or rate-limiting: 503 with its JSON error), candidates scored by duration
 (0.5), year (0.3) and artist (0.2)."""
 
 from __future__ import annotations
 
+import itertools
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import time
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from local_http import LocalServer, send_json
 from test_reconcile_fixtures import measured_record
 
 from linernotes.reconcile import ReconcileOptions, reconcile
-from linernotes.reconcile.musicbrainz import MusicBrainzLookup, query_terms, score_candidate
+from linernotes.reconcile.musicbrainz import (
+    MusicBrainzError,
+    MusicBrainzLookup,
+    query_terms,
+    score_candidate,
+)
 
 
 def recording(rid, title, artist, length_ms, date):
@@ -35,32 +43,59 @@ RECORDINGS = [
 ]
 
 
+#: What MusicBrainz answers a client over its rate limit (HTTP 503).
+RATE_LIMITED = {"error": "Your requests are exceeding the allowable rate limit. Please see"
+                " https://wiki.musicbrainz.org/MusicBrainz_API/Rate_Limiting for more"
+                " information."}  # fmt: skip
+
+
+class MBServer:
+    """``/ws/2/recording`` on 127.0.0.1: ``script`` answers first (status, headers, body),
+    then the recordings; ``down`` answers 503 to everything. Each request's arrival time and
+    query are kept in ``seen``."""
+
+    def __init__(self) -> None:
+        self.seen: list[dict] = []
+        self.script: list[tuple[int, dict[str, str], dict]] = []
+        self.down = False
+        mb = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                parts = urlsplit(self.path)
+                mb.seen.append({"path": parts.path, "query": parse_qs(parts.query),
+                                "agent": self.headers.get("User-Agent"),
+                                "at": time.monotonic()})  # fmt: skip
+                if mb.script:
+                    status, headers, body = mb.script.pop(0)
+                    send_json(self, status, body, headers)
+                elif mb.down:
+                    send_json(self, 503, RATE_LIMITED)
+                else:
+                    send_json(self, 200, {"created": "2026-01-01T00:00:00.000Z",
+                                          "count": len(RECORDINGS), "offset": 0,
+                                          "recordings": RECORDINGS})  # fmt: skip
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.local = LocalServer(Handler)
+        self.url = self.local.url
+
+    def close(self) -> None:
+        self.local.close()
+
+
 @pytest.fixture
-def mb_server():
-    seen: list[dict] = []
+def mb():
+    server = MBServer()
+    yield server
+    server.close()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            parts = urlsplit(self.path)
-            seen.append({"path": parts.path, "query": parse_qs(parts.query),
-                         "agent": self.headers.get("User-Agent")})  # fmt: skip
-            body = {"created": "2026-01-01T00:00:00.000Z", "count": len(RECORDINGS),
-                    "offset": 0, "recordings": RECORDINGS}  # fmt: skip
-            raw = json.dumps(body).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(raw)))
-            self.end_headers()
-            self.wfile.write(raw)
 
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    server.shutdown()
-    server.server_close()
+@pytest.fixture
+def mb_server(mb):
+    return mb.url, mb.seen
 
 
 def test_scoring_weights():
@@ -104,17 +139,66 @@ def test_embedded_tags_win_over_the_lookup(mb_server):
     assert conflicts["title"].chosen_source == "tags"
 
 
-def test_no_match_and_unreachable_service():
+def test_no_match_is_not_a_failure(mb_server):
+    url, _ = mb_server
     record = measured_record(duration=200.0, path="/music/untitled.mp3")
-    lookup = MusicBrainzLookup(base_url="http://127.0.0.1:9", min_interval_s=0.0, timeout_s=2)
-    assert lookup(record) is None
+    lookup = MusicBrainzLookup(base_url=url, min_interval_s=0.0)
+    assert lookup(record) is None and lookup.failures == []
+
+
+def test_unreachable_service_is_a_failure():
+    record = measured_record(duration=200.0, path="/music/Ada Lane - Night Drive.mp3")
+    delays: list[float] = []
+    lookup = MusicBrainzLookup(base_url="http://127.0.0.1:9", min_interval_s=0.0, timeout_s=2,
+                               max_retries=1, sleep=delays.append)  # fmt: skip
+    with pytest.raises(MusicBrainzError, match="failed after 2 attempts: connection failed"):
+        lookup.find(record)
+    assert lookup(record) is None  # in a batch: recorded, and the batch carries on
+    assert lookup.failures[0][0] == "/music/Ada Lane - Night Drive.mp3"
+    assert "connection failed" in lookup.failures[0][1]
+
+
+def test_rate_limiting_is_retried_after_the_time_the_service_asks(mb):
+    record = measured_record(duration=201.5, path="/music/Ada Lane - Night Drive.mp3")
+    mb.script = [(503, {"Retry-After": "3"}, RATE_LIMITED), (503, {}, RATE_LIMITED)]
+    delays: list[float] = []
+    lookup = MusicBrainzLookup(base_url=mb.url, min_interval_s=0.0, sleep=delays.append)
+    assert lookup(record).recording_id == "single" and lookup.failures == []
+    assert len(mb.seen) == 3
+    assert delays[0] == 3.0 and 1.5 <= delays[1] <= 2.5  # Retry-After, then backoff
+
+
+def test_a_service_that_stays_down_is_reported_and_no_longer_asked(mb):
+    mb.down = True
+    lookup = MusicBrainzLookup(base_url=mb.url, min_interval_s=0.0, max_retries=2,
+                               sleep=lambda s: None)  # fmt: skip
+    records = [measured_record(duration=200.0, path=f"/music/Ada Lane - Song {i}.mp3")
+               for i in range(5)]  # fmt: skip
+    assert [lookup(r) for r in records] == [None] * 5
+    assert len(mb.seen) == 9  # 3 tracks x 3 attempts, then no more asking
+    reasons = [reason for _, reason in lookup.failures]
+    assert len(reasons) == 5
+    assert all("failed after 3 attempts: HTTP 503: Your requests are exceeding" in r
+               for r in reasons[:3])  # fmt: skip
+    assert reasons[3].startswith("not asked after 3 failures in a row: ")
+
+
+def test_requests_are_spaced_by_the_rate_limit_retries_included(mb):
+    records = [measured_record(duration=201.5, path="/music/Ada Lane - Night Drive.mp3")] * 2
+    mb.script = [(503, {}, RATE_LIMITED)]
+    lookup = MusicBrainzLookup(base_url=mb.url, min_interval_s=0.25, base_delay_s=0.001)
+    assert [lookup(r).recording_id for r in records] == ["single", "single"]
+    starts = [request["at"] for request in mb.seen]
+    assert len(starts) == 3
+    assert min(b - a for a, b in itertools.pairwise(starts)) >= 0.24
+    assert MusicBrainzLookup().http.min_interval_s == 1.0  # MusicBrainz's one per second
 
 
 def test_export_cli_lookup(mb_server, tmp_path, monkeypatch, song_120_a_minor):
     from test_edits import run_cli
 
     from linernotes.audio.encode import write_audio
-    from linernotes.runner import analyze_paths
+    from linernotes.library import analyze_paths
 
     monkeypatch.delenv("LINERNOTES_DB", raising=False)
     url, seen = mb_server
@@ -131,3 +215,25 @@ def test_export_cli_lookup(mb_server, tmp_path, monkeypatch, song_120_a_minor):
     info = json.loads((out / "audiocraft" / "Ada Lane - Night Drive.json").read_text())
     assert (info["title"], info["artist"]) == ("Night Drive", "Ada Lane")
     assert len(seen) == 1
+
+
+def test_export_cli_reports_a_failed_lookup(mb, tmp_path, monkeypatch, song_120_a_minor, capsys):
+    from test_edits import run_cli
+
+    from linernotes.audio.encode import write_audio
+    from linernotes.library import analyze_paths
+
+    monkeypatch.delenv("LINERNOTES_DB", raising=False)
+    mb.down = True
+    y, sr = song_120_a_minor
+    folder = tmp_path / "lib"
+    folder.mkdir()
+    write_audio(folder / "Ada Lane - Night Drive.flac", y[:, : sr * 8], sr)
+    assert analyze_paths([folder]).exit_code == 0
+    monkeypatch.setattr("time.sleep", lambda s: None)  # the backoff, not waited for here
+    out = tmp_path / "out"
+    argv = ["export", str(folder), "--to", "audiocraft", "--out", str(out), "--lookup",
+            "--musicbrainz-url", mb.url]  # fmt: skip
+    assert run_cli(argv) == 1
+    assert "lookup failed: " in capsys.readouterr().err
+    assert (out / "audiocraft" / "Ada Lane - Night Drive.json").exists()  # exported anyway

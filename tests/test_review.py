@@ -10,9 +10,11 @@ import pytest
 from test_edits import run_cli
 from test_reconcile_fixtures import listen_section, measured_record
 
+from linernotes.library import Library
+from linernotes.library.location import new_location
+from linernotes.models import AnalysisSection, TrackRecord
 from linernotes.reconcile.core import ReconcileOptions, reconcile
 from linernotes.reconcile.review import MEASURED_REVIEW_BELOW, OCTAVE_AMBIGUITY
-from linernotes.record import AnalysisSection, TrackRecord
 
 
 def with_runner_up(record: TrackRecord, key: str = "A minor", score: float = 0.7) -> TrackRecord:
@@ -77,7 +79,7 @@ def test_half_double_decision_and_model_conflicts_give_reasons_and_alternatives(
 
 
 def test_human_values_are_never_flagged():
-    from linernotes.edits.model import Edit
+    from linernotes.models import Edit
 
     record = measured_record(bpm=128.0, confidence=0.2)
     edit = Edit(content_hash="a" * 64, field="bpm", value=64.0, author="ann")
@@ -88,11 +90,13 @@ def test_human_values_are_never_flagged():
 
 @pytest.fixture
 def review_dir(tmp_path: Path, monkeypatch) -> Path:
-    """Three tracks with hand-made records (no decoding needed): ``shaky.flac`` (bpm and key
-    confidence 0.2), ``sure.flac`` (0.95, captioned), ``mid.wav`` (0.4)."""
+    """Three tracks with hand-made records saved in their library (no decoding needed):
+    ``shaky.flac`` (bpm and key confidence 0.2), ``sure.flac`` (0.95), ``mid.wav`` (0.4), all
+    captioned."""
     monkeypatch.delenv("LINERNOTES_DB", raising=False)
     folder = tmp_path / "set"
     folder.mkdir()
+    library = Library(new_location(folder))
     for n, (name, confidence) in enumerate([("shaky.flac", 0.2), ("sure.flac", 0.95),
                                             ("mid.wav", 0.4)]):  # fmt: skip
         (folder / name).write_bytes(b"not decoded here")
@@ -103,8 +107,8 @@ def review_dir(tmp_path: Path, monkeypatch) -> Path:
              "genre_mood_inst": "Genre: jazz\nMood: calm\nInstruments: piano, drums"},
             content_hash=record.file.content_hash,
         )  # fmt: skip
-        stem = name.rsplit(".", 1)[0]
-        (folder / f"{stem}.linernotes.json").write_text(record.to_json())
+        library.save(folder / name, record)
+    library.close()
     return folder
 
 

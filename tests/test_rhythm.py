@@ -341,7 +341,8 @@ def test_meter_confidence_is_the_fitted_model_of_the_choice_and_names_the_runner
     assert 0.0 < four.meter_confidence < 1.0 and 0.0 < three.meter_confidence < 1.0
     assert three.meter_confidence == pytest.approx(meter_confidence("triple"))
     assert four.meter_confidence == pytest.approx(
-        meter_confidence("two_or_four", four.meter_decision_margin or 0.0))
+        meter_confidence("two_or_four", four.meter_decision_margin or 0.0)
+    )
     # every choice is an honest doubt on real music (under 0.8); no metre, no confidence
     assert all(meter_confidence(d, m) < 0.8 for d in ("two_or_four", "six_or_twelve", "triple")
                for m in (0.0, 0.3))
@@ -485,8 +486,7 @@ def test_faint_pulse_above_chance_gets_its_tempo_when_pitch_changes_find_none():
     y, _, _ = click_track(120, dur=40.0)
     features = extract_features_from_array(y, SR)
     # Every onset tempo counts as faint here, and the pitch changes can never be periodic.
-    faint = {"min_tempo_strength": 1.5, "tempo_strength_noise": 0.0,
-             "change_strength_noise": 100.0}
+    faint = {"min_tempo_strength": 1.5, "tempo_strength_noise": 0.0, "change_strength_noise": 100.0}
     kept = rhythm(features, RhythmParams(**faint))
     assert close(kept.bpm, 120)
     refused = rhythm(features, RhythmParams(**faint, long_tempo_strength=1.5))

@@ -9,20 +9,21 @@ audio at all, plus a sibling-layout loop.
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 from pathlib import Path
 
 import numpy as np
 import pytest
+from records import fresh_copy
 from synth import chord, click_track, tone
 
 from linernotes.audio.encode import write_audio
 from linernotes.export import bark, hf, info
-from linernotes.export.registry import collect_tracks, export_dataset, export_tracks
-from linernotes.record import StemInfo, TrackRecord
-from linernotes.runner import analyze_paths, find_audio
-from linernotes.stems import find_tracks, rhythm_complexity, split_stems
+from linernotes.export.registry import export_tracks
+from linernotes.library import analyze_paths, collect_tracks, export_dataset
+from linernotes.library.scan import find_audio, find_tracks, scan_audio, split_stems
+from linernotes.models import StemInfo, TrackRecord
+from linernotes.pipeline.stems import rhythm_complexity
 
 SR = 22050
 SECONDS = 6.0
@@ -53,10 +54,7 @@ def analysed(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def dataset(analysed: Path, tmp_path: Path, monkeypatch) -> Path:
-    monkeypatch.delenv("LINERNOTES_DB", raising=False)
-    copy = tmp_path / "dataset"
-    shutil.copytree(analysed, copy)
-    return copy
+    return fresh_copy(analysed, tmp_path, monkeypatch)
 
 
 def stems_of(folder: Path, record_name: str) -> dict[str, StemInfo]:
@@ -123,7 +121,7 @@ def test_split_stems_recognises_both_layouts():
 def test_find_tracks_on_disk(analysed: Path):
     song = analysed / "Song A"
     assert [p.name for p in find_audio([analysed])] == ["loop.wav", "full_mix.flac"]
-    assert len(find_audio([analysed], include_stems=True)) == 9
+    assert len(scan_audio([analysed])) == 9
     # a mix named on its own still gets the stems beside it; a stem named alone is a track
     plan = find_tracks([song / "full_mix.flac"])
     assert [s.path.name for s in plan.stems[song / "full_mix.flac"]] == [
@@ -224,9 +222,7 @@ def test_export_does_not_treat_stems_as_tracks(dataset: Path):
 
 
 def test_hf_stem_columns_load_as_audio(dataset: Path, tmp_path: Path):
-    datasets = pytest.importorskip("datasets")
-    pytest.importorskip("soundfile")
-    pytest.importorskip("librosa")  # datasets needs it to read audio columns
+    import datasets  # dev dependencies: installed by `make test`
     out = tmp_path / "out"
     report = export_dataset(dataset, ["hf"], out=out, copy_audio=True)
     assert report.ok, report.formats[0].problems
@@ -250,12 +246,15 @@ def test_hf_stem_columns_load_as_audio(dataset: Path, tmp_path: Path):
     )
     assert isinstance(loaded.features["drums"], datasets.Audio)
     assert isinstance(loaded.features["other"], datasets.Audio)
-    # Decoding inside datasets needs librosa (not a test dependency): read the file it
-    # resolved with soundfile instead.
-    soundfile = pytest.importorskip("soundfile")
-    first = loaded.cast_column("drums", datasets.Audio(decode=False)).cast_column(
-        "audio", datasets.Audio(decode=False)
-    )[0]
+    # Read the files datasets resolved with soundfile: decoding inside datasets would need
+    # librosa, which this check does not.
+    import soundfile
+
+    raw = loaded
+    for name, feature in loaded.features.items():
+        if isinstance(feature, datasets.Audio):
+            raw = raw.cast_column(name, datasets.Audio(decode=False))
+    first = raw[0]
     cell = first["drums"]
     drums, rate = soundfile.read(cell["path"])
     assert rate == SR

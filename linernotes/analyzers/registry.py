@@ -114,8 +114,9 @@ def analyzer(
 
 
 def registered_stages() -> list[Stage]:
-    """All stages, ordered so that every stage comes after the stages it reads."""
-    _load_builtin_analyzers()
+    """All stages, ordered so that every stage comes after the stages it reads (the built-in
+    analyzers register when :mod:`linernotes.analyzers` is imported, which importing this
+    module does)."""
     ordered: list[Stage] = []
     seen: set[str] = set()
 
@@ -138,16 +139,4 @@ def registered_stages() -> list[Stage]:
 
 
 def get_stage(name: str) -> Stage:
-    _load_builtin_analyzers()
     return _REGISTRY[name]
-
-
-def _load_builtin_analyzers() -> None:
-    # Importing the modules registers their stages.
-    from linernotes.analyzers import (  # noqa: F401
-        loudness,
-        quality_signal,
-        rhythm,
-        timbre,
-        tonal,
-    )

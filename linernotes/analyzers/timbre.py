@@ -64,18 +64,24 @@ class TimbreResult(BaseModel):
 
     n_frames: int = 0
     active_fraction: float | None = None
+    """Share of the frames that sound (the statistics below are over those)."""
     centroid_mean_hz: float | None = None
     centroid_std_hz: float | None = None
+    """Spectral centroid: the brightness."""
     bandwidth_mean_hz: float | None = None
     bandwidth_std_hz: float | None = None
     rolloff_mean_hz: float | None = None
     rolloff_std_hz: float | None = None
+    """Frequency below which 85 % of the energy lies."""
     flatness_mean: float | None = None
     flatness_std: float | None = None
+    """Spectral flatness: 0 for a pure tone, 1 for white noise."""
     zcr_mean: float | None = None
     zcr_std: float | None = None
+    """Zero-crossing rate, crossings per sample."""
     contrast_mean_db: list[float] = Field(default_factory=list)
     contrast_std_db: list[float] = Field(default_factory=list)
+    """Octave-band peak/valley contrast, one entry per band."""
     mfcc_mean: list[float] = Field(default_factory=list)
     mfcc_var: list[float] = Field(default_factory=list)
 

@@ -19,7 +19,8 @@ CODEC_BY_SUFFIX = {
     ".m4a": "aac",
     ".aac": "aac",
 }
-_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 8: "7.1"}
+#: FFmpeg's channel layout for each channel count it names.
+CHANNEL_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 8: "7.1"}
 
 
 def write_audio(
@@ -43,7 +44,7 @@ def write_audio(
         raise ValueError(f"no encoder for extension {p.suffix!r}")
     data = np.atleast_2d(np.asarray(y, dtype=np.float32))
     channels = data.shape[0]
-    layout = _LAYOUTS.get(channels)
+    layout = CHANNEL_LAYOUTS.get(channels)
     if layout is None:
         raise ValueError(f"unsupported channel count {channels}")
     out_rate = 48000 if codec_name == "libopus" else sr

@@ -18,10 +18,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from linernotes import __version__
 from linernotes.export.base import ExportTarget, ExportTrack, FileWriter, bpm_int
-from linernotes.reconcile.model import RECONCILE_VERSION
+from linernotes.models.final import RECONCILE_VERSION
 from linernotes.reconcile.normalize import ACE_LANGUAGES, canonical_key
+from linernotes.version import __version__
 
 NAME = "ace-step"
 TRAINER = "ACE-Step"
@@ -70,6 +70,9 @@ def _audit(track: ExportTrack) -> dict[str, Any]:
     if listen is not None:
         for prompt_id, entry in sorted(listen.entries.items()):
             analysis[prompt_id] = {"raw": entry.raw_text, "parsed": entry.parsed}
+        if listen.tagger is not None:  # the CPU listener's tags and caption (provenance tagger)
+            analysis["tagger"] = listen.tagger.model_dump(
+                mode="json", include={"tags", "vocals", "caption", "models"})
     pipeline = {
         "tool": f"linernotes {__version__}",
         "reconcile_version": RECONCILE_VERSION,

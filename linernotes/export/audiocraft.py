@@ -21,6 +21,9 @@ NAME = "audiocraft"
 TRAINER = "audiocraft"
 #: The audio audiocraft collects into manifests (``DEFAULT_EXTS`` in its data/audio_dataset.py).
 AUDIO_EXTENSIONS = frozenset({".wav", ".mp3", ".flac", ".ogg", ".m4a"})
+#: ``audio_read`` and ``audio_info`` (its data/audio.py) decode these with ``soundfile``
+#: (libsndfile), the rest with torchaudio or PyAV (FFmpeg).
+LIBSNDFILE_EXTENSIONS = frozenset({".flac", ".ogg"})
 #: ``MusicDataset`` finds the info at ``Path(path).with_suffix('.json')``.
 FILES_BY_STEM = True
 MANIFEST = "data.jsonl"

@@ -2,11 +2,11 @@
 ``bark_training_dataset_<id>.json`` and ``training_instructions_<id>.md``, and a ``manifest``
 with one entry per track for batch training.
 
-Every track contributes its main-track prompt (``full_track``, weight 1.0); each measured stem
-(:mod:`linernotes.stems`) adds a ``stems`` entry (type, description, technical features such
-as ``onset_density`` and ``rhythm_complexity``) and a ``stem`` prompt with weight 0.7. The
-stem descriptions are built from the measurements only, so they never claim more than was
-measured. Silent or unreadable stems are left out and named in the training notes."""
+Every track contributes its main-track prompt (``full_track``, weight 1.0); each measured
+stem (:mod:`linernotes.pipeline.stems`) adds a ``stems`` entry (type, description, technical
+features such as ``onset_density`` and ``rhythm_complexity``) and a ``stem`` prompt with
+weight 0.7. The stem descriptions are built from the measurements only, so they never claim
+more than was measured. Silent or unreadable stems are left out and named in the training notes."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from linernotes.export.base import ExportStem, ExportTarget, ExportTrack, FileWriter, bpm_int
-from linernotes.record import StemFeatures
+from linernotes.models import StemFeatures
 
 NAME = "bark"
 MANIFEST = "manifest.json"

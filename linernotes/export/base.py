@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from linernotes.fileio import write_atomic
-from linernotes.reconcile.model import FinalFields
-from linernotes.record import StemInfo, TrackRecord
+from linernotes.models import StemInfo, TrackRecord
+from linernotes.models.final import FinalFields
 
 
 @dataclass

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from linernotes.export.base import ExportStem, ExportTarget, ExportTrack, FileWriter
-from linernotes.stems import STEM_TYPES
+from linernotes.models import STEM_TYPES
 
 NAME = "hf"
 METADATA = "metadata.jsonl"

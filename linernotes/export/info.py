@@ -3,7 +3,7 @@ JSON, merged: a key another tool wrote is never dropped), ``<stem>.BEATS_GRID`` 
 ``<stem>.DOWNBEATS`` (one time in seconds per line). ``.INFO`` files are never deleted.
 
 In the stem folder layout (``Track Name/full_mix.flac`` beside ``drums.mp3``...; see
-:mod:`linernotes.stems`) the files are named after the folder, as that layout's users expect:
+:mod:`linernotes.library.scan`) the files are named after the folder, as that layout's users expect:
 ``Track Name/Track Name.INFO``, ``.BEATS_GRID``, ``.DOWNBEATS``. Each measured stem's
 features join the ``.INFO`` as flat keys ``stems.<type>.<feature>`` (``stems.drums.onset_density``)
 beside ``stems.<type>.file``, so the top-level merge keeps every key of every tool; a silent
@@ -19,7 +19,7 @@ from typing import Any
 from linernotes.export.base import ExportTarget, ExportTrack, FileWriter
 from linernotes.export.features import scalar_features
 from linernotes.fileio import format_times, read_times
-from linernotes.stems import MIX_NAMES
+from linernotes.models import MIX_NAMES
 
 NAME = "info"
 INFO = ".INFO"

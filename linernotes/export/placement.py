@@ -8,12 +8,19 @@ defining
 
 - ``AUDIO_EXTENSIONS``: the extensions its trainer reads (lower case, with the dot);
 - ``FILES_BY_STEM``: whether its trainer finds a track's files by the stem alone;
-- ``TRAINER``: the trainer's name, for the reasons given to the user.
+- ``TRAINER``: the trainer's name, for the reasons given to the user;
+- ``LIBSNDFILE_EXTENSIONS`` (optional): the extensions its loader decodes with libsndfile
+  (``soundfile``) rather than FFmpeg.
+
+A track's audio is readable as it is when the trainer reads its container and the trainer's
+decoder for that extension is not one that refused the file: a file FFmpeg refuses, which
+linernotes read with libsndfile (the record's ``file.decode.decoder``), is not readable by a
+loader that decodes it with FFmpeg (torchaudio, TorchCodec, PyAV).
 
 The rule (:func:`plan`):
 
-**With an output folder** every track is exported. Audio in a container the trainer cannot
-read is transcoded to FLAC into the export folder (streamed with the PyAV decoder, written
+**With an output folder** every track is exported. Audio the trainer cannot read as it is
+is transcoded to FLAC into the export folder (streamed with the decoder that read it, written
 atomically, tagged with the source's content hash so an unchanged source is never transcoded
 twice). Tracks of one folder that would share a stem (``song.mp3`` and ``song.flac``, or
 ``song.m4a`` transcoded next to ``song.flac``) are each given ``<stem>__<ext>`` —
@@ -38,8 +45,9 @@ from types import ModuleType
 
 import numpy as np
 
-from linernotes.audio.encode import finish_stream, mux_resampled
+from linernotes.audio.encode import CHANNEL_LAYOUTS, finish_stream, mux_resampled
 from linernotes.export.base import AudioWriteRefused, ExportTarget, ExportTrack, FileWriter
+from linernotes.models.decode import FFMPEG, LIBSNDFILE
 
 #: The container metadata key that records which source (by content hash) a transcode is of.
 SOURCE_TAG = "LINERNOTES_SOURCE_SHA256"
@@ -48,7 +56,6 @@ LOSSLESS_CODECS = ("flac", "alac", "wavpack", "tta", "ape", "mlp", "truehd", "sh
 #: The source tags copied into a transcode (container-technical keys are left behind).
 KEPT_TAGS = ("title", "artist", "album", "album_artist", "date", "year", "genre", "track",
              "disc", "composer", "comment", "copyright")  # fmt: skip
-_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 8: "7.1"}
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,7 @@ class TrainerAudio:
     trainer: str
     extensions: frozenset[str]
     by_stem: bool
+    sndfile_extensions: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, module: ModuleType) -> TrainerAudio | None:
@@ -70,10 +78,28 @@ class TrainerAudio:
             trainer=getattr(module, "TRAINER", module.__name__.rsplit(".", 1)[-1]),
             extensions=frozenset(e.lower() for e in extensions),
             by_stem=bool(getattr(module, "FILES_BY_STEM", False)),
+            sndfile_extensions=frozenset(
+                e.lower() for e in getattr(module, "LIBSNDFILE_EXTENSIONS", ())
+            ),
         )
 
     def reads(self, path: Path) -> bool:
         return path.suffix.lower() in self.extensions
+
+    def decoder_for(self, path: Path) -> str:
+        """The decoder the trainer's loader uses for files with ``path``'s extension."""
+        return LIBSNDFILE if path.suffix.lower() in self.sndfile_extensions else FFMPEG
+
+    def refusal(self, track: ExportTrack) -> str | None:
+        """Why the trainer cannot read ``track``'s audio as it is, or ``None`` when it can."""
+        if not self.reads(track.audio):
+            return f"{self.trainer} reads only {self.listing()} audio"
+        decode = track.record.file.decode
+        if decode.decoder != FFMPEG and self.decoder_for(track.audio) == FFMPEG:
+            return (f"FFmpeg refuses this file ({decode.ffmpeg_error}; linernotes read it with "
+                    f"{decode.decoder}) and {self.trainer} decodes "
+                    f"{track.audio.suffix.lower() or 'it'} with FFmpeg")  # fmt: skip
+        return None
 
     def listing(self) -> str:
         return " ".join(sorted(self.extensions))
@@ -143,9 +169,10 @@ def source_hash_of(path: Path) -> str | None:
 
 
 def transcode_flac(source: Path, dest: Path, *, source_hash: str) -> Path:
-    """Decode ``source`` with the PyAV decoder (streamed, one chunk in memory) and encode it
-    to FLAC at ``dest`` at its own rate and channel count: 24-bit for lossless sources of
-    more than 16 bits, else 16-bit. The source's tags are kept and ``source_hash`` recorded.
+    """Decode ``source`` (streamed, one chunk in memory; with libsndfile when FFmpeg refuses
+    it) and encode it to FLAC at ``dest`` at its own rate and channel count: 24-bit for
+    lossless sources of more than 16 bits, else 16-bit. The source's tags are kept and
+    ``source_hash`` recorded.
 
     Raises
     ------
@@ -159,7 +186,7 @@ def transcode_flac(source: Path, dest: Path, *, source_hash: str) -> Path:
 
     audio = open_audio(source)
     info = audio.info
-    layout = _LAYOUTS.get(info.channels)
+    layout = CHANNEL_LAYOUTS.get(info.channels)
     if layout is None:
         raise AudioError(source, f"{info.channels} channels: no FLAC channel layout for that")
     sample_format = "s32" if _deep_lossless(source) else "s16"
@@ -186,14 +213,17 @@ def _deep_lossless(path: Path) -> bool:
     """True for a lossless source whose samples carry more than 16 bits."""
     import av
 
+    from linernotes.audio.sndfile_decode import sample_bits
+
     try:
         with av.open(str(path)) as container:
             context = container.streams.audio[0].codec_context
             name = context.name or ""
             lossless = name.startswith("pcm_") or name in LOSSLESS_CODECS
             return lossless and context.format is not None and context.format.bits > 16
-    except (av.error.FFmpegError, OSError, IndexError):
-        return False
+    except (av.error.FFmpegError, OSError, IndexError):  # FFmpeg refuses it: ask libsndfile
+        bits = sample_bits(path)
+        return bits is not None and bits > 16
 
 
 def plan(
@@ -208,12 +238,13 @@ def plan(
     skipped: list[tuple[Path, str]] = []
     readable: list[ExportTrack] = []
     for track in tracks:
-        if audio.reads(track.audio) or target.out is not None:
+        refusal = audio.refusal(track)
+        if refusal is None or target.out is not None:
             readable.append(track)
         else:
             skipped.append((track.audio, (
-                f"{audio.trainer} reads only {audio.listing()} audio; export with --out to "
-                "get a FLAC copy it can read (nothing is written beside your audio)")))  # fmt: skip
+                f"{refusal}; export with --out to get a FLAC copy it can read (nothing is "
+                "written beside your audio)")))  # fmt: skip
     groups: dict[tuple[Path, str], list[ExportTrack]] = defaultdict(list)
     for track in readable:
         groups[(track.rel.parent, base_stem(track))].append(track)
@@ -267,10 +298,10 @@ def _into_folder(
                     name = f"{unique_stem(stem, track.audio.suffix)}_{n}"
                     n += 1
                 taken[folder].add(name)
-            suffix = track.audio.suffix if audio.reads(track.audio) else ".flac"
-            rel = folder / (name + suffix)
+            transcode = audio.refusal(track) is not None
+            rel = folder / (name + (".flac" if transcode else track.audio.suffix))
             placed = replace(track, rel=rel, stem=name)
-            if not audio.reads(track.audio):
+            if transcode:
                 try:
                     flac = transcoder.flac(track, target.out / rel, writer)
                 except Exception as exc:  # an undecodable file must not stop the export

@@ -1,4 +1,4 @@
-"""The export formats by name, and :func:`export_dataset`, which runs them over a folder.
+"""The export formats by name, and :func:`export_tracks`, which writes tracks in them.
 
 Each format module provides ``export(tracks, target, writer)`` and ``validate(folder)``
 (which reads the files back the way the format's trainer does); adding a format means
@@ -11,20 +11,13 @@ FLAC where the trainer cannot read the container, or skipped with a reason.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
-from linernotes.edits.store import EditStore, find_library
 from linernotes.export import ace_step, audiocraft, bark, hf, info, stable_audio, table
 from linernotes.export.base import ExportTarget, ExportTrack, FileWriter
 from linernotes.export.placement import TrainerAudio, Transcoder, plan
-from linernotes.reconcile.core import ReconcileOptions, reconcile
-from linernotes.reconcile.musicbrainz import LookupMatch
-from linernotes.record import TrackRecord
-
-#: A metadata lookup: a record in, a match (or none) out.
-Lookup = Callable[[TrackRecord], "LookupMatch | None"]
 
 
 @dataclass(frozen=True)
@@ -96,72 +89,6 @@ class FormatReport:
     skipped: list[tuple[Path, str]] = field(default_factory=list)
 
 
-@dataclass
-class ExportReport:
-    """The whole run: tracks exported, tracks skipped (with reasons), per-format results."""
-
-    tracks: list[ExportTrack] = field(default_factory=list)
-    skipped: list[tuple[Path, str]] = field(default_factory=list)
-    formats: list[FormatReport] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not any(f.problems for f in self.formats)
-
-
-def collect_tracks(
-    root: Path,
-    *,
-    records: Path | None = None,
-    db: Path | None = None,
-    options: ReconcileOptions | None = None,
-    exclude: Path | None = None,
-    lookup: Lookup | None = None,
-) -> tuple[list[ExportTrack], list[tuple[Path, str]]]:
-    """Every analysed track under ``root`` with its reconciled fields (human edits from the
-    library applied, ``lookup`` consulted per track when given); tracks without a record are
-    returned as skipped."""
-    from linernotes.lookup import find_record
-    from linernotes.outputs import OutputLayout
-    from linernotes.runner import find_audio
-
-    root = root.absolute()
-    files = [
-        f
-        for f in find_audio([root])
-        if exclude is None or not f.absolute().is_relative_to(exclude.absolute())
-    ]
-    layout = OutputLayout(files, root=root, out_dir=None)
-    library = db or find_library(root)
-    tracks: list[ExportTrack] = []
-    skipped: list[tuple[Path, str]] = []
-    store = EditStore(library) if library.is_file() else None
-    try:
-        for audio in files:
-            try:
-                record = find_record(audio, out_dir=records, db_path=db)
-            except LookupError as exc:
-                skipped.append((audio, str(exc)))
-                continue
-            edits = store.active(record.file.content_hash) if store else {}
-            track_options = options or ReconcileOptions()
-            if lookup is not None:
-                track_options = replace(track_options, lookup=lookup(record))
-            tracks.append(
-                ExportTrack(
-                    audio=audio.absolute(),
-                    rel=audio.absolute().relative_to(root),
-                    record=record,
-                    final=reconcile(record, edits, track_options),
-                    stem=layout.stem_path(audio).name,
-                )
-            )
-    finally:
-        if store is not None:
-            store.close()
-    return tracks, skipped
-
-
 def export_tracks(
     tracks: list[ExportTrack],
     root: Path,
@@ -192,33 +119,3 @@ def export_tracks(
             report.problems = fmt.validate(target.folder)
         reports.append(report)
     return reports
-
-
-def export_dataset(
-    root: str | Path,
-    formats: list[str],
-    *,
-    out: str | Path | None = None,
-    copy_audio: bool = False,
-    records: str | Path | None = None,
-    db: str | Path | None = None,
-    options: ReconcileOptions | None = None,
-    validate: bool = True,
-    lookup: Lookup | None = None,
-) -> ExportReport:
-    """Export every analysed track under ``root`` to ``formats`` (see :mod:`linernotes.export`)."""
-    root_path = Path(root)
-    out_path = Path(out) if out else None
-    tracks, skipped = collect_tracks(
-        root_path,
-        records=Path(records) if records else None,
-        db=Path(db) if db else None,
-        options=options,
-        exclude=out_path,
-        lookup=lookup,
-    )
-    report = ExportReport(tracks=tracks, skipped=skipped)
-    report.formats = export_tracks(
-        tracks, root_path, formats, out=out_path, copy_audio=copy_audio, validate=validate
-    )
-    return report

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from linernotes.export.base import ExportTarget, ExportTrack, FileWriter, bpm_int, dumps
+from linernotes.quality.build import overall_score
 
 NAME = "stable-audio"
 TRAINER = "stable-audio-tools"
@@ -83,20 +84,8 @@ def prompt(track: ExportTrack) -> str:
 
 
 def quality(track: ExportTrack) -> float | None:
-    """The track's overall quality in [0, 1]: the record's combined quality score (``linernotes
-    quality``), else the model's own overall score, else the score combined from the
-    measurements (and model scores) on the fly."""
-    record = track.record
-    if record.quality is not None and record.quality.combined_score is not None:
-        return record.quality.combined_score
-    entry = record.listen.entries.get("quality") if record.listen else None
-    if entry is not None and entry.parsed:
-        score = entry.parsed.get("overall_quality_score")
-        if isinstance(score, (int, float)):
-            return float(score)
-    from linernotes.quality.build import quality_section
-
-    return quality_section(record).combined_score
+    """The track's overall quality in [0, 1] (:func:`linernotes.quality.build.overall_score`)."""
+    return overall_score(track.record)
 
 
 def sample_json(track: ExportTrack) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from linernotes.export.base import ExportTarget, ExportTrack, FileWriter
 from linernotes.export.features import final_columns, scalar_features
-from linernotes.export.stable_audio import quality
+from linernotes.quality.build import overall_score
 
 NAME = "table"
 
@@ -25,7 +25,7 @@ def rows(tracks: list[ExportTrack], target: ExportTarget) -> list[dict[str, Any]
                                "content_hash": track.record.file.content_hash}  # fmt: skip
         row.update(final_columns(track))
         row["review"] = list(track.final.review)
-        row["quality_score"] = quality(track)
+        row["quality_score"] = overall_score(track.record)
         row.update(scalar_features(track))
         out.append(row)
     columns = list(dict.fromkeys(c for r in out for c in r))

@@ -24,12 +24,7 @@ from linernotes.listen.backends import (
     ListenOutput,
     make_backend,
 )
-from linernotes.listen.cache import (
-    ListenCache,
-    MemoryListenCache,
-    SQLiteListenCache,
-    cache_key,
-)
+from linernotes.listen.cache import ListenCache, MemoryListenCache, cache_key
 from linernotes.listen.prompts import (
     DEFAULT_PROMPTS,
     GenerationParams,
@@ -39,28 +34,23 @@ from linernotes.listen.prompts import (
     RenderedPrompt,
     adhoc_prompt,
 )
-from linernotes.listen.section import LISTEN_VERSION, ListenEntry, ListenSection
 from linernotes.listen.settings import ListenSettings
 from linernotes.listen.track import listen_to_track
 
 __all__ = [
     "BACKENDS",
     "DEFAULT_PROMPTS",
-    "LISTEN_VERSION",
     "GenerationParams",
     "ListenBackend",
     "ListenCache",
-    "ListenEntry",
     "ListenError",
     "ListenOutput",
-    "ListenSection",
     "ListenSettings",
     "MemoryListenCache",
     "Prompt",
     "PromptError",
     "PromptLibrary",
     "RenderedPrompt",
-    "SQLiteListenCache",
     "adhoc_prompt",
     "cache_key",
     "listen_to_track",

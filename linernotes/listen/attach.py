@@ -1,8 +1,8 @@
 """Adding what the model hears to a batch: the ``analyze --listen`` step.
 
 Listening runs in the batch's main process, after a track's measurements, so one model is
-loaded once (GPU memory) while measuring may use worker processes; answers are cached in the
-library database, so a rerun or a resumed batch asks nothing twice.
+loaded once (GPU memory) while measuring may use worker processes; answers are cached (the
+batch gives the library database), so a rerun or a resumed batch asks nothing twice.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from linernotes.listen.backends import ListenBackend, make_backend
-from linernotes.listen.cache import SQLiteListenCache
+from linernotes.listen.cache import ListenCache
 from linernotes.listen.settings import ListenSettings
 from linernotes.listen.track import listen_to_track
-from linernotes.record import TrackRecord
+from linernotes.models import TrackRecord
 
 #: Summary fields offered to the model as context (when the settings allow it).
 CONTEXT_FIELDS = ("bpm", "key", "time_signature")
@@ -28,7 +28,6 @@ class TrackListener:
         self.prompts = prompts
         self.force = force
         self._backend: ListenBackend | None = None
-        self._caches: dict[Path, SQLiteListenCache] = {}
 
     @property
     def backend(self) -> ListenBackend:
@@ -36,14 +35,12 @@ class TrackListener:
             self._backend = make_backend(self.settings)
         return self._backend
 
-    def __call__(self, path: Path, record: TrackRecord, db_path: Path) -> TrackRecord:
+    def __call__(self, path: Path, record: TrackRecord, cache: ListenCache) -> TrackRecord:
         measured = None
         if self.settings.give_context:
             summary = record.summary
             measured = {f: getattr(summary, f) for f in CONTEXT_FIELDS if getattr(summary, f)}
-        cache = self._caches.get(db_path)
-        if cache is None:
-            cache = self._caches[db_path] = SQLiteListenCache(db_path)
+        tagger = record.listen.tagger if record.listen is not None else None
         record.listen = listen_to_track(
             path,
             self.backend,
@@ -53,4 +50,5 @@ class TrackListener:
             cache=cache,
             force=self.force,
         )
+        record.listen.tagger = tagger  # the CPU listener's section stays beside the model's
         return record

@@ -4,8 +4,9 @@ remote servers accept (WAV or MP3 bytes).
 The processors of Audio Flamingo 3 and Music Flamingo resample files they decode themselves,
 but an array handed to them is read as 16 kHz whatever its real rate (a 44.1 kHz array becomes
 a clip 2.76 times longer): every backend therefore receives audio already converted here.
-Files are decoded and resampled in one streaming pass with PyAV (FFmpeg's resampler); arrays at
-another rate are resampled with a polyphase filter.
+Files are decoded and resampled in one streaming pass with PyAV (FFmpeg's resampler; a file
+FFmpeg refuses is decoded by libsndfile and resampled the same way); arrays at another rate
+are resampled with a polyphase filter.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import hashlib
 import io
 import os
 import wave
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from math import gcd
 from pathlib import Path
@@ -21,8 +23,10 @@ from pathlib import Path
 import av
 import numpy as np
 
-from linernotes.audio.decode import open_audio
+from linernotes.audio.decode import AudioSource, open_audio
+from linernotes.audio.encode import CHANNEL_LAYOUTS
 from linernotes.errors import AudioError
+from linernotes.models.decode import FFMPEG
 
 #: The models' input rate.
 MODEL_SR = 16000
@@ -96,6 +100,7 @@ def decode_file(
     """
     name: str | Path
     declared: float | None = None
+    opened: AudioSource | None = None
     if isinstance(source, bytes):
         name, handle = "<audio bytes>", io.BytesIO(source)
         if not source:
@@ -103,36 +108,61 @@ def decode_file(
     else:
         name = Path(source)
         # existence, permissions and format checks with one-line reasons
-        declared = open_audio(name).info.duration
+        opened = open_audio(name)
+        declared = opened.info.duration
         handle = str(name)
     limit = int(max_seconds * MODEL_SR) if max_seconds else None
     blocks: list[np.ndarray] = []
-    total = 0
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=MODEL_SR)
-    try:
-        with av.open(handle) as container:
-            if not container.streams.audio:
-                raise AudioError(name, "no audio stream in the file")
-            stream = container.streams.audio[0]
-            for frame in container.decode(stream):
-                for out in resampler.resample(frame):
-                    block = out.to_ndarray().reshape(-1)
-                    blocks.append(block)
-                    total += block.shape[0]
-                if limit is not None and total >= limit:
-                    break
-            else:
-                for out in resampler.resample(None):
-                    blocks.append(out.to_ndarray().reshape(-1))
-    except av.error.FFmpegError as exc:
-        if not blocks:
-            raise AudioError(name, f"cannot decode audio: {exc}") from exc
+    if opened is None or opened.report.decoder == FFMPEG:
+        try:
+            with av.open(handle) as container:
+                if not container.streams.audio:
+                    raise AudioError(name, "no audio stream in the file")
+                _resample_into(blocks, container.decode(container.streams.audio[0]), limit)
+        except av.error.FFmpegError as exc:
+            if not blocks and opened is None:
+                raise AudioError(name, f"cannot decode audio: {exc}") from exc
+    if not blocks and opened is not None:
+        # FFmpeg refused the file or decoded nothing: libsndfile decodes, FFmpeg resamples
+        _resample_into(blocks, _chunk_frames(opened), limit)
     if not blocks:
         raise AudioError(name, "no decodable audio in the file")
     samples = np.concatenate(blocks).astype(np.float32, copy=False)
     if limit is not None and samples.shape[0] >= limit:
         return Clip(samples[:limit], MODEL_SR, max(declared or 0.0, samples.shape[0] / MODEL_SR))
     return Clip(samples)
+
+
+def _resample_into(
+    blocks: list[np.ndarray], frames: Iterable[av.AudioFrame], limit: int | None
+) -> None:
+    """Append ``frames`` to ``blocks`` as 16 kHz mono, stopping once ``limit`` samples are in."""
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=MODEL_SR)
+    total = 0
+    for frame in frames:
+        for out in resampler.resample(frame):
+            block = out.to_ndarray().reshape(-1)
+            blocks.append(block)
+            total += block.shape[0]
+        if limit is not None and total >= limit:
+            return
+    for out in resampler.resample(None):
+        blocks.append(out.to_ndarray().reshape(-1))
+
+
+def _chunk_frames(source: AudioSource) -> Iterator[av.AudioFrame]:
+    """The blocks of a file only libsndfile reads, as frames for FFmpeg's resampler (which
+    then mixes them down as it does every other file; channel counts without an FFmpeg
+    layout are averaged first)."""
+    layout = CHANNEL_LAYOUTS.get(source.info.channels)
+    for chunk in source.chunks():
+        if layout is None:
+            chunk = chunk.mean(axis=0, keepdims=True)
+        frame = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(chunk, dtype=np.float32), format="fltp", layout=layout or "mono"
+        )
+        frame.sample_rate = source.info.sample_rate
+        yield frame
 
 
 def load_clip(

@@ -5,7 +5,11 @@ Inference Endpoints load ``handler.py`` from the model repository, build
 ``EndpointHandler(path)`` once with the repository's local folder, and call it per request with
 ``{"inputs": ..., "parameters": {...}}`` (a raw body sent as ``Content-Type: audio/*`` arrives as
 ``{"inputs": bytes}``, query parameters as ``parameters``); the return value is sent as JSON and
-an exception becomes a 400 with ``{"error": ...}``.
+an exception becomes a 400 with ``{"error": ...}``. A body must hold ``inputs``, so the
+linernotes client asks what the endpoint serves with ``{"inputs": "", "parameters":
+{"describe": true}}``: the answer is the backend's identity (model id, revision, variant) and
+audio cap, without running the model, so that the client's cache keys and long-track policy are
+right from the first track.
 
 The handler decodes the audio bytes to 16 kHz mono itself and runs the very code of the local
 ``transformers`` backend, so an endpoint answers exactly as ``--backend transformers`` would.
@@ -24,11 +28,16 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from linernotes.listen.backends.transformers_compat import TRANSFORMERS_SPEC
 from linernotes.listen.prompts import GenerationParams, RenderedPrompt, adhoc_prompt
+from linernotes.version import __version__
 
-REQUIREMENTS = """\
-# linernotes listen endpoint (torch comes with the Inference Endpoints image)
-transformers>=5.5,<6
+REQUIREMENTS = f"""\
+# linernotes listen endpoint (torch comes with the Inference Endpoints image). The transformers
+# floor is what the handler needs: `pip install -r` upgrades an older release already installed.
+{TRANSFORMERS_SPEC}
+accelerate>=1.0
+peft>=0.18
 numpy>=1.24
 scipy>=1.10
 av>=12
@@ -36,7 +45,6 @@ tinytag>=2.0
 pydantic>=2.5
 pydantic-settings>=2.7
 tomli>=2; python_version < "3.11"
-# peft  # only for Audio Flamingo 3's think adapter (LINERNOTES_THINK=1)
 """
 
 HANDLER = '''\
@@ -46,7 +54,8 @@ linernotes' transformers backend. Written by `linernotes endpoint-template`.
 The model weights this serves are licensed for non-commercial use only.
 Settings (endpoint environment variables): LINERNOTES_MODEL (hub id or folder; default: this
 repository), LINERNOTES_REVISION, LINERNOTES_LONG_AUDIO (truncate|window), LINERNOTES_BATCH_SIZE,
-LINERNOTES_THINK (1 for Audio Flamingo 3's think adapter).
+LINERNOTES_THINK (1 for Audio Flamingo 3's think adapter), LINERNOTES_DEVICE_MAP (auto: spread
+over the GPUs), LINERNOTES_QUANTIZE (8bit|4bit; add bitsandbytes to requirements.txt).
 """
 
 import os
@@ -77,6 +86,8 @@ def make_endpoint_backend(model: str):
         long_audio=os.environ.get("LINERNOTES_LONG_AUDIO", "truncate"),  # type: ignore[arg-type]
         batch_size=int(os.environ.get("LINERNOTES_BATCH_SIZE", "8")),
         think=os.environ.get("LINERNOTES_THINK", "") in ("1", "true", "yes"),
+        device_map=os.environ.get("LINERNOTES_DEVICE_MAP") or None,
+        quantize=os.environ.get("LINERNOTES_QUANTIZE") or None,  # type: ignore[arg-type]
     )
 
 
@@ -120,14 +131,28 @@ def prompts_from_parameters(parameters: dict[str, Any] | None) -> list[RenderedP
     return [adhoc_prompt(str(text), max_new_tokens=max_new).render()]
 
 
+def identity(backend: Any) -> dict[str, Any]:
+    """What the endpoint serves: the backend's identity and audio cap."""
+    return {**backend.describe(), "max_seconds": backend.max_seconds, "linernotes": __version__}
+
+
+def wants_identity(parameters: dict[str, Any] | None) -> bool:
+    """Whether a request asks only what the endpoint serves (``describe``: true, or the text
+    ``true``/``1`` of a query string)."""
+    value = (parameters or {}).get("describe")
+    return value is True or str(value).lower() in ("1", "true", "yes")
+
+
 def answer(backend: Any, data: dict[str, Any]) -> dict[str, Any]:
-    """One request: decode the audio, answer every prompt, return JSON-ready outputs."""
+    """One request: the endpoint's identity when asked for it; otherwise decode the audio,
+    answer every prompt and return JSON-ready outputs beside the identity."""
+    if wants_identity(data.get("parameters")):
+        return identity(backend)
     audio = audio_from_inputs(data.get("inputs"))
     prompts = prompts_from_parameters(data.get("parameters"))
     outputs = backend.generate(audio, prompts)
     return {
-        **backend.describe(),
-        "max_seconds": backend.max_seconds,
+        **identity(backend),
         "outputs": [
             {
                 "prompt_id": o.prompt_id,

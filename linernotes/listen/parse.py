@@ -16,16 +16,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from linernotes.listen.claims import parse_claims
+from linernotes.claims import parse_claims
+from linernotes.models.quality import MODEL_SCORE_KEYS
 
-#: Weights of the overall quality score (the recommender filter's published formula).
-QUALITY_WEIGHTS = {
-    "content_usefulness": 0.15,
-    "production_quality": 0.30,
-    "content_enjoyment": 0.25,
-    "production_complexity": 0.10,
-    "overall_recommendation_score": 0.20,
-}
 QUALITY_TEXT_KEYS = ("genre", "tempo", "key", "instruments", "production_style", "mood")
 
 _FILLER = re.compile(
@@ -327,7 +320,8 @@ def _drop_dangling(text: str) -> str:
 # -- kinds of answer ------------------------------------------------------------------------
 def parse_quality(obj: Any, notes: list[str]) -> dict[str, Any]:
     """The quality object: the five scores as floats in [0, 1] (percentages and 1-10 scales
-    rescaled, with a note), the descriptive strings, and the weighted overall score."""
+    rescaled, with a note) and the descriptive strings. Weighing the scores into one is
+    :mod:`linernotes.quality`'s job (:func:`~linernotes.quality.model_score.model_quality`)."""
     if not isinstance(obj, dict):
         raise ValueError("expected a JSON object with the quality scores")
     lowered = {str(k).strip().lower().replace(" ", "_"): v for k, v in obj.items()}
@@ -340,20 +334,15 @@ def parse_quality(obj: Any, notes: list[str]) -> dict[str, Any]:
         if value is not None:
             out[key] = str(value)
     scores: dict[str, float] = {}
-    for key in QUALITY_WEIGHTS:
+    for key in MODEL_SCORE_KEYS:
         raw = lowered.get(key)
         score = _score(raw, key, notes)
         if score is not None:
             scores[key] = score
-    missing = [k for k in QUALITY_WEIGHTS if k not in scores]
+    missing = [k for k in MODEL_SCORE_KEYS if k not in scores]
     if missing:
         notes.append("missing scores: " + ", ".join(missing))
     out.update(scores)
-    if scores:
-        total = sum(QUALITY_WEIGHTS[k] for k in scores)
-        out["overall_quality_score"] = round(
-            sum(QUALITY_WEIGHTS[k] * v for k, v in scores.items()) / total, 4
-        )
     if not scores:
         raise ValueError("no quality scores in the reply")
     return out

@@ -42,6 +42,17 @@ class PromptError(LinernotesError):
     """A prompt file that cannot be read, or a prompt name that does not exist."""
 
 
+#: The value of each decoding parameter a prompt leaves unset: no truncation of the
+#: distribution, no penalty, temperature 1 (which only matters when sampling).
+NEUTRAL_DECODING: dict[str, Any] = {
+    "min_new_tokens": 0,
+    "temperature": 1.0,
+    "top_p": 1.0,
+    "top_k": 0,
+    "repetition_penalty": 1.0,
+}
+
+
 class GenerationParams(BaseModel):
     """Decoding settings of one prompt. Greedy by default: annotations must be reproducible
     and cacheable, and Music Flamingo 2601 itself decodes greedily."""
@@ -60,6 +71,17 @@ class GenerationParams(BaseModel):
     def as_dict(self) -> dict[str, Any]:
         """The parameters that are set, for records and cache keys."""
         return self.model_dump(exclude_none=True)
+
+    def explicit(self) -> dict[str, Any]:
+        """Every decoding parameter with a value: the prompt's, else the neutral one
+        (:data:`NEUTRAL_DECODING`). Backends send all of them, so that neither a server nor
+        the checkpoint's own ``generation_config`` fills a gap with its defaults (Audio
+        Flamingo 3's asks for sampling at temperature 0.7 and a repetition penalty of 1.05).
+
+        >>> GenerationParams(max_new_tokens=64).explicit()["repetition_penalty"]
+        1.0
+        """
+        return {**NEUTRAL_DECODING, **self.as_dict()}
 
     def merged(self, **overrides: Any) -> GenerationParams:
         """A copy with ``overrides`` applied (``None`` values ignored)."""

@@ -19,7 +19,6 @@ Example ``linernotes.toml``::
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -31,13 +30,9 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+from linernotes.config import config_path, config_table
 
-BackendName = Literal["transformers", "openai", "hf-endpoint"]
-CONFIG_FILE = "linernotes.toml"
+BackendName = Literal["transformers", "openai", "hf-endpoint", "cpu"]
 
 
 class _TomlTableSource(PydanticBaseSettingsSource):
@@ -46,10 +41,7 @@ class _TomlTableSource(PydanticBaseSettingsSource):
     def __init__(self, settings_cls: type[BaseSettings], path: Path | None) -> None:
         super().__init__(settings_cls)
         self.path = path
-        self.data: dict[str, Any] = {}
-        if path is not None and path.is_file():
-            with open(path, "rb") as handle:
-                self.data = dict(tomllib.load(handle).get("listen", {}))
+        self.data: dict[str, Any] = config_table("listen", path) if path is not None else {}
 
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
         return self.data.get(field_name), field_name, False
@@ -83,12 +75,29 @@ class ListenSettings(BaseSettings):
     batch_size: int = Field(
         8, ge=1, description="most prompt rows decoded together (1: each prompt alone)"
     )
+    device_map: str | None = Field(
+        None, description='where the weights go ("auto": spread over the GPUs and the CPU)'
+    )
+    quantize: Literal["8bit", "4bit"] | None = Field(
+        None, description="load the language model in 8 or 4 bits (needs bitsandbytes)"
+    )
+    kv_cache_gb: float | None = Field(
+        None,
+        gt=0,
+        description="most memory for a decoding batch's key/value cache (default: 90 % of the"
+        " free GPU memory; no limit on the CPU)",
+    )
     prompts: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["caption", "genre_mood_inst", "technical", "lyrics", "quality"]
     )
     prompts_dir: Annotated[list[Path], NoDecode] = Field(default_factory=list)
     give_context: bool = Field(True, description="give measured BPM/key/meter to the prompts")
     max_new_tokens: int | None = Field(None, ge=1)
+
+    lyrics_model: str = Field(
+        "small", description="CPU listener: faster-whisper size, hub id or folder; none: off"
+    )
+    tagger: bool = Field(False, description="also run the CPU tagger beside a model backend")
 
     base_url: str | None = None
     audio_format: Literal["wav", "mp3"] = "wav"
@@ -127,9 +136,8 @@ class ListenSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        config = os.environ.get("LINERNOTES_CONFIG")
-        path = Path(config) if config else Path.cwd() / CONFIG_FILE
-        return (init_settings, env_settings, dotenv_settings, _TomlTableSource(settings_cls, path))
+        source = _TomlTableSource(settings_cls, config_path())
+        return (init_settings, env_settings, dotenv_settings, source)
 
     @classmethod
     def load(cls, **cli: Any) -> ListenSettings:

@@ -185,6 +185,7 @@ def build_config(family: Family, shapes: Shapes, tokenizer) -> Any:
         eos_token_id=ids["<|im_end|>"],
         pad_token_id=ids["<|endoftext|>"],
         bos_token_id=ids["<|endoftext|>"],
+        tie_word_embeddings=False,
     )
     audio = AudioFlamingo3EncoderConfig(
         num_mel_bins=128,
@@ -198,6 +199,9 @@ def build_config(family: Family, shapes: Shapes, tokenizer) -> Any:
         "audio_config": audio,
         "text_config": text,
         "audio_token_id": ids["<sound>"],
+        # as in the published checkpoints (Qwen2.5-7B has its own output layer); some
+        # transformers releases tie them by default for AF3
+        "tie_word_embeddings": False,
     }
     if family == "mf":
         from transformers import MusicFlamingoConfig

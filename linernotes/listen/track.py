@@ -14,20 +14,19 @@ from typing import Any
 
 import numpy as np
 
+from linernotes.fileio import content_hash
 from linernotes.listen.audio import Clip, load_clip
 from linernotes.listen.backends.base import ListenBackend, ListenOutput
 from linernotes.listen.cache import ListenCache, cache_key
 from linernotes.listen.parse import Parsed, parse_reply
 from linernotes.listen.prompts import Prompt, PromptLibrary, RenderedPrompt
-from linernotes.listen.section import ListenEntry, ListenSection
+from linernotes.models.listen import ListenEntry, ListenSection
 
 
 def audio_identity(source: Any, sample_rate: int | None = None) -> tuple[str, Any]:
     """``(content hash, audio to send)``: a file's SHA-256 (the same hash the library store
     uses), or the hash of the 16 kHz samples of an array."""
     if isinstance(source, (str, os.PathLike)):
-        from linernotes.pipeline import content_hash
-
         return content_hash(Path(source)), source
     if isinstance(source, bytes):
         import hashlib

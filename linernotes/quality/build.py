@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from linernotes.analyzers.loudness import LoudnessResult
+from linernotes.models.quality import Detection, ObjectiveQuality, QualitySection
 from linernotes.quality import detectors as d
-from linernotes.quality.detection import Detection
 from linernotes.quality.external import ExternalScores
 from linernotes.quality.model_score import model_quality_from_listen
-from linernotes.quality.objective import OBJECTIVE_WEIGHTS, ObjectiveQuality, objective_score
+from linernotes.quality.objective import objective_score
 from linernotes.quality.scores_file import ScoreEntry
-from linernotes.quality.section import QualitySection, combine
+from linernotes.quality.section import combine
+from linernotes.quality.weights import OBJECTIVE_WEIGHTS
 
 
 def objective_from_loudness(
@@ -92,6 +93,16 @@ def quality_section(
     if external is not None and ext is None:
         section.notes.append("no external scores for this track")
     return section
+
+
+def overall_score(record: Any) -> float | None:
+    """The track's overall quality in [0, 1]: the record's combined score (``linernotes
+    quality``), else one combined from its measurements and model scores with the default
+    weights; ``None`` when there is no evidence at all."""
+    section = getattr(record, "quality", None)
+    if section is not None and section.combined_score is not None:
+        return section.combined_score
+    return quality_section(record).combined_score
 
 
 def score_entry(song_id: str, title: str, section: QualitySection, path: str | None) -> ScoreEntry:

@@ -8,34 +8,12 @@ collected has no bandwidth): it never counts for or against the track.
 
 from __future__ import annotations
 
-from typing import Literal
+from linernotes.models.quality import Detection, Status
 
-from pydantic import BaseModel, Field
-
-Status = Literal["pass", "warn", "fail", "unknown"]
+__all__ = ["STATUS_SCORE", "Detection", "Status", "grade_above", "grade_below", "worst"]
 
 #: Score contribution of each status (unknown detectors are left out of the mean).
 STATUS_SCORE: dict[str, float] = {"pass": 1.0, "warn": 0.5, "fail": 0.0}
-
-
-class Detection(BaseModel):
-    """One detector's result.
-
-    ``threshold`` holds the limits that decided the status (e.g. ``{"warn": 2.0, "fail": 5.0}``)
-    in ``unit``; ``reason`` is one line a person can read in a filter report.
-    """
-
-    value: float | None
-    status: Status
-    threshold: dict[str, float] = Field(default_factory=dict)
-    unit: str = ""
-    reason: str
-    details: dict[str, float | int | None] = Field(default_factory=dict)
-
-    @property
-    def flagged(self) -> bool:
-        """True when the detector warned or failed."""
-        return self.status in ("warn", "fail")
 
 
 def grade_above(value: float, warn: float, fail: float) -> Status:

@@ -4,7 +4,7 @@ Each function takes numbers or arrays (never files), applies limits from
 :class:`QualityThresholds` and says in one line why it passed, warned or failed. The figures
 come from the loudness analyzer (integrated loudness, LRA, true peak, crest factor, clipping)
 or directly from :class:`~linernotes.dsp.LoudnessBlocks` (100 ms block powers and the stereo
-cross term) and :class:`~linernotes.quality.spectrum.NativeSpectrum`.
+cross term) and :class:`~linernotes.dsp.NativeSpectrum`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel
 
-from linernotes.quality.detection import Detection, Status, grade_above, grade_below, worst
-from linernotes.quality.spectrum import NativeSpectrum, analyse_bandwidth, noise_floor
+from linernotes.dsp import NativeSpectrum
+from linernotes.models.quality import Detection, Status
+from linernotes.quality.detection import grade_above, grade_below, worst
+from linernotes.quality.spectrum import analyse_bandwidth, noise_floor
 
 
 class QualityThresholds(BaseModel, frozen=True):
@@ -26,38 +28,64 @@ class QualityThresholds(BaseModel, frozen=True):
 
     clip_ratio_warn: float = 1e-5
     clip_ratio_fail: float = 1e-3
+    """Share of the samples at full scale."""
     clip_run_warn: int = 3
     clip_run_fail: int = 8
+    """Longest run of consecutive clipped samples."""
     true_peak_warn_dbtp: float = 0.0
     true_peak_fail_dbtp: float = 1.0
+    """True peak above these (dBTP)."""
     lufs_quiet_warn: float = -26.0
     lufs_quiet_fail: float = -36.0
     lufs_loud_warn: float = -7.0
     lufs_loud_fail: float = -4.0
+    """Integrated loudness below the quiet or above the loud limits (LUFS)."""
     lra_low_warn_lu: float = 1.0
     lra_high_warn_lu: float = 20.0
     lra_min_duration_s: float = 60.0
+    """Loudness range outside these (LU), judged on tracks this long or longer."""
     crest_warn_db: float = 8.0
     crest_fail_db: float = 5.0
+    """Peak-to-RMS ratio below these (dB)."""
     bandwidth_warn_hz: float = 18500.0
     bandwidth_fail_hz: float = 14000.0
+    """Effective bandwidth below these (Hz)."""
     silence_dbfs: float = -60.0
     edge_silence_warn_s: float = 2.0
     edge_silence_fail_s: float = 5.0
+    """Leading or trailing silence longer than these (s)."""
     silence_ratio_warn: float = 0.15
     silence_ratio_fail: float = 0.5
+    """Share of silent blocks."""
     dc_warn: float = 0.01
     dc_fail: float = 0.025
+    """Largest channel mean, of full scale."""
     correlation_warn: float = -0.1
     correlation_fail: float = -0.2
     fold_loss_warn_db: float = -6.0
     fold_loss_fail_db: float = -9.0
+    """Left/right correlation, and the level a mono fold-down loses (dB), below these."""
     snr_warn_db: float = 35.0
     snr_fail_db: float = 28.0
+    """Signal over the steady noise floor (dB) below these."""
 
 
 def _unknown(reason: str, unit: str = "") -> Detection:
     return Detection(value=None, status="unknown", unit=unit, reason=reason)
+
+
+def _verdict(
+    value: float | None, status: Status, unit: str, limits: dict[str, float], reason: str,
+    **details: float | int | None,
+) -> Detection:  # fmt: skip
+    """A detector's result (``limits``: the thresholds that decided ``status``)."""
+    return Detection(value=value, status=status, unit=unit, threshold=limits, reason=reason,
+                     details=details)  # fmt: skip
+
+
+def _limits(t: QualityThresholds, **names: str) -> dict[str, float]:
+    """``{key: t.<name>}``: the thresholds a detector reports, by the names it reports."""
+    return {key: float(getattr(t, name)) for key, name in names.items()}
 
 
 def detect_clipping(
@@ -72,20 +100,12 @@ def detect_clipping(
         grade_above(longest_run, t.clip_run_warn, t.clip_run_fail),
     )
     verdict = {"pass": "no clipping to speak of", "warn": "some clipping", "fail": "clipped"}
-    return Detection(
-        value=round(ratio, 8),
-        status=status,
-        unit="ratio",
-        threshold={
-            "ratio_warn": t.clip_ratio_warn,
-            "ratio_fail": t.clip_ratio_fail,
-            "run_warn": t.clip_run_warn,
-            "run_fail": t.clip_run_fail,
-        },
-        reason=f"{verdict[status]}: {clipped_samples} samples at full scale ({ratio:.2e}),"
-        f" longest run {longest_run}",
-        details={"clipped_samples": int(clipped_samples), "longest_run": int(longest_run)},
-    )
+    limits = _limits(t, ratio_warn="clip_ratio_warn", ratio_fail="clip_ratio_fail",
+                     run_warn="clip_run_warn", run_fail="clip_run_fail")  # fmt: skip
+    reason = (f"{verdict[status]}: {clipped_samples} samples at full scale ({ratio:.2e}),"
+              f" longest run {longest_run}")  # fmt: skip
+    return _verdict(round(ratio, 8), status, "ratio", limits, reason,
+                    clipped_samples=int(clipped_samples), longest_run=int(longest_run))  # fmt: skip
 
 
 def detect_true_peak(true_peak_dbtp: float | None, t: QualityThresholds) -> Detection:
@@ -97,14 +117,10 @@ def detect_true_peak(true_peak_dbtp: float | None, t: QualityThresholds) -> Dete
         status = "fail"
     elif true_peak_dbtp > t.true_peak_warn_dbtp:
         status = "warn"
-    return Detection(
-        value=true_peak_dbtp,
-        status=status,
-        unit="dBTP",
-        threshold={"warn": t.true_peak_warn_dbtp, "fail": t.true_peak_fail_dbtp},
-        reason=f"true peak {true_peak_dbtp:+.2f} dBTP"
-        + (" (over full scale)" if status != "pass" else ""),
-    )
+    note = " (over full scale)" if status != "pass" else ""
+    limits = _limits(t, warn="true_peak_warn_dbtp", fail="true_peak_fail_dbtp")
+    return _verdict(true_peak_dbtp, status, "dBTP", limits,
+                    f"true peak {true_peak_dbtp:+.2f} dBTP{note}")  # fmt: skip
 
 
 def detect_loudness(integrated_lufs: float | None, t: QualityThresholds) -> Detection:
@@ -118,18 +134,10 @@ def detect_loudness(integrated_lufs: float | None, t: QualityThresholds) -> Dete
         grade_above(integrated_lufs, t.lufs_loud_warn, t.lufs_loud_fail),
     )
     word = "" if status == "pass" else (" (too quiet)" if integrated_lufs < -14 else " (too loud)")
-    return Detection(
-        value=integrated_lufs,
-        status=status,
-        unit="LUFS",
-        threshold={
-            "quiet_warn": t.lufs_quiet_warn,
-            "quiet_fail": t.lufs_quiet_fail,
-            "loud_warn": t.lufs_loud_warn,
-            "loud_fail": t.lufs_loud_fail,
-        },
-        reason=f"integrated loudness {integrated_lufs:.1f} LUFS{word}",
-    )
+    limits = _limits(t, quiet_warn="lufs_quiet_warn", quiet_fail="lufs_quiet_fail",
+                     loud_warn="lufs_loud_warn", loud_fail="lufs_loud_fail")  # fmt: skip
+    return _verdict(integrated_lufs, status, "LUFS", limits,
+                    f"integrated loudness {integrated_lufs:.1f} LUFS{word}")  # fmt: skip
 
 
 def detect_loudness_range(
@@ -141,19 +149,12 @@ def detect_loudness_range(
     if lra_lu is None:
         return _unknown("too short or too quiet for a loudness range", "LU")
     if duration_s is not None and duration_s < t.lra_min_duration_s:
-        return Detection(
-            value=lra_lu, status="unknown", unit="LU",
-            threshold={"min_duration_s": t.lra_min_duration_s},
-            reason=f"loudness range {lra_lu:.1f} LU (not judged: {duration_s:.0f} s is too short)",
-        )
+        reason = f"loudness range {lra_lu:.1f} LU (not judged: {duration_s:.0f} s is too short)"
+        return _verdict(lra_lu, "unknown", "LU", _limits(t, min_duration_s="lra_min_duration_s"),
+                        reason)  # fmt: skip
     status: Status = "warn" if lra_lu < t.lra_low_warn_lu or lra_lu > t.lra_high_warn_lu else "pass"
-    return Detection(
-        value=lra_lu,
-        status=status,
-        unit="LU",
-        threshold={"low_warn": t.lra_low_warn_lu, "high_warn": t.lra_high_warn_lu},
-        reason=f"loudness range {lra_lu:.1f} LU",
-    )
+    limits = _limits(t, low_warn="lra_low_warn_lu", high_warn="lra_high_warn_lu")
+    return _verdict(lra_lu, status, "LU", limits, f"loudness range {lra_lu:.1f} LU")
 
 
 def detect_crest_factor(crest_db: float | None, t: QualityThresholds) -> Detection:
@@ -161,14 +162,9 @@ def detect_crest_factor(crest_db: float | None, t: QualityThresholds) -> Detecti
     if crest_db is None:
         return _unknown("digital silence", "dB")
     status = grade_below(crest_db, t.crest_warn_db, t.crest_fail_db)
-    return Detection(
-        value=crest_db,
-        status=status,
-        unit="dB",
-        threshold={"warn": t.crest_warn_db, "fail": t.crest_fail_db},
-        reason=f"crest factor {crest_db:.1f} dB"
-        + (" (over-compressed)" if status != "pass" else ""),
-    )
+    note = " (over-compressed)" if status != "pass" else ""
+    limits = _limits(t, warn="crest_warn_db", fail="crest_fail_db")
+    return _verdict(crest_db, status, "dB", limits, f"crest factor {crest_db:.1f} dB{note}")
 
 
 def detect_bandwidth(spectrum: NativeSpectrum | None, t: QualityThresholds) -> Detection:
@@ -180,31 +176,18 @@ def detect_bandwidth(spectrum: NativeSpectrum | None, t: QualityThresholds) -> D
         return _unknown("no signal to measure a bandwidth on", "Hz")
     est = analyse_bandwidth(spectrum.ltas, spectrum.sr)
     nyquist = spectrum.sr / 2
-    threshold = {"warn": t.bandwidth_warn_hz, "fail": t.bandwidth_fail_hz}
+    limits = _limits(t, warn="bandwidth_warn_hz", fail="bandwidth_fail_hz")
     if not est.cut_off:
         status = grade_below(nyquist, t.bandwidth_warn_hz, t.bandwidth_fail_hz)
         reason = f"no cut-off below the Nyquist frequency ({nyquist / 1000:.1f} kHz)"
         if status != "pass":
             reason = f"sample rate {spectrum.sr} Hz limits the band to {nyquist / 1000:.1f} kHz"
-        return Detection(
-            value=nyquist,
-            status=status,
-            unit="Hz",
-            threshold=threshold,
-            reason=reason,
-            details={"cliff_db": 0.0},
-        )
+        return _verdict(nyquist, status, "Hz", limits, reason, cliff_db=0.0)
     status = grade_below(est.hz, t.bandwidth_warn_hz, t.bandwidth_fail_hz)
     kind = {"pass": "", "warn": " (lossy transcode or upsampled?)", "fail": " (lossy or upsampled)"}
-    return Detection(
-        value=round(est.hz, 1),
-        status=status,
-        unit="Hz",
-        threshold=threshold,
-        reason=f"spectrum cut off at {est.hz / 1000:.1f} kHz, {est.cliff_db:.0f} dB wall"
-        + kind[status],
-        details={"cliff_db": est.cliff_db},
-    )
+    reason = f"spectrum cut off at {est.hz / 1000:.1f} kHz, {est.cliff_db:.0f} dB wall"
+    reason += kind[status]
+    return _verdict(round(est.hz, 1), status, "Hz", limits, reason, cliff_db=est.cliff_db)
 
 
 def silent_blocks(power: np.ndarray, silence_dbfs: float) -> np.ndarray:
@@ -237,20 +220,12 @@ def detect_silence(power: np.ndarray, block_s: float, t: QualityThresholds) -> D
         grade_above(max(lead, trail), t.edge_silence_warn_s, t.edge_silence_fail_s),
         grade_above(ratio, t.silence_ratio_warn, t.silence_ratio_fail),
     )
-    return Detection(
-        value=round(ratio, 4),
-        status=status,
-        unit="ratio",
-        threshold={
-            "edge_warn_s": t.edge_silence_warn_s,
-            "edge_fail_s": t.edge_silence_fail_s,
-            "ratio_warn": t.silence_ratio_warn,
-            "ratio_fail": t.silence_ratio_fail,
-            "level_dbfs": t.silence_dbfs,
-        },
-        reason=f"{ratio:.0%} silent; {lead:.1f} s leading, {trail:.1f} s trailing",
-        details={"leading_s": round(lead, 2), "trailing_s": round(trail, 2)},
-    )
+    limits = _limits(t, edge_warn_s="edge_silence_warn_s", edge_fail_s="edge_silence_fail_s",
+                     ratio_warn="silence_ratio_warn", ratio_fail="silence_ratio_fail",
+                     level_dbfs="silence_dbfs")  # fmt: skip
+    reason = f"{ratio:.0%} silent; {lead:.1f} s leading, {trail:.1f} s trailing"
+    return _verdict(round(ratio, 4), status, "ratio", limits, reason,
+                    leading_s=round(lead, 2), trailing_s=round(trail, 2))  # fmt: skip
 
 
 def detect_dc_offset(dc_offset: np.ndarray | list[float], t: QualityThresholds) -> Detection:
@@ -260,13 +235,8 @@ def detect_dc_offset(dc_offset: np.ndarray | list[float], t: QualityThresholds) 
         return _unknown("no channels", "FS")
     value = float(dc.max())
     status = grade_above(value, t.dc_warn, t.dc_fail)
-    return Detection(
-        value=round(value, 6),
-        status=status,
-        unit="FS",
-        threshold={"warn": t.dc_warn, "fail": t.dc_fail},
-        reason=f"DC offset {value:.4f} of full scale",
-    )
+    return _verdict(round(value, 6), status, "FS", _limits(t, warn="dc_warn", fail="dc_fail"),
+                    f"DC offset {value:.4f} of full scale")  # fmt: skip
 
 
 def stereo_figures(power: np.ndarray, cross: np.ndarray | None) -> tuple[float, float] | None:
@@ -301,19 +271,12 @@ def detect_stereo(power: np.ndarray, cross: np.ndarray | None, t: QualityThresho
         grade_below(fold_db, t.fold_loss_warn_db, t.fold_loss_fail_db),
     )
     note = {"pass": "", "warn": " (phase problem?)", "fail": " (out of phase)"}
-    return Detection(
-        value=round(corr, 4),
-        status=status,
-        unit="corr",
-        threshold={
-            "corr_warn": t.correlation_warn,
-            "corr_fail": t.correlation_fail,
-            "fold_warn_db": t.fold_loss_warn_db,
-            "fold_fail_db": t.fold_loss_fail_db,
-        },
-        reason=f"L/R correlation {corr:+.2f}, mono fold-down {fold_db:+.1f} dB" + note[status],
-        details={"mono_fold_db": round(fold_db, 2)},
-    )
+    limits = _limits(t, corr_warn="correlation_warn", corr_fail="correlation_fail",
+                     fold_warn_db="fold_loss_warn_db",
+                     fold_fail_db="fold_loss_fail_db")  # fmt: skip
+    reason = f"L/R correlation {corr:+.2f}, mono fold-down {fold_db:+.1f} dB{note[status]}"
+    return _verdict(round(corr, 4), status, "corr", limits, reason,
+                    mono_fold_db=round(fold_db, 2))  # fmt: skip
 
 
 def detect_noise_floor(spectrum: NativeSpectrum | None, t: QualityThresholds) -> Detection:
@@ -326,13 +289,9 @@ def detect_noise_floor(spectrum: NativeSpectrum | None, t: QualityThresholds) ->
     if nf.snr_db is None:
         return _unknown("too little signal to estimate a noise floor", "dB")
     status = grade_below(nf.snr_db, t.snr_warn_db, t.snr_fail_db)
-    return Detection(
-        value=nf.snr_db,
-        status=status,
-        unit="dB",
-        threshold={"warn": t.snr_warn_db, "fail": t.snr_fail_db},
-        reason=f"steady floor {nf.floor_dbfs:.1f} dBFS (white-equivalent, read at"
-        f" {(nf.band_hz or 0) / 1000:.1f} kHz), {nf.snr_db:.1f} dB under the signal"
-        + (" (noisy)" if status != "pass" else ""),
-        details={"floor_dbfs": nf.floor_dbfs, "signal_dbfs": nf.signal_dbfs, "band_hz": nf.band_hz},
-    )
+    reason = (f"steady floor {nf.floor_dbfs:.1f} dBFS (white-equivalent, read at"
+              f" {(nf.band_hz or 0) / 1000:.1f} kHz), {nf.snr_db:.1f} dB under the signal"
+              + (" (noisy)" if status != "pass" else ""))  # fmt: skip
+    return _verdict(nf.snr_db, status, "dB", _limits(t, warn="snr_warn_db", fail="snr_fail_db"),
+                    reason, floor_dbfs=nf.floor_dbfs, signal_dbfs=nf.signal_dbfs,
+                    band_hz=nf.band_hz)  # fmt: skip

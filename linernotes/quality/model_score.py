@@ -11,43 +11,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field
-
-from linernotes.listen.parse import QUALITY_WEIGHTS, extract_json
-
-#: The five scores and their default weights (the recommender filter's published formula).
-MODEL_SCORE_KEYS: tuple[str, ...] = tuple(QUALITY_WEIGHTS)
-DEFAULT_MODEL_WEIGHTS: dict[str, float] = dict(QUALITY_WEIGHTS)
-
-ModelStatus = Literal["ok", "partial", "parse_failed", "absent"]
-
-
-class ModelQuality(BaseModel):
-    """The validated scores, the weighted ``score`` (``None`` unless at least one score is
-    valid), the weights used and what went wrong, if anything."""
-
-    status: ModelStatus
-    scores: dict[str, float] = Field(default_factory=dict)
-    score: float | None = None
-    weights: dict[str, float] = Field(default_factory=dict)
-    missing: list[str] = Field(default_factory=list)
-    reason: str = ""
-    model_id: str | None = None
+from linernotes.listen.parse import extract_json
+from linernotes.models.quality import MODEL_SCORE_KEYS, ModelQuality, ModelStatus
+from linernotes.quality.weights import MODEL_WEIGHTS
+from linernotes.quality.weights import check_weights as check_weights_of
 
 
 def check_weights(weights: Mapping[str, float] | None) -> dict[str, float]:
-    """Validated weights: known keys only, non-negative, not all zero (unlisted keys get 0)."""
-    if weights is None:
-        return dict(DEFAULT_MODEL_WEIGHTS)
-    unknown = set(weights) - set(MODEL_SCORE_KEYS)
-    if unknown:
-        raise ValueError(f"unknown model score(s) in weights: {', '.join(sorted(unknown))}")
-    out = {k: float(weights.get(k, 0.0)) for k in MODEL_SCORE_KEYS}
-    if any(v < 0 or not math.isfinite(v) for v in out.values()) or sum(out.values()) <= 0:
-        raise ValueError("model score weights must be finite, non-negative and not all zero")
-    return out
+    """Validated model-score weights (:data:`~linernotes.quality.weights.MODEL_WEIGHTS`
+    when ``None``): known keys only, non-negative, not all zero (unlisted keys get 0)."""
+    return check_weights_of(weights, MODEL_WEIGHTS, "model score")
 
 
 def _valid(value: Any) -> float | None:

@@ -2,22 +2,8 @@
 
 The score is the weighted mean of the detectors' statuses (pass 1, warn 0.5, fail 0) over the
 detectors that could measure something; ``unknown`` detectors drop out and the remaining
-weights are renormalised. Default weights (:data:`OBJECTIVE_WEIGHTS`) favour the faults that
-ruin a track for training or listening - clipping, lossy band-limiting, broken stereo - over
-matters of mastering taste (loudness range, crest factor):
-
-=================  ======
-clipping            0.20
-bandwidth           0.15
-stereo              0.15
-noise_floor         0.10
-silence             0.10
-loudness            0.10
-true_peak           0.05
-crest_factor        0.05
-loudness_range      0.05
-dc_offset           0.05
-=================  ======
+weights are renormalised. The weights are
+:data:`~linernotes.quality.weights.OBJECTIVE_WEIGHTS`.
 """
 
 from __future__ import annotations
@@ -25,41 +11,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-from pydantic import BaseModel, Field
 
 from linernotes.analyzers.loudness import LoudnessParams, LoudnessResult, measure_loudness
-from linernotes.dsp import LOUDNESS_BLOCK_S, LoudnessBlocks
+from linernotes.dsp import (
+    LOUDNESS_BLOCK_S,
+    LoudnessAccumulator,
+    LoudnessBlocks,
+    NativeSpectrum,
+    SpectrumAccumulator,
+)
+from linernotes.models.quality import Detection, ObjectiveQuality
 from linernotes.quality import detectors as d
-from linernotes.quality.detection import STATUS_SCORE, Detection
-from linernotes.quality.spectrum import NativeSpectrum
-
-OBJECTIVE_WEIGHTS: dict[str, float] = {
-    "clipping": 0.20,
-    "bandwidth": 0.15,
-    "stereo": 0.15,
-    "noise_floor": 0.10,
-    "silence": 0.10,
-    "loudness": 0.10,
-    "true_peak": 0.05,
-    "crest_factor": 0.05,
-    "loudness_range": 0.05,
-    "dc_offset": 0.05,
-}
-
-
-class ObjectiveQuality(BaseModel):
-    """Every detector's :class:`Detection`, the objective score in [0, 1] (``None`` when no
-    detector could measure anything) and the weights it used."""
-
-    detections: dict[str, Detection] = Field(default_factory=dict)
-    score: float | None
-    weights: dict[str, float] = Field(default_factory=dict)
-
-    def failed(self) -> list[str]:
-        return [name for name, det in self.detections.items() if det.status == "fail"]
-
-    def warned(self) -> list[str]:
-        return [name for name, det in self.detections.items() if det.status == "warn"]
+from linernotes.quality.detection import STATUS_SCORE
+from linernotes.quality.weights import OBJECTIVE_WEIGHTS
 
 
 def objective_score(
@@ -123,9 +87,6 @@ def assess_array(
 ) -> ObjectiveQuality:
     """:func:`assess` for an in-memory signal, shape (n,) or (channels, n), streamed in chunks
     through the same accumulators as the front end (no mel or pitch analysis)."""
-    from linernotes.dsp import LoudnessAccumulator
-    from linernotes.quality.spectrum import SpectrumAccumulator
-
     x = np.atleast_2d(np.asarray(y, dtype=np.float32))
     loud = LoudnessAccumulator(sr, x.shape[0])
     spec = SpectrumAccumulator(sr, x.shape[0])

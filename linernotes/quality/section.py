@@ -1,70 +1,18 @@
-"""The record's ``quality`` section: objective, model and external scores, and their blend.
+"""The blend of the objective, model and external scores into the record's ``quality`` section.
 
 The combined score is the weighted mean of the components a track has - objective (always,
 from the measurements), model (when the ``quality`` prompt was answered and parsed) and
 external (when imported) - with the weights renormalised over the components present and
 written beside the score, so two tracks scored from different evidence can be told apart.
-Default component weights (:data:`COMBINE_WEIGHTS`): model 0.5, objective 0.3, external 0.2.
+Default component weights: :data:`~linernotes.quality.weights.COMBINE_WEIGHTS`.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
-from pydantic import BaseModel, Field
-
-from linernotes.quality.model_score import MODEL_SCORE_KEYS, ModelQuality
-from linernotes.quality.objective import ObjectiveQuality
-
-#: Bumped when the section's shape or the scoring changes.
-QUALITY_VERSION = "1"
-COMBINE_WEIGHTS: dict[str, float] = {"objective": 0.3, "model": 0.5, "external": 0.2}
-
-
-class QualitySection(BaseModel):
-    """``record.quality``: every score that went into the verdict, and the verdict."""
-
-    version: str = QUALITY_VERSION
-    objective: ObjectiveQuality | None = None
-    model: ModelQuality | None = None
-    external: dict[str, float] = Field(default_factory=dict)
-    external_source: str | None = None
-    external_score: float | None = None
-    combined_score: float | None = None
-    weights: dict[str, float] = Field(default_factory=dict)
-    notes: list[str] = Field(default_factory=list)
-
-    def flat_scores(self) -> dict[str, float]:
-        """The scores-file view: the five model scores (when present), ``objective_score``,
-        ``model_score``, ``external_score``, each external figure as ``ext_<name>``, and
-        ``overall_quality_score`` (the combined score)."""
-        out: dict[str, float] = {}
-        if self.model is not None:
-            scores = self.model.scores
-            out.update({k: scores[k] for k in MODEL_SCORE_KEYS if k in scores})
-            if self.model.score is not None:
-                out["model_score"] = self.model.score
-        if self.objective is not None and self.objective.score is not None:
-            out["objective_score"] = self.objective.score
-        if self.external_score is not None:
-            out["external_score"] = self.external_score
-        out.update({f"ext_{k}": v for k, v in self.external.items()})
-        if self.combined_score is not None:
-            out["overall_quality_score"] = self.combined_score
-        return out
-
-
-def check_combine_weights(weights: Mapping[str, float] | None) -> dict[str, float]:
-    if weights is None:
-        return dict(COMBINE_WEIGHTS)
-    unknown = set(weights) - set(COMBINE_WEIGHTS)
-    if unknown:
-        raise ValueError(f"unknown score component(s): {', '.join(sorted(unknown))}")
-    out = {k: float(weights.get(k, 0.0)) for k in COMBINE_WEIGHTS}
-    if any(v < 0 or not math.isfinite(v) for v in out.values()) or sum(out.values()) <= 0:
-        raise ValueError("combine weights must be finite, non-negative and not all zero")
-    return out
+from linernotes.models.quality import ModelQuality, ObjectiveQuality, QualitySection
+from linernotes.quality.weights import COMBINE_WEIGHTS, check_weights
 
 
 def combine(
@@ -76,7 +24,7 @@ def combine(
     external_source: str | None = None,
 ) -> QualitySection:
     """Build the section; ``external`` figures (already in [0, 1]) average into one component."""
-    w = check_combine_weights(weights)
+    w = check_weights(weights, COMBINE_WEIGHTS, "score component")
     ext = dict(external or {})
     ext_score = round(sum(ext.values()) / len(ext), 4) if ext else None
     parts = {

@@ -21,19 +21,20 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from linernotes.listen.claims import key_pitch_class
-from linernotes.listen.section import ListenSection
-from linernotes.reconcile.model import (
+from linernotes.claims import key_pitch_class
+from linernotes.models.final import (
+    RECONCILE_VERSION,
     Conflict,
     FinalFields,
     FinalValue,
     Source,
     TempoDecision,
 )
+from linernotes.models.listen import ListenSection
 from linernotes.reconcile.musicbrainz import LookupMatch, similarity
 from linernotes.reconcile.normalize import canonical_key, canonical_time_signature
 from linernotes.reconcile.review import OCTAVE_AMBIGUITY, REVIEW_BELOW, flag, tempo_readings
@@ -44,10 +45,10 @@ from linernotes.reconcile.structure import (
     StructureRequest,
     normalise,
 )
+from linernotes.reconcile.tagger import apply_tagger
 
 if TYPE_CHECKING:
-    from linernotes.edits.model import Edit
-    from linernotes.record import TrackRecord
+    from linernotes.models import Edit, TrackRecord
 
 #: Confidence given to model-derived text fields (the model reports none of its own).
 MODEL_CONFIDENCE = 0.6
@@ -85,8 +86,10 @@ def reconcile(
     claims = _claims(record.listen)
 
     _reconcile_bpm(record, claims.get("bpm", []), opts, final)
-    _reconcile_key(record, claims.get("key", []), final)
-    _reconcile_meter(record, claims.get("time_signature", []), final)
+    _reconcile_measured(record, "key", "tonal", lambda v: canonical_key(str(v)),
+                        _key_disagreement, claims.get("key", []), final)  # fmt: skip
+    _reconcile_measured(record, "time_signature", "rhythm", canonical_time_signature,
+                        _meter_disagreement, claims.get("time_signature", []), final)  # fmt: skip
     duration = record.summary.duration or record.file.duration
     truncated = record.file.decode.truncated
     fields["duration"] = FinalValue(
@@ -102,9 +105,22 @@ def reconcile(
     request = _request(record.listen, hints)
     structured, final.structured_by = _structure(request, opts.structurer)
     _model_text_fields(record.listen, request, structured, final)
+    apply_tagger(record, final)  # the CPU listener fills what the model left empty
     _identity_fields(record, opts, final)
 
     return apply_edits(final, record, edits, opts)
+
+
+def final_is_current(final: FinalFields | None, edits: Mapping[str, Edit]) -> bool:
+    """Whether stored final fields can be reused: made by this reconcile version, with
+    exactly ``edits`` (field -> active human edit) on top."""
+    if final is None or final.version != RECONCILE_VERSION:
+        return False
+    human = {name: item for name, item in final.fields.items() if item.provenance == "human"}
+    return set(human) == set(edits) and all(
+        (item.value, item.locked, item.origin) == (edits[n].value, edits[n].locked, edits[n].author)
+        for n, item in human.items()
+    )
 
 
 def apply_edits(
@@ -230,59 +246,59 @@ def _reconcile_bpm(
     )
 
 
-def _reconcile_key(record: TrackRecord, claims: list[tuple[Any, str]], final: FinalFields) -> None:
-    measured = canonical_key(record.summary.key) if record.summary.key else None
-    final.fields["key"] = FinalValue(
-        value=measured,
-        confidence=record.summary.confidence.get("key", 0.0) if measured else 0.0,
-        provenance="measured",
-        origin="tonal",
-    )
-    for value, prompt_id in claims:
-        claimed = canonical_key(str(value))
-        if claimed is None:
-            continue
-        if measured is None:
-            reason = "no measurable key; a model's claim is not used in its place"
-        else:
-            a, b = key_pitch_class(measured), key_pitch_class(claimed)
-            if a == b:
-                continue
-            reason = "measured key wins over the model's claim"
-            if a and b and a[1] != b[1]:
-                major, minor = (a, b) if a[1] == "major" else (b, a)
-                if (major[0] - minor[0]) % 12 == 3:
-                    reason += " (relative major/minor: same notes, different centre)"
-                elif major[0] == minor[0]:
-                    reason += " (parallel major/minor)"
-        final.conflicts.append(
-            Conflict(field="key", chosen=measured, chosen_source="measured", other=claimed,
-                     other_source="model", other_origin=prompt_id, reason=reason)
-        )  # fmt: skip
-
-
-def _reconcile_meter(
-    record: TrackRecord, claims: list[tuple[Any, str]], final: FinalFields
+def _reconcile_measured(
+    record: TrackRecord,
+    name: str,
+    origin: str,
+    canonical: Callable[[Any], str | None],
+    disagreement: Callable[[str | None, str], str | None],
+    claims: list[tuple[Any, str]],
+    final: FinalFields,
 ) -> None:
-    measured = canonical_time_signature(record.summary.time_signature)
-    final.fields["time_signature"] = FinalValue(
+    """A measured field (key, time signature) spelled canonically, and a conflict for every
+    model claim that ``disagreement(measured, claimed)`` gives a reason for (the measurement
+    always wins)."""
+    raw = getattr(record.summary, name)
+    measured = canonical(raw) if raw else None
+    final.fields[name] = FinalValue(
         value=measured,
-        confidence=record.summary.confidence.get("time_signature", 0.0) if measured else 0.0,
+        confidence=record.summary.confidence.get(name, 0.0) if measured else 0.0,
         provenance="measured",
-        origin="rhythm",
+        origin=origin,
     )
     for value, prompt_id in claims:
-        claimed = canonical_time_signature(value)
-        if claimed is None or claimed == measured:
-            continue
-        reason = "measured meter wins over the model's claim"
-        if {claimed, measured} == {"3/4", "6/8"}:
-            reason += " (3/4 and 6/8 share a bar length; the beat grouping differs)"
-        final.conflicts.append(
-            Conflict(field="time_signature", chosen=measured, chosen_source="measured",
-                     other=claimed, other_source="model", other_origin=prompt_id,
-                     reason=reason)
-        )  # fmt: skip
+        claimed = canonical(value)
+        reason = disagreement(measured, claimed) if claimed is not None else None
+        if reason is not None:
+            final.conflicts.append(
+                Conflict(field=name, chosen=measured, chosen_source="measured", other=claimed,
+                         other_source="model", other_origin=prompt_id, reason=reason)
+            )  # fmt: skip
+
+
+def _key_disagreement(measured: str | None, claimed: str) -> str | None:
+    if measured is None:
+        return "no measurable key; a model's claim is not used in its place"
+    a, b = key_pitch_class(measured), key_pitch_class(claimed)
+    if a == b:
+        return None
+    reason = "measured key wins over the model's claim"
+    if a and b and a[1] != b[1]:
+        major, minor = (a, b) if a[1] == "major" else (b, a)
+        if (major[0] - minor[0]) % 12 == 3:
+            reason += " (relative major/minor: same notes, different centre)"
+        elif major[0] == minor[0]:
+            reason += " (parallel major/minor)"
+    return reason
+
+
+def _meter_disagreement(measured: str | None, claimed: str) -> str | None:
+    if claimed == measured:
+        return None
+    reason = "measured meter wins over the model's claim"
+    if {claimed, measured} == {"3/4", "6/8"}:
+        reason += " (3/4 and 6/8 share a bar length; the beat grouping differs)"
+    return reason
 
 
 def _tag_hints(record: TrackRecord) -> dict[str, str]:

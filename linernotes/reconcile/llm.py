@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from linernotes.listen.backends.http import HttpClient
+from linernotes.http import HttpClient
 from linernotes.reconcile.structure import StructuredText, StructureRequest
 
 #: The schema the chat model must answer with.

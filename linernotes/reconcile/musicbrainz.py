@@ -3,8 +3,15 @@
 Candidates are scored the way users' own pipelines do: duration match 0.5, year match 0.3,
 artist similarity 0.2 (title similarity gates the search itself). The best candidate at or
 above ``min_score`` becomes a :class:`LookupMatch`, which :func:`~linernotes.reconcile.reconcile`
-uses only for fields the embedded tags leave empty. MusicBrainz asks for a descriptive
-User-Agent and at most one request per second; both are honoured.
+uses only for fields the embedded tags leave empty.
+
+MusicBrainz asks for a descriptive User-Agent and at most one request per second, and answers
+503 to a client that asks faster: requests (retries included) are spaced by
+``min_interval_s``, a 503, 429 or 5xx is retried with exponential backoff (its ``Retry-After``
+honoured), and a service that stays down or rate-limiting is a failure, never "no match":
+:meth:`MusicBrainzLookup.find` raises :class:`MusicBrainzError`; called per track in a batch,
+the lookup records the failure in ``failures`` and the batch carries on, without asking a
+service that failed ``max_consecutive_failures`` times in a row again.
 """
 
 from __future__ import annotations
@@ -12,19 +19,28 @@ from __future__ import annotations
 import difflib
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
 from pydantic import BaseModel
 
-from linernotes import __version__
+from linernotes.errors import LinernotesError
+from linernotes.http import HttpClient
+from linernotes.version import __version__
 
 if TYPE_CHECKING:
-    from linernotes.record import TrackRecord
+    from linernotes.models import TrackRecord
 
 DEFAULT_URL = "https://musicbrainz.org"
+
+
+class MusicBrainzError(LinernotesError):
+    """MusicBrainz could not be asked: unreachable, down or rate-limiting past the retries,
+    or an answer that is not a recording search result."""
+
+
 WEIGHTS = {"duration": 0.5, "year": 0.3, "artist": 0.2}
 
 
@@ -36,9 +52,12 @@ class LookupMatch(BaseModel):
     title: str
     artist: str | None = None
     album: str | None = None
+    """The first release the recording appears on."""
     year: int | None = None
     duration: float | None = None
+    """Seconds."""
     score: float
+    """How well it matches the track, 0..1: :data:`WEIGHTS` over ``parts``."""
     parts: dict[str, float]
 
 
@@ -107,36 +126,54 @@ class MusicBrainzLookup:
     limit: int = 10
     timeout_s: float = 20.0
     min_interval_s: float = 1.0
+    max_retries: int = 4
+    base_delay_s: float = 1.0
+    max_consecutive_failures: int = 3
     user_agent: str = f"linernotes/{__version__} ( https://github.com/linernotes )"
-    _last: float = field(default=0.0, init=False, repr=False)
+    http: HttpClient | None = None
+    sleep: Callable[[float], None] | None = None  # default: time.sleep
+    #: ``(file, reason)`` of every track whose lookup failed (not the ones with no match).
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    _consecutive: int = field(default=0, init=False, repr=False)
+    _last_reason: str = field(default="", init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.http is None:
+            self.http = HttpClient(
+                timeout_s=self.timeout_s,
+                max_retries=self.max_retries,
+                concurrency=1,
+                base_delay_s=self.base_delay_s,
+                min_interval_s=self.min_interval_s,
+                error=MusicBrainzError,
+                sleep=self.sleep or time.sleep,
+            )
 
     def search(self, artist: str | None, title: str) -> list[dict[str, Any]]:
+        """The recordings a search finds; :class:`MusicBrainzError` when it cannot be asked."""
+        assert self.http is not None
         query = f'recording:"{_escape(title)}"'
         if artist:
             query += f' AND artist:"{_escape(artist)}"'
-        wait = self._last + self.min_interval_s - time.monotonic()
-        if wait > 0:
-            time.sleep(wait)
-        self._last = time.monotonic()
-        response = httpx.get(
+        body = self.http.get_json(
             self.base_url.rstrip("/") + "/ws/2/recording",
-            params={"query": query, "fmt": "json", "limit": str(self.limit)},
+            {"query": query, "fmt": "json", "limit": str(self.limit)},
             headers={"User-Agent": self.user_agent, "Accept": "application/json"},
-            timeout=self.timeout_s,
+            what="MusicBrainz recording search",
         )
-        response.raise_for_status()
-        return list(response.json().get("recordings") or [])
+        recordings = body.get("recordings") if isinstance(body, dict) else None
+        if not isinstance(recordings, list):
+            raise MusicBrainzError("MusicBrainz answered without a list of recordings")
+        return recordings
 
-    def __call__(self, record: TrackRecord) -> LookupMatch | None:
-        """The best-scoring recording for ``record``, or ``None`` (no title to search for,
-        nothing above ``min_score``, or the service unreachable)."""
+    def find(self, record: TrackRecord) -> LookupMatch | None:
+        """The best-scoring recording for ``record``, or ``None`` (no title to search for, or
+        nothing above ``min_score``); :class:`MusicBrainzError` when the service could not
+        answer."""
         artist, title, year = query_terms(record)
         if not title:
             return None
-        try:
-            candidates = self.search(artist, title)
-        except (httpx.HTTPError, ValueError):
-            return None
+        candidates = self.search(artist, title)
         duration = record.summary.duration or record.file.duration
         best: LookupMatch | None = None
         for c in candidates:
@@ -152,6 +189,24 @@ class MusicBrainzLookup:
                     score=score, parts=parts,
                 )  # fmt: skip
         return best
+
+    def __call__(self, record: TrackRecord) -> LookupMatch | None:
+        """:meth:`find` for one track of a batch: a failure is recorded in ``failures`` and
+        gives ``None``, so that the batch carries on."""
+        where = str(record.file.path)
+        if self._consecutive >= self.max_consecutive_failures:
+            self.failures.append((where, f"not asked after {self._consecutive} failures in a row:"
+                                         f" {self._last_reason}"))  # fmt: skip
+            return None
+        try:
+            match = self.find(record)
+        except MusicBrainzError as exc:
+            self._consecutive += 1
+            self._last_reason = str(exc)
+            self.failures.append((where, str(exc)))
+            return None
+        self._consecutive = 0
+        return match
 
 
 def _escape(text: str) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from linernotes.listen.claims import parse_claims
+from linernotes.claims import parse_claims
 
 #: Vocal languages ACE-Step accepts (``unknown`` aside).
 ACE_LANGUAGES = frozenset(

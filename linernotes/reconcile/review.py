@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from linernotes.reconcile.model import Alternative, Conflict, FinalFields, FinalValue
+from linernotes.models.final import Alternative, Conflict, FinalFields, FinalValue
 from linernotes.reconcile.normalize import canonical_key
 
 if TYPE_CHECKING:
-    from linernotes.record import TrackRecord
+    from linernotes.models import TrackRecord
 
 #: A value whose confidence is below this is flagged for review (any field, any source,
 #: unless :data:`MEASURED_REVIEW_BELOW` has a threshold of its own for it).

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from linernotes.errors import ListenError
 from linernotes.listen.backends.base import (
     AudioUse,
     ListenBackend,
-    ListenError,
     ListenOutput,
     SegmentText,
 )
@@ -50,6 +50,9 @@ def make_backend(settings: ListenSettings) -> ListenBackend:
             long_audio=settings.long_audio,
             batch_size=settings.batch_size,
             token=settings.hf_token.get_secret_value() if settings.hf_token else None,
+            device_map=settings.device_map,
+            quantize=settings.quantize,
+            kv_cache_gb=settings.kv_cache_gb,
         )
     if settings.backend == "openai":
         from linernotes.listen.backends.openai import OpenAIBackend
@@ -71,6 +74,8 @@ def make_backend(settings: ListenSettings) -> ListenBackend:
         return HFEndpointBackend(
             settings.endpoint_url or "",
             token=settings.hf_token,
+            # only a model id the user gave: the endpoint says which model it serves
+            model_id=settings.model if "model" in settings.model_fields_set else None,
             timeout_s=settings.timeout_s,
             max_retries=settings.max_retries,
             long_audio=settings.long_audio,

@@ -13,25 +13,21 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import BaseModel, Field
 
-from linernotes.errors import LinernotesError
+from linernotes.errors import ListenError
 from linernotes.listen.audio import AudioInput, Clip, load_clip
 from linernotes.listen.prompts import RenderedPrompt
+from linernotes.models.listen import AudioUse, LongAudioPolicy, SegmentText
 
-LongAudioPolicy = Literal["truncate", "window"]
 #: Audio cap of each model family, in seconds (30 s windows: 20 for AF3, 40 for MF-2601).
 AF3_MAX_SECONDS = 600.0
 MF_MAX_SECONDS = 1200.0
 #: Appended to the prompt for Audio Flamingo 3's "think" LoRA, as its model card says.
 THINK_SUFFIX = "Please think and reason about the input audio before you respond."
-
-
-class ListenError(LinernotesError):
-    """A backend failed to answer (a server error, a model that cannot load, ...)."""
 
 
 def max_seconds_for(model_id: str) -> float:
@@ -40,26 +36,6 @@ def max_seconds_for(model_id: str) -> float:
     if "music-flamingo" in name and "2601" in name:
         return MF_MAX_SECONDS
     return AF3_MAX_SECONDS
-
-
-class AudioUse(BaseModel):
-    """How much of the track the model heard, and how."""
-
-    duration_s: float
-    used_s: float
-    truncated: bool = False
-    policy: LongAudioPolicy = "truncate"
-    max_seconds: float
-    windows: int = Field(description="30 s model windows in all segments")
-    segments: list[tuple[float, float]] = Field(default_factory=list)
-
-
-class SegmentText(BaseModel):
-    """The answer for one segment of a windowed track."""
-
-    start_s: float
-    end_s: float
-    text: str
 
 
 class ListenOutput(BaseModel):

@@ -6,24 +6,32 @@ weights. One request carries the track (base64 WAV) and every prompt, so the end
 the audio once; it answers with one output per prompt and the model's identity. The token comes
 from ``HF_TOKEN`` (or ``--hf-token`` / settings) and is never logged. A scaled-to-zero endpoint
 answers 503 while it wakes up: that is retried with backoff like any 5xx.
+
+The backend asks the endpoint what it serves (model id, revision, variant, audio cap) before it
+is first needed: a cache key is built from that identity before the first track is sent, and
+the cap decides how a long first track is cut. An endpoint whose handler cannot say (one
+deployed from an older template answers 400) needs the model id given (``--model``); a model id
+given that differs from the one served is an error.
 """
 
 from __future__ import annotations
 
 import base64
+import threading
 from collections.abc import Sequence
 from typing import Any
 
 from pydantic import SecretStr
 
+from linernotes.http import HttpClient
 from linernotes.listen.audio import Clip, wav_bytes
 from linernotes.listen.backends.base import (
     Generation,
     ListenBackend,
     ListenError,
     LongAudioPolicy,
+    max_seconds_for,
 )
-from linernotes.listen.backends.http import HttpClient
 from linernotes.listen.prompts import RenderedPrompt
 
 
@@ -37,7 +45,7 @@ class HFEndpointBackend(ListenBackend):
         endpoint_url: str,
         *,
         token: SecretStr | str | None = None,
-        model_id: str = "hf-endpoint",
+        model_id: str | None = None,
         timeout_s: float = 600.0,
         max_retries: int = 6,
         long_audio: LongAudioPolicy = "truncate",
@@ -46,8 +54,9 @@ class HFEndpointBackend(ListenBackend):
     ) -> None:
         if not endpoint_url:
             raise ListenError("the hf-endpoint backend needs --endpoint-url")
-        super().__init__(model_id, long_audio=long_audio, max_seconds=max_seconds)
+        super().__init__(model_id or "hf-endpoint", long_audio=long_audio, max_seconds=max_seconds)
         self.url = endpoint_url
+        self.expected_model = model_id
         self._token = token.get_secret_value() if isinstance(token, SecretStr) else token
         self.http = client or HttpClient(
             timeout_s=timeout_s,
@@ -56,7 +65,63 @@ class HFEndpointBackend(ListenBackend):
             base_delay_s=2.0,
             secrets=(self._token,) if self._token else (),
         )
+        self._cap_given = max_seconds
         self._identified = False
+        self._identity_lock = threading.Lock()
+
+    @property
+    def max_seconds(self) -> float:
+        """The served model's audio cap (asked of the endpoint), or the lower one given."""
+        self.identify()
+        return super().max_seconds
+
+    def describe(self) -> dict[str, Any]:
+        """The served model's identity (asked of the endpoint before the first use)."""
+        self.identify()
+        return super().describe()
+
+    def identify(self) -> None:
+        """Ask the endpoint what it serves, once (see the module docstring)."""
+        with self._identity_lock:
+            if self._identified:
+                return
+            try:
+                body = self.http.post_json(
+                    self.url,
+                    {"inputs": "", "parameters": {"describe": True}},
+                    headers=self._headers(),
+                    what="inference endpoint (which model?)",
+                )
+            except ListenError as exc:
+                if getattr(exc, "status", None) != 400:
+                    raise
+                if self.expected_model is None:
+                    raise ListenError(
+                        f"{exc}; the endpoint cannot say which model it serves: redeploy it"
+                        " from `linernotes endpoint-template`, or give the model id (--model)"
+                    ) from exc
+                self._identified = True  # an older handler: trust the model id given
+                self._max_seconds = self._cap_given or max_seconds_for(self.expected_model)
+                return
+            if not isinstance(body, dict) or not body.get("model_id"):
+                raise ListenError("inference endpoint: its identity has no model_id")
+            self._adopt(body)
+            self._identified = True
+
+    def _adopt(self, body: dict[str, Any]) -> None:
+        """Take the identity an endpoint answered with (a lower cap given here is kept)."""
+        served = str(body["model_id"])
+        if self.expected_model and served != self.expected_model:
+            raise ListenError(
+                f"inference endpoint serves {served!r}, not the model given"
+                f" ({self.expected_model!r})"
+            )
+        self.model_id = served
+        self.revision = body.get("revision") or self.revision
+        self.variant = body.get("variant") or self.variant
+        if body.get("max_seconds"):
+            cap = float(body["max_seconds"])
+            self._max_seconds = min(cap, self._cap_given) if self._cap_given else cap
 
     def _headers(self) -> dict[str, str]:
         headers = {"Accept": "application/json"}
@@ -102,13 +167,11 @@ class HFEndpointBackend(ListenBackend):
             raise ListenError(
                 f"inference endpoint: expected {len(prompts)} outputs in the answer"
             ) from exc
-        if not self._identified:
-            self.model_id = str(body.get("model_id") or self.model_id)
-            self.revision = body.get("revision") or self.revision
-            self.variant = body.get("variant") or self.variant
-            if body.get("max_seconds"):
-                self._max_seconds = float(body["max_seconds"])
-            self._identified = True
+        if body.get("model_id") and body["model_id"] != self.model_id:
+            raise ListenError(
+                f"inference endpoint now serves {body['model_id']!r}, not {self.model_id!r}:"
+                " it was redeployed during the run"
+            )
         results = []
         for out in outputs:
             info = dict(out.get("info") or {})

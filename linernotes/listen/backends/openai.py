@@ -4,7 +4,7 @@ with an ``--mmproj`` (AF3 / MF preview, experimental audio).
 
 The track is sent once per prompt as an ``input_audio`` content part (base64 WAV, or MP3 for
 slow links; the encoding is made once per track), prompts run concurrently up to a limit, and
-failures follow :mod:`linernotes.listen.backends.http`. The served weights are licensed for
+failures follow :mod:`linernotes.http`. The served weights are licensed for
 non-commercial use only.
 """
 
@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from linernotes.http import HttpClient
 from linernotes.listen.audio import Clip, mp3_bytes, wav_bytes
 from linernotes.listen.backends.base import (
     THINK_SUFFIX,
@@ -26,7 +27,6 @@ from linernotes.listen.backends.base import (
     ListenError,
     LongAudioPolicy,
 )
-from linernotes.listen.backends.http import HttpClient
 from linernotes.listen.prompts import GenerationParams, RenderedPrompt
 
 
@@ -37,23 +37,33 @@ def _secret(value: SecretStr | str | None) -> str | None:
 
 
 def completion_params(params: GenerationParams) -> dict[str, Any]:
-    """Generation parameters in the chat-completions vocabulary (greedy = temperature 0)."""
-    out: dict[str, Any] = {"max_tokens": params.max_new_tokens}
-    if params.do_sample:
-        if params.temperature is not None:
-            out["temperature"] = params.temperature
-        if params.top_p is not None:
-            out["top_p"] = params.top_p
-        if params.top_k is not None:
-            out["top_k"] = params.top_k  # vLLM and llama.cpp accept it
-    else:
-        out["temperature"] = 0.0
-    if params.repetition_penalty not in (None, 1.0):
-        out["repetition_penalty"] = params.repetition_penalty  # vLLM's extra parameter
-    if params.min_new_tokens:
-        out["min_tokens"] = params.min_new_tokens  # vLLM's extra parameter
-    if params.seed is not None:
-        out["seed"] = params.seed
+    """Every generation parameter in the chat-completions vocabulary, each sent explicitly
+    (:meth:`~linernotes.listen.prompts.GenerationParams.explicit`): a value left out is filled
+    by the server from the checkpoint's ``generation_config`` (vLLM: AF3's repetition penalty
+    of 1.05) or its own defaults (llama.cpp: ``min_p`` 0.05), and the prompt would decode
+    differently than on the transformers backend. Greedy is temperature 0. ``top_k``,
+    ``min_p``, ``repetition_penalty`` and ``min_tokens`` are vLLM's extra parameters (``top_k``
+    -1: no limit), ``repeat_penalty`` llama.cpp's name for the penalty; vLLM and llama.cpp
+    accept ``top_k`` and both ignore the other's names.
+
+    >>> completion_params(GenerationParams(max_new_tokens=64))["repetition_penalty"]
+    1.0
+    """
+    values = params.explicit()
+    out: dict[str, Any] = {
+        "max_tokens": values["max_new_tokens"],
+        "min_tokens": values["min_new_tokens"],
+        "temperature": values["temperature"] if values["do_sample"] else 0.0,
+        "top_p": values["top_p"],
+        "top_k": values["top_k"] or -1,
+        "min_p": 0.0,
+        "presence_penalty": 0.0,
+        "frequency_penalty": 0.0,
+        "repetition_penalty": values["repetition_penalty"],
+        "repeat_penalty": values["repetition_penalty"],
+    }
+    if values.get("seed") is not None:
+        out["seed"] = values["seed"]
     return out
 
 

@@ -1,0 +1,107 @@
+"""The flags every command spells the same way, and the few helpers every command uses.
+
+===============  =====================================================================
+``--db FILE``    the library database (default: found from the path, see
+                 :mod:`linernotes.library.location`)
+``--records DIR`` where the records were written, for this command only (default: the
+                 folder ``analyze --out`` remembered, else beside the audio)
+``--json``       print the command's data as JSON on stdout
+``--quiet``      no progress and no summary on stderr
+``--workers N``  worker processes for analysis
+===============  =====================================================================
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import inspect
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def add_library(parser: argparse.ArgumentParser, *, records: bool = True) -> None:
+    """``--db`` (and ``--records``)."""
+    parser.add_argument("--db", help="library database (default: found from the path)")
+    if records:
+        parser.add_argument(
+            "--records",
+            help="folder the records were written to (default: the one analyze --out"
+            " remembered, else beside the audio)",
+        )
+
+
+def add_json(parser: argparse.ArgumentParser, what: str = "the result") -> None:
+    parser.add_argument("--json", action="store_true", help=f"print {what} as JSON")
+
+
+def add_quiet(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress or summary")
+
+
+def add_workers(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--workers", type=int, default=1, help="parallel worker processes (default 1)"
+    )
+
+
+def add_command(
+    sub: Any, run: Callable[[argparse.Namespace], int], extra: str = ""
+) -> argparse.ArgumentParser:
+    """The subcommand ``run`` implements (``cmd_export_template`` -> ``export-template``),
+    with the first line of its docstring as help and the rest (plus ``extra``) as the
+    description; the one dispatch calls ``run(args)``."""
+    summary, _, rest = (inspect.getdoc(run) or "").partition("\n")
+    name = run.__name__.removeprefix("cmd_").replace("_", "-")
+    parser = sub.add_parser(
+        name,
+        help=summary[:1].lower() + summary[1:].rstrip("."),
+        description=" ".join([rest.strip() or summary, extra]).strip(),
+    )
+    parser.set_defaults(run=run)
+    return parser
+
+
+class CliError(Exception):
+    """A command cannot go on: :func:`linernotes.cli.main.main` prints the message and
+    exits 1."""
+
+
+def need_folder(path: str) -> Path:
+    """``path`` as a folder (absolute), or a :class:`CliError` saying it is not one."""
+    folder = Path(path).expanduser().absolute()
+    if not folder.is_dir():
+        raise CliError(f"{path}: not a folder")
+    return folder
+
+
+def parsed(parse: Callable[[str], Any], text: str) -> Any:
+    """``parse(text)``, its ``ValueError`` turned into a :class:`CliError`."""
+    try:
+        return parse(text)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def fail(message: str, code: int = 1) -> int:
+    """Print ``linernotes: message`` on stderr and return ``code``."""
+    print(f"linernotes: {message}", file=sys.stderr)
+    return code
+
+
+def nothing_analysed(root: Path, hint: str = "") -> int:
+    """Fail with the message every command gives for a folder without analysed tracks."""
+    return fail(f"no analysed tracks under {root}; run `linernotes analyze {root}` first{hint}")
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def author(args: argparse.Namespace) -> str:
+    """Who edits: ``--author``, else ``$LINERNOTES_AUTHOR``, else the user name."""
+    return args.author or os.environ.get("LINERNOTES_AUTHOR") or getpass.getuser()

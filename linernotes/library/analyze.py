@@ -1,0 +1,140 @@
+"""``analyze``: measure every track under some paths into their library, once.
+
+Path -> library -> pipeline -> record -> library: the tracks are found (stems set aside for
+their mix), measured in this process or in workers (:mod:`linernotes.pipeline.runner`),
+then, here, each measured record is given what the audio model hears (``listener``, loaded
+once for the whole batch), reconciled once with the library's human edits, stored once and
+written once. A track whose stored record is current is skipped (its files are restored if
+missing).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from linernotes.errors import LinernotesError
+from linernotes.library.core import Library
+from linernotes.library.db import LibraryDB
+from linernotes.library.layout import write_outputs
+from linernotes.library.location import folder_of, libraries_for
+from linernotes.library.scan import StemPlan, find_tracks
+from linernotes.listen.cache import ListenCache
+from linernotes.models import TrackRecord
+from linernotes.pipeline.runner import (
+    BatchReport,
+    StoreOpener,
+    TrackJob,
+    TrackOutcome,
+    measure_track,
+    run_jobs,
+)
+from linernotes.reconcile.core import final_is_current
+
+
+class Listener(Protocol):
+    """Adds a listen section to a record (see :class:`linernotes.listen.attach.TrackListener`)."""
+
+    def __call__(self, path: Path, record: TrackRecord, cache: ListenCache) -> TrackRecord: ...
+
+
+def analyze_paths(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    out_dir: str | os.PathLike[str] | None = None,
+    db_path: str | os.PathLike[str] | None = None,
+    workers: int = 1,
+    force: bool = False,
+    write_files: bool = True,
+    on_start: Callable[[Path], None] | None = None,
+    on_outcome: Callable[[TrackOutcome], None] | None = None,
+    listener: Listener | None = None,
+) -> BatchReport:
+    """Analyse every audio file under ``paths`` into their library (see the module docstring).
+
+    ``out_dir`` becomes the library's records folder (remembered for later commands);
+    ``write_files=False`` stores the records without writing files (``analyze --json``).
+    ``on_start`` is called with each track's path as it is handed out, ``on_outcome`` after
+    each track, both in this process (progress display).
+    """
+    report = BatchReport()
+    start = time.monotonic()
+    try:
+        for location, group in libraries_for(paths, db_path):
+            with Library(location, default_root=folder_of(group[0])) as library:
+                if out_dir:
+                    library.remember_records(Path(out_dir).expanduser().absolute())
+                _Batch(library, report, listener, write_files, on_start, on_outcome).run(
+                    find_tracks(group), workers=workers, force=force
+                )
+    except KeyboardInterrupt:
+        report.interrupted = True
+    report.wall_s = time.monotonic() - start
+    return report
+
+
+@dataclass
+class _Batch:
+    """The tracks of one library in a batch, and what happens around each."""
+
+    library: Library
+    report: BatchReport
+    listener: Listener | None
+    write_files: bool
+    on_start: Callable[[Path], None] | None
+    on_outcome: Callable[[TrackOutcome], None] | None
+
+    def run(self, plan: StemPlan, *, workers: int, force: bool) -> None:
+        library, owner = self.library, os.getpid()
+        jobs = [TrackJob(p, library.key(p), tuple(plan.stems.get(p, ()))) for p in plan.tracks]
+        measure = functools.partial(measure_track, force=force, owner=owner,
+                                    open_store=StoreOpener(LibraryDB, library.db.path))  # fmt: skip
+
+        def announce(job: TrackJob) -> TrackOutcome:
+            if self.on_start is not None:
+                self.on_start(job.path)
+            return measure(job)
+
+        def finish(outcome: TrackOutcome) -> None:
+            try:
+                _complete(library, outcome, self.listener, self.write_files)
+            finally:
+                if outcome.content_hash is not None and outcome.status != "busy":
+                    library.db.release(outcome.content_hash, owner)
+            self.report.outcomes.append(outcome)
+            if self.on_outcome is not None:
+                self.on_outcome(outcome)
+
+        run_jobs(jobs, announce if workers <= 1 else measure, finish, workers=workers)
+
+
+def _complete(
+    library: Library,
+    outcome: TrackOutcome,
+    listener: Listener | None,
+    write_files: bool,
+) -> None:
+    """Listen to, reconcile, store and write a measured track, each once; a skipped track
+    only gets its missing files back (or, with a listener, what the model says now)."""
+    if outcome.status not in ("done", "skipped") or outcome.record_json is None:
+        return
+    record = TrackRecord.from_json(outcome.record_json)
+    path = outcome.path
+    if outcome.status == "skipped" and listener is None:
+        edits = library.db.active_edits(record.file.content_hash)
+        if final_is_current(record.final, edits):
+            if write_files and not library.layout.complete(path):
+                write_outputs(record, library.layout.paths(path))
+            return
+    if listener is not None:
+        try:
+            record = listener(path, record, library.db)
+        except (LinernotesError, OSError) as exc:
+            outcome.status, outcome.reason = "failed", f"listen: {exc}"
+    library.save(path, record, write_files=write_files)
+    outcome.record_json = record.to_json()

@@ -1,0 +1,219 @@
+"""Measuring many tracks: each in this process or in worker processes, with the guarantees a
+batch needs. Finished work is skipped; Ctrl-C stops cleanly and the next run resumes; a
+broken file is reported in one line and the batch carries on; a track claimed by another
+process is left to it.
+
+A worker measures (:func:`measure_track`) and hands the record back; the caller (the
+library's batch, :mod:`linernotes.library.analyze`) listens, reconciles and stores it, once,
+in its own process, then releases the track's claim.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+from linernotes.errors import AudioError
+from linernotes.features import FeatureParams
+from linernotes.models import TrackRecord
+from linernotes.pipeline.stems import StemFile, attach_stems, stems_current
+from linernotes.pipeline.track import (
+    ResultStore,
+    analyze_file,
+    file_hash,
+    pipeline_stages,
+    record_is_current,
+)
+
+Status = Literal["done", "skipped", "failed", "busy"]
+
+
+@dataclass
+class TrackOutcome:
+    """What happened to one track in a batch; ``content_hash`` is set once the track was
+    claimed (the claim is the caller's to release)."""
+
+    path: Path
+    status: Status
+    reason: str | None = None
+    audio_s: float = 0.0
+    elapsed_s: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+    record_json: str | None = None
+    content_hash: str | None = None
+
+
+@dataclass
+class BatchReport:
+    """Totals of a batch, for the summary table and the exit code."""
+
+    outcomes: list[TrackOutcome] = field(default_factory=list)
+    wall_s: float = 0.0
+    interrupted: bool = False
+
+    def count(self, status: Status) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def audio_s(self) -> float:
+        return sum(o.audio_s for o in self.outcomes if o.status == "done")
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return 130
+        return 1 if self.count("failed") else 0
+
+
+class BatchStore(ResultStore, Protocol):
+    """A :class:`ResultStore` that also keeps records by track, claims and failures."""
+
+    def get_record(self, track: str) -> str | None: ...
+
+    def claim(self, content_hash: str, pid: int | None = None) -> bool: ...
+
+    def release(self, content_hash: str, pid: int | None = None) -> None: ...
+
+    def put_failure(self, path: Path, reason: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class StoreOpener:
+    """Opens the batch's store in whichever process runs a track: ``factory(path)``, once per
+    process (picklable, so it travels to worker processes)."""
+
+    factory: Callable[[Path], BatchStore]
+    path: Path
+
+    def __call__(self) -> BatchStore:
+        if self not in _STORES:
+            _STORES[self] = self.factory(self.path)
+        return _STORES[self]
+
+
+_STORES: dict[StoreOpener, BatchStore] = {}
+
+
+@dataclass(frozen=True)
+class TrackJob:
+    """One track of a batch: its file, its key in the library, and its stems."""
+
+    path: Path
+    key: str
+    stems: tuple[StemFile, ...] = ()
+
+
+def measure_track(
+    job: TrackJob,
+    *,
+    open_store: StoreOpener,
+    owner: int,
+    force: bool = False,
+    frontend: FeatureParams | None = None,
+) -> TrackOutcome:
+    """Claim the track for process ``owner`` and measure it (and its stems), or skip it when
+    its stored record is current; never raises for a bad file (the outcome says why), and a
+    bad stem is recorded in the stem's entry, not as a failure."""
+    start = time.monotonic()
+    store = open_store()
+    outcome = TrackOutcome(job.path, "failed")
+    try:
+        digest = file_hash(job.path, store)
+        if not store.claim(digest, owner):
+            return TrackOutcome(job.path, "busy", "being analysed by another process")
+        outcome.content_hash = digest
+        outcome = _measure_claimed(job, digest, store, force, frontend)
+        outcome.content_hash = digest
+    except AudioError as exc:
+        outcome.reason = exc.reason
+    except MemoryError:
+        outcome.reason = "out of memory"
+    except Exception as exc:  # a bug must not stop the batch; report it with the file
+        outcome.reason = f"internal error: {type(exc).__name__}: {exc}"
+    if outcome.status == "failed":
+        store.put_failure(job.path, outcome.reason or "failed")
+    outcome.elapsed_s = time.monotonic() - start
+    return outcome
+
+
+def _measure_claimed(
+    job: TrackJob, digest: str, store: BatchStore, force: bool, frontend: FeatureParams | None
+) -> TrackOutcome:
+    stages = pipeline_stages()
+    if not force:
+        stored = store.get_record(job.key)
+        if stored is not None:
+            record = TrackRecord.from_json(stored)
+            if (
+                record.file.content_hash == digest
+                and record_is_current(record, stages, frontend)
+                and record.file.path == str(job.path)
+                and stems_current(record, job.stems, store)
+            ):
+                return TrackOutcome(job.path, "skipped", "already analysed", record_json=stored)
+    record = analyze_file(job.path, store=store, force=force, frontend=frontend, stages=stages)
+    stem_s = attach_stems(record, job.stems, store=store, frontend=frontend, force=force)
+    return TrackOutcome(
+        job.path,
+        "done",
+        audio_s=(record.file.decode.decoded_duration or 0.0) + stem_s,
+        warnings=list(record.file.decode.warnings),
+        record_json=record.to_json(),
+    )
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def run_jobs(
+    jobs: Sequence[TrackJob],
+    measure: Callable[[TrackJob], TrackOutcome],
+    on_outcome: Callable[[TrackOutcome], None],
+    *,
+    workers: int = 1,
+) -> None:
+    """Run ``measure`` on every job, in this process or in ``workers`` processes (at most
+    ``2 * workers`` queued at a time), calling ``on_outcome`` here after each.
+
+    On Ctrl-C, queued tracks are cancelled and the tracks in progress are allowed to finish
+    (a second Ctrl-C terminates the workers at once); either way nothing is half-written,
+    and ``KeyboardInterrupt`` is raised again.
+    """
+    if workers <= 1:
+        for job in jobs:
+            on_outcome(measure(job))
+        return
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint)
+    pending: set[Future[TrackOutcome]] = set()
+
+    def collect(block: bool) -> None:
+        nonlocal pending
+        done, pending = wait(pending, return_when=FIRST_COMPLETED if block else ALL_COMPLETED)
+        for fut in done:
+            if not fut.cancelled():
+                on_outcome(fut.result())
+
+    try:
+        for job in jobs:
+            pending.add(pool.submit(measure, job))
+            if len(pending) >= 2 * workers:
+                collect(block=True)
+        while pending:
+            collect(block=True)
+    except KeyboardInterrupt:
+        for fut in pending:
+            fut.cancel()
+        try:
+            collect(block=False)
+        except KeyboardInterrupt:
+            for proc in list(getattr(pool, "_processes", {}).values()):
+                proc.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)

@@ -1,0 +1,7 @@
+"""The review web service (``linernotes serve``, mounted by :mod:`linernotes.cli.serve`): a
+local FastAPI application and UI to listen to tracks, see their beat grid, and fix and accept
+their annotations (the ``serve`` extra).
+
+All library access goes through :mod:`.library_access`, a thin layer over
+:mod:`linernotes.library`.
+"""
