@@ -518,7 +518,7 @@ def test_shorter_than_minimum_duration_gets_no_tempo():
 
 def test_stage_is_registered_with_frozen_params():
     stage = rhythm.stage  # type: ignore[attr-defined]
-    assert stage.name == "rhythm" and stage.version == "17"
+    assert stage.name == "rhythm" and stage.version == "18"
     assert isinstance(stage.params, RhythmParams)
     with pytest.raises(Exception):  # noqa: B017 - pydantic's frozen-instance error
         stage.params.tightness = 5.0  # type: ignore[misc]
@@ -759,3 +759,25 @@ def test_tempo_from_changes_reports_nothing_without_periodic_changes() -> None:
     onsets = tempo_salience(rng.random(n), frame_rate=fr)
     est = tempo_from_changes(rng.random(n), onsets, frame_rate=fr, min_strength=0.2)
     assert est.bpm is None
+
+
+def test_downbeat_score_is_the_fitted_weighting_of_its_evidence():
+    """The bar is placed by the ``downbeat`` weights of the fitted-weights file over the
+    z-scored evidence each beat records (what ``bench/fit_downbeat`` fits)."""
+    from linernotes.analyzers.rhythm.beat_features import DOWNBEAT_EVIDENCE, DOWNBEAT_WEIGHTS
+    from linernotes.analyzers.rhythm.meter import describe_pulses
+    from linernotes.analyzers.rhythm.pulse import PulseTrack, track_pulses
+
+    y, _, downs = click_track(120, 4)
+    features = extract_features_from_array(y, SR)
+    track = track_pulses(features, RhythmParams())
+    assert isinstance(track, PulseTrack)
+    described = describe_pulses(features, track, track.pulse_frames)
+    evidence = described.downbeat_evidence
+    assert evidence is not None and evidence.shape == (track.pulse_frames.size,
+                                                       len(DOWNBEAT_EVIDENCE))
+    np.testing.assert_allclose(described.downbeat, evidence @ np.asarray(DOWNBEAT_WEIGHTS[1:]))
+    # the louder, higher downbeat click scores highest in its bar
+    times = track.pulse_frames / track.frame_rate
+    on_down = np.min(np.abs(times[:, None] - downs[None, :]), axis=1) < 0.05
+    assert described.downbeat[on_down].mean() > described.downbeat[~on_down].mean()

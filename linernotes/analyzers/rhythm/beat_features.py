@@ -4,7 +4,8 @@ For every beat: how strong its onset is (overall and in the low, mid and high ba
 loud the signal is there, what the spectrum looks like just after it, and how much the
 harmony (chroma), the bass and the timbre change from the previous beat to this one. Bars
 repeat, so these features repeat with the bar length (:mod:`.bar_length` reads the bar from
-them) and the downbeat is where accents, bass and changes are strongest (:mod:`.bar_phase`).
+them) and the downbeat is where accents, bass and changes weigh most (:mod:`.bar_phase`), by
+the ``downbeat`` weights of :data:`linernotes.analyzers.fitted.WEIGHTS_FILE`.
 
 Examples
 --------
@@ -22,7 +23,27 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.ndimage
 
-__all__ = ["BeatFeatures", "beat_sync_features", "pitch_class_profiles", "zscore"]
+from linernotes.analyzers.fitted import weights_for
+
+__all__ = [
+    "DOWNBEAT_EVIDENCE",
+    "DOWNBEAT_WEIGHTS",
+    "BeatFeatures",
+    "beat_sync_features",
+    "pitch_class_profiles",
+    "zscore",
+]
+
+#: What the downbeat score weighs, each z-scored over the track: the onset accent (all bands,
+#: then the low, mid and high bands), the loudness, and the chroma, bass and timbre change
+#: from the previous beat.
+DOWNBEAT_EVIDENCE: tuple[str, ...] = (
+    "accent", "accent_low", "accent_mid", "accent_high", "loudness",
+    "chroma_change", "bass_change", "timbre_change",
+)
+#: Weights of :data:`DOWNBEAT_EVIDENCE` (the bias first, unused: only the beats of one bar are
+#: compared), fitted by ``bench/fit_downbeat`` as a choice among the phases of a bar.
+DOWNBEAT_WEIGHTS: tuple[float, ...] = weights_for("downbeat", DOWNBEAT_EVIDENCE)
 
 
 @dataclass(frozen=True)
@@ -32,12 +53,14 @@ class BeatFeatures:
     ``periodic`` (n_beats, n_features) feeds the bar-length fit; ``downbeat`` (n_beats,) is a
     signed score that is high where a bar is likely to start; ``harmonic_change`` (n_beats,),
     when known, is how much the harmony (chroma) changes at each beat, z-scored: where the
-    chords change is the clearest sign of the bar.
+    chords change is the clearest sign of the bar. ``downbeat_evidence`` (n_beats, 8) holds
+    the z-scored :data:`DOWNBEAT_EVIDENCE` the score weighs (what ``bench/fit_downbeat`` fits).
     """
 
     periodic: np.ndarray
     downbeat: np.ndarray
     harmonic_change: np.ndarray | None = None
+    downbeat_evidence: np.ndarray | None = None
 
 
 def zscore(x: np.ndarray) -> np.ndarray:
@@ -108,7 +131,7 @@ def beat_sync_features(
     pitch_spectrum: np.ndarray,
     pitch_hop_ratio: float,
     pitch_bin_midi: np.ndarray,
-    downbeat_weights: Sequence[float] = (0.5, 1.0, 0.5, 0.5, 0.5, 2.0, 1.0, 1.0),
+    downbeat_weights: Sequence[float] = DOWNBEAT_WEIGHTS[1:],
 ) -> BeatFeatures:
     """Describe every beat for the meter analysis.
 
@@ -127,8 +150,7 @@ def beat_sync_features(
     pitch_bin_midi : np.ndarray
         MIDI pitch of every pitch bin.
     downbeat_weights : sequence of 8 floats
-        Weights of the z-scored accent (all bands), low, mid and high band accents, loudness,
-        chroma change, bass change and timbre change in the downbeat score.
+        Weights of the z-scored :data:`DOWNBEAT_EVIDENCE` in the downbeat score.
     """
     b = np.asarray(beat_frames, dtype=np.float64)
     n_frames = envelope.shape[0]
@@ -170,10 +192,10 @@ def beat_sync_features(
         [acc_full, acc_bands, loud_db, chroma_change, bass_change, timbre_change]
     )
     z = zscore(signed)
-    w = np.asarray(downbeat_weights, dtype=np.float64)
-    downbeat = z @ w / w.sum()
+    downbeat = z @ np.asarray(downbeat_weights, dtype=np.float64)
     periodic = np.column_stack([z, zscore(after) * np.sqrt(1.0 / 8.0)])
     chroma_column = 5  # position of chroma_change in ``signed``
     return BeatFeatures(
-        periodic=periodic, downbeat=downbeat, harmonic_change=z[:, chroma_column]
+        periodic=periodic, downbeat=downbeat, harmonic_change=z[:, chroma_column],
+        downbeat_evidence=z,
     )

@@ -37,7 +37,7 @@ from linernotes.analyzers.rhythm.triple_bar import (
     triple_bar_reading,
 )
 
-__all__ = ["BarMeter", "bar_meter", "time_signature"]
+__all__ = ["BarMeter", "bar_meter", "describe_pulses", "time_signature"]
 
 
 def time_signature(pulses: int, compound: bool) -> tuple[int, str]:
@@ -59,6 +59,22 @@ class BarMeter:
     compound_bar_evidence: dict[str, float] | None = None
 
 
+def describe_pulses(features: Any, track: PulseTrack, frames: np.ndarray) -> BeatFeatures:
+    """The beat-synchronous features (:func:`.beat_features.beat_sync_features`) of the pulses
+    at ``frames`` of a tracked track."""
+    fp = features.params
+    return beat_sync_features(
+        frames,
+        envelope=track.envelope,
+        band_envelopes=track.bands.stack(),
+        mel_db=features.mel_db,
+        rms=features.rms,
+        pitch_spectrum=features.pitch_spectrum,
+        pitch_hop_ratio=fp.pitch_hop_length / fp.hop_length,
+        pitch_bin_midi=fp.pitch_bin_midi(),
+    )
+
+
 def bar_meter(
     features: Any, track: PulseTrack, pulse_frames: np.ndarray, params: RhythmParams
 ) -> BarMeter:
@@ -66,8 +82,7 @@ def bar_meter(
     start on the long notes (:mod:`.compound_phase`), a bar of three pulses is read as
     three beats, compound eighths or pairs of eighths (:mod:`.triple_bar`), and a compound bar
     as two or four felt beats (:mod:`.compound_bar`)."""
-    fp = features.params
-    envelope, bands = track.envelope, track.bands
+    envelope = track.envelope
     subdivision = subdivision_profile(envelope, pulse_frames)
     if compound_probability(subdivision) > 0.5:
         moved = rephase_compound_beats(envelope, pulse_frames)
@@ -76,16 +91,7 @@ def bar_meter(
             subdivision = subdivision_profile(envelope, pulse_frames)
 
     def describe(frames: np.ndarray) -> BeatFeatures:
-        return beat_sync_features(
-            frames,
-            envelope=envelope,
-            band_envelopes=bands.stack(),
-            mel_db=features.mel_db,
-            rms=features.rms,
-            pitch_spectrum=features.pitch_spectrum,
-            pitch_hop_ratio=fp.pitch_hop_length / fp.hop_length,
-            pitch_bin_midi=fp.pitch_bin_midi(),
-        )
+        return describe_pulses(features, track, frames)
 
     feats = describe(pulse_frames)
     pulse_bpm = felt_bpm(pulse_frames / track.frame_rate)
@@ -99,7 +105,7 @@ def bar_meter(
     triple = None
     if meter.decision == "triple" and not meter.compound:
         triple = triple_bar_evidence(
-            envelope, bands.high, pulse_frames, meter,
+            envelope, track.bands.high, pulse_frames, meter,
             pulse_bpm=pulse_bpm or track.tempo.bpm or 0.0,
         )
         reading, _ = triple_bar_reading(triple)

@@ -130,7 +130,7 @@ def _felt_grid(pulses: np.ndarray, meter: MeterEstimate) -> tuple[np.ndarray, np
 
 @analyzer(
     "rhythm",
-    version="17",
+    version="18",
     params=RhythmParams(),
     summarize=summarize_rhythm,
     confidence_fields={
