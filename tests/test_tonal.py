@@ -216,7 +216,7 @@ def test_unknown_profile_rejected() -> None:
 
 def test_stage_registration_and_summary() -> None:
     stage = tonal.stage
-    assert stage.name == "tonal" and stage.version == "2"
+    assert stage.name == "tonal" and stage.version == "3"
     result = analyse(progression("C", "major"))
     assert stage.summarize(result) == {"key": "C major"}
     assert stage.summarize(TonalResult()) == {"key": None}

@@ -93,7 +93,7 @@ def key_templates(
     profiles: Sequence[str] = ("shaath", "albrecht"),
     *,
     n_harmonics: int = 3,
-    harmonic_decay: float = 0.7,
+    harmonic_decay: float = 0.9,
 ) -> np.ndarray:
     """Zero-mean, unit-norm chroma templates of the 24 keys, shape (24, 12).
 

@@ -79,7 +79,9 @@ class TonalParams(BaseModel):
 
     profiles: tuple[str, ...] = ("shaath", "albrecht")
     n_harmonics: int = Field(default=3, ge=1, le=16)
-    harmonic_decay: float = Field(default=0.7, gt=0.0, le=1.0)
+    #: 0.9, not the 0.7 first chosen on the project's generated songs: on the development split
+    #: of ``bench/corpus_set`` MIREX rose from 80.3 to 84.9 (no collection worse).
+    harmonic_decay: float = Field(default=0.9, gt=0.0, le=1.0)
     compression: float = Field(default=1000.0, gt=0.0)
     whiten_semitones: float = Field(default=12.0, ge=0.0)
     frame_normalize: bool = True
@@ -150,7 +152,7 @@ def _summarize(result: TonalResult) -> dict[str, str | None]:
 
 @analyzer(
     "tonal",
-    version="2",
+    version="3",
     params=TonalParams(),
     summarize=_summarize,
     confidence_fields={"key": "key_confidence"},
