@@ -448,6 +448,16 @@ def ensure_set(jobs: int, split: str | None = None) -> list[dict[str, Any]]:
     return clips
 
 
+def dev_fit_arguments(doc: str, argv: list[str] | None) -> argparse.Namespace:
+    """Arguments of a script that fits weights on the dev split: ``--jobs`` and ``--write``
+    (into ``linernotes/analyzers/fitted_weights.json``); ``doc`` is the script's docstring."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
+    ap.add_argument("--write", action="store_true",
+                    help="write the fitted weights into linernotes/analyzers/fitted_weights.json")
+    return ap.parse_args(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--split", choices=("dev", "test"), default=None)

@@ -24,9 +24,7 @@ when the analysis code changes).
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -140,11 +138,7 @@ def threshold(conf: np.ndarray, right: np.ndarray) -> tuple[float, float, float]
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
-    ap.add_argument("--write", action="store_true",
-                    help="write the fitted weights into linernotes/analyzers/fitted_weights.json")
-    args = ap.parse_args(argv)
+    args = corpus_set.dev_fit_arguments(__doc__ or "", argv)
     data = rows(args.jobs)
     fitted = {}
     for name, model, features in (("bpm", "tempo_confidence", TEMPO_EVIDENCE),

@@ -23,8 +23,6 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
@@ -124,11 +122,7 @@ def accuracy(w: np.ndarray, clips: list[dict[str, Any]]) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
-    ap.add_argument("--write", action="store_true",
-                    help="write the fitted weights into linernotes/analyzers/fitted_weights.json")
-    args = ap.parse_args(argv)
+    args = corpus_set.dev_fit_arguments(__doc__ or "", argv)
     dev = corpus_set.ensure_set(args.jobs, "dev")
     with ProcessPoolExecutor(args.jobs) as ex:
         clips = [c for c in ex.map(clip_phases, dev, chunksize=1) if c is not None]

@@ -44,7 +44,7 @@ from linernotes.analyzers.rhythm.bar_length import (
     with_felt_bar,
 )
 from linernotes.analyzers.rhythm.bar_phase import phase_scores
-from linernotes.analyzers.rhythm.beat_features import BeatFeatures
+from linernotes.analyzers.rhythm.beat_features import DOWNBEAT_EVIDENCE, BeatFeatures
 
 __all__ = [
     "COMPOUND_BAR_FEATURES",
@@ -60,10 +60,7 @@ __all__ = [
 #: The beat-synchronous features (the first eight columns of
 #: :attr:`.beat_features.BeatFeatures.periodic`) whose differences between bar positions are
 #: evidence.
-CONTRASTED: tuple[str, ...] = (
-    "accent", "accent_low", "accent_mid", "accent_high", "loudness",
-    "chroma_change", "bass_change", "timbre_change",
-)
+CONTRASTED: tuple[str, ...] = DOWNBEAT_EVIDENCE
 #: Names of :func:`compound_bar_evidence`, in the order of :data:`TWELVE_WEIGHTS`: the share of
 #: the variance left by a bar of two felt beats that a bar of four explains, the adjusted R²
 #: of the bar of two, then each feature's difference between the first and third felt beats of
