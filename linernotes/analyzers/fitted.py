@@ -2,11 +2,13 @@
 
 Every fitted weight of the rhythm and tonal analyses lives in ``fitted_weights.json`` beside
 this module. A model is a list of weights, bias first, over named pieces of evidence (the
-octave check, the readings of a bar, the compound beat, the meter and key confidences); the
-names are stored with the weights, so evidence computed under other names fails loudly
-instead of being weighed by the wrong weight. The bench scripts that fit the models write
-the file (:func:`write_models`: ``bench/tempo_octave``, ``bench/meter_readings``,
-``bench/meter_calibration``, ``bench/key_calibration``); nothing else changes it.
+octave check, the readings of a bar, the compound beat, the downbeat, the tempo, meter and
+key confidences); the names are stored with the weights, so evidence computed under other
+names fails loudly instead of being weighed by the wrong weight. The bench scripts that fit
+the models write the file (:func:`write_models`: ``bench/tempo_octave``,
+``bench/meter_readings``, ``bench/meter_calibration``, ``bench/key_calibration``, and on the
+development split of ``bench/corpus_set`` ``bench/fit_confidence`` and
+``bench/fit_downbeat``); nothing else changes it.
 
 Examples
 --------
