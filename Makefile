@@ -13,6 +13,8 @@ TRANSFORMERS_FLOOR := $(shell sed -n 's/.*"transformers>=\([0-9.]*\),<6".*/\1/p'
 TRANSFORMERS_RANGE := transformers>=$(TRANSFORMERS_FLOOR),<6
 FLOOR       := .venv-floor
 FLOOR_STAMP := $(FLOOR)/.installed
+# Demucs without its declared deps (see the `separate` extra in pyproject.toml).
+DEMUCS ?= demucs==4.1.0
 
 .PHONY: demo test lint browser screenshots examples bench-speed bench-accuracy transformers-floor convert-musicnn clean
 
@@ -26,7 +28,8 @@ $(CORE): pyproject.toml | $(VENV)/bin/python
 
 $(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet '$(TORCH)'
-	$(BIN)/python -m pip install --quiet -e '.[dev,listen,lyrics,serve,chat]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,listen,lyrics,serve,chat,separate]'
+	$(BIN)/python -m pip install --quiet --no-deps '$(DEMUCS)'
 	# the ceiling: the newest transformers the package admits
 	$(BIN)/python -m pip install --quiet --upgrade '$(TRANSFORMERS_RANGE)'
 	touch $(STAMP)

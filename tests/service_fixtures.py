@@ -63,14 +63,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(settings) -> Iterator[str]:
-    """Serve ``create_app(settings)`` with uvicorn in a thread; yields the base URL
-    (always reached over 127.0.0.1, whatever address is bound)."""
+def live_server(settings, chat=None) -> Iterator[str]:
+    """Serve ``create_app(settings, chat=chat)`` with uvicorn in a thread; yields the base
+    URL (always reached over 127.0.0.1, whatever address is bound)."""
     import uvicorn
 
     from linernotes.service.app import create_app
 
-    app = create_app(settings)
+    app = create_app(settings, chat=chat)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -190,3 +190,19 @@ def test_export_beside_the_audio_skips_it_for_ffmpeg_loaders(
     assert "game" not in (folder / "ace_step_dataset.json").read_text()
     assert (folder / "game.json").exists()  # audiocraft's info JSON
     assert formats["audiocraft"].skipped == []
+
+
+@pytest.mark.parametrize(("name", "fmt", "subtype"), [("sample.xi", "XI", "DPCM_16"),
+                                                      ("sample.mat", "MAT5", "PCM_16")])
+def test_formats_only_libsndfile_reads_decode_whole(
+    tmp_path: Path, name: str, fmt: str, subtype: str
+) -> None:
+    # XI is not seekable in libsndfile: reading it in blocks needs its length, which once
+    # raised a bare ValueError out of the decoder
+    y = 0.5 * tone(440.0, 2.0, SR)
+    path = tmp_path / name
+    soundfile.write(path, y, SR, format=fmt, subtype=subtype)
+    source = open_audio(path)
+    frames = sum(block.shape[-1] for block in source.chunks())
+    assert source.report.decoder == "libsndfile"
+    assert frames == y.shape[0]

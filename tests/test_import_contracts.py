@@ -7,7 +7,8 @@ dependency). The layers, bottom to top (the README's package map says the same):
     models, version, errors, config, claims, fileio, dsp   leaf helpers and the record
     audio | http                                          decode, encode, tags | web client
     features                                              the shared front end
-    analyzers | listen                                    measured stages | the audio model
+    analyzers | listen | separate                         measured stages | the audio model
+                                                          | stem separation (Demucs)
     reconcile | quality                                   final fields | scores
     export                                                adapters: records in, files out
     pipeline                                              one track, many tracks
@@ -18,6 +19,13 @@ dependency). The layers, bottom to top (the README's package map says the same):
 ``listen/cpu`` (the CPU tagger) is part of the listen layer: it uses ``dsp``'s mel filters,
 ``audio`` decoding and the record models, and reconcile reads its section from the record
 (``models.tagger``), never from ``listen``.
+
+``separate`` (Demucs) sits beside ``listen`` for the same reason: a model run over decoded
+audio (``audio`` below it, the record models for reading a vocals stem back), with nothing of
+the pipeline in it. Where its stems live in the library, the resumable batch and the command
+are the library's and the CLI's (``library/stems.py``, ``library/separate.py``,
+``cli/stems.py``), so the pipeline measures separated stems like any others without
+importing it.
 """
 
 from __future__ import annotations
@@ -35,7 +43,7 @@ LAYERS: list[set[str]] = [
     {"models", "version", "errors", "config", "claims", "fileio", "dsp"},
     {"audio", "http"},
     {"features"},
-    {"analyzers", "listen"},
+    {"analyzers", "listen", "separate"},
     {"reconcile", "quality"},
     {"export"},
     {"pipeline"},

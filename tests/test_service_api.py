@@ -4,8 +4,10 @@ other way round), version conflicts, bulk changes, uploads, jobs with SSE, expor
 
 from __future__ import annotations
 
+import errno
 import io
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -90,6 +92,29 @@ def test_audio_is_served_with_ranges_and_transcoded_when_browsers_cannot_play_it
     peaks = client.get("/api/tracks/one.flac/peaks").json()
     assert abs(peaks["duration"] - 8.0) < 0.1 and peaks["buckets"] == len(peaks["peaks"]) > 1000
     assert 0.05 < max(peaks["peaks"]) <= 1.0
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="per-thread niceness is Linux's")
+def test_peaks_decode_once_in_a_low_priority_thread(library, tmp_path, monkeypatch):
+    import os
+
+    from linernotes.service import media
+
+    decoded = []
+    real = media.compute_peaks
+
+    def spy(path, buckets):
+        decoded.append((os.getpriority(os.PRIO_PROCESS, 0), threading.current_thread().name))
+        return real(path, buckets)
+
+    monkeypatch.setattr(media, "compute_peaks", spy)
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    first = media.peaks(library / "three.wav", "f" * 64, tmp_path, buckets=100)
+    again = media.peaks(library / "three.wav", "f" * 64, tmp_path, buckets=100)
+    assert first == again and first["buckets"] == 100 and max(first["peaks"]) > 0.05
+    # decoded once, in its own thread, 10 steps nicer than the caller, who stays as it was
+    assert decoded == [(min(19, mine + 10), "linernotes-peaks")]
+    assert os.getpriority(os.PRIO_PROCESS, 0) == mine
 
 
 def test_edits_share_the_cli_layer_both_ways(client, library):
@@ -237,15 +262,41 @@ def test_export_job_streams_progress_and_downloads(client):
     assert not any(n.endswith((".flac", ".mp3", ".wav")) for n in names)
 
 
-def test_a_job_can_be_cancelled(client):
-    job = client.post("/api/jobs", json={"kind": "analyze", "force": True}).json()
-    assert client.post("/api/jobs", json={"kind": "crops"}).status_code == 409  # one at a time
-    client.post(f"/api/jobs/{job['id']}/cancel")
-    deadline = time.monotonic() + 60
-    while client.get(f"/api/jobs/{job['id']}").json()["state"] == "running":
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
-    assert client.get(f"/api/jobs/{job['id']}").json()["state"] == "cancelled"
+def _open_when_read(pipe: Path, timeout_s: float = 60.0) -> int:
+    """The write end of the named pipe ``pipe``, opened once a process has it open for
+    reading (until then a non-blocking open fails with ENXIO)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return os.open(pipe, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as exc:
+            if exc.errno != errno.ENXIO or time.monotonic() > deadline:
+                raise
+        time.sleep(0.05)
+
+
+def test_a_job_can_be_cancelled(tmp_path):
+    """A running job is cancelled, however loaded the machine: the job is held in the middle
+    of its analysis on a track that is a named pipe (reading it blocks until the test closes
+    its write end), so it cannot finish before the cancel arrives."""
+    library = analysed_library(tmp_path)
+    pipe = library / "0_held.wav"  # first in the batch
+    os.mkfifo(pipe)
+    settings = ServeSettings(root=library, port=free_port(), rescan_s=0.5)
+    with live_server(settings) as url, httpx.Client(base_url=url, timeout=30) as c:
+        job = c.post("/api/jobs", json={"kind": "analyze", "force": True}).json()
+        writer = _open_when_read(pipe)  # the worker is reading the held track now
+        try:
+            assert c.get(f"/api/jobs/{job['id']}").json()["state"] == "running"
+            assert c.post("/api/jobs", json={"kind": "crops"}).status_code == 409  # one at a time
+            c.post(f"/api/jobs/{job['id']}/cancel")
+            deadline = time.monotonic() + 60
+            while (state := c.get(f"/api/jobs/{job['id']}").json()["state"]) == "running":
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+        finally:
+            os.close(writer)
+    assert state == "cancelled"
 
 
 def test_health_and_vocabulary(client, library):

@@ -1,8 +1,10 @@
 """The review UI in a real headless browser (Debian's chromium + chromium-driver through
 Selenium): load the list, open a flagged track, play it, see the beat markers drawn on the
-waveform, double the BPM with a shortcut, lock it, reload, and find the edit and the lock in
-the page and through ``linernotes show``. Screenshots of both views are written to
-``$LINERNOTES_SCREENSHOTS`` (``make screenshots`` points it at docs/) or a temporary folder.
+waveform, double the BPM with a shortcut, lock it, ask the chat panel a question (a local
+server speaking OpenAI's protocol plays the text model) and apply the edit it proposes,
+reload, and find the edits and the lock in the page and through ``linernotes show``.
+Screenshots of both views are written to ``$LINERNOTES_SCREENSHOTS`` (``make screenshots``
+points it at docs/) or a temporary folder.
 """
 
 from __future__ import annotations
@@ -19,11 +21,14 @@ import pytest
 pytest.importorskip("fastapi")
 webdriver = pytest.importorskip("selenium.webdriver")
 
+from chat_server import Reply, ScriptedOpenAI, tool_results  # noqa: E402
 from selenium.webdriver.chrome.service import Service as DriverService  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 from service_fixtures import analysed_library, free_port, live_server  # noqa: E402
 
+from linernotes.chat import ChatSettings, LibraryAccess  # noqa: E402
+from linernotes.chat.web import TrackChats  # noqa: E402
 from linernotes.service.security import ServeSettings  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -45,6 +50,31 @@ pytestmark = pytest.mark.skipif(
     reason="NO BROWSER: chromium and chromium-driver are not installed (make test installs"
     " them with apt-get); the review UI was NOT tested in a browser",
 )
+
+
+@pytest.fixture
+def llm_server():
+    server = ScriptedOpenAI()
+    yield server
+    server.close()
+
+
+def chat_script(server: ScriptedOpenAI, track: str) -> None:
+    """The text model reads the measurements and proposes a key, then answers from them."""
+    server.push(
+        Reply(
+            tool_calls=[
+                ("measurements", {"track": track}),
+                ("propose_edit", {"track": track, "field": "key", "value": "D minor"}),
+            ]
+        )
+    )
+
+    def answer(body: dict) -> Reply:
+        tempo = tool_results(body)["measurements"]["tempo"]
+        return Reply(content=f"The measured tempo is {tempo['bpm']:.0f} BPM and steady.")
+
+    server.push(answer)
 
 
 @pytest.fixture(scope="module")
@@ -81,10 +111,12 @@ def screenshot(driver, name: str, tmp: Path) -> Path:
     return path
 
 
-def test_review_a_flagged_track_in_the_browser(browser, tmp_path_factory, tmp_path):
+def test_review_a_flagged_track_in_the_browser(browser, tmp_path_factory, tmp_path, llm_server):
     library = analysed_library(tmp_path_factory.mktemp("service_browser"))
     settings = ServeSettings(root=library, port=free_port())
-    with live_server(settings) as url:
+    chat = ChatSettings(llm_base_url=llm_server.base_url, llm_model="test-llm")
+    chats = TrackChats(LibraryAccess(library), chat)
+    with live_server(settings, chat=chats) as url:
         browser.get(url + "/")
         wait(browser, "document.querySelectorAll('#tracks tbody tr').length === 4")
         press(browser, "r")  # needs-review filter: every track lacks a caption
@@ -127,6 +159,22 @@ def test_review_a_flagged_track_in_the_browser(browser, tmp_path_factory, tmp_pa
         assert "play / pause" in browser.find_element(By.ID, "help").text
         press(browser, "\ue00c")  # Escape
         wait(browser, "!document.getElementById('help').open")
+
+        chat_script(llm_server, track_id)  # ask in the chat panel; the answer streams in
+        box = browser.find_element(By.ID, "chat-question")
+        box.send_keys("What is the tempo, and is the key right?")
+        box.send_keys("\ue007")
+        answer = wait(browser, "document.querySelector('#chat-log .chat-a.done')?.textContent")
+        measured = float(answer.split("tempo is ")[1].split()[0])
+        assert measured == pytest.approx(bpm / 2, abs=1)  # the tool sees the edit just saved
+        tools = browser.find_elements(By.CSS_SELECTOR, "#chat-log .chat-tool b")
+        assert [t.text for t in tools] == ["measurements", "propose_edit"]
+        assert browser.find_element(By.ID, "field-key").get_attribute("value") != "D minor"
+        browser.find_element(By.CSS_SELECTOR, "#chat-log .chat-edit button.primary").click()
+        wait(browser, "document.querySelector('#chat-log .chat-edit.applied')")
+        assert browser.find_element(By.ID, "field-key").get_attribute("value") == "D minor"
+        key_badge = browser.find_element(By.CSS_SELECTOR, "[data-field=key] .badge").text
+        assert key_badge.lower() == "human"
         browser.execute_script("document.getElementById('player').currentTime = 2.0")
         screenshot(browser, "review-track.png", tmp_path)
 
@@ -144,12 +192,15 @@ def test_review_a_flagged_track_in_the_browser(browser, tmp_path_factory, tmp_pa
         wait(browser, "document.getElementById('player').currentTime > 0.3")
         press(browser, " ")
 
+    chats.close()
     record = subprocess.run(
         [sys.executable, "-m", "linernotes.cli", "show", "--json", str(library / track_id)],
         capture_output=True,
         text=True,
         check=True,
     )
-    final_bpm = json.loads(record.stdout)["final"]["fields"]["bpm"]
+    fields = json.loads(record.stdout)["final"]["fields"]
+    final_bpm = fields["bpm"]
     assert final_bpm["value"] == pytest.approx(bpm / 2, abs=0.001)
     assert final_bpm["locked"] and final_bpm["provenance"] == "human"
+    assert fields["key"]["value"] == "D minor" and fields["key"]["provenance"] == "human"

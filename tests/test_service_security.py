@@ -99,6 +99,9 @@ def test_loopback_only_answers_loopback_names_and_same_origin_changes(url):
         body = {"ids": ["one.flac"], "op": "bpm_double"}
         cross = c.post("/api/bulk", json=body, headers={"Origin": "http://attacker.example"})
         assert cross.status_code == 403
+        question = {"track": "one.flac", "question": "tempo?", "conversation": "x"}
+        evil = {"Origin": "http://attacker.example"}
+        assert c.post("/api/chat", json=question, headers=evil).status_code == 403
         preflight = c.options(
             "/api/bulk",
             headers={"Origin": "http://attacker.example", "Access-Control-Request-Method": "POST"},
@@ -129,10 +132,34 @@ def test_non_loopback_bind_requires_the_token(library):
         assert "access-control-allow-origin" not in c.get("/api/tracks").headers
 
 
+def test_chat_off_loopback_requires_the_token(library):
+    from linernotes.chat import ChatSettings, LibraryAccess
+    from linernotes.chat.web import TrackChats
+
+    chats = TrackChats(LibraryAccess(library), ChatSettings(llm_base_url=None))
+    settings = ServeSettings(root=library, host="0.0.0.0", port=free_port())
+    question = {"track": "one.flac", "question": "What is the tempo?", "conversation": "x"}
+    with live_server(settings, chat=chats) as url, httpx.Client(base_url=url) as c:
+        refused = c.post("/api/chat", json=question)
+        assert refused.status_code == 401 and "token required" in refused.json()["detail"]
+        assert c.get("/health").json()["chat"] == ""  # not told without the token
+        auth = {"Authorization": f"Bearer {settings.token}"}
+        assert c.get("/health", headers=auth).json()["chat"] == "measurements"
+        answer = c.post("/api/chat", json=question, headers=auth)
+        assert answer.status_code == 200 and "event: done" in answer.text
+        assert "BPM" in answer.text  # answered from the measurements
+    chats.close()
+
+
 def test_openapi_schema_fuzzing(tmp_path_factory):
+    from linernotes.chat import ChatSettings, LibraryAccess
+    from linernotes.chat.web import TrackChats
+
     library = analysed_library(tmp_path_factory.mktemp("service_fuzz"))
-    with live_server(ServeSettings(root=library, port=free_port())) as url:
+    chats = TrackChats(LibraryAccess(library), ChatSettings(llm_base_url=None))
+    with live_server(ServeSettings(root=library, port=free_port()), chat=chats) as url:
         _fuzz(url)
+    chats.close()
 
 
 def _fuzz(url: str) -> None:

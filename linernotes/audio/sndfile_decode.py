@@ -107,9 +107,13 @@ def sndfile_blocks(path: Path, frames_per_block: int) -> Iterator[np.ndarray]:
     """
     try:
         with soundfile.SoundFile(str(path)) as handle:
-            for block in handle.blocks(frames_per_block, dtype="float32", always_2d=True):
+            # libsndfile cannot seek in some formats (XI); blocks then need the length
+            frames = -1 if handle.seekable() else handle.frames
+            for block in handle.blocks(
+                frames_per_block, frames=frames, dtype="float32", always_2d=True
+            ):
                 yield np.ascontiguousarray(block.T)
-    except (soundfile.SoundFileError, OSError) as exc:
+    except (soundfile.SoundFileError, OSError, ValueError) as exc:
         raise SndfileRefused(sndfile_reason(exc)) from exc
 
 

@@ -11,7 +11,9 @@
 - :mod:`.answers`: answers from the measurements alone;
 - :mod:`.events`: the event type and its SSE spelling;
 - :mod:`.repl`, :mod:`.mcp_server`: the terminal chat and the MCP server (the ``chat`` and
-  ``mcp`` commands are in :mod:`linernotes.cli.chat`).
+  ``mcp`` commands are in :mod:`linernotes.cli.chat`);
+- :mod:`.web`: conversations about single tracks for a web front end (the review service's
+  chat panel).
 
 >>> from linernotes.chat import ChatSession, ChatTools, LibraryAccess  # doctest: +SKIP
 >>> tools = ChatTools(LibraryAccess("dataset/"))  # doctest: +SKIP

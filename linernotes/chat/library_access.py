@@ -161,6 +161,13 @@ class LibraryAccess:
                          for t in found]  # fmt: skip
         return self._all
 
+    def refresh(self) -> None:
+        """Forget the records and the track list read so far: the next call reads the library
+        again (another program, the review service for one, may have edited it meanwhile)."""
+        self._found.clear()
+        self._all = None
+        self._files = None
+
     # -- the human layer ------------------------------------------------------------------
     def propose_edit(self, track: str | Path, field: str, value: Any) -> EditProposal:
         """Check an edit and spell its value canonically; nothing is written.
@@ -186,8 +193,7 @@ class LibraryAccess:
         library = self.library.require()
         (edit,) = library.add_edits(library.record_of(path), [(proposal.field, proposal.value)],
                                     locked=False, author=author, path=path)  # fmt: skip
-        self._found.clear()
-        self._all = None
+        self.refresh()
         return edit.model_dump(mode="json")
 
     def history(self, track: str | Path) -> list[dict[str, Any]]:

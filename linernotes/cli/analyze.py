@@ -10,6 +10,7 @@ from typing import Any
 
 from linernotes.cli.listen import add_listen_options, settings_from_args
 from linernotes.cli.options import add_command, add_json, add_library, add_quiet, add_workers, fail
+from linernotes.cli.stems import add_separate_options, separate_for_analyze
 
 
 def register(sub: Any) -> None:
@@ -26,6 +27,7 @@ def register(sub: Any) -> None:
     add_json(p, "the records (one per line for several) instead of writing files")
     add_quiet(p)
     add_listen_options(p)
+    add_separate_options(p)
 
     p = add_command(sub, cmd_show)
     p.add_argument("path", help="an audio file (or its .linernotes.json record)")
@@ -48,6 +50,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     total = len(find_audio(args.paths))
     if total == 0:
         return fail("no audio files found in " + ", ".join(args.paths))
+    separated = separate_for_analyze(args)
+    if separated != 0:
+        return separated
     progress = Progress(total, enabled=not args.quiet)
     several = total > 1
 
@@ -73,7 +78,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     report = analyze_paths(
         args.paths, out_dir=args.out, db_path=args.db, workers=args.workers, force=args.force,
         write_files=not args.json, on_start=lambda path: progress.start(path.name),
-        on_outcome=on_outcome, listener=listener,
+        on_outcome=on_outcome, listener=listener, separated_model=args.separate,
     )  # fmt: skip
     progress.close()
     if not args.quiet:

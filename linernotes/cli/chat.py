@@ -70,25 +70,14 @@ def _author(args: argparse.Namespace, settings: Any) -> str:
     return options.author(args)
 
 
-def tools_for(library: Any, settings: Any) -> Any:
-    """The chat tools with the settings' audio budgets."""
-    from linernotes.chat.tools import ChatTools
-
-    return ChatTools(library, audio_max_new_tokens=settings.audio_max_new_tokens,
-                     max_audio_s=settings.max_audio_s)  # fmt: skip
-
-
 def make_session(args: argparse.Namespace) -> Any:
     """The :class:`~linernotes.chat.session.ChatSession` the command line asks for."""
-    from linernotes.chat.client import ChatClient
     from linernotes.chat.session import ChatSession
+    from linernotes.chat.web import client_for, tools_for
 
     settings = _settings(args)
-    client = None
-    if settings.llm_base_url:
-        client = ChatClient(settings.llm_base_url, settings.llm_model, api_key=settings.key(),
-                            timeout_s=settings.timeout_s, stream=settings.stream)  # fmt: skip
-    session = ChatSession(tools_for(_library(args), settings), client=client, settings=settings)
+    session = ChatSession(tools_for(_library(args), settings), client=client_for(settings),
+                          settings=settings)  # fmt: skip
     for track in args.tracks:
         session.add_track(track)
     return session
@@ -146,6 +135,7 @@ def cmd_mcp(args: argparse.Namespace) -> int:
         raise options.CliError("mcp needs the mcp package: pip install 'linernotes[chat]'") \
             from exc  # fmt: skip
     from linernotes.chat.mcp_server import serve_stdio
+    from linernotes.chat.web import tools_for
 
     settings = _settings(args)
     library = _library(args)

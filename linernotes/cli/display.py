@@ -140,6 +140,13 @@ def render_record(record: TrackRecord, final: FinalFields | None = None) -> str:
     lines += ["", "Analyses"]
     for name, section in sorted(record.analyses.items()):
         lines.append(f"  {name} v{section.version} ({section.provenance.value})")
+    if record.stems:
+        lines += ["", "Stems"]
+    for stem in record.stems:
+        source = f"separated by {stem.model} {stem.model_version}" if stem.model else "provided"
+        presence = "" if stem.presence is None else f", presence {stem.presence:.2f}"
+        state = f"  {stem.error}" if stem.error else ""
+        lines.append(f"  {stem.stem_type:8s} {stem.relpath} ({source}{presence}){state}")
     return "\n".join(lines)
 
 

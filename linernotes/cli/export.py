@@ -27,6 +27,11 @@ def register(sub: Any) -> None:
         help="fill missing title/artist from a MusicBrainz search (tags first)",
     )
     p.add_argument("--musicbrainz-url", help="MusicBrainz server (default musicbrainz.org)")
+    p.add_argument(
+        "--stems-as-samples",
+        action="store_true",
+        help="stable-audio: each stem is a training sample too, with its own prompt",
+    )
     options.add_json(p, "what was written, per format")
     options.add_quiet(p)
     group = p.add_argument_group(
@@ -120,7 +125,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     lookup = _lookup(args)
     report = export_dataset(root, formats, out=args.out, copy_audio=args.copy_audio,
                             records=args.records, db=args.db, options=reconcile_options(args),
-                            validate=not args.no_validate, lookup=lookup)  # fmt: skip
+                            validate=not args.no_validate, lookup=lookup,
+                            stems_as_samples=args.stems_as_samples)  # fmt: skip
     lookup_failures = lookup.failures if lookup is not None else []
     for path, reason in lookup_failures:
         print(f"lookup failed: {path}: {reason}", file=sys.stderr)

@@ -12,11 +12,11 @@ import argparse
 import os
 import sys
 
-from linernotes.cli import analyze, chat, edits, export, listen, quality, review, serve
+from linernotes.cli import analyze, chat, edits, export, listen, quality, review, serve, stems
 from linernotes.cli.options import CliError, fail
 from linernotes.version import __version__
 
-GROUPS = (analyze, listen, edits, review, export, quality, serve, chat)
+GROUPS = (analyze, stems, listen, edits, review, export, quality, serve, chat)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from linernotes.cli import options
+from linernotes.cli.listen import add_listen_options, settings_from_args
 
 
 def register(sub: Any) -> None:
@@ -24,6 +25,25 @@ def register(sub: Any) -> None:
     )
     options.add_library(p)
     p.add_argument("--max-upload-mb", type=float, default=2.0, help="upload cap (default 2)")
+    chat = p.add_argument_group("chat panel (what `linernotes chat` uses)")
+    chat.add_argument("--no-chat", action="store_true", help="serve without the chat panel")
+    chat.add_argument("--llm-base-url", help="the text model's OpenAI-compatible server (.../v1)")
+    chat.add_argument("--llm-model", help="its name on that server")
+    add_listen_options(p, with_switch=False)
+
+
+def chat_factory(args: argparse.Namespace, root: Path) -> Any:
+    """The chat's conversations for the service (:class:`linernotes.chat.web.TrackChats`),
+    or ``None`` with ``--no-chat``."""
+    if args.no_chat:
+        return None
+    from linernotes.chat import ChatSettings, LibraryAccess
+    from linernotes.chat.web import TrackChats
+
+    settings = ChatSettings.load(llm_base_url=args.llm_base_url, llm_model=args.llm_model)
+    library = LibraryAccess(root, db=args.db, records=args.records,
+                            listen=settings_from_args(args))  # fmt: skip
+    return TrackChats(library, settings)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -31,7 +51,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     Serve the library under DIR (default: the current folder) as a web UI and API (/docs) on
     127.0.0.1:8008 until Ctrl-C. Edits go to the same human layer as `linernotes edit`.
-    Binding any other address requires a token, printed once.
+    Binding any other address requires a token, printed once. The track view has a chat
+    panel: a text model (--llm-base-url) calls the measurements and the audio model (--model,
+    --base-url) as tools, as in `linernotes chat`; without them the measurements answer.
     """
     try:
         import uvicorn
@@ -57,5 +79,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if settings.new_token:
         print(f"linernotes: token (shown once): {settings.token}\n"
               f"  open {url}?token={settings.token}", file=sys.stderr)  # fmt: skip
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
+    chats = chat_factory(args, root)
+    if chats is not None:
+        print(f"linernotes: chat panel answers with: {chats.mode}", file=sys.stderr)
+    app = create_app(settings, chat=chats)
+    try:
+        # Ctrl-C stops within seconds, not after a request still decoding a waveform
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
+                    timeout_graceful_shutdown=3)  # fmt: skip
+    finally:
+        if chats is not None:
+            chats.close()
     return 0

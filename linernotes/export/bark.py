@@ -82,6 +82,10 @@ def stem_entry(stem: ExportStem, audio: Path) -> dict[str, Any]:
         "audio_description": describe_stem(stem.stem_type, features),
         "technical_features": {k: values[k] for k in TECHNICAL_FEATURES},
         "content_hash": stem.info.sha256,
+        "provenance": stem.info.provenance.value,
+        "model": stem.info.model,
+        "model_version": stem.info.model_version,
+        "presence": stem.info.presence,
     }
 
 

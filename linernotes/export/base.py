@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from linernotes.fileio import write_atomic
-from linernotes.models import StemInfo, TrackRecord
+from linernotes.models import Provenance, StemInfo, TrackRecord
 from linernotes.models.final import FinalFields
 
 
@@ -44,7 +44,9 @@ class ExportTrack:
     @property
     def stems(self) -> list[ExportStem]:
         """The track's measured stems whose audio is still on disk, in record order; silent
-        or unreadable stems (those with an ``error``) are left out of training data."""
+        or unreadable stems (those with an ``error``) are left out of training data. A
+        separated stem (kept in the library) is placed beside the mix as
+        ``<track>.<type>.flac``; a user's stem where it sits beside the mix."""
         out = []
         for info in self.record.stems:
             if info.error is not None or info.features is None:
@@ -55,8 +57,12 @@ class ExportTrack:
                 Path(info.path),
             )
             source = next((c for c in candidates if c.is_file()), None)
-            if source is not None:
-                out.append(ExportStem(info, source.absolute(), self.rel.parent / info.relpath))
+            if source is None:
+                continue
+            rel = self.rel.parent / info.relpath
+            if info.provenance == Provenance.SEPARATED:  # from the library: beside the mix
+                rel = self.rel.parent / f"{self.stem}.{info.stem_type}{source.suffix}"
+            out.append(ExportStem(info, source.absolute(), rel))
         return out
 
 
@@ -159,6 +165,7 @@ class ExportTarget:
     out: Path | None
     copy_audio: bool = False
     name: str = "dataset"
+    stems_as_samples: bool = False  # formats that can: each stem a training sample too
 
     @property
     def folder(self) -> Path:

@@ -39,8 +39,10 @@ def info_fields(track: ExportTrack) -> dict[str, Any]:
 
 
 def stem_fields(track: ExportTrack) -> dict[str, Any]:
-    """Each stem's file and features as flat ``stems.<type>.<name>`` keys (a second stem of
-    one type, rare, is keyed ``<type>_2``); an unusable stem gives its ``error``."""
+    """Each stem's file, provenance (``separated`` with its ``model`` and ``model_version``,
+    or ``measured`` for the user's), presence and scalar features as flat
+    ``stems.<type>.<name>`` keys (a second stem of one type, rare, is keyed ``<type>_2``);
+    an unusable stem gives its ``error``. The activity time series stays in the record."""
     out: dict[str, Any] = {}
     if track.record.stems:
         out["stem_types"] = sorted({s.stem_type for s in track.record.stems})
@@ -50,10 +52,16 @@ def stem_fields(track: ExportTrack) -> dict[str, Any]:
         n = seen[stem.stem_type]
         key = f"stems.{stem.stem_type}" + (f"_{n}" if n > 1 else "")
         out[f"{key}.file"] = stem.relpath
+        out[f"{key}.provenance"] = stem.provenance.value
+        if stem.model is not None:
+            out[f"{key}.model"] = stem.model
+            out[f"{key}.model_version"] = stem.model_version
         if stem.error is not None:
             out[f"{key}.error"] = stem.error
+        if stem.presence is not None:
+            out[f"{key}.presence"] = stem.presence
         if stem.features is not None:
-            for name, value in stem.features.model_dump().items():
+            for name, value in stem.features.model_dump(exclude={"activity"}).items():
                 out[f"{key}.{name}"] = value
     return out
 

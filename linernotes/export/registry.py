@@ -97,8 +97,10 @@ def export_tracks(
     out: Path | None = None,
     copy_audio: bool = False,
     validate: bool = True,
+    stems_as_samples: bool = False,
 ) -> list[FormatReport]:
-    """Write ``formats`` for ``tracks``; validate each as its consumer would."""
+    """Write ``formats`` for ``tracks``; validate each as its consumer would.
+    ``stems_as_samples``: formats that can (stable-audio) make each stem a sample too."""
     root = root.absolute()
     protected = {t.audio for t in tracks} | {t.audio.resolve() for t in tracks}
     transcoder = Transcoder()
@@ -106,7 +108,8 @@ def export_tracks(
     for name in formats:
         fmt = FORMATS[name]
         folder = out.absolute() / name if out is not None else None
-        target = ExportTarget(root=root, out=folder, copy_audio=copy_audio, name=root.name)
+        target = ExportTarget(root=root, out=folder, copy_audio=copy_audio, name=root.name,
+                              stems_as_samples=stems_as_samples)  # fmt: skip
         writer = FileWriter(protected=protected)
         chosen, skipped = tracks, []
         audio = fmt.audio

@@ -5,6 +5,11 @@ shards (one audio + one JSON per sample, dot-free keys).
 For ``audio_dir`` datasets ``info`` holds only the audio path, so the generated module opens
 the track's JSON itself; for WebDataset the sample's JSON *is* ``info``. Either way it returns
 ``{"prompt": ...}``, or ``{"__reject__": True}`` below the quality threshold.
+
+With ``--stems-as-samples`` every measured stem (the user's or separated) is a sample of its
+own: linked beside its mix (``song.drums.flac``) with a ``song.drums.flac.json`` whose prompt
+names the stem before the track's tags (``drums stem, tech house, 128 BPM``; no key for
+drums), and a member pair of its own in the shards (key ``<track key>_<type>``).
 """
 
 from __future__ import annotations
@@ -16,7 +21,14 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
-from linernotes.export.base import ExportTarget, ExportTrack, FileWriter, bpm_int, dumps
+from linernotes.export.base import (
+    ExportStem,
+    ExportTarget,
+    ExportTrack,
+    FileWriter,
+    bpm_int,
+    dumps,
+)
 from linernotes.quality.build import overall_score
 
 NAME = "stable-audio"
@@ -97,10 +109,37 @@ def sample_json(track: ExportTrack) -> dict[str, Any]:
     return out
 
 
+def stem_sample_json(track: ExportTrack, stem: ExportStem) -> dict[str, Any]:
+    """A stem's sample: ``<type> stem`` before the track's prompt (without the key for
+    drums), the track's quality score, and which stem of which track it is."""
+    parts = [f"{stem.stem_type} stem", prompt(track)]
+    key = track.final.value("key")
+    if stem.stem_type == "drums" and key and parts[1].endswith(key):
+        parts[1] = parts[1][: -len(key)].rstrip(", ")
+    text = ", ".join(p for p in parts if p)
+    out: dict[str, Any] = {"prompt": text, "text": text, "stem_type": stem.stem_type}
+    score = quality(track)
+    if score is not None:
+        out["quality"] = score
+    return out
+
+
+def sample_stems(track: ExportTrack, target: ExportTarget) -> list[ExportStem]:
+    """The stems that become samples: all with ``--stems-as-samples`` in a container
+    stable-audio-tools reads, else none."""
+    if not target.stems_as_samples:
+        return []
+    return [s for s in track.stems if s.source.suffix.lower() in AUDIO_EXTENSIONS]
+
+
 def export(tracks: list[ExportTrack], target: ExportTarget, writer: FileWriter) -> None:
     for track in tracks:
         target.place(track, writer)
         writer.merge_json(target.sidecar(track, ".json"), sample_json(track))
+        for stem in sample_stems(track, target):
+            placed = target.place_stem(stem, writer)
+            writer.merge_json(placed.with_name(placed.name + ".json"),
+                              stem_sample_json(track, stem))  # fmt: skip
     folder = target.folder
     module = folder / MODULE_NAME
     writer.write(module, MODULE_TEMPLATE.format(threshold=QUALITY_THRESHOLD))
@@ -109,7 +148,7 @@ def export(tracks: list[ExportTrack], target: ExportTarget, writer: FileWriter) 
         folder / CONFIG_NAME,
         {"dataset_type": "audio_dir", "datasets": [dataset], "random_crop": True},
     )
-    shards = _write_shards(tracks, folder / SHARD_DIR, writer)
+    shards = _write_shards(tracks, folder / SHARD_DIR, writer, target)
     writer.write_json(
         folder / WDS_CONFIG_NAME,
         {
@@ -122,7 +161,9 @@ def export(tracks: list[ExportTrack], target: ExportTarget, writer: FileWriter) 
     )
 
 
-def _write_shards(tracks: list[ExportTrack], folder: Path, writer: FileWriter) -> list[str]:
+def _write_shards(
+    tracks: list[ExportTrack], folder: Path, writer: FileWriter, target: ExportTarget
+) -> list[str]:
     """Deterministic tar shards (fixed order, mtimes and owners), so an unchanged dataset
     gives byte-identical shards that are not rewritten."""
     names = []
@@ -140,6 +181,12 @@ def _write_shards(tracks: list[ExportTrack], folder: Path, writer: FileWriter) -
                 meta["seconds_total"] = track.final.value("duration")
                 _add(tar, f"{key}.{ext}", track.audio.read_bytes())
                 _add(tar, f"{key}.json", dumps(meta).encode())
+                for stem in sample_stems(track, target):
+                    stem_meta = {**stem_sample_json(track, stem), "source": stem.rel.as_posix()}
+                    stem_meta["seconds_total"] = track.final.value("duration")
+                    stem_ext = stem.source.suffix.lower().lstrip(".")
+                    _add(tar, f"{key}_{stem.stem_type}.{stem_ext}", stem.source.read_bytes())
+                    _add(tar, f"{key}_{stem.stem_type}.json", dumps(stem_meta).encode())
         name = f"shard-{index // SHARD_SIZE:06d}.tar"
         writer.write(folder / name, buffer.getvalue())
         names.append(name)

@@ -7,6 +7,10 @@
 * :mod:`.core` - :class:`Library`: records by track, final fields, edits that refresh files,
   edits imported from a file;
 * :mod:`.analyze` - :func:`analyze_paths`, the batch;
+* :mod:`.stems` - separated stems in the library: where they live, their completion markers,
+  finding them again for a track (the user's own stems win);
+* :mod:`.separate` - ``separate_paths``, the resumable ``stems`` batch (Demucs through
+  :mod:`linernotes.separate`);
 * :mod:`.tracks` - the analysed tracks under a folder, and exporting them;
 * :mod:`.crops` - training crops cut on downbeats, each a track of the crops' library;
 * :mod:`.edit_file` - human edits from a CSV or JSON file;

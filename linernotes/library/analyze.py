@@ -12,18 +12,17 @@ from __future__ import annotations
 
 import functools
 import os
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from linernotes.errors import LinernotesError
-from linernotes.library.core import Library
+from linernotes.library.core import Library, open_libraries
 from linernotes.library.db import LibraryDB
 from linernotes.library.layout import write_outputs
-from linernotes.library.location import folder_of, libraries_for
 from linernotes.library.scan import StemPlan, find_tracks
+from linernotes.library.stems import track_stems
 from linernotes.listen.cache import ListenCache
 from linernotes.models import TrackRecord
 from linernotes.pipeline.runner import (
@@ -34,6 +33,7 @@ from linernotes.pipeline.runner import (
     measure_track,
     run_jobs,
 )
+from linernotes.pipeline.stems import StemFile
 from linernotes.reconcile.core import final_is_current
 
 
@@ -54,27 +54,24 @@ def analyze_paths(
     on_start: Callable[[Path], None] | None = None,
     on_outcome: Callable[[TrackOutcome], None] | None = None,
     listener: Listener | None = None,
+    separated_model: str | None = None,
 ) -> BatchReport:
     """Analyse every audio file under ``paths`` into their library (see the module docstring).
 
     ``out_dir`` becomes the library's records folder (remembered for later commands);
     ``write_files=False`` stores the records without writing files (``analyze --json``).
     ``on_start`` is called with each track's path as it is handed out, ``on_outcome`` after
-    each track, both in this process (progress display).
+    each track, both in this process (progress display). Stems separated earlier
+    (``linernotes stems``) join each track's own for the types it lacks; ``separated_model``
+    picks the model when a track was separated by several (default: the newest separation).
     """
     report = BatchReport()
-    start = time.monotonic()
-    try:
-        for location, group in libraries_for(paths, db_path):
-            with Library(location, default_root=folder_of(group[0])) as library:
-                if out_dir:
-                    library.remember_records(Path(out_dir).expanduser().absolute())
-                _Batch(library, report, listener, write_files, on_start, on_outcome).run(
-                    find_tracks(group), workers=workers, force=force
-                )
-    except KeyboardInterrupt:
-        report.interrupted = True
-    report.wall_s = time.monotonic() - start
+    with report.timed():
+        for library, group in open_libraries(paths, db_path):
+            if out_dir:
+                library.remember_records(Path(out_dir).expanduser().absolute())
+            _Batch(library, report, listener, write_files, on_start, on_outcome,
+                   separated_model).run(find_tracks(group), workers=workers, force=force)
     return report
 
 
@@ -88,10 +85,11 @@ class _Batch:
     write_files: bool
     on_start: Callable[[Path], None] | None
     on_outcome: Callable[[TrackOutcome], None] | None
+    separated_model: str | None = None
 
     def run(self, plan: StemPlan, *, workers: int, force: bool) -> None:
         library, owner = self.library, os.getpid()
-        jobs = [TrackJob(p, library.key(p), tuple(plan.stems.get(p, ()))) for p in plan.tracks]
+        jobs = [TrackJob(p, library.key(p), tuple(self._stems(p, plan))) for p in plan.tracks]
         measure = functools.partial(measure_track, force=force, owner=owner,
                                     open_store=StoreOpener(LibraryDB, library.db.path))  # fmt: skip
 
@@ -111,6 +109,11 @@ class _Batch:
                 self.on_outcome(outcome)
 
         run_jobs(jobs, announce if workers <= 1 else measure, finish, workers=workers)
+
+    def _stems(self, path: Path, plan: StemPlan) -> list[StemFile]:
+        """The track's own stems, and those separated into the library for the others."""
+        return track_stems(self.library.location.db, self.library.db, path,
+                           plan.stems.get(path, []), model=self.separated_model)  # fmt: skip
 
 
 def _complete(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from typing import Any
 from linernotes.errors import AudioError
 from linernotes.library.db import LibraryDB
 from linernotes.library.layout import Layout, write_outputs
-from linernotes.library.location import Location, locate
+from linernotes.library.location import Location, folder_of, libraries_for, locate
 from linernotes.models import Edit, FinalFields, TrackRecord
 from linernotes.pipeline.track import file_hash
 from linernotes.reconcile.core import ReconcileOptions, final_is_current, reconcile
@@ -249,3 +249,13 @@ class Library(contextlib.AbstractContextManager):
         if edit is not None:
             self.refresh(record.file.content_hash)
         return edit
+
+
+def open_libraries(
+    paths: Iterable[str | os.PathLike[str]], db: str | os.PathLike[str] | None = None
+) -> Iterator[tuple[Library, list[Path]]]:
+    """Each library of ``paths`` (by :func:`~linernotes.library.location.libraries_for`:
+    found, else made where ``analyze`` makes one), open in turn, with its paths."""
+    for location, group in libraries_for(paths, db):
+        with Library(location, default_root=folder_of(group[0])) as library:
+            yield library, group

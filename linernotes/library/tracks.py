@@ -129,14 +129,17 @@ def export_dataset(
     options: ReconcileOptions | None = None,
     validate: bool = True,
     lookup: Lookup | None = None,
+    stems_as_samples: bool = False,
 ) -> ExportReport:
-    """Export every analysed track under ``root`` to ``formats`` (see :mod:`linernotes.export`)."""
+    """Export every analysed track under ``root`` to ``formats`` (see :mod:`linernotes.export`);
+    ``stems_as_samples``: formats that can (stable-audio) make each stem a sample too."""
     root_path = Path(root).expanduser().absolute()
     out_path = Path(out).expanduser().absolute() if out else None
     found = collect(root_path, records=records, db=db, options=options, exclude=out_path,
                     lookup=lookup)  # fmt: skip
     report = ExportReport(tracks=found.tracks, skipped=found.skipped)
     report.formats = export_tracks(
-        found.tracks, root_path, formats, out=out_path, copy_audio=copy_audio, validate=validate
+        found.tracks, root_path, formats, out=out_path, copy_audio=copy_audio, validate=validate,
+        stems_as_samples=stems_as_samples,
     )
     return report

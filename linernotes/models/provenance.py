@@ -6,8 +6,10 @@ from enum import Enum
 
 
 class Provenance(str, Enum):
-    """Where a value came from. Human values are never overwritten by automatic runs."""
+    """Where a value came from. Human values are never overwritten by automatic runs.
+    ``separated``: a stem a separation model made from the mix (not one the user provided)."""
 
     MEASURED = "measured"
     MODEL = "model"
     HUMAN = "human"
+    SEPARATED = "separated"

@@ -22,7 +22,9 @@ class StemFeatures(BaseModel):
     """Measured figures of one stem (see :mod:`linernotes.pipeline.stems` for their definitions).
 
     Levels are ``None`` where they make no sense (the loudness of silence); ``rhythm_complexity``
-    is ``None`` when the stem has too few onsets to judge.
+    is ``None`` when the stem has too few onsets to judge. ``activity`` is the share of each
+    ``activity_window_s`` window in which the stem sounds (within ``activity_range_db`` of its
+    own loud level): for a vocals stem, singing or speech over time.
     """
 
     duration: float
@@ -35,6 +37,8 @@ class StemFeatures(BaseModel):
     rhythm_complexity: float | None = None
     spectral_centroid_hz: float | None = None
     active_ratio: float = 0.0
+    activity_window_s: float = 1.0
+    activity: list[float] = Field(default_factory=list)
 
 
 class StemInfo(BaseModel):
@@ -43,7 +47,11 @@ class StemInfo(BaseModel):
 
     ``relpath`` is relative to the folder of the track's mix, so a moved dataset still finds
     its stems. ``error`` is set, and the track itself still succeeds, when the stem is silent
-    or cannot be read.
+    or cannot be read. ``provenance`` is ``separated`` for a stem a model split from the mix
+    (``model`` and ``model_version``, the weights' signature, say which), ``measured`` for
+    one the user provided. ``presence`` is the probability that the part really plays in the
+    track rather than being separation bleed, from the stem's loudness against the mix's
+    (for the vocals stem: that the track has vocals).
     """
 
     stem_type: str
@@ -54,5 +62,8 @@ class StemInfo(BaseModel):
     version: str = ""
     params: dict[str, Any] = Field(default_factory=dict)
     provenance: Provenance = Provenance.MEASURED
+    model: str | None = None
+    model_version: str | None = None
     features: StemFeatures | None = None
+    presence: float | None = None
     error: str | None = None

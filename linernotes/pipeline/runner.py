@@ -10,9 +10,10 @@ in its own process, then releases the track's claim.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +69,18 @@ class BatchReport:
         if self.interrupted:
             return 130
         return 1 if self.count("failed") else 0
+
+    @contextlib.contextmanager
+    def timed(self) -> Iterator[None]:
+        """Run the batch's body: its wall time is kept, and Ctrl-C ends it as
+        ``interrupted`` (the next run resumes) instead of raising."""
+        start = time.monotonic()
+        try:
+            yield
+        except KeyboardInterrupt:
+            self.interrupted = True
+        finally:
+            self.wall_s = time.monotonic() - start
 
 
 class BatchStore(ResultStore, Protocol):

@@ -1,19 +1,24 @@
-"""Measuring stems: each separated part (drums, bass, vocals...) found beside a track's mix
-(:mod:`linernotes.library.scan` finds them) is decoded once through the shared front end
-(:mod:`linernotes.features`), the registered ``loudness`` and ``timbre`` stages run on it,
-and the ``stem_features`` stage below turns those into a small
-:class:`~linernotes.models.StemFeatures` set: duration, integrated loudness, RMS, sample and
-true peak, onset count and density (onsets per second, counted where the stem sounds), a
-rhythm-complexity figure (see :func:`rhythm_complexity`), mean spectral centroid and the share
-of the stem that sounds. Results are cached in the library store by the stem's content hash,
-like analyzer results, so a rerun or a moved dataset costs nothing. A silent or unreadable stem
-gets a one-line ``error`` in its :class:`~linernotes.models.StemInfo`; the track itself still
-succeeds.
+"""Measuring stems: each part (drums, bass, vocals...) of a track, whether the user provided
+it beside the mix or a separation model made it (:mod:`linernotes.library.scan` finds both),
+is decoded once through the shared front end (:mod:`linernotes.features`), the registered
+``loudness`` and ``timbre`` stages run on it, and the ``stem_features`` stage below turns those
+into a small :class:`~linernotes.models.StemFeatures` set: duration, integrated loudness, RMS,
+sample and true peak, onset count and density (onsets per second, counted where the stem
+sounds), a rhythm-complexity figure (see :func:`rhythm_complexity`), mean spectral centroid,
+the share of the stem that sounds, and that share per second over time
+(:func:`~linernotes.analyzers.activity.activity_series`); :func:`attach_stems` adds each
+stem's ``presence`` against the mix's loudness
+(:func:`~linernotes.analyzers.activity.presence_probability`). A separated stem says so in its
+provenance, with the model and the weights' signature. Results are cached in the library
+store by the stem's content hash, like analyzer results, so a rerun or a moved dataset costs
+nothing. A silent or unreadable stem gets a one-line ``error`` in its
+:class:`~linernotes.models.StemInfo`; the track itself still succeeds.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +26,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from linernotes.analyzers.activity import activity_series, presence_probability
 from linernotes.analyzers.loudness import LoudnessResult
 from linernotes.analyzers.registry import FEATURES, analyzer, get_stage
 from linernotes.analyzers.rhythm import RhythmParams
@@ -29,10 +35,11 @@ from linernotes.analyzers.timbre import TimbreResult, active_frames
 from linernotes.audio.decode import open_audio
 from linernotes.errors import AudioError
 from linernotes.features import FeatureParams, Features, extract_features
-from linernotes.models import StemFeatures, StemInfo, TrackRecord
+from linernotes.models import Provenance, StemFeatures, StemInfo, TrackRecord
 from linernotes.pipeline.track import ResultStore, file_hash, stage_key
 
 __all__ = [
+    "SEPARATED",
     "StemFile",
     "StemParams",
     "attach_stems",
@@ -42,14 +49,22 @@ __all__ = [
     "stems_current",
 ]
 
+#: The ``layout`` of a stem a separation model made (kept in the library, not beside the mix).
+SEPARATED = "separated"
+
+
 @dataclass(frozen=True)
 class StemFile:
-    """A stem found on disk: its file, its type and the mix it belongs to."""
+    """A stem found on disk: its file, its type, the mix it belongs to and how it was found
+    (``layout``: ``folder`` or ``sibling`` beside the mix, or :data:`SEPARATED`, with the
+    separation's ``model`` and its weights' signature ``model_version``)."""
 
     path: Path
     stem_type: str
     mix: Path
-    layout: str  # "folder" or "sibling"
+    layout: str
+    model: str | None = None
+    model_version: str | None = None
 
     @property
     def relpath(self) -> str:
@@ -57,6 +72,9 @@ class StemFile:
         try:
             return self.path.relative_to(self.mix.parent).as_posix()
         except ValueError:
+            if self.layout == SEPARATED:
+                rel = os.path.relpath(self.path.absolute(), self.mix.parent.absolute())
+                return Path(rel).as_posix()
             return self.path.name
 
 
@@ -86,6 +104,8 @@ class StemParams(BaseModel):
     min_ioi_s: float = Field(0.03, gt=0)
     max_ioi_s: float = Field(4.0, gt=0)
     min_intervals: int = Field(3, ge=2)
+    activity_window_s: float = Field(1.0, gt=0)
+    activity_range_db: float = Field(24.0, gt=0)
 
 
 def rhythm_complexity(
@@ -138,7 +158,7 @@ def _db_round(value: float | None) -> float | None:
 
 @analyzer(
     "stem_features",
-    version="1",
+    version="2",
     params=StemParams(),
     inputs=(FEATURES, "loudness", "timbre"),
     register_stage=False,
@@ -178,6 +198,14 @@ def stem_features(
             None if timbre.centroid_mean_hz is None else round(timbre.centroid_mean_hz, 1)
         ),
         active_ratio=round(float(mask.mean()), 4) if mask.size else 0.0,
+        activity_window_s=params.activity_window_s,
+        activity=activity_series(
+            features.rms,
+            fp.frame_rate,
+            window_s=params.activity_window_s,
+            silence_floor_dbfs=params.silence_floor_dbfs,
+            range_db=params.activity_range_db,
+        ).round(3).tolist(),
     )
 
 
@@ -215,6 +243,9 @@ def measure_stem(
         version=STAGE.version,
         params=STAGE.params_dict,
     )
+    if stem.layout == SEPARATED:
+        info.provenance = Provenance.SEPARATED
+        info.model, info.model_version = stem.model, stem.model_version
     decoded = 0.0
     try:
         digest = file_hash(stem.path, store)
@@ -258,6 +289,10 @@ def attach_stems(
     decoded = 0.0
     for stem in stems:
         info, seconds = measure_stem(stem, store=store, frontend=frontend, force=force)
+        if info.features is not None:
+            info.presence = presence_probability(
+                info.features.integrated_lufs, record.summary.loudness_lufs
+            )
         infos.append(info)
         decoded += seconds
     record.stems = infos
@@ -271,6 +306,8 @@ def stems_current(
     version and parameters, and no stem file's content changed."""
     have = {(s.stem_type, s.path): s for s in record.stems}
     want = {(s.stem_type, str(s.path)): s for s in stems}
+    if any(have[k].model_version != want[k].model_version for k in set(have) & set(want)):
+        return False
     if set(have) != set(want) or len(record.stems) != len(stems):
         return False
     for key, stem in want.items():

@@ -1,11 +1,12 @@
 """The review service: a FastAPI application over one library, plus the web UI.
 
 :func:`create_app` wires the parts: :class:`~linernotes.service.state.Service` (settings,
-the library adapter, the track index and the job manager), the routers of
-:mod:`~linernotes.service.routes_tracks`, :mod:`~linernotes.service.routes_edits` and
-:mod:`~linernotes.service.routes_jobs`, the guard of :mod:`~linernotes.service.security`,
-and the UI's static files (served from the installed package: no CDN, works offline). The
-OpenAPI schema is at ``/openapi.json`` and browsable at ``/docs``.
+the library adapter, the track index, the job manager and the chat's conversations), the
+routers of :mod:`~linernotes.service.routes_tracks`, :mod:`~linernotes.service.routes_edits`,
+:mod:`~linernotes.service.routes_jobs` and :mod:`~linernotes.service.routes_chat`, the guard
+of :mod:`~linernotes.service.security`, and the UI's static files (served from the installed
+package: no CDN, works offline). The OpenAPI schema is at ``/openapi.json`` and browsable
+at ``/docs``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from linernotes.service import routes_edits, routes_jobs, routes_tracks
+from linernotes.service import routes_chat, routes_edits, routes_jobs, routes_tracks
+from linernotes.service.chat_rooms import ChatBusy, ChatFactory, ChatRooms
 from linernotes.service.index import TrackIndex
 from linernotes.service.jobs import Job, JobBusy, JobManager
 from linernotes.service.library_access import LibraryAccess, VersionConflict
@@ -32,11 +34,16 @@ from linernotes.version import __version__
 STATIC = Path(__file__).parent / "static"
 
 
-def create_app(settings: ServeSettings, *, build_index: bool = True) -> FastAPI:
+def create_app(
+    settings: ServeSettings, *, build_index: bool = True, chat: ChatFactory | None = None
+) -> FastAPI:
     """The application for ``settings``; ``build_index`` indexes the library in the
-    background while the server runs (pages are served meanwhile)."""
+    background while the server runs (pages are served meanwhile); ``chat`` starts a
+    conversation about a track (:class:`linernotes.chat.web.TrackChats`; without it
+    ``/api/chat`` answers ``404`` and the UI hides its chat panel)."""
     access = LibraryAccess(settings.root, records=settings.records, db=settings.db)
     index = TrackIndex(access, rescan_s=settings.rescan_s)
+    chats = ChatRooms(chat) if chat is not None else None
 
     def finished(job: Job) -> None:
         index.rescan()
@@ -48,6 +55,8 @@ def create_app(settings: ServeSettings, *, build_index: bool = True) -> FastAPI:
             threading.Thread(target=index.watch, args=(stop,), daemon=True).start()
         yield
         stop.set()
+        if chats is not None:
+            chats.close()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -55,11 +64,12 @@ def create_app(settings: ServeSettings, *, build_index: bool = True) -> FastAPI:
         version=__version__,
         description="Listen, see the beat grid, fix and accept annotations of one library.",
     )
-    app.state.service = Service(settings, access, index, JobManager(settings, finished))
+    app.state.service = Service(settings, access, index, JobManager(settings, finished), chats)
     app.middleware("http")(guard(settings))
     app.include_router(routes_tracks.router)
     app.include_router(routes_edits.router)
     app.include_router(routes_jobs.router)
+    app.include_router(routes_chat.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)
@@ -79,7 +89,8 @@ def _error_handlers(app: FastAPI) -> None:
         return JSONResponse(body.model_dump(mode="json"), status_code=409)
 
     @app.exception_handler(JobBusy)
-    async def busy(request: Request, exc: JobBusy) -> JSONResponse:
+    @app.exception_handler(ChatBusy)
+    async def busy(request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=409)
 
     @app.exception_handler(LookupError)

@@ -1,5 +1,5 @@
 """Audio for the browser: the file itself when a browser plays it, else a cached FLAC copy;
-and waveform peaks for drawing.
+and waveform peaks for drawing (decoded once, at low priority, and cached).
 
 What Debian's Chromium (156) plays was tried with one file of each kind: WAV (PCM), FLAC,
 MP3, Ogg Vorbis/Opus/FLAC, Opus, AAC in M4A/MP4 or ADTS, WebM and Matroska with Vorbis/Opus.
@@ -12,11 +12,15 @@ folder, keyed by content hash so a renamed file keeps its copy.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import av
 import numpy as np
@@ -58,6 +62,7 @@ CONTAINERS = {
 #: Waveform resolution: buckets over the whole track (a 60-minute track: 0.45 s each).
 PEAK_BUCKETS = 8000
 _locks: dict[str, threading.Lock] = {}
+T = TypeVar("T")
 _locks_guard = threading.Lock()
 
 
@@ -115,9 +120,33 @@ def peaks(path: Path, digest: str, cache: Path, buckets: int = PEAK_BUCKETS) -> 
     with _lock(target.name):
         if target.is_file():
             return json.loads(target.read_text())
-        result = compute_peaks(path, buckets)
+        result = _at_low_priority(compute_peaks, path, buckets)
         write_atomic(target, json.dumps(result))
     return result
+
+
+def _at_low_priority(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` in a thread of its own, 10 steps nicer than the caller (on Linux
+    niceness is per thread; elsewhere it runs at the caller's): decoding an hour of audio
+    for its waveform takes seconds of CPU, which must not slow down the playback the user
+    is seeking in meanwhile."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        with contextlib.suppress(OSError, AttributeError):
+            if sys.platform == "linux":
+                os.setpriority(os.PRIO_PROCESS, 0, min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10))
+        try:
+            box["result"] = fn(*args)
+        except BaseException as exc:  # handed to the caller
+            box["error"] = exc
+
+    worker = threading.Thread(target=run, name="linernotes-peaks", daemon=True)
+    worker.start()
+    worker.join()
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
 
 
 def compute_peaks(path: Path, buckets: int = PEAK_BUCKETS) -> dict:

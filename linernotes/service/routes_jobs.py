@@ -122,6 +122,7 @@ def health(svc: Svc, request: Request) -> Health:
         tracks=len(svc.index) if trusted else 0,
         indexing=svc.index.indexing,
         token_required=settings.token_required,
+        chat=svc.chats.factory.mode if svc.chats is not None and trusted else "",
     )
 
 

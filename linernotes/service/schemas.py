@@ -255,6 +255,9 @@ class Health(BaseModel):
     tracks: int
     indexing: bool
     token_required: bool
+    chat: str = Field(
+        "", description="Who answers the chat panel: llm, audio or measurements; empty: no chat."
+    )
 
 
 class Vocabulary(BaseModel):
@@ -266,3 +269,16 @@ class Vocabulary(BaseModel):
     fields: list[str]
     formats: list[str]
     prompts: list[str]
+
+
+class ChatIn(BaseModel):
+    """A question about one track; the answer streams as Server-Sent Events."""
+
+    track: str = Field(min_length=1, max_length=1000, description="The track's id.")
+    question: str = Field(min_length=1, max_length=4000)
+    conversation: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="Chosen by the client: questions with the same id share one history.",
+    )

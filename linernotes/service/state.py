@@ -1,5 +1,6 @@
 """What every request handler of the review service gets: the settings, the library adapter,
-the track index and the job manager of the running application."""
+the track index, the job manager and the chat's conversations (when chat is on) of the
+running application."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
+from linernotes.service.chat_rooms import ChatRooms
 from linernotes.service.index import TrackIndex
 from linernotes.service.jobs import JobManager
 from linernotes.service.library_access import LibraryAccess, TrackRef
@@ -21,6 +23,7 @@ class Service:
     access: LibraryAccess
     index: TrackIndex
     jobs: JobManager
+    chats: ChatRooms | None = None
 
     def ref(self, track_id: str) -> TrackRef:
         """The track ``track_id``.

@@ -8,8 +8,9 @@ import { TrackView } from "./track.js";
 const $ = (id) => document.getElementById(id);
 
 class App {
-  constructor(vocab) {
+  constructor(vocab, health) {
     this.vocab = vocab;
+    this.health = health;
     this.view = null;
     this.list = new TrackList(this);
     this.trackView = new TrackView(this);
@@ -145,5 +146,5 @@ class Jobs {
 
 const [vocab, health] = await Promise.all([api.vocabulary(), api.health()]);
 $("library").textContent = `${health.root} · ${health.tracks} tracks`;
-window.linernotes = new App(vocab);
+window.linernotes = new App(vocab, health);
 window.linernotes.route();

@@ -1,9 +1,10 @@
 // One track: waveform and playback, the field editor (canonical dropdowns, provenance,
-// alternatives), lyrics with section tags, conflicts, quality and history. Changes stay
-// local (marked unsaved) until saved; every save quotes the field's version, and a 409
+// alternatives), lyrics with section tags, conflicts, quality, history and the chat panel.
+// Changes stay local (marked unsaved) until saved; every save quotes the field's version, and a 409
 // shows what someone else saved meanwhile instead of overwriting it.
 
 import { api, author, el, fmtTime, toast } from "./api.js";
+import { ChatPanel } from "./chat.js";
 import { gridFor, Waveform } from "./waveform.js";
 
 const $ = (id) => document.getElementById(id);
@@ -21,6 +22,7 @@ export class TrackView {
     this.dirty = {};      // field -> unsaved value
     this.current = null;  // the field the shortcuts act on
     this.neighbours = {};
+    this.chat = new ChatPanel(this, app.health.chat);
     this.bind();
   }
 
@@ -49,6 +51,7 @@ export class TrackView {
     this.audio.pause();
     const track = await api.track(id);
     this.show(track);
+    this.chat.open(id);
     this.audio.src = track.audio_url;
     this.wave.setPeaks([], track.duration);
     api.peaks(id).then((p) => this.track && this.track.id === id && this.wave.setPeaks(p.peaks, p.duration))

@@ -13,6 +13,8 @@ export class Waveform {
     this.duration = 0;
     this.beats = [];
     this.downbeats = [];
+    this.downbeatKeys = new Set();
+    this.layers = null;
     this.clickOn = false;
     this.ctx = null;
     this.scheduled = new Set();
@@ -30,13 +32,16 @@ export class Waveform {
   setGrid(beats, downbeats) {
     this.beats = beats;
     this.downbeats = downbeats;
+    this.downbeatKeys = new Set(downbeats.map((t) => t.toFixed(3)));
     this.scheduled.clear();
+    this.invalidate();
     this.draw();
   }
 
   setPeaks(peaks, duration) {
     this.peaks = peaks;
     this.duration = duration || this.duration;
+    this.invalidate();
     this.draw();
   }
 
@@ -62,9 +67,11 @@ export class Waveform {
     if (this.ctx.state === "suspended") this.ctx.resume();
     const now = this.audio.currentTime;
     const rate = this.audio.playbackRate || 1;
-    const downs = new Set(this.downbeats.map((t) => t.toFixed(3)));
-    for (const t of this.beats) {
-      if (t < now || t > now + 0.15 || this.scheduled.has(t)) continue;
+    const downs = this.downbeatKeys;
+    for (let i = firstAtOrAfter(this.beats, now); i < this.beats.length; i++) {
+      const t = this.beats[i];
+      if (t > now + 0.15) break;
+      if (this.scheduled.has(t)) continue;
       this.scheduled.add(t);
       const at = this.ctx.currentTime + (t - now) / rate;
       const osc = this.ctx.createOscillator();
@@ -78,53 +85,97 @@ export class Waveform {
     }
   }
 
+  // The still parts (the waveform in both colours, the grid and bar numbers) are drawn once
+  // into layers, again only when the peaks, the grid or the size change; a frame is then four
+  // image copies and the playhead. Drawing all of a 60-minute track's 7,000 beats every frame
+  // kept the page's one thread busy, which delayed the start of playback after a seek.
   draw() {
     const canvas = this.canvas;
     const dpr = window.devicePixelRatio || 1;
     const width = canvas.clientWidth;
     const height = canvas.clientHeight || 150;
     if (!width) return;
-    if (canvas.width !== Math.round(width * dpr)) canvas.width = Math.round(width * dpr);
-    canvas.height = Math.round(height * dpr);
-    const g = canvas.getContext("2d");
-    g.setTransform(dpr, 0, 0, dpr, 0, 0);
-    g.clearRect(0, 0, width, height);
+    const pw = Math.round(width * dpr), ph = Math.round(height * dpr);
+    if (canvas.width !== pw) canvas.width = pw;
+    if (canvas.height !== ph) canvas.height = ph;
     const duration = this.duration || this.audio.duration || 0;
+    const key = `${pw}x${ph}:${dpr}:${duration}`;
+    if (!this.layers || this.layers.key !== key) this.layers = this.paintLayers(key, width, height, dpr, duration);
+    const { wave, played, grid } = this.layers;
+    const g = canvas.getContext("2d");
+    g.setTransform(1, 0, 0, 1, 0, 0);
+    g.clearRect(0, 0, pw, ph);
+    g.drawImage(wave, 0, 0);
+    const head = duration ? ((this.audio.currentTime || 0) / duration) * pw : 0;
+    const upTo = Math.min(pw, Math.max(0, Math.round(head)));
+    if (upTo > 0) g.drawImage(played, 0, 0, upTo, ph, 0, 0, upTo, ph);
+    g.drawImage(grid, 0, 0);
+    g.fillStyle = COLORS.head;
+    g.fillRect(Math.round(head), 0, Math.round(2 * dpr), ph);
+    canvas.dataset.beats = String(this.beats.length);
+    canvas.dataset.downbeats = String(this.downbeats.length);
+    canvas.dataset.drawn = this.peaks.length ? "peaks" : "grid";
+  }
+
+  // forget the layers (new peaks or grid): the next frame paints them again
+  invalidate() { this.layers = null; }
+
+  paintLayers(key, width, height, dpr, duration) {
+    const layer = () => {
+      const c = document.createElement("canvas");
+      c.width = Math.round(width * dpr);
+      c.height = Math.round(height * dpr);
+      const g = c.getContext("2d");
+      g.setTransform(dpr, 0, 0, dpr, 0, 0);
+      return [c, g];
+    };
+    const [wave, gw] = layer(), [played, gp] = layer(), [grid, gg] = layer();
     const x = (t) => (duration ? (t / duration) * width : 0);
     const mid = height / 2 + 6;
-    const played = x(this.audio.currentTime || 0);
     // peaks, one bar per pixel column (the loudest bucket in it)
     const n = this.peaks.length;
+    gw.fillStyle = COLORS.wave;
+    gp.fillStyle = COLORS.played;
     for (let px = 0; px < width; px++) {
       let peak = 0;
       const from = Math.floor((px / width) * n);
       const to = Math.max(from + 1, Math.floor(((px + 1) / width) * n));
       for (let i = from; i < to && i < n; i++) peak = Math.max(peak, this.peaks[i]);
       const h = Math.max(1, peak * (height / 2 - 10));
-      g.fillStyle = px < played ? COLORS.played : COLORS.wave;
-      g.fillRect(px, mid - h, 1, 2 * h);
+      gw.fillRect(px, mid - h, 1, 2 * h);
+      gp.fillRect(px, mid - h, 1, 2 * h);
     }
-    // beat grid
-    g.fillStyle = COLORS.beat;
-    for (const t of this.beats) g.fillRect(Math.round(x(t)), 12, 1, height - 12);
-    g.fillStyle = COLORS.downbeat;
-    g.font = "10px system-ui, sans-serif";
+    // the grid: beats while they are at least 3 px apart, bar numbers 30 px apart
+    const span = (list) => (list.length > 1 && duration ? width / list.length : width);
+    if (span(this.beats) >= 3) {
+      gg.fillStyle = COLORS.beat;
+      for (const t of this.beats) gg.fillRect(Math.round(x(t)), 12, 1, height - 12);
+    }
+    const barStep = Math.max(1, Math.ceil(3 / span(this.downbeats)));
+    const labelStep = Math.max(1, Math.ceil(30 / span(this.downbeats)));
+    gg.font = "10px system-ui, sans-serif";
     this.downbeats.forEach((t, i) => {
+      if (i % barStep) return;
       const px = Math.round(x(t));
-      g.fillRect(px - 1, 12, 2, height - 12);
-      if (this.downbeats.length < 400 || i % 10 === 0) {
-        g.fillStyle = COLORS.text;
-        g.fillText(String(i + 1), px + 3, 10);
-        g.fillStyle = COLORS.downbeat;
+      gg.fillStyle = COLORS.downbeat;
+      gg.fillRect(px - 1, 12, 2, height - 12);
+      if (i % labelStep === 0) {
+        gg.fillStyle = COLORS.text;
+        gg.fillText(String(i + 1), px + 3, 10);
       }
     });
-    // playhead
-    g.fillStyle = COLORS.head;
-    g.fillRect(Math.round(played), 0, 2, height);
-    canvas.dataset.beats = String(this.beats.length);
-    canvas.dataset.downbeats = String(this.downbeats.length);
-    canvas.dataset.drawn = n ? "peaks" : "grid";
+    return { key, wave, played, grid };
   }
+}
+
+// the index of the first of the sorted ``times`` at or after ``t`` (binary search)
+function firstAtOrAfter(times, t) {
+  let lo = 0, hi = times.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (times[mid] < t) lo = mid + 1; else hi = mid;
+  }
+  return lo;
 }
 
 // The grid at an edited tempo: the measured beats with one added between each pair (x2),
