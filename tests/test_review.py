@@ -147,6 +147,6 @@ def test_review_cli_lists_flagged_fields_least_confident_first(review_dir: Path,
 def test_review_cli_edge_cases(review_dir: Path, tmp_path: Path, capsys):
     assert run_cli(["review", str(review_dir), "--field", "caption"]) == 0
     assert "nothing to review (3 tracks)" in capsys.readouterr().out
-    assert run_cli(["review", str(review_dir), "--field", "tempi"]) == 1
+    assert run_cli(["review", str(review_dir), "--field", "tempi"]) == 2  # a usage error
     assert "unknown field tempi" in capsys.readouterr().err
-    assert run_cli(["review", str(tmp_path / "missing")]) == 1
+    assert run_cli(["review", str(tmp_path / "missing")]) == 2  # a usage error
