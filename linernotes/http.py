@@ -222,3 +222,19 @@ class HttpClient:
         raise self.error(
             f"{what}: {where} failed after {attempts} attempt{'s' * (attempts > 1)}: {last}"
         )
+
+
+def join_url(base_url: str, path: str) -> str:
+    """``base_url`` with ``path`` added to its path, its query string kept: a server that
+    wants a token in the URL gets it on every request, not glued into the path.
+
+    Examples
+    --------
+    >>> join_url("http://gpu-box:8000/v1?token=abc", "/chat/completions")
+    'http://gpu-box:8000/v1/chat/completions?token=abc'
+    >>> join_url("http://gpu-box:8000/v1/", "models")
+    'http://gpu-box:8000/v1/models'
+    """
+    parts = urlsplit(base_url)
+    joined = parts.path.rstrip("/") + "/" + path.lstrip("/")
+    return urlunsplit(parts._replace(path=joined))

@@ -269,7 +269,7 @@ def test_export_cli(dataset: Path, tmp_path: Path, capsys):
     )
     out = capsys.readouterr().out
     assert "ace-step:" in out and "hf:" in out
-    assert run_cli(["export", str(dataset), "--to", "nope"]) == 1
+    assert run_cli(["export", str(dataset), "--to", "nope"]) == 2  # a usage error
     assert "unknown format" in capsys.readouterr().err
     empty = tmp_path / "empty"
     empty.mkdir()

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 
 from linernotes.errors import LinernotesError
-from linernotes.http import RETRY_STATUSES, HttpClient, redact_url, server_message
+from linernotes.http import RETRY_STATUSES, HttpClient, join_url, redact_url, server_message
 
 
 class ChatServerError(LinernotesError):
@@ -121,7 +121,7 @@ class ChatClient:
 
     @property
     def url(self) -> str:
-        return self.base_url.rstrip("/") + "/chat/completions"
+        return join_url(self.base_url, "chat/completions")
 
     def close(self) -> None:
         self._pool.close()

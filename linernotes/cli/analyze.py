@@ -42,14 +42,16 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     above them, else a new one in the folder given). Finished tracks are skipped on the
     next run; Ctrl-C stops cleanly and the same command resumes.
     """
-    from linernotes.cli.display import render_report
+    from linernotes.cli.display import failure_line, render_report
     from linernotes.cli.progress import Progress
+    from linernotes.fileio import printable
     from linernotes.library import analyze_paths
-    from linernotes.library.scan import find_audio
+    from linernotes.library.scan import find_tracks
 
-    total = len(find_audio(args.paths))
+    plan = find_tracks(args.paths)
+    total = len(plan.tracks) + len(plan.unreadable)
     if total == 0:
-        return fail("no audio files found in " + ", ".join(args.paths))
+        return fail("no audio files found in " + ", ".join(printable(p) for p in args.paths))
     separated = separate_for_analyze(args)
     if separated != 0:
         return separated
@@ -57,9 +59,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     several = total > 1
 
     def on_outcome(outcome: Any) -> None:
-        progress.advance(outcome.path.name, outcome.audio_s)
-        if outcome.status == "failed" and not args.quiet:
-            progress.note(f"failed: {outcome.path}: {outcome.reason}")
+        progress.advance(printable(outcome.path.name), outcome.audio_s)
+        if outcome.status == "failed":  # --quiet too: a failure is never hidden
+            progress.note(f"failed: {failure_line(outcome)}")
         if args.json and outcome.record_json:
             text = json.dumps(json.loads(outcome.record_json)) if several else outcome.record_json
             print(text, flush=True)
@@ -77,13 +79,23 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             return fail(str(exc))
     report = analyze_paths(
         args.paths, out_dir=args.out, db_path=args.db, workers=args.workers, force=args.force,
-        write_files=not args.json, on_start=lambda path: progress.start(path.name),
+        write_files=not args.json, on_start=lambda path: progress.start(printable(path.name)),
         on_outcome=on_outcome, listener=listener, separated_model=args.separate,
     )  # fmt: skip
     progress.close()
+    if report.stopped:  # one line, even with --quiet
+        fail(f"stopped: {printable(report.stopped)}")
     if not args.quiet:
         print(render_report(report), file=sys.stderr)
+    elif report.stopped or report.count("failed"):
+        print(f"linernotes: {summary_line(report)}", file=sys.stderr)
     return report.exit_code
+
+
+def summary_line(report: Any) -> str:
+    """The summary in one line, for ``--quiet`` runs where something went wrong."""
+    counts = [f"{n} {s}" for s in ("done", "skipped", "failed", "busy") if (n := report.count(s))]
+    return f"{len(report.outcomes)} tracks: " + ", ".join(counts)
 
 
 def cmd_show(args: argparse.Namespace) -> int:

@@ -12,9 +12,10 @@ import json
 from typing import Any
 
 from linernotes.cli.progress import format_duration
+from linernotes.fileio import printable
 from linernotes.models import FINAL_FIELDS, FinalFields, FinalValue, TrackRecord
 from linernotes.pipeline.duplicates import DuplicateGroup
-from linernotes.pipeline.runner import BatchReport
+from linernotes.pipeline.runner import BatchReport, TrackOutcome
 
 
 def _conf(record: TrackRecord, name: str) -> str:
@@ -174,18 +175,21 @@ def render_report(report: BatchReport, *, max_failures: int = 50) -> str:
     lines = ["", "Summary"] + [f"  {k.ljust(width)}  {v}" for k, v in rows]
     if report.interrupted:
         lines.append("  interrupted: run the same command again to resume")
+    if report.stopped:
+        lines.append(f"  stopped: {printable(report.stopped)}; free space, then run the same"
+                     " command again to resume")  # fmt: skip
     failures = [o for o in report.outcomes if o.status == "failed"]
     if failures:
         lines.append("Failed")
         for o in failures[:max_failures]:
-            lines.append(f"  {o.path}: {o.reason}")
+            lines.append(f"  {failure_line(o)}")
         if len(failures) > max_failures:
             lines.append(f"  … and {len(failures) - max_failures} more")
     warned = [o for o in report.outcomes if o.warnings]
     if warned:
         lines.append("Warnings")
         for o in warned[:max_failures]:
-            lines.append(f"  {o.path}: {'; '.join(o.warnings)}")
+            lines.append(f"  {printable(o.path)}: {printable('; '.join(o.warnings))}")
     lines += render_duplicates(report.duplicates)
     return "\n".join(lines)
 
@@ -196,7 +200,13 @@ def render_duplicates(groups: list[DuplicateGroup]) -> list[str]:
         return []
     lines = [f"Duplicates ({len(groups)} recordings in more than one file; export keeps one)"]
     for group in groups:
-        lines.append(f"  keep {group.kept}  ({group.reason})")
-        lines += [f"    same as: {p}  ({group.similarity[p]:.0%} of fingerprint bits agree)"
-                  for p in group.others]  # fmt: skip
+        lines.append(f"  keep {printable(group.kept)}  ({group.reason})")
+        lines += [f"    same as: {printable(p)}  ({group.similarity[p]:.0%} of fingerprint bits "
+                  "agree)" for p in group.others]  # fmt: skip
     return lines
+
+
+def failure_line(outcome: TrackOutcome) -> str:
+    """``path: reason`` on one line, whatever characters the file name holds (a newline in
+    a name is printed as ``\\n``, so it cannot forge a line of its own)."""
+    return f"{printable(outcome.path)}: {printable(outcome.reason or 'failed')}"

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from linernotes.cli import options
+from linernotes.fileio import printable
 
 
 def register(sub: Any) -> None:
@@ -108,7 +109,8 @@ def _report_formats(reports: list[Any], *, quiet: bool = False) -> tuple[list[di
                      "skipped": [{"path": str(p), "reason": r} for p, r in fmt.skipped],
                      "problems": fmt.problems})  # fmt: skip
         for path, reason in fmt.skipped:
-            print(f"  skipped for {fmt.name}: {path}: {reason}", file=sys.stderr)
+            print(f"  skipped for {fmt.name}: {printable(path)}: {printable(reason)}",
+                  file=sys.stderr)
         for problem in fmt.problems:
             print(f"  invalid: {problem}", file=sys.stderr)
     return data, ok
@@ -135,9 +137,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     for path, reason in lookup_failures:
         print(f"lookup failed: {path}: {reason}", file=sys.stderr)
     for path, reason in report.skipped:
-        print(f"skipped: {path}: {reason}", file=sys.stderr)
+        print(f"skipped: {printable(path)}: {printable(reason)}", file=sys.stderr)
     for path, reason in report.duplicates:
-        print(f"duplicate left out: {path}: {reason}", file=sys.stderr)
+        print(f"duplicate left out: {printable(path)}: {printable(reason)}", file=sys.stderr)
     data, ok = _report_formats(report.formats)
     if args.json:
         skipped = [{"path": str(p), "reason": r} for p, r in report.skipped]
@@ -182,7 +184,7 @@ def cmd_crops(args: argparse.Namespace) -> int:
     for bar in bars:
         bar.close()
     for what, reason in report.skipped:
-        print(f"skipped: {what}: {reason}", file=sys.stderr)
+        print(f"skipped: {printable(what)}: {printable(reason)}", file=sys.stderr)
     for note in report.notes:
         print(f"note: {note}", file=sys.stderr)
     data, ok = [], True

@@ -2,8 +2,8 @@
 
 Each command group is a module with a ``register(sub)`` function that adds its commands,
 each bound to a ``cmd_*(args) -> int`` function; :func:`main` parses and calls it. A reader
-that stops early (``linernotes show ... | head``) ends the command quietly, and Ctrl-C exits
-with 130.
+that stops early (``linernotes show ... | head``) ends the command quietly; every way a command
+can end maps to one exit code here (:mod:`linernotes.cli.exits`).
 """
 
 from __future__ import annotations
@@ -13,8 +13,14 @@ import os
 import sys
 
 from linernotes.cli import analyze, chat, edits, export, listen, quality, review, serve, stems
+from linernotes.cli.exits import Exit
 from linernotes.cli.options import CliError, fail
+from linernotes.errors import LinernotesError, OutputError, describe
+from linernotes.fileio import is_disk_full, printable
 from linernotes.version import __version__
+
+#: Set to show the traceback of an internal error instead of one line.
+DEBUG_ENV = "LINERNOTES_DEBUG"
 
 GROUPS = (analyze, stems, listen, edits, review, export, quality, serve, chat)
 
@@ -32,16 +38,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Parse ``argv``, run the command and turn how it ended into an exit code
+    (:class:`~linernotes.cli.exits.Exit`): this is the one place that does so."""
+    args = build_parser().parse_args(argv)  # a usage error exits 2 here
     try:
-        return args.run(args)
-    except CliError as exc:
-        return fail(str(exc))
+        return int(args.run(args))
+    except (CliError, OutputError) as exc:
+        return fail(str(exc), Exit.USAGE)
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly, and keep Python's final flush of
         # stdout from raising again on the closed pipe.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141
+        return Exit.CLOSED_PIPE
     except KeyboardInterrupt:
         print("linernotes: interrupted", file=sys.stderr)
-        return 130
+        return Exit.INTERRUPTED
+    except Exception as exc:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        if is_disk_full(exc):
+            return fail(f"stopped: disk full: {printable(describe(exc))}", Exit.FAILED)
+        if isinstance(exc, LinernotesError):
+            return fail(printable(str(exc)), Exit.FAILED)
+        return fail(f"internal error: {printable(describe(exc))} (set {DEBUG_ENV}=1 for the"
+                    " traceback)", Exit.INTERNAL)  # fmt: skip

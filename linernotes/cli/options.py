@@ -67,8 +67,8 @@ def add_command(
 
 
 class CliError(Exception):
-    """A command cannot go on: :func:`linernotes.cli.main.main` prints the message and
-    exits 1."""
+    """The command as given cannot run (a usage error): :func:`linernotes.cli.main.main`
+    prints the message and exits 2."""
 
 
 def need_folder(path: str) -> Path:
@@ -99,7 +99,10 @@ def nothing_analysed(root: Path, hint: str = "") -> int:
 
 
 def print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, ensure_ascii=False))
+    """``data`` as indented JSON on stdout; a file name that is not UTF-8 is written with
+    ``\\udcXX`` escapes (valid JSON, and ``json.loads`` gives the same name back)."""
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    print(text.encode("utf-8", "backslashreplace").decode("utf-8"))
 
 
 def author(args: argparse.Namespace) -> str:

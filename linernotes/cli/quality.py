@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from linernotes.cli import options
+from linernotes.fileio import printable
 
 DEFAULT_SCORES_NAME = "quality_scores.json"
 DEFAULT_CACHE_NAME = "quality_cache"
@@ -142,6 +143,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
     answer (analyze --listen --prompts quality) and imported external scores, combined into
     overall_quality_score. Tracks without a record are analysed first.
     """
+    from linernotes.cli.display import failure_line
     from linernotes.library import Library, analyze_paths
     from linernotes.library.scan import find_audio
     from linernotes.library.tracks import tracks_of
@@ -166,8 +168,11 @@ def cmd_quality(args: argparse.Namespace) -> int:
         return options.fail(str(exc), 2)
     if args.analyze and find_audio([root]):
         report = analyze_paths([root], db_path=args.db, workers=args.workers)
-        if report.exit_code and not args.quiet:
-            options.fail("some tracks failed to analyse (see above)")
+        for outcome in report.outcomes:  # printed with --quiet too: a failure is never hidden
+            if outcome.status == "failed":
+                print(f"failed: {failure_line(outcome)}", file=sys.stderr)
+        if report.stopped:
+            options.fail(f"stopped: {printable(report.stopped)}")
     try:
         library = Library.find(root, db=args.db, records=args.records)
     except LookupError:

@@ -63,7 +63,7 @@ def export(tracks: list[ExportTrack], target: ExportTarget, writer: FileWriter) 
         audio = target.place(track, writer)
         writer.merge_json(target.sidecar(track, ".json"), info_json(track))
         entry = {
-            "path": str(audio),
+            "path": str(target.shown(audio)),
             "duration": track.final.value("duration"),
             "sample_rate": track.record.file.sample_rate,
             "amplitude": None,

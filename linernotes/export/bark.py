@@ -205,8 +205,8 @@ def instructions(track: ExportTrack, data: dict[str, Any]) -> str:
 def export(tracks: list[ExportTrack], target: ExportTarget, writer: FileWriter) -> None:
     manifest = []
     for track in sorted(tracks, key=lambda t: t.rel.as_posix()):
-        audio = target.place(track, writer)
-        stems = [(stem, target.place_stem(stem, writer)) for stem in track.stems]
+        audio = target.shown(target.place(track, writer))
+        stems = [(stem, target.shown(target.place_stem(stem, writer))) for stem in track.stems]
         data = dataset(track, audio, stems)
         ident = track_id(track)
         json_path = target.folder / f"bark_training_dataset_{ident}.json"

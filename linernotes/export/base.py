@@ -9,19 +9,19 @@ symlinked (or copied with ``copy_audio``) into it.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import filecmp
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from linernotes.fileio import write_atomic
+from linernotes.fileio import temp_beside, write_atomic
 from linernotes.models import Provenance, StemInfo, TrackRecord
 from linernotes.models.final import FinalFields
 
@@ -88,12 +88,23 @@ class AudioWriteRefused(RuntimeError):
 class FileWriter:
     """Atomic writes that skip files whose bytes would not change, and audio placement.
 
-    ``written`` and ``unchanged`` list what happened, for the report and for tests.
+    ``written`` and ``unchanged`` list what happened, for the report and for tests. With
+    ``within`` set, an existing file is read (to merge it, or to see it is unchanged) only
+    when it really lies inside that folder: a sidecar that is a symlink out of the dataset is
+    replaced, never read.
     """
 
     protected: set[Path] = field(default_factory=set)
     written: list[Path] = field(default_factory=list)
     unchanged: list[Path] = field(default_factory=list)
+    within: Path | None = None
+    lock_file: Path | None = None
+
+    def may_read(self, path: Path) -> bool:
+        """Whether ``path`` (symlinks followed) lies inside ``within``."""
+        if self.within is None:
+            return True
+        return path.resolve().is_relative_to(self.within.resolve())
 
     def write(self, path: Path, data: str | bytes) -> bool:
         """Write ``data`` to ``path`` unless it already holds exactly that; True if written."""
@@ -101,7 +112,7 @@ class FileWriter:
         if path.absolute() in self.protected or path.resolve() in self.protected:
             raise AudioWriteRefused(f"refusing to write over audio file {path}")
         try:
-            if path.is_file() and path.read_bytes() == payload:
+            if self.may_read(path) and path.is_file() and path.read_bytes() == payload:
                 self.unchanged.append(path)
                 return False
         except OSError:
@@ -116,10 +127,11 @@ class FileWriter:
     def merge_json(self, path: Path, updates: dict[str, Any], drop: tuple[str, ...] = ()) -> bool:
         """Update the JSON object in ``path`` with ``updates``, keeping every other key (so
         several formats, or other tools, can share one sidecar) except those in ``drop`` (a
-        value an earlier export wrote that is no longer known); under a file lock."""
-        with locked(path):
+        value an earlier export wrote that is no longer known); under ``lock_file``'s lock
+        when set (a staging folder is this run's alone and needs none)."""
+        with locked(self.lock_file) if self.lock_file is not None else nullcontext():
             current: dict[str, Any] = {}
-            if path.is_file():
+            if self.may_read(path) and path.is_file():
                 try:
                     loaded = json.loads(path.read_text(encoding="utf-8"))
                     current = loaded if isinstance(loaded, dict) else {}
@@ -141,13 +153,14 @@ class FileWriter:
                 self.unchanged.append(target)
                 return False
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+            fd, tmp = temp_beside(target)
             os.close(fd)
             try:
                 shutil.copyfile(source, tmp)
                 os.replace(tmp, target)
             except BaseException:
-                Path(tmp).unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
                 raise
         else:
             if target.is_symlink() and Path(os.readlink(target)) == source.absolute():
@@ -176,11 +189,24 @@ class ExportTarget:
     copy_audio: bool = False
     name: str = "dataset"
     stems_as_samples: bool = False  # formats that can: each stem a training sample too
+    published: Path | None = None
 
     @property
     def folder(self) -> Path:
-        """The folder that holds the dataset-level files."""
+        """The folder that holds the dataset-level files (while exporting: the staging
+        folder, see :mod:`linernotes.export.staging`)."""
         return self.out if self.out is not None else self.root
+
+    def shown(self, path: Path) -> Path:
+        """``path`` as a trainer will find it: where a file written in the staging folder
+        lies once the export is in place (an absolute path written into a dataset file
+        must name that place)."""
+        if self.published is None or self.out is None:
+            return path
+        try:
+            return self.published / path.relative_to(self.out)
+        except ValueError:
+            return path
 
     def audio_path(self, track: ExportTrack) -> Path:
         """Where the trainer finds the track's audio."""
@@ -214,16 +240,16 @@ def dumps(obj: Any) -> str:
 
 
 @contextmanager
-def locked(path: Path) -> Iterator[None]:
-    """An exclusive lock for read-merge-write of ``path`` among concurrent exporters: a
-    ``flock`` on ``path``'s folder itself, so no lock file is ever left in the export."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing the descriptor releases the lock
+def locked(lock: Path) -> Iterator[None]:
+    """An exclusive lock on the file ``lock``, for read-merge-write of sidecars among
+    concurrent exporters."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def known_value(final: FinalFields, name: str) -> Any:

@@ -11,6 +11,7 @@ FLAC where the trainer cannot read the container, or skipped with a reason.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -18,6 +19,7 @@ from types import ModuleType
 from linernotes.export import ace_step, audiocraft, bark, hf, info, stable_audio, table
 from linernotes.export.base import ExportTarget, ExportTrack, FileWriter
 from linernotes.export.placement import TrainerAudio, Transcoder, plan
+from linernotes.export.staging import moved, staged
 
 
 @dataclass(frozen=True)
@@ -105,20 +107,46 @@ def export_tracks(
     protected = {t.audio for t in tracks} | {t.audio.resolve() for t in tracks}
     transcoder = Transcoder()
     reports = []
+    named = [t for t in tracks if _utf8(t.rel)]
+    unnamed = [(t.audio, "its file name is not UTF-8, which the dataset files cannot name")
+               for t in tracks if not _utf8(t.rel)]  # fmt: skip
     for name in formats:
         fmt = FORMATS[name]
         folder = out.absolute() / name if out is not None else None
-        target = ExportTarget(root=root, out=folder, copy_audio=copy_audio, name=root.name,
-                              stems_as_samples=stems_as_samples)  # fmt: skip
-        writer = FileWriter(protected=protected)
-        chosen, skipped = tracks, []
-        audio = fmt.audio
-        if audio is not None:
-            chosen, skipped = plan(tracks, target, audio, writer, transcoder)
-        fmt.export(chosen, target, writer)
-        report = FormatReport(name, target.folder, writer.written, writer.unchanged,
+        with staged(folder) if folder is not None else nullcontext(None) as stage:
+            target = ExportTarget(root=root, out=stage, copy_audio=copy_audio, name=root.name,
+                                  stems_as_samples=stems_as_samples,
+                                  published=folder)  # fmt: skip
+            writer = FileWriter(protected=protected, within=target.folder,
+                                lock_file=None if stage is not None else sidecar_lock(root))
+            chosen, skipped = named, list(unnamed)
+            audio = fmt.audio
+            if audio is not None:
+                chosen, more = plan(named, target, audio, writer, transcoder)
+                skipped += more
+            fmt.export(chosen, target, writer)
+        if stage is not None and folder is not None:
+            writer.written = [moved(p, stage, folder) for p in writer.written]
+            writer.unchanged = [moved(p, stage, folder) for p in writer.unchanged]
+            transcoder.made = {k: moved(p, stage, folder) for k, p in transcoder.made.items()}
+        report = FormatReport(name, folder or target.folder, writer.written, writer.unchanged,
                               skipped=skipped)  # fmt: skip
         if validate:
-            report.problems = fmt.validate(target.folder)
+            report.problems = fmt.validate(report.folder)
         reports.append(report)
     return reports
+
+
+def sidecar_lock(root: Path) -> Path:
+    """The lock file of exports that write sidecars beside the audio: in the library's
+    folder when there is one (nothing left among the audio), else at the dataset's root."""
+    library = root / ".linernotes"
+    return library / "export.lock" if library.is_dir() else root / ".linernotes-export.lock"
+
+
+def _utf8(path: Path) -> bool:
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -146,7 +146,9 @@ def export(tracks: list[ExportTrack], target: ExportTarget, writer: FileWriter) 
     folder = target.folder
     module = folder / MODULE_NAME
     writer.write(module, MODULE_TEMPLATE.format(threshold=QUALITY_THRESHOLD))
-    dataset = {"id": target.name, "path": str(folder), "custom_metadata_module": str(module)}
+    shown_module = str(target.shown(module))
+    dataset = {"id": target.name, "path": str(target.shown(folder)),
+               "custom_metadata_module": shown_module}  # fmt: skip
     writer.write_json(
         folder / CONFIG_NAME,
         {"dataset_type": "audio_dir", "datasets": [dataset], "random_crop": True},
@@ -156,9 +158,9 @@ def export(tracks: list[ExportTrack], target: ExportTarget, writer: FileWriter) 
         folder / WDS_CONFIG_NAME,
         {
             "dataset_type": "wds",
-            "datasets": [{"id": target.name, "path": str(folder / SHARD_DIR)}],
+            "datasets": [{"id": target.name, "path": str(target.shown(folder / SHARD_DIR))}],
             "shards": shards,
-            "custom_metadata_module": str(module),
+            "custom_metadata_module": shown_module,
             "random_crop": True,
         },
     )

@@ -10,6 +10,7 @@ missing).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 from collections.abc import Callable, Sequence
@@ -17,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from linernotes.errors import LinernotesError
+from linernotes.errors import DiskFullError, LinernotesError, describe
+from linernotes.fileio import is_disk_full
 from linernotes.library.core import Library, open_libraries
 from linernotes.library.db import LibraryDB
 from linernotes.library.layout import write_outputs
@@ -32,6 +34,7 @@ from linernotes.pipeline.runner import (
     TrackJob,
     TrackOutcome,
     measure_track,
+    record_failure,
     run_jobs,
 )
 from linernotes.pipeline.stems import StemFile
@@ -67,13 +70,20 @@ def analyze_paths(
     picks the model when a track was separated by several (default: the newest separation).
     """
     report = BatchReport()
+    outputs = [Path(out_dir).expanduser().absolute()] if out_dir and write_files else []
     with report.timed():
-        for library, group in open_libraries(paths, db_path):
+        for library, group in open_libraries(paths, db_path, outputs=outputs):
             if out_dir:
                 library.remember_records(Path(out_dir).expanduser().absolute())
+            plan = find_tracks(group)
+            for folder, reason in plan.unreadable:
+                outcome = TrackOutcome(folder, "failed", f"cannot read folder: {reason}")
+                report.outcomes.append(outcome)
+                if on_outcome is not None:
+                    on_outcome(outcome)
             first = len(report.outcomes)
             _Batch(library, report, listener, write_files, on_start, on_outcome,
-                   separated_model).run(find_tracks(group), workers=workers, force=force)
+                   separated_model).run(plan, workers=workers, force=force)  # fmt: skip
             report.duplicates += find_duplicates([
                 (o.path, TrackRecord.from_json(o.record_json))
                 for o in report.outcomes[first:]
@@ -108,9 +118,16 @@ class _Batch:
         def finish(outcome: TrackOutcome) -> None:
             try:
                 _complete(library, outcome, self.listener, self.write_files)
+            except Exception as exc:  # one track's trouble is its own, unless the disk is full
+                if is_disk_full(exc):
+                    raise DiskFullError(describe(exc)) from None
+                outcome.status, outcome.reason = "failed", _failure(exc)
             finally:
                 if outcome.content_hash is not None and outcome.status != "busy":
-                    library.db.release(outcome.content_hash, owner)
+                    with contextlib.suppress(Exception):  # a stale claim expires on its own
+                        library.db.release(outcome.content_hash, owner)
+            if outcome.status == "failed" and not outcome.failure_kept:
+                record_failure(library.db, outcome)
             self.report.outcomes.append(outcome)
             if self.on_outcome is not None:
                 self.on_outcome(outcome)
@@ -121,6 +138,15 @@ class _Batch:
         """The track's own stems, and those separated into the library for the others."""
         return track_stems(self.library.location.db, self.library.db, path,
                            plan.stems.get(path, []), model=self.separated_model)  # fmt: skip
+
+
+def _failure(exc: Exception) -> str:
+    """A track's one-line reason for an error met while storing or writing it."""
+    if isinstance(exc, OSError):
+        return f"cannot write: {describe(exc)}"
+    if isinstance(exc, LinernotesError):
+        return str(exc)
+    return f"internal error: {describe(exc)}"
 
 
 def _complete(

@@ -15,12 +15,21 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from linernotes.errors import AudioError
+from linernotes.errors import (
+    AudioError,
+    DiskFullError,
+    LinernotesError,
+    OutputError,
+    describe,
+)
+from linernotes.fileio import is_disk_full, printable
 from linernotes.library.db import LibraryDB
 from linernotes.library.layout import Layout, write_outputs
 from linernotes.library.location import Location, folder_of, libraries_for, locate
@@ -252,10 +261,53 @@ class Library(contextlib.AbstractContextManager):
 
 
 def open_libraries(
-    paths: Iterable[str | os.PathLike[str]], db: str | os.PathLike[str] | None = None
+    paths: Iterable[str | os.PathLike[str]],
+    db: str | os.PathLike[str] | None = None,
+    *,
+    outputs: Iterable[Path] = (),
 ) -> Iterator[tuple[Library, list[Path]]]:
     """Each library of ``paths`` (by :func:`~linernotes.library.location.libraries_for`:
-    found, else made where ``analyze`` makes one), open in turn, with its paths."""
-    for location, group in libraries_for(paths, db):
-        with Library(location, default_root=folder_of(group[0])) as library:
+    found, else made where ``analyze`` makes one), open in turn, with its paths.
+
+    Before any is opened, every library folder and each of ``outputs`` is checked to be
+    writable (:func:`check_writable`): a batch that could store nothing stops before any
+    work, in one line (:class:`OutputError`).
+    """
+    groups = libraries_for(paths, db)
+    for folder in outputs:
+        check_writable(folder, "--out")
+    for location, _ in groups:
+        check_writable(location.db.parent, "the library")
+    for location, group in groups:
+        with _open(location, default_root=folder_of(group[0])) as library:
             yield library, group
+
+
+def check_writable(folder: Path, what: str) -> None:
+    """Make ``folder`` (and its parents) and write a file in it, or raise
+    :class:`OutputError` naming ``what`` and the reason."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder, prefix=".linernotes-probe-"):
+            pass
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise DiskFullError(describe(exc)) from None
+        raise OutputError(f"cannot write {what} at {printable(folder)}: "
+                          f"{exc.strerror or exc}") from None  # fmt: skip
+
+
+def _open(location: Location, *, default_root: Path) -> Library:
+    """The library at ``location``; :class:`OutputError` when its database cannot be
+    opened or created, :class:`DiskFullError` on a full disk, and a
+    :class:`LinernotesError` naming a file that is not a database."""
+    try:
+        return Library(location, default_root=default_root)
+    except (sqlite3.Error, OSError) as exc:
+        if is_disk_full(exc):
+            raise DiskFullError(describe(exc)) from None
+        if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+            raise LinernotesError(f"the library {printable(location.db)} is damaged: "
+                                  f"{exc}") from None  # fmt: skip
+        raise OutputError(f"cannot open the library {printable(location.db)}: "
+                          f"{describe(exc)}") from None  # fmt: skip

@@ -130,7 +130,7 @@ class LibraryDB(contextlib.AbstractContextManager):
     def cached_hash(self, path: Path, size: int, mtime_ns: int) -> str | None:
         return self._one(
             "SELECT content_hash FROM files WHERE path = ? AND size = ? AND mtime_ns = ?",
-            (str(path), size, mtime_ns),
+            (_name(path), size, mtime_ns),
         )
 
     def remember_hash(self, path: Path, size: int, mtime_ns: int, content_hash: str) -> None:
@@ -138,7 +138,7 @@ class LibraryDB(contextlib.AbstractContextManager):
             conn.execute(
                 "INSERT OR REPLACE INTO files (path, size, mtime_ns, content_hash, seen_at)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (str(path), size, mtime_ns, content_hash, _now()),
+                (_name(path), size, mtime_ns, content_hash, _now()),
             )
 
     # -- analyzer results ----------------------------------------------------------------
@@ -164,7 +164,7 @@ class LibraryDB(contextlib.AbstractContextManager):
     # -- records, one per track ----------------------------------------------------------
     def get_record(self, track: str) -> str | None:
         """The record of ``track`` (its key: the path relative to the library root)."""
-        return self._one("SELECT record FROM records WHERE track = ?", (track,))
+        return self._one("SELECT record FROM records WHERE track = ?", (_name(track),))
 
     def record_by_hash(self, content_hash: str) -> str | None:
         """The latest record of any track with these bytes (a moved or copied file)."""
@@ -178,7 +178,7 @@ class LibraryDB(contextlib.AbstractContextManager):
         rows = self._conn.execute(
             "SELECT track FROM records WHERE content_hash = ? ORDER BY track", (content_hash,)
         ).fetchall()
-        return [r[0] for r in rows]
+        return [_text(r[0]) for r in rows]
 
     def put_record(self, track: str, content_hash: str, record_json: str, path: Path) -> None:
         """Save ``track``'s record (and forget an earlier failure of its file at ``path``)."""
@@ -186,9 +186,9 @@ class LibraryDB(contextlib.AbstractContextManager):
             conn.execute(
                 "INSERT OR REPLACE INTO records (track, content_hash, record, updated_at)"
                 " VALUES (?, ?, ?, ?)",
-                (track, content_hash, record_json, _now()),
+                (_name(track), content_hash, record_json, _now()),
             )
-            conn.execute("DELETE FROM failures WHERE path = ?", (str(path),))
+            conn.execute("DELETE FROM failures WHERE path = ?", (_name(path),))
 
     def count_records(self) -> int:
         return int(self._one("SELECT COUNT(*) FROM records", ()))
@@ -198,7 +198,7 @@ class LibraryDB(contextlib.AbstractContextManager):
         with self._transaction() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO failures (path, reason, at) VALUES (?, ?, ?)",
-                (str(path), reason, _now()),
+                (_name(path), reason, _now()),
             )
 
     # -- claims: one process per track at a time -----------------------------------------
@@ -239,7 +239,7 @@ class LibraryDB(contextlib.AbstractContextManager):
                 "INSERT INTO human_edits (content_hash, field, value, locked, author, at, path)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (edit.content_hash, edit.field, json.dumps(edit.value), int(edit.locked),
-                 edit.author, edit.at, path),
+                 edit.author, edit.at, None if path is None else _name(path)),
             )  # fmt: skip
         return edit.model_copy(update={"id": cursor.lastrowid})
 
@@ -275,7 +275,8 @@ class LibraryDB(contextlib.AbstractContextManager):
 
     def record_times(self) -> dict[str, str]:
         """``{track: when its record was last stored}`` for every track."""
-        return dict(self._conn.execute("SELECT track, updated_at FROM records").fetchall())
+        rows = self._conn.execute("SELECT track, updated_at FROM records").fetchall()
+        return {_text(track): at for track, at in rows}
 
     def active_edits(self, content_hash: str) -> dict[str, Edit]:
         """``{field: edit}``: the latest edit of each field that has not been undone."""
@@ -327,6 +328,22 @@ class LibraryDB(contextlib.AbstractContextManager):
         """Drop every listen answer about one track."""
         with self._transaction() as conn:
             conn.execute("DELETE FROM listen_results WHERE content_hash = ?", (content_hash,))
+
+
+def _name(path: str | os.PathLike[str]) -> str | bytes:
+    """A file name or track key as SQLite takes it, losslessly: text when it is UTF-8, else
+    its bytes (a name that is not UTF-8 holds lone surrogates, which SQLite refuses)."""
+    text = os.fspath(path)
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return os.fsencode(text)
+
+
+def _text(value: str | bytes) -> str:
+    """The name :func:`_name` stored, back as Python names it."""
+    return os.fsdecode(value) if isinstance(value, bytes) else value
 
 
 def _pid_alive(pid: int) -> bool:

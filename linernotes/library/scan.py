@@ -60,15 +60,25 @@ _LOSSLESS = (".flac", ".wav", ".wave", ".aif", ".aiff", ".aifc", ".wv", ".ape")
 _SIBLING = re.compile(r"^(?P<base>.+)[._](?P<type>" + "|".join(STEM_TYPES) + r")$", re.IGNORECASE)
 
 
-def scan_audio(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+def scan_audio(
+    paths: Iterable[str | os.PathLike[str]],
+    unreadable: list[tuple[Path, str]] | None = None,
+) -> list[Path]:
     """Every audio file under ``paths``, stems included: folders scanned recursively (hidden
     folders and files skipped), sorted, without duplicates; paths that are not folders are
-    kept as given."""
+    kept as given. A folder that cannot be read is added to ``unreadable`` with the reason
+    (when given), never skipped in silence."""
     found: dict[Path, None] = {}
+
+    def note(exc: OSError) -> None:
+        if unreadable is not None:
+            folder = Path(exc.filename).absolute() if exc.filename else Path()
+            unreadable.append((folder, exc.strerror or str(exc)))
+
     for raw in paths:
         p = Path(raw).expanduser()
         if p.is_dir():
-            for dirpath, dirnames, filenames in os.walk(p):
+            for dirpath, dirnames, filenames in os.walk(p, onerror=note):
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
                 for name in sorted(filenames):
                     if Path(name).suffix.lower() in AUDIO_EXTENSIONS and not name.startswith("."):
@@ -90,6 +100,7 @@ class StemPlan:
 
     tracks: list[Path] = field(default_factory=list)
     stems: dict[Path, list[StemFile]] = field(default_factory=dict)
+    unreadable: list[tuple[Path, str]] = field(default_factory=list)
 
     @property
     def stem_of(self) -> dict[Path, StemFile]:
@@ -182,14 +193,19 @@ def find_tracks(paths: Iterable[str | os.PathLike[str]]) -> StemPlan:
     named mix still gets the stems that sit beside it.
     """
     paths = list(paths)
-    files = scan_audio(paths)
+    unreadable: list[tuple[Path, str]] = []
+    files = scan_audio(paths, unreadable)
     given = set(files)
     extra: list[Path] = []
     for raw in paths:
         p = Path(raw).expanduser().absolute()
         if p.is_dir() or not p.parent.is_dir():
             continue
-        for sibling in sorted(p.parent.iterdir()):
+        try:
+            siblings = sorted(p.parent.iterdir())
+        except OSError:  # a folder that can be entered but not listed: no siblings to find
+            continue
+        for sibling in siblings:
             if (
                 sibling.suffix.lower() in AUDIO_EXTENSIONS
                 and not sibling.name.startswith(".")
@@ -200,4 +216,5 @@ def find_tracks(paths: Iterable[str | os.PathLike[str]]) -> StemPlan:
     plan = split_stems([*files, *dict.fromkeys(extra)])
     stem_of = plan.stem_of
     tracks = [f for f in files if f not in stem_of or stem_of[f].mix not in given]
-    return StemPlan(tracks=tracks, stems={t: plan.stems[t] for t in tracks if t in plan.stems})
+    stems = {t: plan.stems[t] for t in tracks if t in plan.stems}
+    return StemPlan(tracks=tracks, stems=stems, unreadable=unreadable)

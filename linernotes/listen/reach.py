@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from linernotes.errors import ListenError
+from linernotes.http import join_url
 from linernotes.listen.settings import ListenSettings
 
 #: Seconds the up-front reachability request may take.
@@ -70,7 +71,7 @@ def check_reachable(settings: ListenSettings, backend: str) -> None:
         if settings.api_key is not None:
             headers["Authorization"] = f"Bearer {settings.api_key.get_secret_value()}"
         try:
-            probe(settings.base_url.rstrip("/") + "/models", headers)
+            probe(join_url(settings.base_url, "models"), headers)
         except ListenError as exc:
             raise ListenError(f"model server unreachable: {exc}") from exc
     elif backend == "hf-endpoint":

@@ -11,16 +11,15 @@ in its own process, then releases the track's claim.
 from __future__ import annotations
 
 import contextlib
-import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
-from linernotes.errors import AudioError
+from linernotes.errors import AudioError, DiskFullError, describe
 from linernotes.features import FeatureParams
+from linernotes.fileio import is_disk_full, path_text
 from linernotes.models import TrackRecord
 from linernotes.pipeline.duplicates import DuplicateGroup
 from linernotes.pipeline.stems import StemFile, attach_stems, stems_current
@@ -31,6 +30,7 @@ from linernotes.pipeline.track import (
     pipeline_stages,
     record_is_current,
 )
+from linernotes.pipeline.workers import run_in_workers
 
 Status = Literal["done", "skipped", "failed", "busy"]
 
@@ -48,6 +48,7 @@ class TrackOutcome:
     warnings: list[str] = field(default_factory=list)
     record_json: str | None = None
     content_hash: str | None = None
+    failure_kept: bool = False
 
 
 @dataclass
@@ -57,6 +58,7 @@ class BatchReport:
     outcomes: list[TrackOutcome] = field(default_factory=list)
     wall_s: float = 0.0
     interrupted: bool = False
+    stopped: str | None = None
     #: The same recording in several files (:mod:`linernotes.pipeline.duplicates`).
     duplicates: list[DuplicateGroup] = field(default_factory=list)
 
@@ -71,17 +73,20 @@ class BatchReport:
     def exit_code(self) -> int:
         if self.interrupted:
             return 130
-        return 1 if self.count("failed") else 0
+        return 1 if self.count("failed") or self.stopped else 0
 
     @contextlib.contextmanager
     def timed(self) -> Iterator[None]:
         """Run the batch's body: its wall time is kept, and Ctrl-C ends it as
-        ``interrupted`` (the next run resumes) instead of raising."""
+        ``interrupted``, a full disk as ``stopped`` (the next run resumes), instead of
+        raising."""
         start = time.monotonic()
         try:
             yield
         except KeyboardInterrupt:
             self.interrupted = True
+        except DiskFullError as exc:
+            self.stopped = f"disk full: {exc}"
         finally:
             self.wall_s = time.monotonic() - start
 
@@ -136,9 +141,10 @@ def measure_track(
     its stored record is current; never raises for a bad file (the outcome says why), and a
     bad stem is recorded in the stem's entry, not as a failure."""
     start = time.monotonic()
-    store = open_store()
     outcome = TrackOutcome(job.path, "failed")
+    store: BatchStore | None = None
     try:
+        store = open_store()
         digest = file_hash(job.path, store)
         if not store.claim(digest, owner):
             return TrackOutcome(job.path, "busy", "being analysed by another process")
@@ -150,11 +156,26 @@ def measure_track(
     except MemoryError:
         outcome.reason = "out of memory"
     except Exception as exc:  # a bug must not stop the batch; report it with the file
-        outcome.reason = f"internal error: {type(exc).__name__}: {exc}"
-    if outcome.status == "failed":
-        store.put_failure(job.path, outcome.reason or "failed")
+        if is_disk_full(exc):
+            raise DiskFullError(describe(exc)) from None
+        outcome.reason = f"internal error: {describe(exc)}"
+    if outcome.status == "failed" and store is not None:
+        record_failure(store, outcome)
     outcome.elapsed_s = time.monotonic() - start
     return outcome
+
+
+def record_failure(store: BatchStore, outcome: TrackOutcome) -> None:
+    """Keep ``outcome``'s reason in the store; should that fail too, the outcome's reason
+    says so and the batch goes on (a full disk stops it: :class:`DiskFullError`)."""
+    try:
+        store.put_failure(outcome.path, outcome.reason or "failed")
+    except Exception as exc:
+        if is_disk_full(exc):
+            raise DiskFullError(describe(exc)) from None
+        outcome.reason = f"{outcome.reason} (not kept in the library: {describe(exc)})"
+    else:
+        outcome.failure_kept = True
 
 
 def _measure_claimed(
@@ -168,7 +189,7 @@ def _measure_claimed(
             if (
                 record.file.content_hash == digest
                 and record_is_current(record, stages, frontend)
-                and record.file.path == str(job.path)
+                and record.file.path == path_text(job.path)
                 and stems_current(record, job.stems, store)
             ):
                 return TrackOutcome(job.path, "skipped", "already analysed", record_json=stored)
@@ -183,10 +204,6 @@ def _measure_claimed(
     )
 
 
-def _ignore_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def run_jobs(
     jobs: Sequence[TrackJob],
     measure: Callable[[TrackJob], TrackOutcome],
@@ -194,8 +211,9 @@ def run_jobs(
     *,
     workers: int = 1,
 ) -> None:
-    """Run ``measure`` on every job, in this process or in ``workers`` processes (at most
-    ``2 * workers`` queued at a time), calling ``on_outcome`` here after each.
+    """Run ``measure`` on every job, in this process or in ``workers`` processes (see
+    :func:`linernotes.pipeline.workers.run_in_workers`), calling ``on_outcome`` here after
+    each.
 
     On Ctrl-C, queued tracks are cancelled and the tracks in progress are allowed to finish
     (a second Ctrl-C terminates the workers at once); either way nothing is half-written,
@@ -205,31 +223,5 @@ def run_jobs(
         for job in jobs:
             on_outcome(measure(job))
         return
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint)
-    pending: set[Future[TrackOutcome]] = set()
-
-    def collect(block: bool) -> None:
-        nonlocal pending
-        done, pending = wait(pending, return_when=FIRST_COMPLETED if block else ALL_COMPLETED)
-        for fut in done:
-            if not fut.cancelled():
-                on_outcome(fut.result())
-
-    try:
-        for job in jobs:
-            pending.add(pool.submit(measure, job))
-            if len(pending) >= 2 * workers:
-                collect(block=True)
-        while pending:
-            collect(block=True)
-    except KeyboardInterrupt:
-        for fut in pending:
-            fut.cancel()
-        try:
-            collect(block=False)
-        except KeyboardInterrupt:
-            for proc in list(getattr(pool, "_processes", {}).values()):
-                proc.terminate()
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
+    run_in_workers(jobs, measure, on_outcome, workers=workers,
+                   failed=lambda job, reason: TrackOutcome(job.path, "failed", reason))  # fmt: skip

@@ -31,7 +31,7 @@ from linernotes.audio.fingerprint import fingerprint
 from linernotes.audio.tags import read_tags
 from linernotes.errors import AudioError
 from linernotes.features import FeatureParams, extract_features
-from linernotes.fileio import content_hash
+from linernotes.fileio import content_hash, not_regular_reason, path_text
 from linernotes.models import AnalysisSection, FileInfo, Provenance, TrackRecord
 from linernotes.quality import stage as _quality_stage  # noqa: F401  (registers signal_quality)
 from linernotes.version import __version__
@@ -78,6 +78,9 @@ def file_hash(path: Path, store: ResultStore | None) -> str:
         raise AudioError(path, "file not found") from exc
     except OSError as exc:
         raise AudioError(path, f"cannot stat: {exc.strerror or exc}") from exc
+    problem = not_regular_reason(st.st_mode)
+    if problem is not None:
+        raise AudioError(path, problem)
     if store is not None:
         cached = store.cached_hash(path, st.st_size, st.st_mtime_ns)
         if cached:
@@ -171,7 +174,7 @@ def analyze_file(
             if record_is_current(record, stages, frontend) and all(
                 store.get_result(stage_key(s, digest, frontend)) is not None for s in stages
             ):
-                record.file.path = str(p)
+                record.file.path = path_text(p)
                 return record
 
     source = open_audio(p)
@@ -237,7 +240,7 @@ def assemble_record(
     info = source.info
     report = source.report
     file_info = FileInfo(
-        path=str(path),
+        path=path_text(path),
         content_hash=digest,
         size_bytes=path.stat().st_size,
         format=_format_name(info.format, path),

@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from linernotes.http import HttpClient
+from linernotes.http import HttpClient, join_url
 from linernotes.reconcile.structure import StructuredText, StructureRequest
 
 #: The schema the chat model must answer with.
@@ -100,7 +100,7 @@ class LLMStructurer:
         key = self.api_key or os.environ.get("OPENAI_API_KEY")
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         self.http.secrets = (key,) if key else ()
-        url = self.base_url.rstrip("/") + "/chat/completions"
+        url = join_url(self.base_url, "chat/completions")
         answer = self.http.post_json(url, self.payload(request), headers=headers, what="structure")
         try:
             content = answer["choices"][0]["message"]["content"]

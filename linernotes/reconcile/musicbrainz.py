@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from linernotes.errors import LinernotesError
-from linernotes.http import HttpClient
+from linernotes.http import HttpClient, join_url
 from linernotes.version import __version__
 
 if TYPE_CHECKING:
@@ -156,7 +156,7 @@ class MusicBrainzLookup:
         if artist:
             query += f' AND artist:"{_escape(artist)}"'
         body = self.http.get_json(
-            self.base_url.rstrip("/") + "/ws/2/recording",
+            join_url(self.base_url, "ws/2/recording"),
             {"query": query, "fmt": "json", "limit": str(self.limit)},
             headers={"User-Agent": self.user_agent, "Accept": "application/json"},
             what="MusicBrainz recording search",

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ import soundfile
 
 from linernotes.audio.decode import open_audio
 from linernotes.audio.sndfile_decode import sample_bits
+from linernotes.fileio import temp_beside
 from linernotes.separate.model import Separator
 from linernotes.separate.overlap import separate_stream
 from linernotes.separate.resample import StreamResampler
@@ -78,7 +78,7 @@ class _StemWriter:
         self.length = length
         self.written = 0
         self.resampler = StreamResampler(model_rate, sample_rate, channels=2)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        fd, tmp = temp_beside(target, suffix=".tmp")  # the stem follows the umask
         os.close(fd)
         self.tmp = Path(tmp)
         self.file = soundfile.SoundFile(

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from linernotes.http import HttpClient
+from linernotes.http import HttpClient, join_url
 from linernotes.listen.audio import Clip, mp3_bytes, wav_bytes
 from linernotes.listen.backends.base import (
     THINK_SUFFIX,
@@ -98,7 +98,7 @@ class OpenAIBackend(ListenBackend):
             max_seconds=max_seconds,
         )
         self.base_url = base_url.rstrip("/")
-        self.url = f"{self.base_url}/chat/completions"
+        self.url = join_url(self.base_url, "chat/completions")
         self.audio_format = audio_format
         self.think = think
         self._key = _secret(api_key)
