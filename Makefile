@@ -16,7 +16,7 @@ FLOOR_STAMP := $(FLOOR)/.installed
 # Demucs without its declared deps (see the `separate` extra in pyproject.toml).
 DEMUCS ?= demucs==4.1.0
 
-.PHONY: demo test lint browser screenshots examples bench-speed bench-accuracy transformers-floor convert-musicnn clean
+.PHONY: demo test lint browser chromaprint screenshots examples bench-speed bench-accuracy transformers-floor convert-musicnn clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,7 +52,7 @@ demo: $(CORE)
 	$(BIN)/python scripts/demo_report.py build/demo examples/truth.json
 
 ## test: lint, run the test suite, and the listen tests again on the lowest transformers
-test: $(STAMP) $(FLOOR_STAMP) browser
+test: $(STAMP) $(FLOOR_STAMP) browser chromaprint
 	$(BIN)/ruff check linernotes tests scripts bench
 	@$(BIN)/python -c 'import transformers as t; print("suite on transformers", t.__version__, "(newest admitted)")'
 	$(BIN)/python -m pytest -q -rs
@@ -68,6 +68,14 @@ browser:
 		{ command -v apt-get >/dev/null && (apt-get update -qq && apt-get install -y -qq chromium chromium-driver) || \
 		  sudo apt-get install -y -qq chromium chromium-driver || \
 		  echo "*** WARNING: chromium + chromium-driver could not be installed: the review UI's browser test will be SKIPPED ***" >&2; }
+
+## chromaprint: Debian's fpcalc (libchromaprint-tools, LGPL, run as a command) for duplicate
+## detection; without it linernotes uses its own fingerprint and the Chromaprint test is skipped
+chromaprint:
+	@command -v fpcalc >/dev/null || \
+		{ command -v apt-get >/dev/null && (apt-get update -qq && apt-get install -y -qq libchromaprint-tools) || \
+		  sudo apt-get install -y -qq libchromaprint-tools || \
+		  echo "*** WARNING: libchromaprint-tools could not be installed: duplicates use the fallback fingerprint ***" >&2; }
 
 ## screenshots: retake docs/review-list.png and docs/review-track.png with the browser test
 screenshots: $(STAMP) browser

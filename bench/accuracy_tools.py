@@ -106,6 +106,29 @@ def _import_madmom() -> Any:
     return madmom
 
 
+def linernotes_estimate(rec: Any) -> dict[str, Any]:
+    """The estimate dict of a linernotes record (what every bench scores)."""
+    rhythm = rec.analyses.get("rhythm")
+    tonal = rec.analyses.get("tonal")
+    r = dict(rhythm.result) if rhythm is not None else {}
+    t = dict(tonal.result) if tonal is not None else {}
+    return {
+        "bpm": r.get("bpm"),
+        "bpm_confidence": r.get("bpm_confidence"),
+        "bpm_candidates": [[c.get("bpm"), c.get("relation"), c.get("score")]
+                           for c in r.get("bpm_candidates") or []],
+        "beats": _round_times(r.get("beats") or []),
+        "downbeats": _round_times(r.get("downbeats") or []),
+        "numerator": r.get("numerator"),
+        "beats_per_bar": r.get("beats_per_bar"),
+        "compound": r.get("compound"),
+        "time_signature": r.get("time_signature"),
+        "meter_confidence": r.get("meter_confidence"),
+        "key": t.get("key"),
+        "key_confidence": t.get("key_confidence"),
+    }
+
+
 def load_tool(tool: str, sweep: bool = False) -> Callable[[str], dict[str, Any]]:
     """Import ``tool`` and return ``analyze(path) -> estimate dict``.
 
@@ -120,26 +143,7 @@ def load_tool(tool: str, sweep: bool = False) -> Callable[[str], dict[str, Any]]
             raise Unavailable(f"linernotes.pipeline.analyze_file not importable ({exc!r})") from exc
 
         def analyze_ln(path: str) -> dict[str, Any]:
-            rec = analyze_file(path)
-            rhythm = rec.analyses.get("rhythm")
-            tonal = rec.analyses.get("tonal")
-            r = dict(rhythm.result) if rhythm is not None else {}
-            t = dict(tonal.result) if tonal is not None else {}
-            return {
-                "bpm": r.get("bpm"),
-                "bpm_confidence": r.get("bpm_confidence"),
-                "bpm_candidates": [[c.get("bpm"), c.get("relation"), c.get("score")]
-                                   for c in r.get("bpm_candidates") or []],
-                "beats": _round_times(r.get("beats") or []),
-                "downbeats": _round_times(r.get("downbeats") or []),
-                "numerator": r.get("numerator"),
-                "beats_per_bar": r.get("beats_per_bar"),
-                "compound": r.get("compound"),
-                "time_signature": r.get("time_signature"),
-                "meter_confidence": r.get("meter_confidence"),
-                "key": t.get("key"),
-                "key_confidence": t.get("key_confidence"),
-            }
+            return linernotes_estimate(analyze_file(path))
 
         return analyze_ln
 

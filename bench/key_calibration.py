@@ -42,12 +42,15 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from accuracy_set import KEYS, STYLES, song_module  # noqa: E402
 
+from linernotes.analyzers.fitted import write_weights  # noqa: E402
+
 DATA = ROOT / "bench" / "data" / "key_calibration"
 #: Far from the accuracy set's seeds (1000 + index).
 SEED_BASE = 900_000
 SAMPLE_RATE = 44100
 METERS = ("4/4", "3/4", "6/8", "2/4", "12/8")
-FEATURES = ("margin", "best", "contrast")
+from linernotes.analyzers.tonal.key import KEY_EVIDENCE as FEATURES  # noqa: E402
+
 #: Excerpts analysed besides each whole song (start, stop in seconds): shorter audio gives
 #: harder cases, so the fit sees enough wrong keys to place its slope.
 EXCERPTS = {"0-10 s": (0.0, 10.0), "10-20 s": (10.0, 20.0), "20-30 s": (20.0, 30.0)}
@@ -99,7 +102,7 @@ def _analyse(spec: Any) -> list[dict[str, Any]]:
     of its :data:`EXCERPTS` (runs in a worker)."""
     import soundfile
 
-    from linernotes.analyzers.tonal import TonalParams, tonal
+    from linernotes.analyzers.tonal.stage import TonalParams, tonal
     from linernotes.features import extract_features_from_array
 
     midi_songs = song_module()
@@ -120,7 +123,7 @@ def _analyse(spec: Any) -> list[dict[str, Any]]:
 
 def key_features(result: Any) -> dict[str, float]:
     """The confidence's inputs, from a tonal result that ranks all 24 keys."""
-    from linernotes.analyzers.tonal import key_evidence
+    from linernotes.analyzers.tonal.key import key_evidence
     from linernotes.claims import key_pitch_class
 
     def index(name: str) -> int:
@@ -130,7 +133,8 @@ def key_features(result: Any) -> dict[str, float]:
     scores = np.full(24, -1.0)
     for cand in result.key_scores:
         scores[index(cand.key)] = cand.score
-    return key_evidence(scores, np.asarray(result.chroma), index(result.key))
+    return {**key_evidence(scores, np.asarray(result.chroma), index(result.key)),
+            "concentration": float(result.pitch_concentration or 0.0)}
 
 
 def fit_logistic(
@@ -183,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=192, help="songs in the held-out set")
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--json", type=Path, help="also write every song's features here")
+    ap.add_argument("--write", action="store_true",
+                    help="write the fitted weights into linernotes/analyzers/fitted_weights.json")
     args = ap.parse_args(argv)
 
     specs = song_specs(args.n)
@@ -198,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"# {args.n} held-out songs (seeds from {SEED_BASE}), each whole and in "
           f"{len(EXCERPTS)} excerpts: {right.size} analyses; key exact {100 * right.mean():.1f} %")
+    if args.write:
+        write_weights({"key_confidence": tuple(round(float(v), 3) for v in w)})
     print("fitted constants: " + ", ".join(
         f"{name} {v:+.3f}" for name, v in zip(("bias", *FEATURES), w, strict=True)))
     print("\nfitted on this set:")

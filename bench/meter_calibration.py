@@ -1,8 +1,8 @@
 """Fit the meter confidence on songs that the accuracy benchmark never sees.
 
-``linernotes.analyzers.meter.meter_confidence`` is meant to approximate the probability that
-the reported time-signature numerator is right. Its constants are fitted here, on the same
-held-out songs as ``bench/key_calibration`` (rendered from seeds disjoint from
+``linernotes.analyzers.rhythm.bar_length.meter_confidence`` is meant to approximate the
+probability that the reported time-signature numerator is right. Its constants are fitted
+here, on the same held-out songs as ``bench/key_calibration`` (rendered from seeds disjoint from
 ``bench/accuracy_set.py``, so the benchmark's calibration table is an honest test of them), by
 logistic regression of "numerator right" on the choice that fixed the bar length
 (``RhythmResult.meter_decision``):
@@ -52,15 +52,17 @@ from key_calibration import (  # noqa: E402
     song_specs,
 )
 
-from linernotes.analyzers.meter import METER_EVIDENCE as FEATURES  # noqa: E402
-from linernotes.analyzers.meter import meter_evidence  # noqa: E402
+from linernotes.analyzers.fitted import write_weights  # noqa: E402
+from linernotes.analyzers.rhythm.bar_length import METER_EVIDENCE as FEATURES  # noqa: E402
+from linernotes.analyzers.rhythm.bar_length import meter_evidence  # noqa: E402
 
 
 def _analyse(spec: Any) -> dict[str, Any] | None:
     """Render one song (cached) and measure its rhythm (runs in a worker)."""
     import soundfile
 
-    from linernotes.analyzers.rhythm import RhythmParams, rhythm
+    from linernotes.analyzers.rhythm.params import RhythmParams
+    from linernotes.analyzers.rhythm.stage import rhythm
     from linernotes.features import extract_features_from_array
 
     path = song_path(spec)
@@ -80,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=192, help="songs in the held-out set")
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--json", type=Path, help="also write every song's features here")
+    ap.add_argument("--write", action="store_true",
+                    help="write the fitted weights into linernotes/analyzers/fitted_weights.json")
     args = ap.parse_args(argv)
 
     with ProcessPoolExecutor(args.jobs) as pool:
@@ -100,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
           f"numerator right {100 * right.mean():.1f} % "
           f"({100 * np.average(right, weights=weight):.1f} % weighted to the benchmark's mix)")
     print("meters: " + ", ".join(f"{m} {n}" for m, n in sorted(held.items())))
+    if args.write:
+        write_weights({"meter_confidence": tuple(round(float(v), 3) for v in w)})
     print("fitted constants: " + ", ".join(
         f"{name} {v:+.3f}" for name, v in zip(("bias", *FEATURES), w, strict=True)))
     print("\nright % per decision (weighted):")

@@ -2,19 +2,20 @@
 tracked pulses is (3/4 beats, compound eighths, or pairs of eighths of a 6/8 bar), whether
 the felt beat divides into three, and whether a compound bar has two felt beats or four.
 
-* ``linernotes.analyzers.triple_bar.triple_bar_reading`` weighs what the onsets across a bar
-  of three pulses say (:data:`~linernotes.analyzers.triple_bar.TRIPLE_BAR_FEATURES`). Its
+* ``linernotes.analyzers.rhythm.triple_bar.triple_bar_reading`` weighs what the onsets across a bar
+  of three pulses say (:data:`~linernotes.analyzers.rhythm.triple_bar.TRIPLE_BAR_FEATURES`). Its
   two sets of weights are fitted by logistic regression of "the felt beat is a third of the
   pulse rate" (``EIGHTHS_WEIGHTS``) and "it is two thirds of it" (``TWO_EIGHTHS_WEIGHTS``) on
   that evidence, measured where the analysis meets a bar of three (``rhythm.bar_meter``,
   after the octave check).
-* ``linernotes.analyzers.meter.compound_probability`` weighs the onsets at the sixths,
-  quarters, thirds and half of the beat (:data:`~linernotes.analyzers.meter.COMPOUND_FEATURES`).
+* ``linernotes.analyzers.rhythm.subdivision.compound_probability`` weighs the onsets at the
+  sixths, quarters, thirds and half of the beat
+  (:data:`~linernotes.analyzers.rhythm.subdivision.COMPOUND_FEATURES`).
   Its weights (``COMPOUND_WEIGHTS``) are fitted on the songs whose pulses after the octave
   check are the felt beat, against whether the song's metre is compound.
-* ``linernotes.analyzers.compound_bar.compound_bar`` weighs how the first and third felt
+* ``linernotes.analyzers.rhythm.compound_bar.compound_bar`` weighs how the first and third felt
   beats of a candidate bar of four differ
-  (:data:`~linernotes.analyzers.compound_bar.COMPOUND_BAR_FEATURES`).
+  (:data:`~linernotes.analyzers.rhythm.compound_bar.COMPOUND_BAR_FEATURES`).
   Its weights (``TWELVE_WEIGHTS``) are fitted on the compound songs whose felt beat is right
   where the analysis meets a compound bar (``rhythm.bar_meter``), against 12/8 or 6/8.
 
@@ -38,7 +39,7 @@ Shipped weights (this script's output, 2026-11-21, about 9 min once the songs ar
   bars read right (23 wrong, against 48 for the 30 % gain rule before, which read 46 12/8
   bars as 6/8); of the 76 held-out bars 33 of 48 and 27 of 28 (16 wrong, against 37).
   Refitted 2026-11-22 with the chord contrast of a slow bar
-  (``slow_chroma_change_1v3``, :func:`~linernotes.analyzers.compound_bar.slow_bar_weight`):
+  (``slow_chroma_change_1v3``, :func:`~linernotes.analyzers.rhythm.compound_bar.slow_bar_weight`):
   of 291 training bars 61 of 72 12/8 and 214 of 219 6/8 read right (16 wrong; the weights
   before, on the same evidence, 24); of 79 held-out bars 37 of 49 and 30 of 30 (12 wrong;
   before 18).
@@ -68,9 +69,9 @@ Usage::
     bench/meter_readings [--n 1200] [--jobs 2]
 
 The evidence of each song is cached in ``bench/data/tempo_octave/meter_readings.json``
-(recomputed when the analysis code changes). The script prints the fitted weights, to paste
-into ``EIGHTHS_WEIGHTS``, ``TWO_EIGHTHS_WEIGHTS``, ``COMPOUND_WEIGHTS`` and
-``TWELVE_WEIGHTS``, and for the fitted
+(recomputed when the analysis code changes). The script prints the fitted weights of
+``EIGHTHS_WEIGHTS``, ``TWO_EIGHTHS_WEIGHTS``, ``COMPOUND_WEIGHTS`` and ``TWELVE_WEIGHTS``
+(``--write`` writes them into ``linernotes/analyzers/fitted_weights.json``), and for the fitted
 and the shipped weights how many songs of each kind are read right, beside the fixed rules
 the weights replaced.
 """
@@ -95,19 +96,20 @@ import accuracy_set  # noqa: E402
 import key_calibration  # noqa: E402
 import tempo_octave  # noqa: E402
 
-from linernotes.analyzers.compound_bar import (  # noqa: E402
+from linernotes.analyzers.fitted import write_weights  # noqa: E402
+from linernotes.analyzers.rhythm.compound_bar import (  # noqa: E402
     COMPOUND_BAR_FEATURES,
     TWELVE_WEIGHTS,
     twelve_probability,
 )
-from linernotes.analyzers.meter import (  # noqa: E402
+from linernotes.analyzers.rhythm.subdivision import (  # noqa: E402
     COMPOUND_FEATURES,
     COMPOUND_WEIGHTS,
     ONSET_FLOOR,
     compound_evidence,
     compound_probability,
 )
-from linernotes.analyzers.triple_bar import (  # noqa: E402
+from linernotes.analyzers.rhythm.triple_bar import (  # noqa: E402
     EIGHTHS_WEIGHTS,
     TRIPLE_BAR_FEATURES,
     TWO_EIGHTHS_WEIGHTS,
@@ -123,20 +125,16 @@ COMPOUND_RIDGE = 1.0
 TWELVE_RIDGE = 1.0
 #: Felt beat / pulse rate of each reading.
 READINGS = {"beats": 1.0, "eighths": 1.0 / 3.0, "two_eighths": 2.0 / 3.0}
-_CODE = (*tempo_octave._CODE, "triple_bar.py", "compound_bar.py")
+_CODE = tempo_octave._CODE
 
 
 def _evidence(item: tuple[str, Any]) -> dict[str, Any] | None:
     """Analyse one song up to its metre readings (runs in a worker)."""
-    from linernotes.analyzers.meter import subdivision_profile
-    from linernotes.analyzers.octave import pulse_bpm
-    from linernotes.analyzers.rhythm import (
-        PulseTrack,
-        RhythmParams,
-        bar_meter,
-        check_octave,
-        track_pulses,
-    )
+    from linernotes.analyzers.rhythm.meter import bar_meter
+    from linernotes.analyzers.rhythm.params import RhythmParams
+    from linernotes.analyzers.rhythm.pulse import PulseTrack, check_octave, track_pulses
+    from linernotes.analyzers.rhythm.subdivision import subdivision_profile
+    from linernotes.analyzers.rhythm.tempo_octave import pulse_bpm
 
     group, spec = item
     path, features = tempo_octave.song_features(group, spec)
@@ -203,7 +201,8 @@ def _compound_report(label: str, rows: list[dict[str, Any]], found: list[bool]) 
             f"{int((~truth & got).sum()):3d} of {int((~truth).sum()):4d}")
 
 
-def _fit_triple_bar(train: list[dict[str, Any]], held: list[dict[str, Any]]) -> None:
+def _fit_triple_bar(train: list[dict[str, Any]], held: list[dict[str, Any]]
+                    ) -> dict[str, tuple[float, ...]]:
     x = np.array([[r[f] for f in TRIPLE_BAR_FEATURES] for r in train], dtype=np.float64)
     fitted = {}
     for name, reading in (("EIGHTHS_WEIGHTS", "eighths"), ("TWO_EIGHTHS_WEIGHTS", "two_eighths")):
@@ -227,6 +226,7 @@ def _fit_triple_bar(train: list[dict[str, Any]], held: list[dict[str, Any]]) -> 
     print("rule before (six-over-three gain >= 0.22 at >= 140 per minute; half bar >= 0.55):")
     for set_label, subset in (("training", train), ("held-out", held)):
         print(_report(set_label, subset, [_rule_before(r) for r in subset]))
+    return {"bar_of_three_eighths": eighths, "bar_of_three_two_eighths": two}
 
 
 def _fit_model(
@@ -243,7 +243,7 @@ def _fit_model(
     reads: Callable[[dict[str, Any], tuple[float, ...]], bool],
     report: Callable[[str, list[dict[str, Any]], list[bool]], str],
     rule: tuple[str, Callable[[dict[str, Any]], bool]],
-) -> None:
+) -> tuple[float, ...]:
     """Fit one yes-or-no reading by logistic regression of ``row[label]`` on ``evidence(row)``
     (weights for ``names``), print the weights to paste into ``constant``, and how the
     fitted weights, the ``shipped`` ones and the ``rule`` they replaced read both sets."""
@@ -262,10 +262,12 @@ def _fit_model(
     print(f"{rule_label}:")
     for set_label, subset in (("training", train), ("held-out", held)):
         print(report(set_label, subset, [rule_reads(r) for r in subset]))
+    return fitted
 
 
-def _fit_compound(train: list[dict[str, Any]], held: list[dict[str, Any]]) -> None:
-    _fit_model(
+def _fit_compound(train: list[dict[str, Any]], held: list[dict[str, Any]]
+                  ) -> tuple[float, ...]:
+    return _fit_model(
         train, held, title="compound beat (songs at the felt beat)",
         constant="COMPOUND_WEIGHTS", names=COMPOUND_FEATURES,
         evidence=lambda r: [compound_evidence(np.array(r["subdivision"]))[f]
@@ -287,8 +289,9 @@ def _twelve_report(label: str, rows: list[dict[str, Any]], twelve: list[bool]) -
             f"{int((truth != got).sum()):3d}")
 
 
-def _fit_compound_bar(train: list[dict[str, Any]], held: list[dict[str, Any]]) -> None:
-    _fit_model(
+def _fit_compound_bar(train: list[dict[str, Any]], held: list[dict[str, Any]]
+                      ) -> tuple[float, ...]:
+    return _fit_model(
         train, held, title="compound bar of two or four felt beats (bars at the felt beat)",
         constant="TWELVE_WEIGHTS", names=COMPOUND_BAR_FEATURES,
         evidence=lambda r: [r[f] for f in COMPOUND_BAR_FEATURES],
@@ -310,15 +313,17 @@ def main(argv: list[str] | None = None) -> int:
     rows = tempo_octave.cached_rows(CACHE, _CODE, _evidence, args.n, args.held, args.jobs)
     bars = {g: [{"name": r["name"], **r["triple_bar"]} for r in rows
                 if r["group"] == g and r["triple_bar"] is not None] for g in ("train", "held")}
-    _fit_triple_bar(bars["train"], bars["held"])
+    fitted = _fit_triple_bar(bars["train"], bars["held"])
     felt = {g: [r for r in rows if r["group"] == g and tempo_octave.same_tempo(r["ratio"], 1.0)]
             for g in ("train", "held")}
-    _fit_compound(felt["train"], felt["held"])
+    fitted["compound_beat"] = _fit_compound(felt["train"], felt["held"])
     compound_bars = {g: [{"name": r["name"], **r["compound_bar"]} for r in rows
                          if r["group"] == g and r["compound_bar"] is not None
                          and tempo_octave.same_tempo(r["compound_bar"]["ratio"], 1.0)]
                      for g in ("train", "held")}
-    _fit_compound_bar(compound_bars["train"], compound_bars["held"])
+    fitted["twelve_eight"] = _fit_compound_bar(compound_bars["train"], compound_bars["held"])
+    if args.write:
+        write_weights(fitted)
     return 0
 
 

@@ -8,7 +8,14 @@ signal-to-noise ratios, an inverted channel, a DC offset - every result is round
 as a WAV would store it, and the objective detectors run on it exactly as the ``signal_quality``
 stage does (loudness blocks + native spectrum). Printed: per degradation, the share of clips on
 which the responsible detector warned or failed (detection rate); per detector, the share of
-clean originals it flagged (false-alarm rate).
+clean originals it flagged (false-alarm rate); then the clipping detector on MP3 copies of
+clipped and of unclipped (also peak-normalised) clips, decoded as linernotes decodes an MP3
+(float, overs kept): how often it flags them and how often it gives the MP3 the lossless
+original's verdict.
+
+The clips are ours (MIDI we generate, rendered with Debian's FluidR3 soundfont): no material
+none of us wrote is available on this machine, so these rates check the detectors' behaviour,
+not their accuracy on the world's music.
 
     bench/quality                 # 60 clips of 20 s
     bench/quality --n 20 --json out.json
@@ -201,6 +208,74 @@ DEGRADATIONS = (
 )
 
 
+def normalise_peak(y: np.ndarray, sr: int, rng: np.random.Generator) -> np.ndarray:
+    """Peak-normalised to full scale (-0.01 dBFS) without clipping: loud, not clipped."""
+    return y * (0.999 / float(np.abs(y).max()))
+
+
+def then(*steps: Callable[[np.ndarray, int, np.random.Generator], np.ndarray]):
+    def f(y: np.ndarray, sr: int, rng: np.random.Generator) -> np.ndarray:
+        for step in steps:
+            y = step(to_16bit(y), sr, rng)
+        return y
+
+    return f
+
+
+#: Clipping on lossy copies: (name, transform, clipped?). The lossy decode is measured as the
+#: decoder gives it (float, overs kept), as linernotes reads an MP3; the lossless original
+#: (16-bit) is measured too, and the verdicts of the two compared.
+LOSSY_CLIPPING = (
+    ("clean, mp3 192 kbps", mp3(192), False),
+    ("peak at full scale, mp3 192 kbps", then(normalise_peak, mp3(192)), False),
+    ("peak at full scale, mp3 128 kbps", then(normalise_peak, mp3(128)), False),
+    ("clip +3 dB, mp3 192 kbps", then(hard_clip(3.0), mp3(192)), True),
+    ("clip +6 dB, mp3 192 kbps", then(hard_clip(6.0), mp3(192)), True),
+    ("clip +6 dB, mp3 128 kbps", then(hard_clip(6.0), mp3(128)), True),
+    ("clip +12 dB, mp3 192 kbps", then(hard_clip(12.0), mp3(192)), True),
+)
+
+
+def lossless_of(transform_name: str, y: np.ndarray, sr: int, rng: np.random.Generator):
+    """The lossless original a lossy-clipping row compares with (its transform before MP3)."""
+    if transform_name.startswith("clip +"):
+        gain = float(transform_name.split("+")[1].split(" dB")[0])
+        return to_16bit(hard_clip(gain)(y, sr, rng))
+    if transform_name.startswith("peak at full scale"):
+        return to_16bit(normalise_peak(y, sr, rng))
+    return to_16bit(y)
+
+
+def run_lossy_clipping(paths: list[Path]) -> dict:
+    """Per row: the share of clips whose lossy copy the clipping detector flags (detection
+    rate for clipped rows, false-alarm rate for the others) and the share whose lossy and
+    lossless verdicts (pass/warn/fail) are the same."""
+    rng = np.random.default_rng(11)
+    flagged: dict[str, list[bool]] = {name: [] for name, _, _ in LOSSY_CLIPPING}
+    agree: dict[str, list[bool]] = {name: [] for name, _, _ in LOSSY_CLIPPING}
+    for i, path in enumerate(paths):
+        y, sr = load(path)
+        for name, transform, _ in LOSSY_CLIPPING:
+            lossy = measure(transform(y, sr, rng), sr).detections["clipping"]
+            lossless = measure(lossless_of(name, y, sr, rng), sr).detections["clipping"]
+            flagged[name].append(lossy.flagged)
+            agree[name].append(lossy.status == lossless.status)
+        print(f"\r{i + 1}/{len(paths)} clips (lossy clipping)", end="", file=sys.stderr,
+              flush=True)  # fmt: skip
+    print(file=sys.stderr)
+    return {name: {"clipped": clipped, "flagged": float(np.mean(flagged[name])),
+                   "same_verdict": float(np.mean(agree[name]))}
+            for name, _, clipped in LOSSY_CLIPPING}  # fmt: skip
+
+
+def lossy_table(rows: dict) -> str:
+    lines = ["", f"{'clipping on lossy copies':<36}{'flagged':>9}{'same verdict as lossless':>26}"]
+    for name, row in rows.items():
+        kind = "detection" if row["clipped"] else "false alarm"
+        lines.append(f"{name:<36}{row['flagged']:>9.0%}{row['same_verdict']:>26.0%}  ({kind})")
+    return "\n".join(lines)
+
+
 # -- measuring ------------------------------------------------------------------------------
 def measure_with_spectrum(y: np.ndarray, sr: int) -> tuple[ObjectiveQuality, NativeSpectrum]:
     """The detectors on an in-memory signal, streamed in 10 s chunks like the front end."""
@@ -313,8 +388,10 @@ def main(argv: list[str] | None = None) -> int:
         paths = render_clean(args.n, args.seconds, DATA)
     t0 = time.perf_counter()
     result = run(paths, detail=True)
+    result["lossy_clipping"] = run_lossy_clipping(paths)
     result["elapsed_s"] = round(time.perf_counter() - t0, 1)
     print(table(result))
+    print(lossy_table(result["lossy_clipping"]))
     if args.detail:
         for key, items in result["reasons"].items():
             print(f"\n{key}:")

@@ -19,7 +19,7 @@ middle of the segment.
 linernotes reports its segments itself (``rhythm`` result ``tempo_segments``). librosa,
 essentia and madmom report beats and one tempo; their segments come from their beats: the
 median inter-beat interval of every 8 s window (2 s apart), cut by the same rule
-(:func:`linernotes.analyzers.tempo_curve.tempo_segments`). librosa's own local tempo
+(:func:`linernotes.analyzers.rhythm.tempo_curve.tempo_segments`). librosa's own local tempo
 (``librosa.feature.tempo(aggregate=None)``) is a further baseline, segmented the same way.
 
 Usage::
@@ -51,7 +51,7 @@ import accuracy_set  # noqa: E402
 import accuracy_tools  # noqa: E402
 from recorded import check  # noqa: E402
 
-from linernotes.analyzers.tempo_curve import tempo_segments  # noqa: E402
+from linernotes.analyzers.rhythm.tempo_curve import tempo_segments  # noqa: E402
 
 SET_VERSION = "tempo_changes_v1"
 DATA = ROOT / "bench" / "data" / SET_VERSION

@@ -3,7 +3,7 @@
 ``linernotes.analyzers.rhythm`` reports a tempo only when the periodicity of the onset
 envelope (``TempoEstimate.strength``: the autocorrelation at the period over its median at
 other lags) clears a floor that depends on the clip's length
-(:func:`linernotes.analyzers.tempo.periodicity_floor`). This script measures what chance
+(:func:`linernotes.analyzers.rhythm.tempo.periodicity_floor`). This script measures what chance
 alone reaches: it synthesizes signals that have no tempo (white, pink and slowly swelling
 noise; clicks and decaying notes at random times, 1-8 a second, like rain or a crowd) at
 several lengths, measures the strength of their most salient periodicity with every floor
@@ -43,8 +43,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from linernotes.analyzers.rhythm import PulseTrack, RhythmParams, rhythm, track_pulses  # noqa: E402
-from linernotes.analyzers.tempo import periodicity_floor  # noqa: E402
+from linernotes.analyzers.rhythm.params import RhythmParams  # noqa: E402
+from linernotes.analyzers.rhythm.pulse import PulseTrack, track_pulses  # noqa: E402
+from linernotes.analyzers.rhythm.stage import rhythm  # noqa: E402
+from linernotes.analyzers.rhythm.tempo import periodicity_floor  # noqa: E402
 from linernotes.features import extract_features_from_array  # noqa: E402
 
 SAMPLE_RATE = 22050

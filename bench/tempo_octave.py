@@ -1,8 +1,9 @@
 """Fit the octave check (is the tracked pulse the felt beat, two beats or half a beat?) on
 songs the benchmark never sees.
 
-``linernotes.analyzers.octave.octave_probability`` weighs what the onsets inside each tracked
-pulse say about its metrical level (:data:`~linernotes.analyzers.octave.OCTAVE_FEATURES`).
+``linernotes.analyzers.rhythm.tempo_octave.octave_probability`` weighs what the onsets inside
+each tracked pulse say about its metrical level
+(:data:`~linernotes.analyzers.rhythm.tempo_octave.OCTAVE_FEATURES`).
 Its two sets of weights are fitted here by logistic regression of "the felt beat is twice the
 pulse" (``DOUBLE_WEIGHTS``) and "the felt beat is half the pulse" (``HALF_WEIGHTS``) on that
 evidence, measured on the pulses the tracker finds (``rhythm.track_pulses``) before any check.
@@ -47,10 +48,11 @@ Usage::
 
 Songs are rendered once and cached under ``bench/data/tempo_octave/`` (about 1 s a song on
 one core), the evidence of each song in ``evidence.json`` there (recomputed when the analysis
-code changes). The script prints the fitted weights, to paste into ``DOUBLE_WEIGHTS`` and
-``HALF_WEIGHTS``, and for the fitted and the shipped weights how many pulses of each set are
-at half or twice the felt beat, how many of those the check corrects, how many right pulses
-it wrongly changes, and the share of songs whose pulse is the felt beat before and after.
+code changes). The script prints the fitted weights of ``DOUBLE_WEIGHTS`` and ``HALF_WEIGHTS``
+(``--write`` writes them into ``linernotes/analyzers/fitted_weights.json``), and for the
+fitted and the shipped weights how many pulses of each set are at half or twice the felt
+beat, how many of those the check corrects, how many right pulses it wrongly changes, and
+the share of songs whose pulse is the felt beat before and after.
 """
 
 from __future__ import annotations
@@ -76,7 +78,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 import accuracy_set  # noqa: E402
 import key_calibration  # noqa: E402
 
-from linernotes.analyzers.octave import (  # noqa: E402
+from linernotes.analyzers.fitted import write_weights  # noqa: E402
+from linernotes.analyzers.rhythm.tempo_octave import (  # noqa: E402
     DOUBLE_WEIGHTS,
     HALF_WEIGHTS,
     MIN_DOUBLE,
@@ -96,9 +99,7 @@ TOLERANCE = 0.04
 #: L2 penalty of the fit (the features are log ratios of a few units at most).
 RIDGE = 0.1
 #: Code whose change invalidates the cached evidence.
-_CODE = (
-    "octave.py", "rhythm.py", "tempo.py", "beats.py", "onsets.py", "meter.py", "logistic.py",
-)
+_CODE = ("rhythm", "fitted.py", "fitted_weights.json")
 
 
 def training_specs(n: int) -> list[Any]:
@@ -135,10 +136,12 @@ def training_specs(n: int) -> list[Any]:
 
 
 def code_hash(names: tuple[str, ...] = _CODE) -> str:
-    """Digest of the analysis modules ``names`` (under ``linernotes/analyzers``)."""
+    """Digest of the analysis modules and packages ``names`` (under ``linernotes/analyzers``)."""
     h = hashlib.sha256()
     for name in names:
-        h.update((ROOT / "linernotes" / "analyzers" / name).read_bytes())
+        path = ROOT / "linernotes" / "analyzers" / name
+        for f in sorted(path.glob("*.py")) if path.is_dir() else [path]:
+            h.update(f.read_bytes())
     return h.hexdigest()[:16]
 
 
@@ -168,8 +171,9 @@ def song_degradation(spec: Any) -> tuple[str, float]:
 
 def _evidence(item: tuple[str, Any], *, degraded: bool = False) -> dict[str, Any] | None:
     """Track one song's pulses and measure the octave evidence on them (runs in a worker)."""
-    from linernotes.analyzers.octave import octave_evidence, pulse_bpm
-    from linernotes.analyzers.rhythm import PulseTrack, RhythmParams, track_pulses
+    from linernotes.analyzers.rhythm.params import RhythmParams
+    from linernotes.analyzers.rhythm.pulse import PulseTrack, track_pulses
+    from linernotes.analyzers.rhythm.tempo_octave import octave_evidence, pulse_bpm
 
     group, spec = item
     path, features = song_features(group, spec, degraded=degraded)
@@ -310,6 +314,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--degraded", action="store_true",
                     help="also measure the check on a degraded copy of every song")
+    ap.add_argument("--write", action="store_true",
+                    help="write the fitted weights into linernotes/analyzers/fitted_weights.json")
     args = ap.parse_args(argv)
 
     rows = cached_rows(DATA / "evidence.json", _CODE, _evidence, args.n, args.held, args.jobs)
@@ -325,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name:20s} {double[i]:+15.3f} {half[i]:+13.3f}")
     for name, weights in fitted.items():
         print(f"{name} = {weights!r}")
+    if args.write:
+        write_weights({"tempo_double": double, "tempo_half": half})
     for label, double, half in (
         ("fitted", fitted["DOUBLE_WEIGHTS"], fitted["HALF_WEIGHTS"]),
         ("shipped", DOUBLE_WEIGHTS, HALF_WEIGHTS),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.ndimage
 
-from linernotes.analyzers.beats import (
+from linernotes.analyzers.rhythm.beat_tracking import (
     beat_prominence,
     off_period_share,
     refine_beats,
@@ -15,7 +15,8 @@ from linernotes.analyzers.beats import (
     track_beats,
     track_steady_beats,
 )
-from linernotes.analyzers.rhythm import RhythmParams, rhythm
+from linernotes.analyzers.rhythm.params import RhythmParams
+from linernotes.analyzers.rhythm.stage import rhythm
 from linernotes.features import extract_features_from_array
 
 PERIOD = 50.0

@@ -11,14 +11,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from linernotes.analyzers.compound_bar import (
+from linernotes.analyzers.rhythm.bar_length import MeterEstimate, meter_confidence
+from linernotes.analyzers.rhythm.beat_features import BeatFeatures
+from linernotes.analyzers.rhythm.compound_bar import (
     COMPOUND_BAR_FEATURES,
     TWELVE_WEIGHTS,
     compound_bar,
     compound_bar_evidence,
     twelve_probability,
 )
-from linernotes.analyzers.meter import BeatFeatures, MeterEstimate, meter_confidence
 
 #: Column of each feature in :attr:`BeatFeatures.periodic` (the first eight are contrasted).
 ACCENT, LOW, LOUDNESS, CHORD = 0, 1, 4, 5

@@ -1,10 +1,10 @@
-"""Compound beats start on the long notes (linernotes.analyzers.compound_phase)."""
+"""Compound beats start on the long notes (linernotes.analyzers.rhythm.compound_phase)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from linernotes.analyzers.compound_phase import long_note_phase, rephase_compound_beats
+from linernotes.analyzers.rhythm.compound_phase import long_note_phase, rephase_compound_beats
 
 FRAME_RATE = 22050 / 256
 EIGHTH = 0.2 * FRAME_RATE  # 100 dotted quarters a minute

@@ -19,7 +19,7 @@ from linernotes.audio.encode import write_audio
 from linernotes.export import ace_step
 from linernotes.library import analyze_paths
 from linernotes.library.crops import CROP_SUFFIX, MANIFEST, crop_starts, make_crops
-from linernotes.models import TrackRecord
+from linernotes.models import FinalFields, FinalValue, TrackRecord
 
 
 def test_crop_starts_are_on_the_grid_and_never_overlap():
@@ -76,7 +76,7 @@ def test_crops_on_downbeats_analysed_and_captioned(crop_dataset: Path, tmp_path:
         assert info["end"] - info["start"] == pytest.approx(4.0)
         assert info["start"] < 16.0
         assert crop.final.value("duration") == pytest.approx(4.0, abs=0.05)
-        assert crop.final.value("bpm") == pytest.approx(120, abs=2)  # its own measurement
+        assert crop.final.value("bpm") == pytest.approx(120, abs=2)  # the track's tempo
         assert crop.final.fields["bpm"].provenance == "measured"
         assert crop.final.value("caption") == "Clicks over organ chords."
         assert crop.final.value("genres") == ["minimal"]
@@ -174,3 +174,54 @@ def test_a_crops_own_edits_survive_cutting_again(crop_dataset: Path, tmp_path: P
     report = make_crops(crop_dataset, out, seconds=8.0, suffix=".wav")
     final = next(t.final for t in report.tracks if t.stem == "song_crop001")
     assert final.fields["bpm"].provenance == "measured"
+
+
+def test_crops_are_views_of_their_track(crop_dataset: Path, tmp_path: Path):
+    """Locked and edited fields of the track reach its crops; the grid is the track's over
+    the crop's span; tags and model fields come along."""
+    song = crop_dataset / "song.flac"
+    assert run_cli(["edit", str(song), "bpm=121", "key=C major", "--lock"]) == 0
+    assert run_cli(["edit", str(song), "genres=organ house"]) == 0
+    report = make_crops(crop_dataset, tmp_path / "crops", seconds=4.0)
+    source = TrackRecord.load(crop_dataset / "song.linernotes.json")
+    crops = [t for t in report.tracks if t.stem.startswith("song_")]
+    assert crops
+    for crop in crops:
+        info = json.loads(crop.audio.with_name(crop.stem + CROP_SUFFIX).read_text())
+        bpm, key = crop.final.fields["bpm"], crop.final.fields["key"]
+        assert (bpm.value, bpm.provenance, bpm.locked) == (121, "human", True)
+        assert (key.value, key.provenance, key.locked) == ("C major", "human", True)
+        assert crop.final.value("genres") == ["organ house"]
+        assert crop.final.value("caption") == "Clicks over organ chords."
+        assert crop.final.value("time_signature") == source.final.value("time_signature")
+        expected = [round(b - info["start"], 4) for b in source.summary.beats
+                    if info["start"] - 1e-6 <= b < info["end"] - 1e-6]  # fmt: skip
+        assert crop.record.summary.beats == expected and expected
+        assert crop.record.summary.downbeats[0] == 0.0  # cut on a downbeat of the track
+        stored = TrackRecord.load(crop.audio.with_name(crop.stem + ".linernotes.json"))
+        assert stored.summary.beats == expected  # the grid files follow the record
+
+
+def test_a_confident_disagreeing_crop_reading_is_a_conflict():
+    from linernotes.library.crop_view import carry, span_bpm
+
+    source = FinalFields(fields={
+        "bpm": FinalValue(value=80.0, confidence=0.9, provenance="measured"),
+        "key": FinalValue(value="A minor", confidence=0.9, provenance="measured"),
+        "time_signature": FinalValue(value="4/4", confidence=0.9, provenance="measured"),
+    })  # fmt: skip
+    crop = FinalFields(fields={
+        "bpm": FinalValue(value=120.0, confidence=0.9, provenance="measured"),
+        "key": FinalValue(value="C major", confidence=0.3, provenance="measured"),
+        "time_signature": FinalValue(value="6/8", confidence=0.8, provenance="measured"),
+    })  # fmt: skip
+    view = carry(source, crop)
+    assert view.value("bpm") == 80.0 and view.value("time_signature") == "4/4"
+    conflicts = {c.field: c for c in view.conflicts}
+    assert set(conflicts) == {"bpm", "time_signature"}  # the unsure key reading is no conflict
+    assert conflicts["bpm"].other == 120.0 and conflicts["bpm"].chosen == 80.0
+    assert {"bpm", "time_signature"} <= set(view.review) and "key" not in view.review
+    # a tempo curve: the track's grid runs 10% faster over the span than overall
+    beats = [i * 0.5 for i in range(40)] + [20 + i * 0.4545 for i in range(20)]
+    assert span_bpm(120.0, beats, 0.0, 10.0) == 120.0
+    assert span_bpm(120.0, beats, 20.0, 28.0) == pytest.approx(132, abs=0.5)

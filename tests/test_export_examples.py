@@ -71,7 +71,8 @@ def test_every_format_round_trips_on_the_examples(examples: Path, tmp_path: Path
     with tarfile.open(out / "stable-audio" / "wds" / "shard-000000.tar") as tar:
         names = tar.getnames()
     assert len(names) == 10 and all(n.count(".") == 1 for n in names)
-    assert {n.split(".")[1] for n in names} == {"mp3", "opus", "m4a", "flac", "ogg", "json"}
+    # the .m4a example is transcoded: stable-audio-tools' folder scanner does not pick it up
+    assert {n.split(".")[1] for n in names} == {"mp3", "opus", "flac", "ogg", "json"}
     module = stable_audio.load_module(out / "stable-audio" / stable_audio.MODULE_NAME)
     meta = module.get_custom_metadata(
         {"path": str(out / "stable-audio" / "electronic_128bpm_4-4_F-minor.opus")}, None

@@ -22,7 +22,8 @@ from linernotes.models import TrackRecord
 
 @pytest.fixture(scope="module")
 def clashing(tmp_path_factory) -> Path:
-    """``song.flac`` and ``song.mp3`` (one stem), ``live.m4a`` (AAC: not ACE-Step's) and
+    """``song.flac`` and ``song.mp3`` (one stem, one recording: exported with
+    ``keep_duplicates`` to test the names), ``live.m4a`` (AAC: not ACE-Step's) and
     ``sub/take.aiff`` (24-bit: no trainer's), analysed."""
     sr = 44100
     clicks, _ = click_track(120.0, 4.0, sr)
@@ -56,7 +57,7 @@ def all_audio_digests(folder: Path) -> dict[str, str]:
 def test_clashing_stems_get_their_own_names_with_out(clash_set: Path, tmp_path: Path):
     out = tmp_path / "out"
     before = all_audio_digests(clash_set)
-    report = export_dataset(clash_set, STEM_FORMATS, out=out)
+    report = export_dataset(clash_set, STEM_FORMATS, out=out, keep_duplicates=True)
     for fmt in report.formats:
         assert fmt.problems == [] and fmt.skipped == [], (fmt.name, fmt.problems, fmt.skipped)
     assert all_audio_digests(clash_set) == before
@@ -86,14 +87,15 @@ def test_clashing_stems_get_their_own_names_with_out(clash_set: Path, tmp_path: 
     # stable-audio: the generated module finds a prompt for every audio file
     sa = out / "stable-audio"
     module = stable_audio.load_module(sa / stable_audio.MODULE_NAME)
-    for name in ("song__flac.flac", "song__mp3.mp3", "live.m4a", "sub/take.flac"):
+    assert not (sa / "live.m4a").exists()  # its folder scanner misses .m4a: transcoded
+    for name in ("song__flac.flac", "song__mp3.mp3", "live.flac", "sub/take.aiff"):
         meta = module.get_custom_metadata({"path": str(sa / name)}, None)
         assert meta.get("prompt") or meta.get("__reject__"), name
 
 
 def test_clash_beside_audio_exports_one_and_says_why(clash_set: Path):
     before = all_audio_digests(clash_set)
-    report = export_dataset(clash_set, STEM_FORMATS)
+    report = export_dataset(clash_set, STEM_FORMATS, keep_duplicates=True)
     assert all_audio_digests(clash_set) == before
     skipped = {f.name: {p.name: why for p, why in f.skipped} for f in report.formats}
     for name in ("ace-step", "audiocraft"):
@@ -114,8 +116,9 @@ def test_clash_beside_audio_exports_one_and_says_why(clash_set: Path):
     assert "song.flac" in manifest and "song.mp3" not in manifest
     samples = json.loads((clash_set / ace_step.DATASET_JSON).read_text())["samples"]
     assert sorted(s["audio_path"] for s in samples) == ["song.flac"]
-    # stable-audio's own module reads <audio>.json first, so both clashing tracks keep theirs
-    assert set(skipped["stable-audio"]) == {"take.aiff"}
+    # stable-audio's own module reads <audio>.json first, so both clashing tracks keep theirs;
+    # its folder scanner picks up .aiff but not .m4a
+    assert set(skipped["stable-audio"]) == {"live.m4a"}
     module = stable_audio.load_module(clash_set / stable_audio.MODULE_NAME)
     for name in ("song.flac", "song.mp3"):
         assert (clash_set / f"{name}.json").is_file()
@@ -129,7 +132,7 @@ def test_unreadable_containers_are_transcoded_once(clash_set: Path, tmp_path: Pa
     from linernotes.export.placement import SOURCE_TAG
 
     out = tmp_path / "out"
-    first = export_dataset(clash_set, ["ace-step", "audiocraft"], out=out)
+    first = export_dataset(clash_set, ["ace-step", "audiocraft"], out=out, keep_duplicates=True)
     take = out / "ace-step" / "sub" / "take.flac"
     live = out / "ace-step" / "live.flac"
     for path in (take, live):
@@ -150,12 +153,12 @@ def test_unreadable_containers_are_transcoded_once(clash_set: Path, tmp_path: Pa
     assert {take, live} <= set(ace.written)
 
     mtime = take.stat().st_mtime_ns
-    again = export_dataset(clash_set, ["ace-step", "audiocraft"], out=out)
+    again = export_dataset(clash_set, ["ace-step", "audiocraft"], out=out, keep_duplicates=True)
     assert all(f.written == [] for f in again.formats), [f.written for f in again.formats]
     assert take.stat().st_mtime_ns == mtime
 
     live.write_bytes((clash_set / "song.flac").read_bytes())  # not a transcode of live.m4a
-    third = export_dataset(clash_set, ["ace-step"], out=out)
+    third = export_dataset(clash_set, ["ace-step"], out=out, keep_duplicates=True)
     assert third.formats[0].written == [live]
     with av.open(str(live)) as container:
         assert container.metadata[SOURCE_TAG] == TrackRecord.load(
@@ -163,7 +166,7 @@ def test_unreadable_containers_are_transcoded_once(clash_set: Path, tmp_path: Pa
 
 
 def test_export_cli_reports_skipped_tracks(clash_set: Path, capsys):
-    assert run_cli(["export", str(clash_set), "--to", "ace-step"]) == 0
+    assert run_cli(["export", str(clash_set), "--to", "ace-step", "--keep-duplicates"]) == 0
     captured = capsys.readouterr()
     assert "3 tracks skipped" in captured.out
     assert "skipped for ace-step:" in captured.err and "song.mp3" in captured.err
@@ -195,3 +198,15 @@ def test_validators_catch_shared_and_unreadable_names(tmp_path: Path):
         {"metadata": {"num_samples": 1}, "samples": [sample]}))  # fmt: skip
     (ace / ace_step.CSV_NAME).write_text("File,BPM,Key,Caption\nlive.m4a,120,C major,x\n")
     assert any("does not read .m4a" in p for p in ace_step.validate(ace))
+
+
+def test_export_cli_leaves_out_a_duplicate_and_says_why(clash_set: Path, capsys):
+    """The files of the clash set hold one signal: one copy (lossless, the 24-bit one with
+    the highest bit rate) is exported, and each other copy is named with the reason."""
+    assert run_cli(["export", str(clash_set), "--to", "audiocraft", "--json"]) == 0
+    captured = capsys.readouterr()
+    left_out = {Path(d["path"]).name: d["reason"] for d in json.loads(captured.out)["duplicates"]}
+    # (the 4 s of clicks leave song.mp3 at the threshold: it may go either way)
+    assert {"song.flac", "live.m4a"} <= set(left_out) <= {"song.flac", "song.mp3", "live.m4a"}
+    assert all("kept take.aiff" in why and "--keep-duplicates" in why for why in left_out.values())
+    assert "duplicate left out:" in captured.err

@@ -10,12 +10,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from linernotes.analyzers.meter import (
+from linernotes.analyzers.rhythm.bar_length import (
     GUESS_CONFIDENCE,
-    BeatFeatures,
     estimate_meter,
     meter_confidence,
 )
+from linernotes.analyzers.rhythm.beat_features import BeatFeatures
 from linernotes.reconcile.review import REVIEW_BELOW
 
 SIMPLE = np.array([1.0, 0, 0, 0, 0, 0, 0.5, 0, 0, 0, 0, 0])  # eighths

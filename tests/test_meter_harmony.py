@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from linernotes.analyzers.meter import BeatFeatures, estimate_meter
+from linernotes.analyzers.rhythm.bar_length import estimate_meter
+from linernotes.analyzers.rhythm.beat_features import BeatFeatures
 
 SIMPLE = np.array([1.0, 0, 0, 0, 0, 0, 0.5, 0, 0, 0, 0, 0])  # eighths
 

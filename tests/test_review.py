@@ -14,7 +14,7 @@ from linernotes.library import Library
 from linernotes.library.location import new_location
 from linernotes.models import AnalysisSection, TrackRecord
 from linernotes.reconcile.core import ReconcileOptions, reconcile
-from linernotes.reconcile.review import OCTAVE_AMBIGUITY, REVIEW_BELOW
+from linernotes.reconcile.review import MEASURED_REVIEW_BELOW, OCTAVE_AMBIGUITY
 
 
 def with_runner_up(record: TrackRecord, key: str = "A minor", score: float = 0.7) -> TrackRecord:
@@ -31,7 +31,7 @@ def test_low_confidence_measurement_without_model_claim_is_flagged_with_reason()
     final = reconcile(record)
     assert {"bpm", "key", "time_signature"} <= set(final.review)
     bpm, key = final.fields["bpm"], final.fields["key"]
-    assert bpm.review_reasons == [f"confidence 0.30 is below {REVIEW_BELOW:g}"]
+    assert bpm.review_reasons == [f"confidence 0.30 is below {MEASURED_REVIEW_BELOW['bpm']:g}"]
     assert [(a.value, a.origin, a.score) for a in bpm.alternatives] == [
         (64.0, "rhythm half", 0.6), (256.0, "rhythm double", 0.4)]  # fmt: skip
     assert [(a.value, a.origin) for a in key.alternatives] == [("A minor", "tonal runner-up")]
@@ -40,7 +40,7 @@ def test_low_confidence_measurement_without_model_claim_is_flagged_with_reason()
     meter = reconcile(record).fields["time_signature"]
     assert [(a.value, a.origin) for a in meter.alternatives] == [("2/4", "rhythm runner-up")]
     # the same record, confident: nothing flagged; a lower threshold: nothing flagged either
-    assert not {"bpm", "key"} & set(reconcile(measured_record(confidence=0.9)).review)
+    assert not {"bpm", "key"} & set(reconcile(measured_record(confidence=0.95)).review)
     relaxed = reconcile(record, options=ReconcileOptions(review_below=0.2))
     assert not {"bpm", "key"} & set(relaxed.review)
 

@@ -65,7 +65,7 @@ def chat_script(server: ScriptedOpenAI, track: str) -> None:
         Reply(
             tool_calls=[
                 ("measurements", {"track": track}),
-                ("propose_edit", {"track": track, "field": "key", "value": "D minor"}),
+                ("propose_edit", {"track": track, "field": "key", "value": "F major"}),
             ]
         )
     )
@@ -169,10 +169,10 @@ def test_review_a_flagged_track_in_the_browser(browser, tmp_path_factory, tmp_pa
         assert measured == pytest.approx(bpm / 2, abs=1)  # the tool sees the edit just saved
         tools = browser.find_elements(By.CSS_SELECTOR, "#chat-log .chat-tool b")
         assert [t.text for t in tools] == ["measurements", "propose_edit"]
-        assert browser.find_element(By.ID, "field-key").get_attribute("value") != "D minor"
+        assert browser.find_element(By.ID, "field-key").get_attribute("value") != "F major"
         browser.find_element(By.CSS_SELECTOR, "#chat-log .chat-edit button.primary").click()
         wait(browser, "document.querySelector('#chat-log .chat-edit.applied')")
-        assert browser.find_element(By.ID, "field-key").get_attribute("value") == "D minor"
+        assert browser.find_element(By.ID, "field-key").get_attribute("value") == "F major"
         key_badge = browser.find_element(By.CSS_SELECTOR, "[data-field=key] .badge").text
         assert key_badge.lower() == "human"
         browser.execute_script("document.getElementById('player').currentTime = 2.0")
@@ -203,4 +203,4 @@ def test_review_a_flagged_track_in_the_browser(browser, tmp_path_factory, tmp_pa
     final_bpm = fields["bpm"]
     assert final_bpm["value"] == pytest.approx(bpm / 2, abs=0.001)
     assert final_bpm["locked"] and final_bpm["provenance"] == "human"
-    assert fields["key"]["value"] == "D minor" and fields["key"]["provenance"] == "human"
+    assert fields["key"]["value"] == "F major" and fields["key"]["provenance"] == "human"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from linernotes.analyzers.tempo_curve import tempo_curve, tempo_segments
+from linernotes.analyzers.rhythm.tempo_curve import tempo_curve, tempo_segments
 
 CENTRES = np.arange(4.0, 60.0, 2.0)  # 8 s windows every 2 s, as the rhythm stage makes them
 

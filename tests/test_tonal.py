@@ -9,21 +9,19 @@ import re
 import numpy as np
 import pytest
 
-from linernotes.analyzers.tonal import (
+from linernotes.analyzers.tonal.key import (
     KEY_PROFILES,
     MAJOR_KEY_NAMES,
     MINOR_KEY_NAMES,
-    TonalParams,
-    TonalResult,
     choose_key,
-    estimate_tuning,
     key_confidence,
     key_name,
     key_scores,
     key_templates,
     mode_contrast,
-    tonal,
 )
+from linernotes.analyzers.tonal.stage import TonalParams, TonalResult, tonal
+from linernotes.analyzers.tonal.tuning import estimate_tuning
 from linernotes.features import FeatureParams, extract_features_from_array
 
 SR = 22050
@@ -157,13 +155,13 @@ def test_drum_like_clicks_have_no_key() -> None:
 
 def test_silence_and_empty_input_never_raise() -> None:
     silent = analyse(np.zeros(SR * 3, np.float32))
-    assert silent == TonalResult()
+    assert silent == TonalResult(no_key_reason="silent")
     assert silent.chroma == [] and silent.key is None and silent.tuning_cents is None
     one_frame = analyse(np.zeros(10, np.float32))
     assert one_frame.key is None
     feats = extract_features_from_array(np.zeros(100, np.float32), SR)
     empty = dataclasses.replace(feats, pitch_spectrum=np.zeros((216, 0), np.float32))
-    assert tonal(empty, PARAMS) == TonalResult()
+    assert tonal(empty, PARAMS) == TonalResult(no_key_reason="too short")
     bad = dataclasses.replace(feats, pitch_spectrum=np.full((216, 3), np.nan, np.float32))
     assert tonal(bad, PARAMS).key is None
 
@@ -218,7 +216,7 @@ def test_unknown_profile_rejected() -> None:
 
 def test_stage_registration_and_summary() -> None:
     stage = tonal.stage
-    assert stage.name == "tonal" and stage.version == "1"
+    assert stage.name == "tonal" and stage.version == "3"
     result = analyse(progression("C", "major"))
     assert stage.summarize(result) == {"key": "C major"}
     assert stage.summarize(TonalResult()) == {"key": None}
@@ -249,8 +247,19 @@ def test_the_third_decides_the_mode_when_the_templates_contradict_it():
 
 
 def test_key_confidence_falls_when_the_third_does_not_confirm_the_mode():
-    clear = key_confidence(0.2, 0.85, 0.6)
-    unsure = key_confidence(0.2, 0.85, 0.0)
+    evidence = {"margin": 0.2, "best": 0.85, "concentration": 0.6}
+    clear = key_confidence({**evidence, "contrast": 0.6})
+    unsure = key_confidence({**evidence, "contrast": 0.0})
     assert clear > unsure
     assert mode_contrast(np.eye(12)[4] + np.eye(12)[0], 0, "major") == 1.0
     assert mode_contrast(np.eye(12)[4] + np.eye(12)[0], 0, "minor") == -1.0
+
+
+def test_no_key_always_comes_with_a_reason() -> None:
+    noise = np.random.default_rng(0).normal(0, 0.1, SR * 4).astype(np.float32)
+    result = analyse(noise)
+    assert result.key is None and result.no_key_reason == "percussive"
+    assert analyse(np.zeros(SR * 2, np.float32)).no_key_reason == "silent"
+    tonal_result = analyse(progression("G", "major"))
+    assert tonal_result.key is not None and tonal_result.no_key_reason is None
+    assert set(tonal_result.key_evidence) == {"margin", "best", "contrast", "concentration"}

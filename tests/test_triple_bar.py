@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from onset_patterns import FRAME_RATE, pulse_envelopes
 
-from linernotes.analyzers.meter import MeterEstimate, bar_fit
-from linernotes.analyzers.triple_bar import (
+from linernotes.analyzers.rhythm.bar_length import MeterEstimate, bar_fit
+from linernotes.analyzers.rhythm.triple_bar import (
     EIGHTHS_WEIGHTS,
     TRIPLE_BAR_FEATURES,
     TWO_EIGHTHS_WEIGHTS,

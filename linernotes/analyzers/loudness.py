@@ -38,7 +38,10 @@ class LoudnessResult(BaseModel):
     crest_factor_db: float | None
     clipping_ratio: float
     clipped_samples: int
+    """Samples in flat tops near full scale or beyond it (:mod:`linernotes.dsp.loudness`)."""
     longest_clip_run: int
+    over_samples: int = 0
+    """Decoded samples beyond full scale."""
     silence_ratio: float
     dc_offset: list[float]
     channels: int
@@ -142,6 +145,7 @@ def measure_loudness(blocks: LoudnessBlocks, params: LoudnessParams) -> Loudness
         clipping_ratio=round(float(blocks.clipped_samples.sum()) / max(total, 1), 6),
         clipped_samples=int(blocks.clipped_samples.sum()),
         longest_clip_run=int(blocks.longest_clip_run),
+        over_samples=int(blocks.over_samples),
         silence_ratio=round(silence_ratio, 4),
         dc_offset=[round(float(v), 6) for v in blocks.dc_offset],
         channels=blocks.channels,
@@ -162,7 +166,7 @@ def _summarize(result: LoudnessResult) -> dict[str, float | None]:
     return {"loudness_lufs": result.integrated_lufs}
 
 
-@analyzer("loudness", version="1", params=LoudnessParams(), summarize=_summarize)
+@analyzer("loudness", version="2", params=LoudnessParams(), summarize=_summarize)
 def analyze_loudness(features: Features, params: LoudnessParams) -> LoudnessResult:
     """Loudness, peaks and level statistics at the native rate."""
     return measure_loudness(features.loudness, params)

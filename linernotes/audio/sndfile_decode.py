@@ -117,6 +117,28 @@ def sndfile_blocks(path: Path, frames_per_block: int) -> Iterator[np.ndarray]:
         raise SndfileRefused(sndfile_reason(exc)) from exc
 
 
+def sndfile_decode_problem(path: Path, frames: int = 65536) -> str | None:
+    """Why libsndfile cannot decode ``path``, or ``None`` when it can: the file is opened and
+    its first and last ``frames`` frames are decoded (a loader that decodes with libsndfile,
+    such as ``datasets``' ``Audio`` feature, fails on open or on the first block it cannot
+    parse; reading both ends catches a bad header and a broken stream without decoding the
+    whole file)."""
+    try:
+        with soundfile.SoundFile(str(path)) as handle:
+            if handle.samplerate <= 0 or handle.channels <= 0:
+                return "no sample rate or channel count"
+            head = handle.read(frames, dtype="float32", always_2d=True)
+            if head.size == 0:
+                return "no samples decoded"
+            total = handle.frames
+            if handle.seekable() and frames < total < _MAX_FRAMES:
+                handle.seek(total - frames)
+                handle.read(frames, dtype="float32", always_2d=True)
+    except (soundfile.SoundFileError, OSError, RuntimeError) as exc:
+        return sndfile_reason(exc)
+    return None
+
+
 def _codec_name(container: str, subtype: str) -> str:
     if container in _CODEC_FORMATS:
         return _CODEC_FORMATS[container]

@@ -14,6 +14,7 @@ from typing import Any
 from linernotes.cli.progress import format_duration
 from linernotes.fileio import printable
 from linernotes.models import FINAL_FIELDS, FinalFields, FinalValue, TrackRecord
+from linernotes.pipeline.duplicates import DuplicateGroup
 from linernotes.pipeline.runner import BatchReport, TrackOutcome
 
 
@@ -189,7 +190,20 @@ def render_report(report: BatchReport, *, max_failures: int = 50) -> str:
         lines.append("Warnings")
         for o in warned[:max_failures]:
             lines.append(f"  {printable(o.path)}: {printable('; '.join(o.warnings))}")
+    lines += render_duplicates(report.duplicates)
     return "\n".join(lines)
+
+
+def render_duplicates(groups: list[DuplicateGroup]) -> list[str]:
+    """One block per recording held in several files: the copy exports keep, and the others."""
+    if not groups:
+        return []
+    lines = [f"Duplicates ({len(groups)} recordings in more than one file; export keeps one)"]
+    for group in groups:
+        lines.append(f"  keep {printable(group.kept)}  ({group.reason})")
+        lines += [f"    same as: {printable(p)}  ({group.similarity[p]:.0%} of fingerprint bits "
+                  "agree)" for p in group.others]  # fmt: skip
+    return lines
 
 
 def failure_line(outcome: TrackOutcome) -> str:

@@ -20,6 +20,9 @@ def register(sub: Any) -> None:
     p.add_argument("--to", required=True, help="comma-separated formats, or 'all'")
     p.add_argument("--out", help="write each format to OUT/<format>/ instead of beside the audio")
     p.add_argument("--copy-audio", action="store_true", help="copy audio into --out (else link)")
+    p.add_argument("--keep-duplicates", action="store_true",
+                   help="export every copy of a recording found in several files (by acoustic "
+                        "fingerprint); by default one is kept, lossless first")  # fmt: skip
     options.add_library(p)
     p.add_argument("--no-validate", action="store_true", help="skip reading the export back")
     p.add_argument(
@@ -128,18 +131,22 @@ def cmd_export(args: argparse.Namespace) -> int:
     report = export_dataset(root, formats, out=args.out, copy_audio=args.copy_audio,
                             records=args.records, db=args.db, options=reconcile_options(args),
                             validate=not args.no_validate, lookup=lookup,
+                            keep_duplicates=args.keep_duplicates,
                             stems_as_samples=args.stems_as_samples)  # fmt: skip
     lookup_failures = lookup.failures if lookup is not None else []
     for path, reason in lookup_failures:
         print(f"lookup failed: {path}: {reason}", file=sys.stderr)
     for path, reason in report.skipped:
         print(f"skipped: {printable(path)}: {printable(reason)}", file=sys.stderr)
+    for path, reason in report.duplicates:
+        print(f"duplicate left out: {printable(path)}: {printable(reason)}", file=sys.stderr)
     data, ok = _report_formats(report.formats)
     if args.json:
         skipped = [{"path": str(p), "reason": r} for p, r in report.skipped]
         failed = [{"path": p, "reason": r} for p, r in lookup_failures]
+        duplicates = [{"path": str(p), "reason": r} for p, r in report.duplicates]
         options.print_json({"tracks": len(report.tracks), "formats": data, "skipped": skipped,
-                            "lookup_failed": failed})
+                            "duplicates": duplicates, "lookup_failed": failed})
     else:
         for fmt in report.formats:
             skipped = f", {len(fmt.skipped)} tracks skipped" if fmt.skipped else ""

@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from linernotes.cli import options
+from linernotes.cli.display import render_duplicates
 from linernotes.models import FINAL_FIELDS, Alternative
+from linernotes.pipeline.duplicates import DuplicateGroup
 from linernotes.reconcile.review import ReviewItem
 
 SORTS = ("confidence", "path", "field")
@@ -62,6 +64,7 @@ class Review:
     n_tracks: int = 0
     missing: list[tuple[Path, str]] = field(default_factory=list)
     unheard: list[ReviewItem] = field(default_factory=list)
+    duplicates: list[DuplicateGroup] = field(default_factory=list)
 
 
 def collect_review(
@@ -74,6 +77,7 @@ def collect_review(
 ) -> Review:
     """The flagged fields of every analysed track under ``root``, sorted."""
     from linernotes.library import collect
+    from linernotes.pipeline.duplicates import find_duplicates
     from linernotes.reconcile.review import review_items
 
     found = collect(root, records=records, db=db)
@@ -85,6 +89,7 @@ def collect_review(
                 i for i in items if i.field in MODEL_FIELDS and i.reasons == ["no value"]
             ]
         review.items += items
+    review.duplicates = find_duplicates([(t.audio, t.record) for t in found.tracks])
     order = {name: i for i, name in enumerate(FINAL_FIELDS)}
     keys = {
         "confidence": lambda i: (i.confidence, i.path, order.get(i.field, 99)),
@@ -139,6 +144,7 @@ def render(review: Review) -> str:
     else:
         other = " else" if review.unheard else ""
         lines.append(f"nothing{other} to review ({review.n_tracks} tracks)")
+    lines += render_duplicates(review.duplicates)
     if review.missing:
         lines.append(f"{len(review.missing)} tracks have no record yet (run analyze):")
         lines += [f"  {path}" for path, _ in review.missing]

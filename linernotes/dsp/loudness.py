@@ -1,5 +1,6 @@
 """Native-rate loudness blocks: K-weighted and raw block powers, peaks (4x oversampled true
-peak), clipping, DC and the stereo cross term, streamed chunk by chunk (ITU-R BS.1770-4)."""
+peak), clipping (flat tops near full scale and decoded overs), DC and the stereo cross term,
+streamed chunk by chunk (ITU-R BS.1770-4)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,16 @@ import scipy.signal
 
 from linernotes.dsp.frames import FrameStore
 
-#: Sample level treated as clipped (about -0.009 dBFS).
+#: Sample level treated as clipped in the raw signal (about -0.009 dBFS).
 CLIP_LEVEL = 0.999
+#: Level of a flat top near full scale (about -0.18 dBFS), judged on the signal low-passed at
+#: :data:`FLAT_TOP_LOWPASS_HZ`. A lossy codec removes what lies above its cut-off, which turns
+#: a clipped plateau at exactly 1.0 into a ripple around it (some samples over full scale,
+#: others below 0.999); low-passing every signal the same way first makes a clipped file and
+#: its lossy copy read alike, while an unclipped signal that merely touches full scale stays
+#: below this level for fewer samples in a row.
+FLAT_TOP_LEVEL = 0.98
+FLAT_TOP_LOWPASS_HZ = 11000.0
 #: Loudness sub-block length in seconds (BS.1770 gating blocks are four of these).
 LOUDNESS_BLOCK_S = 0.1
 
@@ -75,6 +84,9 @@ class LoudnessBlocks:
     longest_clip_run: int
     dc_offset: np.ndarray
     n_samples: int
+    over_samples: int = 0
+    """Decoded samples beyond full scale (|x| > 1: a lossy decode of a clipped or too hot
+    master)."""
 
 
 class LoudnessAccumulator:
@@ -102,6 +114,10 @@ class LoudnessAccumulator:
         self.sample_peak = np.zeros(channels)
         self.true_peak = np.zeros(channels)
         self.clipped = np.zeros(channels, np.int64)
+        self.overs = 0
+        cutoff = min(FLAT_TOP_LOWPASS_HZ, 0.4 * sr)
+        self.flat_sos = scipy.signal.butter(4, cutoff, fs=sr, output="sos").astype(np.float32)
+        self.flat_zi = np.zeros((self.flat_sos.shape[0], channels, 2), np.float32)
         self.run = 0
         self.longest_run = 0
         self.dc_sum = np.zeros(channels)
@@ -115,8 +131,15 @@ class LoudnessAccumulator:
         # from two comparisons (every large temporary per chunk costs page faults when the
         # freed memory has gone back to the system)
         self.sample_peak = np.maximum(self.sample_peak, np.maximum(x.max(axis=1), -x.min(axis=1)))
-        clipped = x >= CLIP_LEVEL
-        clipped |= x <= -CLIP_LEVEL
+        over = x > 1.0
+        over |= x < -1.0
+        self.overs += int(over.sum())
+        # flat tops near full scale, judged after the low-pass every lossy copy has had
+        smooth, self.flat_zi = scipy.signal.sosfilt(self.flat_sos, x, axis=1, zi=self.flat_zi)
+        clipped = smooth >= FLAT_TOP_LEVEL
+        clipped |= smooth <= -FLAT_TOP_LEVEL
+        clipped |= over
+        del smooth, over
         self._count_clipping(clipped)
         del clipped
         kw, self.zi = scipy.signal.sosfilt(self.sos, x, axis=1, zi=self.zi)
@@ -213,4 +236,5 @@ class LoudnessAccumulator:
             longest_clip_run=self.longest_run,
             dc_offset=self.dc_sum / max(self.n, 1),
             n_samples=self.n,
+            over_samples=self.overs,
         )

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from linernotes.export.base import ExportTarget, ExportTrack, FileWriter, bpm_int
+from linernotes.export.base import ExportTarget, ExportTrack, FileWriter, bpm_int, known_value
 from linernotes.models.final import RECONCILE_VERSION
 from linernotes.reconcile.normalize import ACE_LANGUAGES, canonical_key
 from linernotes.version import __version__
@@ -34,33 +34,48 @@ CSV_NAME = "ace_step.csv"
 KEYSCALE = re.compile(r"^[A-G][#b]? (major|minor)$")
 TIMESIGNATURES = ("2", "3", "4", "6", "")
 #: The per-track fields ACE-Step reads, with the check each value must pass.
-FIELDS = ("caption", "genre", "lyrics", "bpm", "keyscale", "timesignature", "language",
-          "vocal_language", "duration", "is_instrumental")  # fmt: skip
+FIELDS = ("caption", "genre", "bpm", "keyscale", "timesignature", "language",
+          "vocal_language", "duration")  # fmt: skip
+#: Written only when known (ACE-Step's defaults apply when they are absent).
+KNOWN_ONLY = ("lyrics", "is_instrumental")
 
 
 def track_fields(track: ExportTrack) -> dict[str, Any]:
-    """The ACE-Step dialect of a track's final fields."""
+    """The ACE-Step dialect of a track's final fields.
+
+    Unknown stays unknown: ``is_instrumental`` and ``lyrics`` are written only when something
+    measured, modelled or human says so (``[Instrumental]`` only when vocals are known to be
+    absent). Left out, ACE-Step applies its own defaults (``AudioSample``: instrumental,
+    ``[Instrumental]``), which are its documented neutral form, not a claim of ours.
+    """
     final = track.final
-    instrumental = final.value("is_instrumental") is True
+    instrumental = known_value(final, "is_instrumental")
     signature = final.value("time_signature") or ""
     numerator = signature.split("/")[0] if signature else ""
     language = final.value("vocal_language")
-    if instrumental or language not in ACE_LANGUAGES:
+    if instrumental is True or language not in ACE_LANGUAGES:
         language = "unknown"
     key = canonical_key(final.value("key"))
-    lyrics = "[Instrumental]" if instrumental else (final.value("lyrics") or "")
-    return {
+    lyrics = known_value(final, "lyrics")
+    if instrumental is True:
+        lyrics = "[Instrumental]"
+    elif lyrics == "[Instrumental]":  # lyrics say no vocals while nothing else knows
+        instrumental = True
+    fields: dict[str, Any] = {
         "caption": final.value("caption") or "",
         "genre": ", ".join(final.value("genres", [])),
-        "lyrics": lyrics,
         "bpm": bpm_int(final.value("bpm")),
         "keyscale": key if key and KEYSCALE.match(key) else "",
         "timesignature": numerator if numerator in TIMESIGNATURES else "",
         "language": language,
         "vocal_language": language,
         "duration": round(final.value("duration") or 0),
-        "is_instrumental": instrumental,
     }
+    if lyrics:
+        fields["lyrics"] = lyrics
+    if isinstance(instrumental, bool):
+        fields["is_instrumental"] = instrumental
+    return fields
 
 
 def _audit(track: ExportTrack) -> dict[str, Any]:
@@ -96,9 +111,10 @@ def export(tracks: list[ExportTrack], target: ExportTarget, writer: FileWriter) 
     for track in tracks:
         audio = target.place(track, writer)
         fields = track_fields(track)
-        writer.merge_json(target.sidecar(track, ".json"), {**fields, **_audit(track)})
+        writer.merge_json(target.sidecar(track, ".json"), {**fields, **_audit(track)},
+                          drop=tuple(k for k in KNOWN_ONLY if k not in fields))  # fmt: skip
         writer.write(target.sidecar(track, ".caption.txt"), fields["caption"] + "\n")
-        if fields["lyrics"]:
+        if fields.get("lyrics"):
             writer.write(target.sidecar(track, ".lyrics.txt"), fields["lyrics"] + "\n")
         rel_audio = audio.relative_to(target.folder).as_posix()
         samples.append(
@@ -121,7 +137,8 @@ def export(tracks: list[ExportTrack], target: ExportTarget, writer: FileWriter) 
         "tag_position": "prepend",
         "created_at": _created_at(dataset_path),
         "num_samples": len(samples),
-        "all_instrumental": bool(samples) and all(s["is_instrumental"] for s in samples),
+        "all_instrumental": bool(samples) and all(s.get("is_instrumental") is True
+                                                  for s in samples),
         "genre_ratio": round(100 * genres / len(samples)) if samples else 0,
     }
     writer.write_json(dataset_path, {"metadata": metadata, "samples": samples})
@@ -158,7 +175,7 @@ def validate_fields(fields: dict[str, Any]) -> list[str]:
             problems.append(f"{key} {fields.get(key)!r} is not an ACE-Step language code")
     if not isinstance(fields.get("duration"), int):
         problems.append("duration is not an int")
-    if not isinstance(fields.get("is_instrumental"), bool):
+    if "is_instrumental" in fields and not isinstance(fields["is_instrumental"], bool):
         problems.append("is_instrumental is not a bool")
     if fields.get("is_instrumental") and fields.get("lyrics") != "[Instrumental]":
         problems.append("an instrumental track's lyrics must be exactly [Instrumental]")

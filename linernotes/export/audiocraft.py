@@ -32,6 +32,12 @@ REQUIRED = ("title", "artist", "key", "bpm", "genre", "moods", "description", "n
             "instrument")  # fmt: skip
 
 
+def tag_description(genres: list[str], moods: list[str], instruments: list[str]) -> str:
+    """The text-encoder description of a track with no caption: its known genres, moods and
+    instruments as a tag list (what MusicGen's own data mostly is), empty when none is known."""
+    return ", ".join(dict.fromkeys([*genres, *moods, *instruments]))
+
+
 def info_json(track: ExportTrack) -> dict[str, Any]:
     final = track.final
     genres = final.value("genres", [])
@@ -44,7 +50,7 @@ def info_json(track: ExportTrack) -> dict[str, Any]:
         "bpm": bpm_int(final.value("bpm")),
         "genre": ", ".join(genres),
         "moods": moods,
-        "description": final.value("caption") or "",
+        "description": final.value("caption") or tag_description(genres, moods, instruments),
         "name": track.stem,
         "instrument": ", ".join(instruments),
         "keywords": list(dict.fromkeys([*genres, *moods, *instruments])),

@@ -124,9 +124,10 @@ class FileWriter:
     def write_json(self, path: Path, obj: Any) -> bool:
         return self.write(path, dumps(obj))
 
-    def merge_json(self, path: Path, updates: dict[str, Any]) -> bool:
+    def merge_json(self, path: Path, updates: dict[str, Any], drop: tuple[str, ...] = ()) -> bool:
         """Update the JSON object in ``path`` with ``updates``, keeping every other key (so
-        several formats, or other tools, can share one sidecar); under ``lock_file``'s lock
+        several formats, or other tools, can share one sidecar) except those in ``drop`` (a
+        value an earlier export wrote that is no longer known); under ``lock_file``'s lock
         when set (a staging folder is this run's alone and needs none)."""
         with locked(self.lock_file) if self.lock_file is not None else nullcontext():
             current: dict[str, Any] = {}
@@ -136,7 +137,8 @@ class FileWriter:
                     current = loaded if isinstance(loaded, dict) else {}
                 except (json.JSONDecodeError, UnicodeDecodeError):
                     current = {}
-            return self.write_json(path, {**current, **updates})
+            kept = {k: v for k, v in current.items() if k not in drop}
+            return self.write_json(path, {**kept, **updates})
 
     def place_audio(self, source: Path, target: Path, *, copy: bool) -> bool:
         """Make ``target`` show ``source``: a symlink, or an atomic copy; True if changed."""
@@ -169,7 +171,11 @@ class FileWriter:
             if tmp.is_symlink() or tmp.exists():
                 tmp.unlink()
             tmp.symlink_to(source.absolute())
-            os.replace(tmp, target)
+            try:
+                os.replace(tmp, target)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
         self.written.append(target)
         return True
 
@@ -244,6 +250,15 @@ def locked(lock: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def known_value(final: FinalFields, name: str) -> Any:
+    """``name``'s final value when something measured, modelled, tagged or human says it;
+    ``None`` when it is unknown (absent, null, or only a default)."""
+    item = final.fields.get(name)
+    if item is None or item.value is None or item.provenance == "default":
+        return None
+    return item.value
 
 
 def bpm_int(value: Any) -> int | None:

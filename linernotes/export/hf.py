@@ -8,6 +8,13 @@ folder), so a stem type gets a ``<type>_file_name`` column only when every expor
 that stem; a stem type only some tracks have gets a plain-text ``<type>_path`` column instead
 (``""`` where the track lacks it), and ``stems`` lists each row's stem types. Stems are linked
 (or copied) beside their mix, as the mix is.
+
+Which audio ``datasets`` reads (3.x, the range the project tests): ``audiofolder`` collects
+files whose lower-cased extension is in its ``AUDIO_EXTENSIONS`` (packaged_modules/audiofolder,
+the formats libsndfile names plus ``.opus``), and the ``Audio`` feature decodes every row with
+``soundfile.read`` (features/audio.py), so libsndfile is the only decoder: an AAC ``.m4a`` is
+never collected and a file libsndfile cannot decode fails at the row. Both are transcoded to
+FLAC with an output folder (:mod:`linernotes.export.placement`), mixes and stems alike.
 """
 
 from __future__ import annotations
@@ -18,9 +25,23 @@ from pathlib import Path
 from typing import Any
 
 from linernotes.export.base import ExportStem, ExportTarget, ExportTrack, FileWriter
+from linernotes.export.placement import TrainerAudio, place_readable_stem
 from linernotes.models import STEM_TYPES
 
 NAME = "hf"
+TRAINER = "Hugging Face datasets (audiofolder)"
+#: ``audiofolder``'s extensions (datasets 3.x ``packaged_modules/audiofolder/audiofolder.py``).
+AUDIO_EXTENSIONS = frozenset({
+    ".aiff", ".au", ".avr", ".caf", ".flac", ".htk", ".svx", ".mat4", ".mat5", ".mpc2k", ".ogg",
+    ".paf", ".pvf", ".raw", ".rf64", ".sd2", ".sds", ".ircam", ".voc", ".w64", ".wav", ".nist",
+    ".wavex", ".wve", ".xi", ".mp3", ".opus",
+})  # fmt: skip
+#: The ``Audio`` feature decodes every one of them with ``soundfile`` (libsndfile).
+LIBSNDFILE_EXTENSIONS = AUDIO_EXTENSIONS
+#: Rows name their audio in ``file_name``: tracks sharing a stem need no renaming.
+FILES_BY_STEM = False
+#: The rule above, for the stems of each row (a mix's audio goes through the registry's plan).
+READS = TrainerAudio(TRAINER, AUDIO_EXTENSIONS, FILES_BY_STEM, LIBSNDFILE_EXTENSIONS)
 METADATA = "metadata.jsonl"
 COLUMNS = ("caption", "genres", "moods", "instruments", "is_instrumental", "vocal_language",
            "lyrics", "bpm", "key", "time_signature", "duration", "title", "artist")  # fmt: skip
@@ -69,7 +90,8 @@ def export(tracks: list[ExportTrack], target: ExportTarget, writer: FileWriter) 
     for track, stems in zip(ordered, stems_per_track, strict=True):
         audio = target.place(track, writer)
         rel = _rel(audio, target.folder)
-        placed = {t: _rel(target.place_stem(s, writer), target.folder) for t, s in stems.items()}
+        placed = {t: _rel(place_readable_stem(s, target, writer, READS), target.folder)
+                  for t, s in stems.items()}  # fmt: skip
         data: dict[str, Any] = {"file_name": rel}
         data.update({f"{t}_file_name": placed[t] for t in audio_types})
         data.update(row(track, rel))

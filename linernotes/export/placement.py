@@ -12,10 +12,16 @@ defining
 - ``LIBSNDFILE_EXTENSIONS`` (optional): the extensions its loader decodes with libsndfile
   (``soundfile``) rather than FFmpeg.
 
-A track's audio is readable as it is when the trainer reads its container and the trainer's
-decoder for that extension is not one that refused the file: a file FFmpeg refuses, which
-linernotes read with libsndfile (the record's ``file.decode.decoder``), is not readable by a
-loader that decodes it with FFmpeg (torchaudio, TorchCodec, PyAV).
+Each declaration is taken from the trainer's own loader (the module docstrings name the
+file). A track's audio is readable as it is when the trainer's scanner picks up its extension
+and the trainer's decoder for that extension decodes the file:
+
+- a loader that decodes with FFmpeg (torchaudio, TorchCodec, PyAV) reads what FFmpeg read
+  when linernotes analysed the track; a file FFmpeg refused, which linernotes read with
+  libsndfile (the record's ``file.decode.decoder``), is not readable by it;
+- a loader that decodes with libsndfile is asked nothing on trust: the file is opened and
+  decoded at both ends with libsndfile (:func:`sndfile_decode_problem`), so an AAC ``.m4a``
+  or an Opus stream libsndfile calls malformed is transcoded, whatever its extension.
 
 The rule (:func:`plan`):
 
@@ -36,6 +42,8 @@ the others are skipped. Every skip carries its reason; none is silent.
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import os
 import shutil
 from collections import defaultdict
@@ -46,7 +54,14 @@ from types import ModuleType
 import numpy as np
 
 from linernotes.audio.encode import CHANNEL_LAYOUTS, finish_stream, mux_resampled
-from linernotes.export.base import AudioWriteRefused, ExportTarget, ExportTrack, FileWriter
+from linernotes.audio.sndfile_decode import sndfile_decode_problem
+from linernotes.export.base import (
+    AudioWriteRefused,
+    ExportStem,
+    ExportTarget,
+    ExportTrack,
+    FileWriter,
+)
 from linernotes.models.decode import FFMPEG, LIBSNDFILE
 
 #: The container metadata key that records which source (by content hash) a transcode is of.
@@ -94,6 +109,12 @@ class TrainerAudio:
         """Why the trainer cannot read ``track``'s audio as it is, or ``None`` when it can."""
         if not self.reads(track.audio):
             return f"{self.trainer} reads only {self.listing()} audio"
+        if self.decoder_for(track.audio) == LIBSNDFILE:
+            problem = _sndfile_problem(track.audio)
+            if problem is not None:
+                return (f"{self.trainer} decodes {track.audio.suffix.lower()} with libsndfile, "
+                        f"which cannot decode this file ({problem})")  # fmt: skip
+            return None
         decode = track.record.file.decode
         if decode.decoder != FFMPEG and self.decoder_for(track.audio) == FFMPEG:
             return (f"FFmpeg refuses this file ({decode.ffmpeg_error}; linernotes read it with "
@@ -103,6 +124,59 @@ class TrainerAudio:
 
     def listing(self) -> str:
         return " ".join(sorted(self.extensions))
+
+
+def _sndfile_problem(path: Path) -> str | None:
+    """:func:`sndfile_decode_problem` of ``path``, remembered for the file's size and
+    modification time (one export asks once per file, however many formats want it)."""
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        return str(exc)
+    return _sndfile_problem_cached(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4096)
+def _sndfile_problem_cached(path: str, size: int, mtime_ns: int) -> str | None:
+    return sndfile_decode_problem(Path(path))
+
+
+def place_readable_stem(
+    stem: ExportStem, target: ExportTarget, writer: FileWriter, audio: TrainerAudio
+) -> Path:
+    """Place ``stem`` beside its mix for ``audio``'s trainer: linked (or copied) when the
+    trainer reads it as it is, else, with an output folder, a FLAC of it there (tagged with the
+    stem's content hash, so an unchanged stem is not transcoded again). Beside the audio nothing
+    new may be written, so the stem is named as it is."""
+    source = stem.source
+    readable = audio.reads(source) and (audio.decoder_for(source) != LIBSNDFILE
+                                        or _sndfile_problem(source) is None)  # fmt: skip
+    if readable or target.out is None:
+        return target.place_stem(stem, writer)
+    writer.protected |= {source, source.resolve()}
+    dest = target.out / stem.rel.with_suffix(".flac")
+    digest = _file_hash(source)
+    if not dest.is_symlink() and source_hash_of(dest) == digest:
+        writer.unchanged.append(dest)
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.tmp.flac")
+    try:
+        transcode_flac(source, tmp, source_hash=digest)
+        os.replace(tmp, dest)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    writer.written.append(dest)
+    return dest
+
+
+def _file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def base_stem(track: ExportTrack) -> str:

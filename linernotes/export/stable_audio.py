@@ -33,8 +33,11 @@ from linernotes.quality.build import overall_score
 
 NAME = "stable-audio"
 TRAINER = "stable-audio-tools"
-#: The audio stable-audio-tools picks up (``audio_dir`` datasets and WebDataset members).
-AUDIO_EXTENSIONS = frozenset({".flac", ".wav", ".mp3", ".m4a", ".ogg", ".opus"})
+#: The audio stable-audio-tools' ``audio_dir`` scanner picks up (``get_audio_filenames`` in
+#: stable_audio_tools/data/dataset.py: lower-cased extension, hidden files skipped; decoded
+#: with ``torchaudio.load``, FFmpeg). Its WebDataset reader also takes ``.m4a`` members, but one
+#: export folder serves both, so ``.m4a`` is transcoded to FLAC for both.
+AUDIO_EXTENSIONS = frozenset({".wav", ".mp3", ".flac", ".ogg", ".aif", ".aiff", ".opus"})
 #: The generated metadata module looks for ``<audio>.json`` before ``<stem>.json``, so two
 #: tracks sharing a stem beside the audio keep separate JSON (``song.mp3.json``).
 FILES_BY_STEM = False
@@ -228,8 +231,8 @@ def validate(folder: Path) -> list[str]:
     root = Path(dataset["path"])
     audio_files = [
         p for p in sorted(root.rglob("*"))
-        if p.suffix.lower().lstrip(".") in AUDIO_EXTS and SHARD_DIR not in p.relative_to(
-            root).parts
+        if p.suffix.lower().lstrip(".") in AUDIO_EXTS and not p.name.startswith(".")
+        and SHARD_DIR not in p.relative_to(root).parts
     ]  # fmt: skip
     for path in audio_files:
         info = {"path": str(path), "relpath": str(path.relative_to(root)), "seconds_start": 0}

@@ -27,6 +27,7 @@ from linernotes.library.ray_batch import RaySettings, run_on_ray
 from linernotes.library.scan import StemPlan, find_tracks
 from linernotes.library.stems import track_stems
 from linernotes.models import TrackRecord
+from linernotes.pipeline.duplicates import find_duplicates
 from linernotes.pipeline.listening import Listener, listen_outcome
 from linernotes.pipeline.runner import (
     BatchReport,
@@ -79,9 +80,15 @@ def analyze_paths(
                 report.outcomes.append(outcome)
                 if on_outcome is not None:
                     on_outcome(outcome)
+            first = len(report.outcomes)
             batch = _Batch(library, report, listener, write_files, on_start, on_outcome,
                            separated_model)  # fmt: skip
             batch.run(plan, workers=workers, force=force, ray=ray)
+            report.duplicates += find_duplicates([
+                (o.path, TrackRecord.from_json(o.record_json))
+                for o in report.outcomes[first:]
+                if o.status in ("done", "skipped") and o.record_json is not None
+            ])  # fmt: skip
     return report
 
 

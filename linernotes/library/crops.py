@@ -1,9 +1,11 @@
 """Training crops: fixed-length pieces of each analysed track, cut on downbeats.
 
 ``linernotes crops DIR --seconds 30 --align downbeat`` cuts non-overlapping crops that each
-start on a downbeat (no crop starts mid-bar), skips silent ones, analyses every crop (its own
-bpm, key, grids) and carries the source track's caption, tags and vocals (human edits
-included) to it; ``--to FORMATS`` then exports the crops like tracks. Audio is streamed
+start on a downbeat (no crop starts mid-bar), skips silent ones, analyses every crop and
+makes it a view of its source track (:mod:`linernotes.library.crop_view`: the track's grid,
+tempo, key, meter and described fields over the crop's span, human edits and locks included;
+a confident disagreeing measurement of the crop is recorded as a conflict); ``--to FORMATS``
+then exports the crops like tracks. Audio is streamed
 (one crop in memory at a time), crops are written atomically (temporary file, rename), and
 originals are never moved or changed. A crop already cut from the same source at the same
 time is not cut again (``--force`` cuts and analyses it again).
@@ -36,19 +38,16 @@ from linernotes.audio.encode import write_audio
 from linernotes.export.base import ExportTrack, dumps
 from linernotes.fileio import write_atomic
 from linernotes.library.core import Library
+from linernotes.library.crop_view import carry, view_grid
 from linernotes.library.location import libraries_for
 from linernotes.library.scan import AUDIO_EXTENSIONS
 from linernotes.library.tracks import collect
-from linernotes.models import Edit, FinalFields, FinalValue, TrackRecord
 from linernotes.pipeline.track import analyze_file
-from linernotes.reconcile.core import apply_edits, reconcile
+from linernotes.reconcile.core import reconcile
 
 Align = Literal["downbeat", "beat", "none"]
 CROP_SUFFIX = ".crop.json"
 MANIFEST = "crops.jsonl"
-#: Final fields a crop inherits from its source track (the rest it measures itself).
-CARRIED = ("caption", "genres", "moods", "instruments", "is_instrumental", "vocal_language",
-           "title", "artist")  # fmt: skip
 #: A crop cut again keeps its human edits when at least this fraction of it overlaps the
 #: previous cut of the same source (the same piece of music, give or take a shifted downbeat).
 SAME_PIECE = 0.5
@@ -196,7 +195,10 @@ class _Cut:
             if previous is not None and previous[1] != record.file.content_hash:
                 self._carry_edits(name, previous, info, record.file.content_hash)
         crop_edits = self.library.db.active_edits(record.file.content_hash)
-        final = carry(track.final, reconcile(record), record=record, edits=crop_edits)
+        measured = reconcile(record)
+        view_grid(record, track.record, info.start, info.end)
+        final = carry(track.final, measured, record=record, edits=crop_edits,
+                      span=(info.start, info.end), source_record=track.record)  # fmt: skip
         self.library.save(path, record, final=final)
         report.tracks.append(
             ExportTrack(audio=path.absolute(), rel=Path(track.rel.parent, path.name),
@@ -252,36 +254,6 @@ def same_piece(a: CropInfo, b: CropInfo) -> bool:
     overlap = min(a.end, b.end) - max(a.start, b.start)
     shorter = min(a.end - a.start, b.end - b.start)
     return a.source_hash == b.source_hash and shorter > 0 and overlap >= SAME_PIECE * shorter
-
-
-def carry(
-    source: FinalFields,
-    crop: FinalFields,
-    *,
-    record: TrackRecord | None = None,
-    edits: dict[str, Edit] | None = None,
-) -> FinalFields:
-    """``crop`` with the source track's descriptive fields (:data:`CARRIED`); bpm, key,
-    meter and duration stay the crop's own. Lyrics are not carried (a crop holds only part
-    of them): ``[Instrumental]`` for an instrumental source, else none. The crop's own human
-    ``edits`` go on last, so they win over both its measurements and what was carried;
-    review flags are then set from ``record`` (the crop's)."""
-    out = crop.model_copy(deep=True)
-    for name in CARRIED:
-        item = source.fields.get(name)
-        if item is not None:
-            out.fields[name] = item.model_copy(
-                update={"note": f"carried from the source track ({item.provenance})"}
-            )
-    instrumental = source.value("is_instrumental") is True
-    out.fields["lyrics"] = FinalValue(
-        value="[Instrumental]" if instrumental else None,
-        confidence=source.fields["lyrics"].confidence if instrumental else 0.0,
-        provenance=source.fields["lyrics"].provenance if instrumental else "default",
-        note="lyrics of the whole track are not carried to a crop",
-    )
-    out.conflicts = [c for c in out.conflicts if c.field not in CARRIED]
-    return apply_edits(out, record, edits)
 
 
 def make_crops(

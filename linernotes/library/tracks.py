@@ -17,6 +17,7 @@ from linernotes.export.registry import FormatReport, export_tracks
 from linernotes.library.core import Library, LibraryNotFound
 from linernotes.library.scan import find_audio
 from linernotes.models import TrackRecord
+from linernotes.pipeline.duplicates import find_duplicates
 from linernotes.reconcile.core import ReconcileOptions
 from linernotes.reconcile.musicbrainz import LookupMatch
 
@@ -112,6 +113,8 @@ class ExportReport:
     tracks: list[ExportTrack] = field(default_factory=list)
     skipped: list[tuple[Path, str]] = field(default_factory=list)
     formats: list[FormatReport] = field(default_factory=list)
+    #: Copies of a recording left out (another file holds it; see ``keep_duplicates``).
+    duplicates: list[tuple[Path, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -129,17 +132,28 @@ def export_dataset(
     options: ReconcileOptions | None = None,
     validate: bool = True,
     lookup: Lookup | None = None,
+    keep_duplicates: bool = False,
     stems_as_samples: bool = False,
 ) -> ExportReport:
     """Export every analysed track under ``root`` to ``formats`` (see :mod:`linernotes.export`);
-    ``stems_as_samples``: formats that can (stable-audio) make each stem a sample too."""
+    ``stems_as_samples``: formats that can (stable-audio) make each stem a sample too.
+
+    A recording held in several files (another format or folder, found by acoustic
+    fingerprint, :mod:`linernotes.pipeline.duplicates`) is exported once, lossless first;
+    each copy left out is in ``duplicates`` with the reason. ``keep_duplicates`` exports all.
+    """
     root_path = Path(root).expanduser().absolute()
     out_path = Path(out).expanduser().absolute() if out else None
     found = collect(root_path, records=records, db=db, options=options, exclude=out_path,
                     lookup=lookup)  # fmt: skip
     report = ExportReport(tracks=found.tracks, skipped=found.skipped)
+    if not keep_duplicates:
+        groups = find_duplicates([(t.audio, t.record) for t in found.tracks])
+        left_out = {p: g.describe(p) for g in groups for p in g.others}
+        report.duplicates = sorted(left_out.items())
+        report.tracks = [t for t in found.tracks if t.audio not in left_out]
     report.formats = export_tracks(
-        found.tracks, root_path, formats, out=out_path, copy_audio=copy_audio, validate=validate,
-        stems_as_samples=stems_as_samples,
+        report.tracks, root_path, formats, out=out_path, copy_audio=copy_audio,
+        validate=validate, stems_as_samples=stems_as_samples,
     )
     return report

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 #: Bumped when the reconcile rules change what they produce.
-RECONCILE_VERSION = "3"
+RECONCILE_VERSION = "4"
 
 Source = Literal["measured", "model", "human", "tagger", "tags", "lookup", "default"]
 
@@ -32,6 +32,9 @@ FINAL_FIELDS: tuple[str, ...] = (
     "duration",
     "title",
     "artist",
+    "album",
+    "year",
+    "comment",
 )
 
 

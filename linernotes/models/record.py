@@ -97,6 +97,9 @@ class FileInfo(BaseModel):
     tags: dict[str, str] = Field(default_factory=dict)
     """Embedded artist, title, album, year..."""
     decode: DecodeReport = Field(default_factory=DecodeReport)
+    fingerprint: str | None = None
+    """Acoustic fingerprint of the first 120 s, ``tool:base64`` (Chromaprint's when ``fpcalc``
+    is installed): finds the same recording in other files (:mod:`linernotes.audio.fingerprint`)."""
 
 
 class AnalysisSection(BaseModel):

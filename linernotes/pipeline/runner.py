@@ -21,6 +21,7 @@ from linernotes.errors import AudioError, DiskFullError, describe
 from linernotes.features import FeatureParams
 from linernotes.fileio import is_disk_full, path_text
 from linernotes.models import TrackRecord
+from linernotes.pipeline.duplicates import DuplicateGroup
 from linernotes.pipeline.stems import StemFile, attach_stems, stems_current
 from linernotes.pipeline.track import (
     ResultStore,
@@ -61,6 +62,8 @@ class BatchReport:
     """Seconds the library's process spent storing tracks (listening aside): merging,
     reconciling, writing the database and the files."""
     stopped: str | None = None
+    #: The same recording in several files (:mod:`linernotes.pipeline.duplicates`).
+    duplicates: list[DuplicateGroup] = field(default_factory=list)
 
     def count(self, status: Status) -> int:
         return sum(1 for o in self.outcomes if o.status == status)

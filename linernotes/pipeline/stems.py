@@ -28,9 +28,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from linernotes.analyzers.activity import activity_series, presence_probability
 from linernotes.analyzers.loudness import LoudnessResult
-from linernotes.analyzers.onsets import onset_strength_bands, pick_onsets
 from linernotes.analyzers.registry import FEATURES, analyzer, get_stage
 from linernotes.analyzers.rhythm import RhythmParams
+from linernotes.analyzers.rhythm.onsets import onset_strength_bands, pick_onsets
 from linernotes.analyzers.timbre import TimbreResult, active_frames
 from linernotes.audio.decode import open_audio
 from linernotes.errors import AudioError

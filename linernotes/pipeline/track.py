@@ -27,6 +27,7 @@ from pydantic import BaseModel
 
 from linernotes.analyzers.registry import FEATURES, Stage, get_stage, registered_stages
 from linernotes.audio.decode import open_audio
+from linernotes.audio.fingerprint import fingerprint
 from linernotes.audio.tags import read_tags
 from linernotes.errors import AudioError
 from linernotes.features import FeatureParams, extract_features
@@ -222,6 +223,11 @@ def _format_name(ffmpeg_names: str | None, path: Path) -> str | None:
     return suffix if suffix in names else (names[0] if names else None)
 
 
+def _fingerprint(path: Path) -> str | None:
+    found = fingerprint(path)
+    return found.encode() if found is not None else None
+
+
 def assemble_record(
     path: Path,
     digest: str,
@@ -245,6 +251,7 @@ def assemble_record(
         bit_rate=info.bit_rate,
         tags=read_tags(path, info.metadata),
         decode=report,
+        fingerprint=_fingerprint(path),
     )
     record = TrackRecord(
         file=file_info,

@@ -32,7 +32,8 @@ def objective_from_loudness(
     missing = "no signal_quality analysis in the record"
     detections: dict[str, Detection] = {
         "clipping": d.detect_clipping(
-            result.clipped_samples, max(total, 1), result.longest_clip_run, t
+            result.clipped_samples, max(total, 1), result.longest_clip_run, t,
+            over_samples=result.over_samples, true_peak_dbtp=result.true_peak_dbtp,
         ),
         "true_peak": d.detect_true_peak(result.true_peak_dbtp, t),
         "loudness": d.detect_loudness(result.integrated_lufs, t),
@@ -52,7 +53,8 @@ def objective_from_loudness(
     }
     if result.clipped_samples and not result.clipping_ratio:
         detections["clipping"] = d.detect_clipping(
-            result.clipped_samples, result.clipped_samples, result.longest_clip_run, t
+            result.clipped_samples, result.clipped_samples, result.longest_clip_run, t,
+            over_samples=result.over_samples, true_peak_dbtp=result.true_peak_dbtp,
         )
     w = dict(OBJECTIVE_WEIGHTS)
     return ObjectiveQuality(detections=detections, score=objective_score(detections, w), weights=w)

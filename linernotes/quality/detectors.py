@@ -21,7 +21,10 @@ from linernotes.quality.spectrum import analyse_bandwidth, noise_floor
 class QualityThresholds(BaseModel, frozen=True):
     """Limits of every detector (warn, fail). Part of the quality stage's cache key.
 
-    Clipping counts samples at or above 0.999 of full scale; silence is a 100 ms block whose
+    Clipping counts samples in flat tops near full scale (0.98 of it after an 11 kHz low-pass,
+    so a file and its lossy copy count alike) and decoded samples beyond it; an inter-sample
+    peak over ``clip_true_peak_dbtp`` beside them makes at least a warning. Silence is a 100 ms
+    block whose
     loudest channel is below ``silence_dbfs``; stereo figures use only blocks where both
     channels carry signal.
     """
@@ -32,6 +35,9 @@ class QualityThresholds(BaseModel, frozen=True):
     clip_run_warn: int = 3
     clip_run_fail: int = 8
     """Longest run of consecutive clipped samples."""
+    clip_true_peak_dbtp: float = 0.5
+    """A 4x oversampled true peak above this, with flat tops, is clipping at least worth a
+    warning."""
     true_peak_warn_dbtp: float = 0.0
     true_peak_fail_dbtp: float = 1.0
     """True peak above these (dBTP)."""
@@ -89,9 +95,17 @@ def _limits(t: QualityThresholds, **names: str) -> dict[str, float]:
 
 
 def detect_clipping(
-    clipped_samples: int, total_samples: int, longest_run: int, t: QualityThresholds
+    clipped_samples: int,
+    total_samples: int,
+    longest_run: int,
+    t: QualityThresholds,
+    *,
+    over_samples: int = 0,
+    true_peak_dbtp: float | None = None,
 ) -> Detection:
-    """Share of samples at full scale and the longest run of consecutive clipped samples."""
+    """Share of samples in flat tops near full scale (or beyond it) and the longest run of
+    them; an inter-sample peak over ``t.clip_true_peak_dbtp`` beside flat tops warns at least.
+    Decoded overs (``over_samples``) are part of the count and reported on their own."""
     if total_samples <= 0:
         return _unknown("no samples", "ratio")
     ratio = clipped_samples / total_samples
@@ -99,13 +113,23 @@ def detect_clipping(
         grade_above(ratio, t.clip_ratio_warn, t.clip_ratio_fail),
         grade_above(longest_run, t.clip_run_warn, t.clip_run_fail),
     )
+    inter_sample = (true_peak_dbtp is not None and true_peak_dbtp > t.clip_true_peak_dbtp
+                    and clipped_samples > 0)  # fmt: skip
+    if inter_sample:
+        status = worst(status, "warn")
     verdict = {"pass": "no clipping to speak of", "warn": "some clipping", "fail": "clipped"}
     limits = _limits(t, ratio_warn="clip_ratio_warn", ratio_fail="clip_ratio_fail",
-                     run_warn="clip_run_warn", run_fail="clip_run_fail")  # fmt: skip
-    reason = (f"{verdict[status]}: {clipped_samples} samples at full scale ({ratio:.2e}),"
-              f" longest run {longest_run}")  # fmt: skip
+                     run_warn="clip_run_warn", run_fail="clip_run_fail",
+                     true_peak_dbtp="clip_true_peak_dbtp")  # fmt: skip
+    reason = (f"{verdict[status]}: {clipped_samples} samples in flat tops at full scale "
+              f"({ratio:.2e}), longest run {longest_run}")  # fmt: skip
+    if over_samples:
+        reason += f", {over_samples} decoded beyond full scale"
+    if inter_sample:
+        reason += f", true peak {true_peak_dbtp:+.2f} dBTP"
     return _verdict(round(ratio, 8), status, "ratio", limits, reason,
-                    clipped_samples=int(clipped_samples), longest_run=int(longest_run))  # fmt: skip
+                    clipped_samples=int(clipped_samples), longest_run=int(longest_run),
+                    over_samples=int(over_samples))  # fmt: skip
 
 
 def detect_true_peak(true_peak_dbtp: float | None, t: QualityThresholds) -> Detection:

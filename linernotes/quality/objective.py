@@ -59,7 +59,8 @@ def assess(
     power = np.asarray(blocks.power)
     detections = {
         "clipping": d.detect_clipping(
-            lr.clipped_samples, blocks.n_samples * blocks.channels, lr.longest_clip_run, t
+            lr.clipped_samples, blocks.n_samples * blocks.channels, lr.longest_clip_run, t,
+            over_samples=lr.over_samples, true_peak_dbtp=lr.true_peak_dbtp,
         ),
         "true_peak": d.detect_true_peak(lr.true_peak_dbtp, t),
         "loudness": d.detect_loudness(lr.integrated_lufs, t),

@@ -23,7 +23,7 @@ from linernotes.quality.objective import assess
 from linernotes.quality.weights import OBJECTIVE_WEIGHTS
 
 #: "+spectrum": measured with the native spectrum (records made before it existed are redone).
-VERSION = "1+spectrum"
+VERSION = "2+spectrum"
 
 
 class SignalQualityParams(BaseModel, frozen=True):

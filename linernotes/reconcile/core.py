@@ -35,6 +35,7 @@ from linernotes.models.final import (
     TempoDecision,
 )
 from linernotes.models.listen import ListenSection
+from linernotes.reconcile.file_tags import apply_file_tags
 from linernotes.reconcile.musicbrainz import LookupMatch, similarity
 from linernotes.reconcile.normalize import canonical_key, canonical_time_signature
 from linernotes.reconcile.review import OCTAVE_AMBIGUITY, REVIEW_BELOW, flag, tempo_readings
@@ -106,6 +107,7 @@ def reconcile(
     structured, final.structured_by = _structure(request, opts.structurer)
     _model_text_fields(record.listen, request, structured, final)
     apply_tagger(record, final)  # the CPU listener fills what the model left empty
+    apply_file_tags(record, final)  # then the file's own tags (genre, album, year, comment)
     _identity_fields(record, opts, final)
 
     return apply_edits(final, record, edits, opts)

@@ -31,8 +31,17 @@ from linernotes.reconcile.normalize import canonical_key
 if TYPE_CHECKING:
     from linernotes.models import TrackRecord
 
-#: A value whose confidence is below this is flagged for review (any field, any source).
+#: A value whose confidence is below this is flagged for review (any field, any source,
+#: unless :data:`MEASURED_REVIEW_BELOW` has a threshold of its own for it).
 REVIEW_BELOW = 0.5
+#: Thresholds of the measured fields, whose confidences are calibrated probabilities of being
+#: right: each flags at least 90 % of the wrong values of the development split of
+#: ``bench/corpus_set`` (chosen by ``bench/fit_confidence``; ``bench/measure`` reports the
+#: shares of wrong and right values flagged on the test split).
+#: On that split the thresholds flag 90 % (bpm), 94 % (key) and 92 % (time signature) of wrong
+#: values and 66 %, 47 % and 90 % of right ones: the confidences do not yet separate right
+#: from wrong well enough for both targets, and missing a wrong value is the costlier error.
+MEASURED_REVIEW_BELOW: dict[str, float] = {"bpm": 0.83, "key": 0.86, "time_signature": 0.69}
 #: The measured half or double tempo reading scoring at least this fraction of the primary
 #: reading's score marks the tempo octave as uncertain (unless the model's felt tempo agreed).
 OCTAVE_AMBIGUITY = 0.8
@@ -77,10 +86,13 @@ def flag(
             item.review = False
             continue
         reasons: list[str] = []
+        below = review_below
+        if item.provenance == "measured" and review_below == REVIEW_BELOW:
+            below = MEASURED_REVIEW_BELOW.get(name, review_below)
         if item.value is None and name in EXPECTED:
-            reasons.append("no value")
-        elif item.value is not None and item.confidence < review_below:
-            reasons.append(f"confidence {item.confidence:.2f} is below {review_below:g}")
+            reasons.append(_no_value_reason(name, record))
+        elif item.value is not None and item.confidence < below:
+            reasons.append(f"confidence {item.confidence:.2f} is below {below:g}")
         reasons += [_conflict_reason(c) for c in conflicts.get(name, [])]
         if name == "bpm" and record is not None:
             reasons += _octave_reasons(final, record, item, octave_ambiguity, tempo_tolerance)
@@ -89,6 +101,17 @@ def flag(
         if item.review:
             item.alternatives = alternatives(name, item, conflicts.get(name, []), record)
     final.review = [name for name, item in final.fields.items() if item.review]
+
+
+def _no_value_reason(name: str, record: TrackRecord | None) -> str:
+    """"no value", with the analyzer's stated reason where it gave one (a key is ``null``
+    only with a reason: silent, too short, percussive, atonal)."""
+    if name == "key" and record is not None:
+        section = record.analyses.get("tonal")
+        why = section.result.get("no_key_reason") if section else None
+        if why:
+            return f"no value: {why}"
+    return "no value"
 
 
 def _conflict_reason(conflict: Conflict) -> str:

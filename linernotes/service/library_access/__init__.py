@@ -361,7 +361,7 @@ class LibraryAccess:
     def vocabulary(self) -> dict[str, Any]:
         """Canonical values for the editor: 24 keys, time signatures, languages, fields,
         export formats and listening prompts."""
-        from linernotes.analyzers.tonal import MAJOR_KEY_NAMES, MINOR_KEY_NAMES
+        from linernotes.analyzers.tonal.key import MAJOR_KEY_NAMES, MINOR_KEY_NAMES
         from linernotes.export.registry import FORMATS
         from linernotes.listen.prompts import PromptLibrary
         from linernotes.reconcile.normalize import _LANGUAGE_NAMES, ACE_LANGUAGES

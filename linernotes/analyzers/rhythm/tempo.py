@@ -14,11 +14,6 @@ makes alone (Peeters 2006). A broad log-normal prior over tempo, centred near th
 listeners tap most often, breaks the remaining ties. Both views are computed in overlapping
 windows, so the same pass also yields a local tempo curve that measures tempo stability.
 
-The defaults (squared-magnitude autocorrelation, Fourier exponent 0.5, half-period weight 0.5,
-prior at 100 BPM with one octave of spread) were chosen on rendered multi-instrument songs with
-exact beat truth (``scripts/midi_songs.py``), where they pick the annotated level for every
-song with drums.
-
 Examples
 --------
 >>> import numpy as np
@@ -38,6 +33,15 @@ from typing import Any
 import numpy as np
 import scipy.fft
 import scipy.ndimage
+
+from linernotes.analyzers.rhythm.params import (
+    MAX_BPM,
+    MIN_BPM,
+    PRIOR_CENTER_BPM,
+    PRIOR_STD_OCTAVES,
+    TEMPO_HOP_S,
+    TEMPO_WIN_S,
+)
 
 __all__ = [
     "TempoEstimate",
@@ -120,7 +124,7 @@ class TempoEstimate:
 
 
 def tempo_prior(
-    bpm: np.ndarray, *, center_bpm: float = 100.0, std_octaves: float = 1.0
+    bpm: np.ndarray, *, center_bpm: float = PRIOR_CENTER_BPM, std_octaves: float = PRIOR_STD_OCTAVES
 ) -> np.ndarray:
     """Log-normal weight of each tempo: 1 at ``center_bpm``, ``exp(-1/2)`` one
     ``std_octaves`` away."""
@@ -148,24 +152,12 @@ def periodicity_floor(
     ``long_base + long_noise_s / duration_s``.
 
     A signal with no tempo still shows some periodicity by chance, less the longer it is
-    (more windows are averaged). ``bench/tempo_floor --seeds 48`` measures it on white, pink
-    and swelling noise and on clicks and notes at random times, 240 clips per length: its
-    99th percentile is 0.16 at 20 s, 0.17 at 30 s, 0.12 at 45 s, 0.08 at 60 s and 0.06 at
-    90 s. The second form stays above it (0.25, 0.18, 0.14, 0.12, 0.09) and passes 1 of the
-    1200 clips of 20-90 s; the first form (the only floor before) passes none but is
-    0.05-0.10 above the 99th percentile from 30 s on, where it refused real tunes. Below 20 s
-    the first form is the lower, as chance and music overlap there (random clicks of 3 s
-    reach 0.5 as often as a drum loop does), a short loop should still get its tempo, and the
-    doubt is left to the confidence (of the tempos that 3-10 s of noise get, 84-88 % are
-    under the review threshold).
-
-    The rhythm stage keeps the first form as the floor of a clear pulse in the attacks: a
-    weaker one is looked for in the pitch changes first (chorales on organ or choir track far
-    better there), and only when they show no period either is the faint pulse kept if it
-    clears this floor. On ``bench/corpus_tunes`` two unaccented reels of 35-42 s (strength
-    0.15-0.18) went from no tempo to their tempo: Acc1 69.4 -> 71.8 %, Acc2 85.9 -> 88.2 %,
-    beat F 0.654 -> 0.666. One of the 1392 rendered training and held-out songs got a tempo
-    (its right one); the accuracy benchmark is unchanged, clip by clip.
+    (more windows are averaged); ``bench/tempo_floor`` measures it on noise and on clicks and
+    notes at random times. Below about 20 s the first form is the lower, as chance and music
+    overlap there and a short loop should still get its tempo (the doubt is left to the
+    confidence). The rhythm stage keeps the first form as the floor of a clear pulse in the
+    attacks: a weaker one is looked for in the pitch changes first, and only when they show no
+    period either is the faint pulse kept if it clears this floor.
 
     Examples
     --------
@@ -180,11 +172,11 @@ def tempo_salience(
     envelope: np.ndarray,
     *,
     frame_rate: float,
-    min_bpm: float = 30.0,
-    max_bpm: float = 300.0,
+    min_bpm: float = MIN_BPM,
+    max_bpm: float = MAX_BPM,
     bins_per_octave: int = 60,
-    win_s: float = 8.0,
-    hop_s: float = 2.0,
+    win_s: float = TEMPO_WIN_S,
+    hop_s: float = TEMPO_HOP_S,
     acf_exponent: float = 2.0,
     dft_weight: float = 0.5,
     tatum_weight: float = 0.5,
@@ -217,9 +209,8 @@ def tempo_salience(
         Weight of the autocorrelation at half or a third of the beat period (the larger)
         added to that at the period: a beat level is usually subdivided regularly, a bar level
         is not subdivided at its half as evenly. It helps to choose the beat among its
-        metrical relatives. Halves alone favoured the quarter-note pulse of 6/8 and 12/8
-        (subdivided in two eighths) over the dotted quarter; with thirds as well, Acc1 on the
-        accuracy set's compound clips went from 72.5 to 80 % and nothing got worse.
+        metrical relatives; thirds as well as halves let compound metres keep their
+        dotted-quarter beat.
     detrend_s : float
         Length of the moving average subtracted from the envelope (then clipped at zero), which
         removes slow level changes so that only accents remain.
@@ -336,12 +327,12 @@ def estimate_tempo(
     envelope: np.ndarray,
     *,
     frame_rate: float,
-    min_bpm: float = 30.0,
-    max_bpm: float = 300.0,
-    prior_center_bpm: float = 100.0,
-    prior_std_octaves: float = 1.0,
-    win_s: float = 8.0,
-    hop_s: float = 2.0,
+    min_bpm: float = MIN_BPM,
+    max_bpm: float = MAX_BPM,
+    prior_center_bpm: float = PRIOR_CENTER_BPM,
+    prior_std_octaves: float = PRIOR_STD_OCTAVES,
+    win_s: float = TEMPO_WIN_S,
+    hop_s: float = TEMPO_HOP_S,
     acf_exponent: float = 2.0,
     dft_weight: float = 0.5,
     tatum_weight: float = 0.5,
@@ -397,16 +388,16 @@ def tempo_from_changes(
     onset_salience: TempoSalience,
     *,
     frame_rate: float,
-    min_bpm: float = 30.0,
-    max_bpm: float = 300.0,
+    min_bpm: float = MIN_BPM,
+    max_bpm: float = MAX_BPM,
     min_group_bpm: float = 15.0,
     group_prior_center_bpm: float = 50.0,
-    prior_center_bpm: float = 100.0,
-    prior_std_octaves: float = 1.0,
+    prior_center_bpm: float = PRIOR_CENTER_BPM,
+    prior_std_octaves: float = PRIOR_STD_OCTAVES,
     max_division: int = 4,
     onset_floor: float = 0.5,
-    win_s: float = 8.0,
-    hop_s: float = 2.0,
+    win_s: float = TEMPO_WIN_S,
+    hop_s: float = TEMPO_HOP_S,
     min_strength: float = 0.05,
 ) -> TempoEstimate:
     """Tempo of music whose attacks are too soft to show a beat, from its pitch changes.
@@ -420,28 +411,14 @@ def tempo_from_changes(
     change-envelope Fourier magnitude at the beat)``: the usual tempo prior, plus whatever
     regular pulse the melody and the onsets still show at the candidate beat.
 
-    Chosen on the accuracy benchmark's clips where :func:`estimate_tempo` finds no
-    periodicity (23 of 160 clean clips, all without drums): the beat level is right on 61 %
-    of them and a metrical relative on 70 %, against nothing reported before; reading the
-    changes' own period as the beat got 9 % right, and adding the change envelope to the
-    onset envelope 17 %.
-
     When the changes show no period at or above ``min_bpm``, the group search is repeated
-    down to ``min_group_bpm`` (15): a chord per slow bar of three or four (2-4 s) is a group
-    rate of 15-30 a minute. Of the 1392 rendered songs of ``bench/tempo_octave``'s training
-    set and ``bench/key_calibration``'s held-out set, 51 got no tempo at all with the search
-    stopping at 30 (drumless strings); 37 of them now get one (7 at the beat, 9 at double
-    or half, 21 at a wrong division, mostly 4/3 or 5/3 of a bar of three: metrically right
-    less often, 16 of 37, than other tempi found from changes, about 55 %, and like them
-    below the review threshold), and no other song changes. Searching down to 15 from the
-    start instead also moved songs whose group was already found, and lost right ones (a bar
-    of 5/4 read as two groups of 2.5 beats). On the benchmark the one such clip, c072 (3/4
-    at 68), is read at 4/3 of its tempo.
+    down to ``min_group_bpm``: a chord per slow bar of three or four (2-4 s) is a group rate
+    of 15-30 a minute.
 
     Parameters
     ----------
     changes : np.ndarray, shape (n_frames,)
-        Pitch-change envelope (:func:`linernotes.analyzers.onsets.pitch_change_strength`).
+        Pitch-change envelope (:func:`linernotes.analyzers.rhythm.onsets.pitch_change_strength`).
     onset_salience : TempoSalience
         Periodicity of the onset envelope on the same frames (what :func:`estimate_tempo`
         already computed while finding no tempo there).

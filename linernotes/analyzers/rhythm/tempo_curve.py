@@ -17,17 +17,6 @@ into segments.
   more than ``tolerance`` (4 %, the tolerance of the usual tempo accuracy measure) for at
   least ``min_segment_s``; a segment lasts that long too.
 
-On ``bench/tempo_changes`` (40 pairs of the accuracy benchmark's clips joined at a change of
-8-45 %, 20 pairs at the same tempo) 90 % of the changes are found within 6 s (essentia's
-beats, segmented the same way: 90 %; librosa's own local tempo 95 %, but with 0.8 false
-boundaries per same-tempo pair against 0.05 here), with the segments' tempo right (Acc1) for
-71 % (essentia 59 %). Before the dotted folds, the mirrored filter and the minimum length of
-the first segment: 88 % found, 0.30 false boundaries per change pair and 0.25 per same-tempo
-pair, and 13 segments of the benchmark's 160 clean clips at another level than the track's
-tempo (none now; every steady clip is one segment). Dotted folds within 12 % instead of 8 %
-folded three changes by about 4/3 away on that bench (segment Acc1 69 %, Acc2 85 %, against
-71 and 87.5 %); the 8 % was chosen there, the bench has no held-out part.
-
 Examples
 --------
 >>> import numpy as np

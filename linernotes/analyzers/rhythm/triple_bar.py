@@ -18,26 +18,10 @@ Two logistic models (:data:`EIGHTHS_WEIGHTS`, :data:`TWO_EIGHTHS_WEIGHTS`) weigh
 and the pulse tempo; the likelier compound reading wins when its probability exceeds one half
 (:func:`triple_bar_reading`).
 
-The weights are fitted by ``bench/meter_readings`` on the bars of three found in 1200 rendered
-songs drawn like the accuracy benchmark's clean clips from seeds it never uses. The rule they
-replace (eighths when a bar of six pulses explains at least 22 % of the variance three leave
-and the pulses are at least 140 per minute; two eighths when the half bar carries at least
-55 % of the onset strength of the pulses around it) read 31 of the 259 training bars wrongly
-and 4 of the 60 held-out ones; the fitted models 15 and 3. On the accuracy benchmark
-(``bench/results/accuracy.md``) clean tempo Acc1 went from 91.2 to 92.5 % and beat F from
-0.924 to 0.933; on 3/4 clips Acc1 from 82.1 to 89.3 %. Drumless strings remain a coin toss:
-their sustained chords leave the bar's onsets nearly flat, so neither reading has evidence.
-With flat evidence the models read such a bar as two eighths, which is what it usually is:
-of the 48 bars of three in drumless strings among the training songs (``bench/meter_readings``),
-34 are pairs of 6/8 eighths (31 read so), 7 are 3/4 beats (1 read so), 3 compound eighths and
-4 at another tempo. The benchmark's
-c075 (3/4 at 102) is one of the few: its tempo is found, then regrouped as 6/8 (probability
-0.66). Checked 2026-12-06 on the generated MIDI: the generator's string melodies are too
-sparse and irregular to tell the two metres apart even from their notes (c075, in 3/4, has
-melody onsets on the second beat's off-beat eighth, where 6/8 puts its second beat, half as
-often as on the third beat; c081, in 6/8, has them on 3/4's third beat twice as often as
-on its own second beat), and the onset, high-band and pitch-change envelopes of these clips
-are flat at every sixth of the bar.
+The weights are fitted by ``bench/meter_readings`` on the bars of three found in rendered
+songs. Drumless strings remain a coin toss: their sustained chords leave the bar's onsets
+nearly flat, so neither reading has evidence; with flat evidence the models read such a bar
+as two eighths.
 """
 
 from __future__ import annotations
@@ -49,15 +33,10 @@ from typing import Literal
 import numpy as np
 import scipy.ndimage
 
-from linernotes.analyzers.beats import double_pulses
-from linernotes.analyzers.logistic import logistic_probability
-from linernotes.analyzers.meter import (
-    MeterEstimate,
-    fit_gain,
-    meter_confidence,
-    onset_log_ratio,
-    subdivision_profile,
-)
+from linernotes.analyzers.fitted import logistic_probability, weights_for
+from linernotes.analyzers.rhythm.bar_length import MeterEstimate, fit_gain, meter_confidence
+from linernotes.analyzers.rhythm.beat_tracking import double_pulses
+from linernotes.analyzers.rhythm.subdivision import onset_log_ratio, subdivision_profile
 
 __all__ = [
     "EIGHTHS_WEIGHTS",
@@ -87,15 +66,11 @@ TRIPLE_BAR_FEATURES: tuple[str, ...] = (
 )
 
 #: Logistic weights (bias first, then :data:`TRIPLE_BAR_FEATURES`) of "the pulses are the
-#: eighth notes of a compound metre" and "the pulses are pairs of eighths of a 6/8 bar",
-#: fitted by ``bench/meter_readings`` (ridge 0.3).
-EIGHTHS_WEIGHTS: tuple[float, ...] = (
-    -5.875, 2.156, -0.056, -0.89, -1.258, -1.091, -0.044, -0.014, -0.648, -0.983, -0.124, 2.923,
-    4.953,
-)
-TWO_EIGHTHS_WEIGHTS: tuple[float, ...] = (
-    -0.135, -1.152, -0.68, -0.413, -1.953, 2.437, -0.169, -2.187, 2.637, -1.442, 1.765, 0.541,
-    0.031,
+#: eighth notes of a compound metre" and "the pulses are pairs of eighths of a 6/8 bar"
+#: (models ``bar_of_three_eighths`` and ``bar_of_three_two_eighths`` of the weights file).
+EIGHTHS_WEIGHTS: tuple[float, ...] = weights_for("bar_of_three_eighths", TRIPLE_BAR_FEATURES)
+TWO_EIGHTHS_WEIGHTS: tuple[float, ...] = weights_for(
+    "bar_of_three_two_eighths", TRIPLE_BAR_FEATURES
 )
 
 

@@ -8,7 +8,7 @@ note and chord change and the third does not (or less), in 6/8 both are downbeat
 same holds for the second and fourth beats.
 
 :func:`compound_bar_evidence` measures those contrasts on the beat-synchronous features of the
-felt beats (:func:`.meter.beat_sync_features`: accent overall and in three bands, loudness,
+felt beats (:func:`.beat_features.beat_sync_features`: accent overall and in three bands, loudness,
 chord, bass and timbre change), each as Welch's t over the bars so that the chance
 differences of a short clip do not pass for accents, with how much a bar of four adds to the
 fit of a bar of two and how well two fits. A logistic model (:data:`TWELVE_WEIGHTS`) weighs
@@ -18,30 +18,13 @@ The chord contrast counts only where the felt beat is slow (:func:`slow_bar_weig
 two dotted quarters at 75 a minute or slower lasts 1.6 s or more and usually carries its own
 chord, so a chord that changes only on every other one marks a bar of four; in a jig at 110 a
 chord often lasts two bars of 6/8, and the same contrast says nothing. Unweighted, the model
-could hardly use it (fast 6/8 shows the same contrast as 12/8). Refitted with the weighted
-contrast, wrong readings went from 24 to 16 of 291 training bars and from 18 to 12 of 79
-held-out ones, with no more 6/8 read as 12/8 in either; on the accuracy benchmark
-(``bench/results/accuracy.md``) the numerator went from 80.0 to 82.5 % (12/8 50.0 -> 75.0 %,
-6/8 82.1 -> 85.7 %, no clip worse) and downbeat F from 0.927 to 0.935; ``bench/corpus_tunes``
-did not change. The fade, 75 to 100 a minute, was set before the fit; fades from 65-90 to
-90-120 gave 14-18 training errors, the shipped one 16.
-A second feature weighted the same way, the share of what a bar of two leaves of the
-harmonic change that a bar of four explains (phase-free, unlike the contrast), was fitted a
-weight of +0.07 and changed no reading on either set, so it is not used.
-
-The weights are fitted by ``bench/meter_readings`` on the compound songs among 1200 rendered
-songs that the accuracy benchmark never uses. The rule they replace (four felt beats when a
-bar of four explains at least 30 % of the variance two leave, or twelve eighths 30 % of what
-six leave) read 48 of 288 training bars wrongly (46 of them 12/8 read as 6/8) and 37 of the
-76 held-out ones; the model 23 and 16. On the accuracy benchmark
-(``bench/results/accuracy.md``) 12/8 numerators went from 16.7 to 50.0 % and 6/8 from 85.7
-to 78.6 % (two drumless 6/8 songs whose chords change every second bar now read 12/8): all
-numerators from 77.5 to 78.8 %, compound downbeat F from 0.848 to 0.866.
+could hardly use it (fast 6/8 shows the same contrast as 12/8). The weights are fitted by
+``bench/meter_readings`` on the compound songs among rendered songs.
 
 The same model is not used for 2/4 against 4/4: there the rendered songs mark every 4/4 bar
 with accents and chord changes on the one, so a model fitted on them reads an unmarked rock
 beat as 2/4 (``bench/meter_readings`` records the attempt). A simple bar of two is read from
-the harmony alone (:func:`.meter.estimate_meter`: chords on every second beat, never on a
+the harmony alone (:func:`.bar_length.estimate_meter`: chords on every second beat, never on a
 cycle of four).
 """
 
@@ -52,16 +35,16 @@ from dataclasses import replace
 
 import numpy as np
 
-from linernotes.analyzers.logistic import logistic_probability
-from linernotes.analyzers.meter import (
-    BeatFeatures,
+from linernotes.analyzers.fitted import logistic_probability, weights_for
+from linernotes.analyzers.rhythm.bar_length import (
     MeterEstimate,
     bar_fit,
     fit_gain,
     meter_confidence,
-    phase_scores,
     with_felt_bar,
 )
+from linernotes.analyzers.rhythm.bar_phase import phase_scores
+from linernotes.analyzers.rhythm.beat_features import DOWNBEAT_EVIDENCE, BeatFeatures
 
 __all__ = [
     "COMPOUND_BAR_FEATURES",
@@ -75,11 +58,9 @@ __all__ = [
 ]
 
 #: The beat-synchronous features (the first eight columns of
-#: :attr:`.meter.BeatFeatures.periodic`) whose differences between bar positions are evidence.
-CONTRASTED: tuple[str, ...] = (
-    "accent", "accent_low", "accent_mid", "accent_high", "loudness",
-    "chroma_change", "bass_change", "timbre_change",
-)
+#: :attr:`.beat_features.BeatFeatures.periodic`) whose differences between bar positions are
+#: evidence.
+CONTRASTED: tuple[str, ...] = DOWNBEAT_EVIDENCE
 #: Names of :func:`compound_bar_evidence`, in the order of :data:`TWELVE_WEIGHTS`: the share of
 #: the variance left by a bar of two felt beats that a bar of four explains, the adjusted R²
 #: of the bar of two, then each feature's difference between the first and third felt beats of
@@ -97,11 +78,8 @@ SLOW_BAR_BPM: tuple[float, float] = (75.0, 100.0)
 #: and a contrast without spread (a click track) would otherwise be infinite.
 MAX_T = 6.0
 #: Logistic weights (bias first, then :data:`COMPOUND_BAR_FEATURES`) of "the compound bar has
-#: four felt beats (12/8), not two (6/8)", fitted by ``bench/meter_readings`` (ridge 1): the
-#: loudness contrast, the chord contrast of a slow bar and the low band's accent weigh most.
-TWELVE_WEIGHTS: tuple[float, ...] = (
-    -3.658, 0.069, -1.371, 0.105, 0.548, -0.064, 0.143, 1.011, 0.037, 0.039, 0.1, 0.712,
-)
+#: four felt beats (12/8), not two (6/8)" (model ``twelve_eight`` of the weights file).
+TWELVE_WEIGHTS: tuple[float, ...] = weights_for("twelve_eight", COMPOUND_BAR_FEATURES)
 
 
 def slow_bar_weight(felt_bpm: float | None, bpm_range: tuple[float, float] = SLOW_BAR_BPM) -> float:
@@ -134,7 +112,7 @@ def compound_bar_evidence(
     Parameters
     ----------
     features : BeatFeatures
-        :func:`.meter.beat_sync_features` of the felt beats (at least nine).
+        :func:`.beat_features.beat_sync_features` of the felt beats (at least nine).
     felt_bpm : float, optional
         Felt beats a minute; weighs the chord contrast by :func:`slow_bar_weight` in
         ``slow_chroma_change_1v3`` (0 when unknown).
@@ -197,15 +175,15 @@ def compound_bar(
     Parameters
     ----------
     meter : MeterEstimate
-        A compound metre with two felt beats per bar (from :func:`.meter.estimate_meter`, or a
+        A compound metre with two felt beats per bar (from :func:`.bar_length.estimate_meter`, or a
         bar of three pulses regrouped as 6/8).
     felt_features : BeatFeatures
-        :func:`.meter.beat_sync_features` of the felt beats, the first being tracked pulse
+        :func:`.beat_features.beat_sync_features` of the felt beats, the first being tracked pulse
         ``meter.phase % meter.pulse_group``.
     felt_bpm : float, optional
         Felt beats a minute (:func:`compound_bar_evidence`).
     switch_bars : float
-        As in :func:`.meter.estimate_meter`.
+        As in :func:`.bar_length.estimate_meter`.
 
     Returns
     -------

@@ -34,7 +34,7 @@ Examples
 ...         env[int(round(p + k * 0.15 * fr))] = amp
 >>> bands = np.stack([env, env, env])
 >>> evidence = octave_evidence(env, bands, pulses, frame_rate=fr)
->>> octave_decision(evidence)[0]
+>>> octave_decision(evidence, min_double=0.75)[0]
 'double'
 """
 
@@ -46,8 +46,12 @@ from typing import Literal
 import numpy as np
 import scipy.ndimage
 
-from linernotes.analyzers.logistic import logistic_probability
-from linernotes.analyzers.meter import onset_log_ratio, onset_strength_at, subdivision_profile
+from linernotes.analyzers.fitted import logistic_probability, weights_for
+from linernotes.analyzers.rhythm.subdivision import (
+    onset_log_ratio,
+    onset_strength_at,
+    subdivision_profile,
+)
 
 __all__ = [
     "DOUBLE_WEIGHTS",
@@ -84,72 +88,17 @@ OCTAVE_FEATURES: tuple[str, ...] = (
 )
 
 #: Bias, then one weight per entry of :data:`OCTAVE_FEATURES`, of the probability that the
-#: felt beat is twice as fast as the pulse. Fitted by ``bench/tempo_octave``; see that
-#: script's docstring for the data and the figures.
-DOUBLE_WEIGHTS: tuple[float, ...] = (
-    -1.323,
-    2.981,
-    -2.965,
-    2.878,
-    -4.159,
-    0.887,
-    -0.888,
-    -0.992,
-    1.588,
-    0.977,
-    2.231,
-    -1.791,
-    -0.804,
-    0.956,
-    4.401,
-    1.446,
-    -4.086,
-    -1.471,
-    -0.189,
-    1.426,
-    -3.96,
-)
-#: How sure the doubling model must be before the pulses are doubled. The model is fitted on
-#: rendered songs, where a pulse tracked at half the beat is common (142 of 1166 training
-#: songs); in real music it is rare, and 0.5 over-doubles. Chosen on the held-out songs of
-#: ``bench/key_calibration`` (never used in the fit; ``bench/tempo_octave`` prints the sweep):
-#: pulses at the beat after the check 147 of 191 at 0.5, 151 at 0.75-0.85. On
-#: ``bench/corpus_tunes`` (real tunes and chorales) no doubling at 0.5-0.75 was right and
-#: 10 of 85 pieces go from twice their tempo to their tempo (Acc1 57.6 -> 69.4 %);
-#: on the accuracy benchmark 2 of 160 clips go from right to half (Acc1 92.5 -> 91.2 %).
-#: Below it, the tracked pulse is kept with its low probability of being the beat, so the
-#: tempo is marked for review.
-#: Tried and dropped (2026-12-06): a lower threshold for slow pulses only, where doubling
-#: moves the tempo towards the prior's centre. Of the pulses under 70 per minute with a
-#: doubling probability of 0.5-0.75 (``bench/tempo_octave``'s evidence), 10 of 14 training
-#: pulses were at half the beat and 2 were the beat, but 5 of the 6 held-out ones were the
-#: beat. On the benchmark it would have fixed c138's low-pass copy (0.54; its clean source
-#: 0.90).
-MIN_DOUBLE = 0.75
+#: felt beat is twice as fast as the pulse (model ``tempo_double`` of the weights file, fitted
+#: by ``bench/tempo_octave``).
+DOUBLE_WEIGHTS: tuple[float, ...] = weights_for("tempo_double", OCTAVE_FEATURES)
+#: How sure the doubling model must be before the pulses are doubled. The model was fitted
+#: on the project's generated songs, where a pulse tracked at half the beat is common; on
+#: music none of us wrote it doubles more right tempi than it fixes, so it is off (a
+#: probability never reaches 1): the pulse is kept, and the model's doubt still lowers the
+#: tempo confidence (``bench/dev_sweep`` on the dev split of ``bench/corpus_set``).
+MIN_DOUBLE = 1.0
 #: The same for the felt beat being half as fast as the pulse (every other pulse).
-HALF_WEIGHTS: tuple[float, ...] = (
-    -8.899,
-    3.111,
-    -1.579,
-    1.336,
-    -1.099,
-    0.423,
-    -0.982,
-    -1.873,
-    2.424,
-    -1.625,
-    1.575,
-    -1.893,
-    0.508,
-    1.132,
-    -0.6,
-    0.589,
-    -2.121,
-    2.953,
-    -0.846,
-    6.02,
-    4.967,
-)
+HALF_WEIGHTS: tuple[float, ...] = weights_for("tempo_half", OCTAVE_FEATURES)
 
 
 def pulse_bpm(pulse_frames: np.ndarray, *, frame_rate: float) -> float:
@@ -246,9 +195,7 @@ def octave_decision(
 def halve_pulses(envelope: np.ndarray, pulse_frames: np.ndarray) -> np.ndarray:
     """Every other pulse: the half whose onsets are stronger (the beats, not the off-beats).
 
-    ``envelope`` should be the full-band onset envelope: bass lines often sit on the off-beat
-    (it chose the right half for 63 of the 63 training songs tracked at twice the beat; the
-    low band alone for 42).
+    ``envelope`` should be the full-band onset envelope: bass lines often sit on the off-beat.
     """
     p = np.asarray(pulse_frames, dtype=np.float64)
     if p.size < 4:

@@ -14,13 +14,6 @@ how often an onset is followed by silence at the next eighth (a note at least a 
 long); :func:`rephase_compound_beats` moves the beats to the position where that happens
 clearly more often than at the tracked one.
 
-Chosen on ``bench/corpus_tunes`` (real jigs and slip jigs from Ryan's Mammoth Collection,
-played as written): 9/8 beat F 0.302 -> 0.524 (librosa 0.450, essentia 0.431), no other
-collection changed. On the accuracy benchmark one clip changes (c111, a drumless 6/8:
-beat F 0.05 -> 0.81), and on the 924 rendered compound-metre songs of the training and
-held-out sets no beat F changes by more than 0.02 (their drums and chords already mark the
-beat).
-
 Examples
 --------
 >>> import numpy as np
@@ -38,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from linernotes.analyzers.meter import onset_strength_at, subdivision_frames
+from linernotes.analyzers.rhythm.subdivision import onset_strength_at, subdivision_frames
 
 __all__ = ["long_note_phase", "rephase_compound_beats"]
 
