@@ -319,3 +319,15 @@ def test_a_subfolder_is_served_from_its_library(library):
     assert shown["final"]["fields"]["key"]["value"] == "D minor"
     written = json.loads((sub / "two.linernotes.json").read_text())  # the record file too
     assert written["final"]["fields"]["key"]["value"] == "D minor"
+
+
+def test_every_source_a_record_can_name_is_a_provenance_the_service_can_show():
+    # the CPU listener's fields carry provenance "tagger": the service once rejected it and
+    # could not show a track the demo had listened to
+    from typing import get_args
+
+    from linernotes.models.final import Source
+    from linernotes.service.schemas import FieldOut
+
+    for source in get_args(Source):
+        assert FieldOut(name="genres", provenance=source).provenance == source

@@ -13,7 +13,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-Provenance = Literal["measured", "model", "human", "tags", "lookup", "default"]
+from linernotes.models.final import Source
+
+#: Where a final value came from: the record's own list, so a new source (the CPU tagger's
+#: ``tagger``) can never make a track unreadable here.
+Provenance = Source
 #: Why a field is flagged: no value, low confidence, sources disagree, uncertain tempo octave.
 FlagKind = Literal["no_value", "low_confidence", "conflict", "tempo_octave"]
 SortKey = Literal["confidence", "quality", "path"]

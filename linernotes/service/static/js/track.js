@@ -10,7 +10,7 @@ import { gridFor, Waveform } from "./waveform.js";
 const $ = (id) => document.getElementById(id);
 const SECTION_TAGS = ["Intro", "Verse", "Pre-Chorus", "Chorus", "Post-Chorus", "Bridge", "Hook",
   "Breakdown", "Drop", "Solo", "Interlude", "Instrumental", "Outro"];
-const BADGE = { measured: "measured", model: "model", human: "human", tags: "tag", lookup: "lookup", default: "none" };
+const BADGE = { measured: "measured", model: "model", human: "human", tagger: "tagger", tags: "tag", lookup: "lookup", default: "none" };
 const LIST_FIELDS = new Set(["genres", "moods", "instruments"]);
 
 export class TrackView {
