@@ -88,3 +88,14 @@ def live_server(settings, chat=None) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def upload_edits(client, content: bytes, *, name: str = "e.csv", content_type: str = "text/csv"):
+    """POST ``content`` to ``/api/edits/import`` as the browser's file upload does (``client``:
+    a FastAPI ``TestClient`` or an ``httpx.Client`` on a live server)."""
+    return client.post(
+        "/api/edits/import",
+        params={"name": name},
+        content=content,
+        headers={"Content-Type": content_type},
+    )
