@@ -13,12 +13,7 @@ import pytest
 pytest.importorskip("fastapi")
 httpx = pytest.importorskip("httpx")
 
-from service_fixtures import (  # noqa: E402
-    analysed_library,
-    free_port,
-    live_server,
-    upload_edits,
-)
+from service_fixtures import analysed_library, free_port, live_server, upload_edits  # noqa: E402
 
 from linernotes.service.security import ServeSettings, is_loopback, safe_path  # noqa: E402
 
