@@ -20,6 +20,19 @@ from linernotes.audio.encode import write_audio
 _MASTER: dict[str, Path] = {}
 
 
+#: Chromium flags for a headless run in a container, without background traffic (the browser
+#: test and ``bench/serve``'s seek timing).
+HEADLESS_CHROMIUM = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+
+
 def _song(bpm: float, seconds: float, tonic: int, sr: int = 22050) -> np.ndarray:
     clicks, _ = click_track(bpm, seconds, sr, beats_per_bar=4)
     harmony = progression(tonic, "minor", 60.0 / bpm * 4, sr, repeats=8)[: clicks.shape[0]]
