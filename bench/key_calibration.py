@@ -182,14 +182,19 @@ def calibration_table(
     return lines
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def calibration_args(doc: str, argv: list[str] | None) -> argparse.Namespace:
+    """The options of the fits on the held-out songs (this script and ``meter_calibration``)."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=192, help="songs in the held-out set")
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--json", type=Path, help="also write every song's features here")
     ap.add_argument("--write", action="store_true",
                     help="write the fitted weights into linernotes/analyzers/fitted_weights.json")
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = calibration_args(__doc__, argv)
 
     specs = song_specs(args.n)
     with ProcessPoolExecutor(args.jobs) as pool:

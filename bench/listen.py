@@ -139,35 +139,16 @@ def _agreement(
 
 def _separate(backend: Any, audio: np.ndarray, prompts: Sequence[Any]) -> Tokens:
     """One model-card ``generate`` per prompt: processor, encoder and prefill repeated."""
-    answers = []
-    for prompt in prompts:
-        conversation = [
-            {
-                "role": "user",
-                "content": [
-                    {"type": "text", "text": prompt.text},
-                    {"type": "audio", "audio": audio},
-                ],
-            }
-        ]
-        inputs = backend.processor.apply_chat_template(
-            conversation, tokenize=True, add_generation_prompt=True, return_dict=True
-        ).to(backend.device, dtype=backend.model.dtype)
-        out = backend.model.generate(
-            **inputs, generation_config=backend._generation_config(prompt.generation)
-        )
-        answers.append(out[0, inputs["input_ids"].shape[1] :].tolist())
-    return answers
+    from linernotes.listen.synthetic import model_card_generate
+
+    return [model_card_generate(backend, audio, prompt) for prompt in prompts]
 
 
 def _backend(model: Any, processor: Any, name: str, **kwargs: Any) -> Any:
-    """A transformers backend whose answers are their token ids (``"12 7 301"``): random
-    weights make meaningless text, and ids compare paths exactly."""
-    from linernotes.listen.backends.transformers import TransformersBackend
+    """A transformers backend whose answers are their token ids (``"12 7 301"``)."""
+    from linernotes.listen.synthetic import token_backend
 
-    backend = TransformersBackend.from_loaded(model, processor, name, **kwargs)
-    backend._decode = lambda tokens: " ".join(str(t) for t in tokens.tolist())
-    return backend
+    return token_backend(model, processor, name, **kwargs)
 
 
 def _ids(outputs: Sequence[Any]) -> Tokens:

@@ -28,9 +28,7 @@ fitted constants and the calibration tables of the fitted and the shipped consta
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -46,6 +44,7 @@ from accuracy_set import METER_PLAN  # noqa: E402
 from key_calibration import (  # noqa: E402
     SEED_BASE,
     auroc,
+    calibration_args,
     calibration_table,
     fit_logistic,
     song_path,
@@ -78,13 +77,7 @@ def _analyse(spec: Any) -> dict[str, Any] | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--n", type=int, default=192, help="songs in the held-out set")
-    ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
-    ap.add_argument("--json", type=Path, help="also write every song's features here")
-    ap.add_argument("--write", action="store_true",
-                    help="write the fitted weights into linernotes/analyzers/fitted_weights.json")
-    args = ap.parse_args(argv)
+    args = calibration_args(__doc__, argv)
 
     with ProcessPoolExecutor(args.jobs) as pool:
         rows = [row for row in pool.map(_analyse, song_specs(args.n)) if row is not None]

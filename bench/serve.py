@@ -241,15 +241,12 @@ def bench_seeking(url: str, audio: Path, seeks: int) -> None:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
+    sys.path.insert(0, str(HERE.parent / "tests"))
+    from service_fixtures import HEADLESS_CHROMIUM
+
     options = webdriver.ChromeOptions()
     for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
+        *HEADLESS_CHROMIUM,
         f"--user-data-dir={tempfile.mkdtemp()}",
         "--autoplay-policy=no-user-gesture-required",
     ):

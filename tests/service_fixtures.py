@@ -20,6 +20,19 @@ from linernotes.audio.encode import write_audio
 _MASTER: dict[str, Path] = {}
 
 
+#: Chromium flags for a headless run in a container, without background traffic (the browser
+#: test and ``bench/serve``'s seek timing).
+HEADLESS_CHROMIUM = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+
+
 def _song(bpm: float, seconds: float, tonic: int, sr: int = 22050) -> np.ndarray:
     clicks, _ = click_track(bpm, seconds, sr, beats_per_bar=4)
     harmony = progression(tonic, "minor", 60.0 / bpm * 4, sr, repeats=8)[: clicks.shape[0]]
@@ -88,3 +101,14 @@ def live_server(settings, chat=None) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def upload_edits(client, content: bytes, *, name: str = "e.csv", content_type: str = "text/csv"):
+    """POST ``content`` to ``/api/edits/import`` as the browser's file upload does (``client``:
+    a FastAPI ``TestClient`` or an ``httpx.Client`` on a live server)."""
+    return client.post(
+        "/api/edits/import",
+        params={"name": name},
+        content=content,
+        headers={"Content-Type": content_type},
+    )

@@ -31,7 +31,7 @@ pytest_plugins = ["listen_fixtures"]
 TOKEN = "hf_test_token_never_printed"
 
 
-class EndpointServer:
+class EndpointServer(LocalServer):
     """Serves ``EndpointHandler`` like the Inference Endpoints toolkit: JSON bodies as they
     are, raw ``audio/*`` bodies as ``{"inputs": bytes, "parameters": query}``, an exception as
     400 ``{"error": ...}``; a bearer token is required; ``unavailable`` answers 503 first (an
@@ -74,11 +74,8 @@ class EndpointServer:
             def _send(self, status: int, payload: object) -> None:
                 send_json(self, status, payload)
 
-        self.local = LocalServer(Handler)
-        self.url = self.local.url + "/"
-
-    def close(self) -> None:
-        self.local.close()
+        super().__init__(Handler)
+        self.url += "/"
 
 
 @pytest.fixture(scope="module")

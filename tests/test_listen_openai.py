@@ -44,7 +44,7 @@ SAMPLING_TYPES = {
 }  # fmt: skip
 
 
-class FakeOpenAI:
+class FakeOpenAI(LocalServer):
     """A chat-completions server on 127.0.0.1 that follows a script of answers. Like vLLM it
     rejects a sampling field of the wrong type (400) and decodes with the checkpoint's
     defaults where a request leaves a field out: ``effective`` records what it would use."""
@@ -108,8 +108,8 @@ class FakeOpenAI:
             def _send(self, status: int, headers: dict[str, str], payload: object) -> None:
                 send_json(self, status, payload, headers)  # the timeout test's client gives up
 
-        self.local = LocalServer(Handler)
-        self.base_url = self.local.url + "/v1"
+        super().__init__(Handler)
+        self.base_url = self.url + "/v1"
 
     def completion(self, body: dict) -> dict:
         text = next(p["text"] for p in body["messages"][-1]["content"] if p["type"] == "text")
@@ -127,9 +127,6 @@ class FakeOpenAI:
             ],
             "usage": {"prompt_tokens": 900, "completion_tokens": 12, "total_tokens": 912},
         }
-
-    def close(self) -> None:
-        self.local.close()
 
 
 @pytest.fixture

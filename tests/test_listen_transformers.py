@@ -14,40 +14,11 @@ from linernotes.library.db import LibraryDB
 from linernotes.listen import MemoryListenCache, PromptLibrary, listen_to_track
 from linernotes.listen.audio import MODEL_SR, Clip
 from linernotes.listen.backends.transformers import TransformersBackend, load_model
-from linernotes.listen.synthetic import build_random_model
+from linernotes.listen.synthetic import build_random_model, model_card_generate, token_backend
 
 pytest_plugins = ["listen_fixtures"]
 
 FIVE = "caption,genre_mood_inst,technical,lyrics,quality"
-
-
-def _plain_generate(backend: TransformersBackend, audio: np.ndarray, prompt) -> list[int]:
-    """The new token ids of the model card's recipe: one conversation, one ``generate``."""
-    conversation = [
-        {
-            "role": "user",
-            "content": [
-                {"type": "text", "text": prompt.text},
-                {"type": "audio", "audio": audio},
-            ],
-        }
-    ]
-    inputs = backend.processor.apply_chat_template(
-        conversation, tokenize=True, add_generation_prompt=True, return_dict=True
-    )
-    inputs = inputs.to(backend.device, dtype=backend.model.dtype)
-    out = backend.model.generate(
-        **inputs, generation_config=backend._generation_config(prompt.generation)
-    )
-    return out[0, inputs["input_ids"].shape[1] :].tolist()
-
-
-def _token_backend(model, processor, **kwargs) -> TransformersBackend:
-    """A backend whose answers are the new token ids (``"12 7 7 301"``), so that paths are
-    compared token for token rather than through the tokenizer's decoding."""
-    backend = TransformersBackend.from_loaded(model, processor, "tiny", **kwargs)
-    backend._decode = lambda tokens: " ".join(str(t) for t in tokens.tolist())  # type: ignore[method-assign]
-    return backend
 
 
 def _tokens(outputs) -> list[list[int]]:
@@ -80,8 +51,8 @@ def test_five_prompts_encode_once_decode_together_and_match_batch_size_one(
     """The default path (one encoding, one prefill of the shared prefix, the five decoded as
     one batch) gives, token for token, what batch size 1 and the model card's recipe give."""
     base = tiny_backends[family]
-    together = _token_backend(base.model, base.processor)
-    alone = _token_backend(base.model, base.processor, batch_size=1)
+    together = token_backend(base.model, base.processor)
+    alone = token_backend(base.model, base.processor, batch_size=1)
     prompts = force_tokens(p.render({"bpm": 120.0}) for p in PromptLibrary().select(FIVE))
     with count_encoder(base.model) as counter:
         outputs = together.generate(noise_16k, prompts)
@@ -95,7 +66,7 @@ def test_five_prompts_encode_once_decode_together_and_match_batch_size_one(
         reference = alone.generate(noise_16k, prompts)
     assert counter.calls == 1 and {o.info["decode"] for o in reference} == {"alone"}
     assert _tokens(outputs) == _tokens(reference)
-    assert _tokens(outputs) == [_plain_generate(base, noise_16k, p) for p in prompts]
+    assert _tokens(outputs) == [model_card_generate(base, noise_16k, p) for p in prompts]
     # the decoded texts are the same too
     import torch
 
@@ -109,8 +80,8 @@ def test_rows_with_their_own_limits_leave_the_batch_as_they_finish(family, noise
     """Different lengths, repetition penalties, a minimum length and an end-of-sequence token
     that the model really emits: rows stop at different steps and the rest go on."""
     model, processor = build_random_model(family, "tiny", seed=3)
-    together = _token_backend(model, processor, batch_size=3)
-    alone = _token_backend(model, processor, batch_size=1)
+    together = token_backend(model, processor, batch_size=3)
+    alone = token_backend(model, processor, batch_size=1)
     library = PromptLibrary()
     base = [p.render() for p in library.select("caption,quality,tags,lyrics")]
     limits = [(12, None, 1.05), (5, None, None), (9, 7, 1.2), (7, None, 1.0)]
@@ -131,7 +102,7 @@ def test_rows_with_their_own_limits_leave_the_batch_as_they_finish(family, noise
     reference = alone.generate(noise_16k, prompts)
     assert [o.info["batch_rows"] for o in outputs] == [3, 3, 3, 1]  # batches of batch_size
     assert _tokens(outputs) == _tokens(reference)
-    assert _tokens(outputs) == [_plain_generate(alone, noise_16k, p) for p in prompts]
+    assert _tokens(outputs) == [model_card_generate(alone, noise_16k, p) for p in prompts]
     # the caption stopped at the end-of-sequence token (kept, as generate keeps it), the
     # others at their own limits: the batch shrank as rows finished
     assert [len(t) for t in _tokens(outputs)] == [5, 5, 9, 7]
@@ -140,8 +111,8 @@ def test_rows_with_their_own_limits_leave_the_batch_as_they_finish(family, noise
 
 def test_sampling_rows_are_decoded_alone_with_their_seed(tiny_backends, noise_16k, force_tokens):
     base = tiny_backends["af3"]
-    together = _token_backend(base.model, base.processor)
-    alone = _token_backend(base.model, base.processor, batch_size=1)
+    together = token_backend(base.model, base.processor)
+    alone = token_backend(base.model, base.processor, batch_size=1)
     greedy = force_tokens([p.render() for p in PromptLibrary().select("caption,tags")], 6)
     sampled = greedy[1].model_copy(
         update={"generation": greedy[1].generation.merged(do_sample=True, temperature=0.9, seed=7)}
@@ -160,8 +131,8 @@ def test_tracks_decoded_together_match_batch_size_one(
     """Batching across tracks of different lengths (so the prefixes are padded differently)
     gives the tokens of batch size 1, one track at a time."""
     base = tiny_backends[family]
-    batched = _token_backend(base.model, base.processor, batch_size=8)
-    alone = _token_backend(base.model, base.processor, batch_size=1)
+    batched = token_backend(base.model, base.processor, batch_size=8)
+    alone = token_backend(base.model, base.processor, batch_size=1)
     prompts = [p.render() for p in force_tokens(PromptLibrary().select("very_brief,quality"), 6)]
     other = (0.5 * noise_16k[: MODEL_SR * 2]).copy()
     third = noise_16k[::-1].copy()
@@ -173,7 +144,7 @@ def test_tracks_decoded_together_match_batch_size_one(
     expected = [alone.generate(t, prompts) for t in (noise_16k, other, third)]
     assert [_tokens(t) for t in many] == [_tokens(t) for t in expected]
     # more rows than batch_size: whole tracks per batch
-    small = _token_backend(base.model, base.processor, batch_size=3)
+    small = token_backend(base.model, base.processor, batch_size=3)
     chunked = small.generate_many([noise_16k, other], prompts)
     assert {o.info["batch_rows"] for t in chunked for o in t} == {2}
     assert [_tokens(t) for t in chunked] == [_tokens(t) for t in expected[:2]]

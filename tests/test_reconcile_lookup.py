@@ -49,7 +49,7 @@ RATE_LIMITED = {"error": "Your requests are exceeding the allowable rate limit. 
                 " information."}  # fmt: skip
 
 
-class MBServer:
+class MBServer(LocalServer):
     """``/ws/2/recording`` on 127.0.0.1: ``script`` answers first (status, headers, body),
     then the recordings; ``down`` answers 503 to everything. Each request's arrival time and
     query are kept in ``seen``."""
@@ -79,11 +79,7 @@ class MBServer:
             def log_message(self, *args) -> None:
                 pass
 
-        self.local = LocalServer(Handler)
-        self.url = self.local.url
-
-    def close(self) -> None:
-        self.local.close()
+        super().__init__(Handler)
 
 
 @pytest.fixture

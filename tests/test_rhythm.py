@@ -1,165 +1,35 @@
 """Tests of the rhythm stage on synthesized audio with known beats, downbeats and metre.
 
-Every signal is built here in numpy: click tracks with accented downbeats, compound (6/8,
-12/8) accent patterns, drum patterns from filtered noise bursts and swept-sine kicks, and a
-"band" (drums plus a bass line changing chord every bar, which gives the harmonic cue to
-downbeats that real music has). Drum and compound tracks sit on a quiet sustained chord with a
-faint noise floor, as instruments in a real mix do: hi-hats that rise from digital silence in
-bands where nothing else sounds would weigh far more than they do in recorded music.
+Every signal is built in numpy (:mod:`rhythm_signals`): click tracks with accented downbeats,
+compound (6/8, 12/8) accent patterns, drum patterns from filtered noise bursts and swept-sine
+kicks, and a "band" (drums plus a bass line changing chord every bar). The stage's building
+blocks are tested in ``test_rhythm_parts``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import cache
 
 import mir_eval
 import numpy as np
 import pytest
+from rhythm_signals import (
+    SR,
+    band_track,
+    click_track,
+    close,
+    compound_track,
+    drum_track,
+    noise_burst,
+    render_events,
+)
 
-from linernotes.analyzers.rhythm import tempo as tempo_module
-from linernotes.analyzers.rhythm.bar_length import bar_fit, meter_confidence
+from linernotes.analyzers.rhythm.bar_length import meter_confidence
 from linernotes.analyzers.rhythm.bar_phase import track_bar_phase
-from linernotes.analyzers.rhythm.beat_tracking import refine_beats, track_beats
-from linernotes.analyzers.rhythm.onsets import onset_strength_bands, pick_onsets
 from linernotes.analyzers.rhythm.params import RhythmParams
 from linernotes.analyzers.rhythm.result import RhythmResult, summarize_rhythm
 from linernotes.analyzers.rhythm.stage import rhythm
-from linernotes.analyzers.rhythm.subdivision import (
-    COMPOUND_FEATURES,
-    COMPOUND_WEIGHTS,
-    compound_evidence,
-    compound_probability,
-    subdivision_profile,
-)
-from linernotes.analyzers.rhythm.tempo import (
-    estimate_tempo,
-    tempo_from_changes,
-    tempo_prior,
-    tempo_salience,
-)
 from linernotes.features import Features, extract_features_from_array
-
-SR = 22050
-FRAME_RATE = SR / 256
-
-
-# --------------------------------------------------------------------------------------------
-# Signal synthesis
-
-
-def _burst(kind: str, amp: float, rng: np.random.Generator) -> np.ndarray:
-    n = int(0.25 * SR)
-    t = np.arange(n) / SR
-    if kind == "click_hi":
-        x = np.sin(2 * np.pi * 1500 * t) * np.exp(-t / 0.015)
-    elif kind == "click":
-        x = np.sin(2 * np.pi * 1000 * t) * np.exp(-t / 0.015)
-    elif kind == "kick":
-        freq = 50 + 80 * np.exp(-t / 0.03)
-        x = np.sin(2 * np.pi * np.cumsum(freq) / SR) * np.exp(-t / 0.15)
-        x = x + 0.5 * rng.standard_normal(n) * np.exp(-t / 0.004)  # beater click
-    elif kind == "snare":
-        noise = rng.standard_normal(n)
-        x = 0.6 * noise * np.exp(-t / 0.06) + 0.5 * np.sin(2 * np.pi * 190 * t) * np.exp(-t / 0.08)
-    elif kind == "hat":
-        noise = rng.standard_normal(n)
-        x = 0.5 * np.diff(np.concatenate([[0.0], noise])) * np.exp(-t / 0.02)
-    else:
-        raise ValueError(kind)
-    return amp * x
-
-
-def _bed(n: int) -> np.ndarray:
-    """A quiet sustained A major chord with a faint noise floor (about -46 dB)."""
-    t = np.arange(n) / SR
-    chord = sum(np.sin(2 * np.pi * f * t + k) for k, f in enumerate((220.0, 277.2, 329.6, 440.0)))
-    return 0.02 * chord + 0.004 * np.random.default_rng(7).standard_normal(n)
-
-
-def _render(
-    events: list[tuple[float, str, float]], dur: float, seed: int = 0, bed: bool = False
-) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    y = np.zeros(int(dur * SR) + SR)
-    for t0, kind, amp in events:
-        b = _burst(kind, amp, rng)
-        i = round(t0 * SR)
-        m = min(b.size, y.size - i)
-        if m > 0:
-            y[i : i + m] += b[:m]
-    y = y[: int(dur * SR)]
-    y = y / max(1e-9, float(np.abs(y).max()))
-    if bed:
-        y = y + _bed(y.size) / 0.5
-    return (0.5 * y / max(1e-9, float(np.abs(y).max()))).astype(np.float32)
-
-
-def click_track(bpm: float, beats_per_bar: int = 4, dur: float = 20.0, start: float = 0.5):
-    """Clicks on every beat; the downbeat click is higher and louder."""
-    times = np.arange(start, dur - 0.1, 60.0 / bpm)
-    events = [
-        (t, "click_hi", 2.0) if i % beats_per_bar == 0 else (t, "click", 1.0)
-        for i, t in enumerate(times)
-    ]
-    return _render(events, dur), times, times[::beats_per_bar]
-
-
-def compound_track(bpm_dotted: float, felt_per_bar: int = 2, dur: float = 20.0, start: float = 0.5):
-    """6/8 (felt_per_bar=2) or 12/8 (4): eighths strong-weak-weak-medium-weak-weak."""
-    eighths = np.arange(start, dur - 0.1, 60.0 / bpm_dotted / 3)
-    per_bar = 3 * felt_per_bar
-    events = []
-    for i, t in enumerate(eighths):
-        pos = i % per_bar
-        if pos == 0:
-            events.append((t, "click_hi", 2.0))
-        elif pos % 3 == 0:
-            events.append((t, "click", 1.3))
-        else:
-            events.append((t, "click", 0.5))
-    return _render(events, dur, bed=True), eighths[::3], eighths[::per_bar]
-
-
-def drum_track(bpm: float, meter: int = 4, dur: float = 20.0, start: float = 0.3, swing=False):
-    """Kick on 1 and 3 (and the "and" of 3), snare on 2 and 4, quiet hi-hat eighths (or a
-    three-beat pattern for ``meter=3``), over the sustained bed."""
-    period = 60.0 / bpm
-    beats = np.arange(start, dur - 0.1, period)
-    events = []
-    for i, t in enumerate(beats):
-        pos = i % meter
-        if meter == 4:
-            if pos in (0, 2):
-                events.append((t, "kick", 1.0 if pos == 0 else 0.8))
-            else:
-                events.append((t, "snare", 0.8))
-            if pos == 2:
-                events.append((t + period / 2, "kick", 0.6))
-        else:
-            events.append((t, "kick", 1.0) if pos == 0 else (t, "snare", 0.5))
-        events.append((t, "hat", 0.22))
-        events.append((t + period * (2 / 3 if swing else 0.5), "hat", 0.15))
-    return _render(events, dur, bed=True), beats, beats[::meter]
-
-
-def band_track(
-    bpm: float, meter: int = 4, dur: float = 20.0, start: float = 0.3, chord_beats: int = 0
-):
-    """:func:`drum_track` plus a bass note per bar (I-IV-V-I roots), or every ``chord_beats``
-    beats."""
-    y, beats, downs = drum_track(bpm, meter=meter, dur=dur, start=start)
-    y = y.astype(np.float64)
-    bar = 60.0 / bpm * (chord_beats or meter)
-    t = np.arange(int(bar * SR)) / SR
-    for k, t0 in enumerate(beats[:: chord_beats or meter]):
-        f0 = (55.0, 73.42, 82.41, 55.0)[k % 4]
-        note = sum(np.sin(2 * np.pi * f0 * h * t) / h for h in range(1, 6))
-        note *= np.minimum(1.0, t / 0.01) * np.exp(-t / (0.8 * bar))
-        i = round(t0 * SR)
-        m = min(note.size, y.size - i)
-        y[i : i + m] += 0.125 * note[:m]
-    return (0.5 * y / np.abs(y).max()).astype(np.float32), beats, downs
 
 
 @cache
@@ -178,10 +48,6 @@ def f_measure(ref: np.ndarray, est: list[float]) -> float:
     return float(mir_eval.beat.f_measure(np.asarray(ref), np.asarray(est, dtype=np.float64)))
 
 
-def close(a: float | None, b: float, tol: float = 0.02) -> bool:
-    return a is not None and abs(a / b - 1.0) <= tol
-
-
 # --------------------------------------------------------------------------------------------
 # Tempo, beats and downbeats
 
@@ -198,7 +64,7 @@ def test_downbeats_follow_a_bar_that_slips_half_way():
         for k in range(length):
             events.append((t, "click_hi", 2.0) if k == 0 else (t, "click", 1.0))
             t += period
-    y = _render(events, t + 0.5)
+    y = render_events(events, t + 0.5)
     res = rhythm(extract_features_from_array(y, SR), RhythmParams())
     downs = np.asarray(downs)
     later = downs[bars + 2 :]
@@ -284,7 +150,7 @@ def test_tempo_drift_is_followed():
     ref = np.asarray(beats)
     events = [(b, "kick" if i % 2 == 0 else "snare", 1.0) for i, b in enumerate(ref)]
     events += [(b, "hat", 0.5) for b in ref]
-    res = rhythm(extract_features_from_array(_render(events, 40.0), SR), RhythmParams())
+    res = rhythm(extract_features_from_array(render_events(events, 40.0), SR), RhythmParams())
     assert f_measure(ref, res.beats) >= 0.95
     assert 100 < res.bpm < 130
     assert res.tempo_stability is not None and res.tempo_stability < 0.9
@@ -344,8 +210,11 @@ def test_meter_confidence_is_the_fitted_model_of_the_choice_and_names_the_runner
         meter_confidence("two_or_four", four.meter_decision_margin or 0.0)
     )
     # every choice is an honest doubt on real music (under 0.8); no metre, no confidence
-    assert all(meter_confidence(d, m) < 0.8 for d in ("two_or_four", "six_or_twelve", "triple")
-               for m in (0.0, 0.3))
+    assert all(
+        meter_confidence(d, m) < 0.8
+        for d in ("two_or_four", "six_or_twelve", "triple")
+        for m in (0.0, 0.3)
+    )
     assert meter_confidence(None) == 0.0
 
 
@@ -466,7 +335,7 @@ def _random_clicks(seconds: int, seed: int) -> np.ndarray:
     times = np.cumsum(rng.exponential(1.0 / rate, int(2 * rate * seconds)))
     y = np.zeros(seconds * SR)
     for t in times[times < seconds - 0.3]:
-        burst = _burst("click", float(rng.uniform(0.4, 1.0)), rng)
+        burst = noise_burst("click", float(rng.uniform(0.4, 1.0)), rng)
         i = int(t * SR)
         y[i : i + burst.size] += burst[: y.size - i]
     return (0.5 * y / np.abs(y).max()).astype(np.float32)
@@ -567,217 +436,3 @@ def test_three_minute_track_keeps_tempo_and_grid():
     beats = np.asarray(res.beats)
     assert beats[-1] > feats.duration - 2.0
     assert np.median(np.diff(beats)) == pytest.approx(60 / 123, rel=0.01)
-
-
-# --------------------------------------------------------------------------------------------
-# Building blocks
-
-
-def test_onset_envelope_marks_a_step_and_its_band():
-    mel = np.full((64, 200), -100.0, np.float32)
-    mel[:3, 100:] = -10.0  # a rise in the lowest bands only
-    env = onset_strength_bands(mel, sr=SR, fmin=27.5, fmax=11025.0)
-    assert int(np.argmax(env.full)) == 100
-    assert env.low.max() > 10 * max(env.high.max(), 1e-6)
-    assert env.full[:100].max() == 0.0
-
-
-def test_onset_envelopes_do_not_depend_on_the_block_size():
-    # blocks bound the memory of long tracks; the envelopes must be identical to the bit
-    mel = np.random.default_rng(5).normal(-40.0, 20.0, (64, 1001)).astype(np.float32)
-    whole = onset_strength_bands(mel, block_frames=10**6)
-    for block in (1, 2, 7, 256):
-        part = onset_strength_bands(mel, block_frames=block)
-        for name in ("full", "low", "mid", "high"):
-            assert np.array_equal(getattr(whole, name), getattr(part, name)), (name, block)
-
-
-def test_tempo_salience_does_not_depend_on_the_window_batch(monkeypatch):
-    env = np.abs(np.random.default_rng(6).normal(0.0, 1.0, int(600 * FRAME_RATE)))
-    whole = tempo_salience(env, frame_rate=FRAME_RATE)  # 297 windows: two batches of 256
-    monkeypatch.setattr(tempo_module, "_WINDOW_BATCH", 64)
-    part = tempo_salience(env, frame_rate=FRAME_RATE)
-    for name in ("acf", "dft", "combined", "local", "window_weight", "lag_acf"):
-        assert np.array_equal(getattr(whole, name), getattr(part, name)), name
-
-
-def test_pick_onsets_finds_isolated_peaks_and_ignores_noise():
-    env = np.zeros(500)
-    env[[50, 150, 152, 300]] = [10.0, 8.0, 9.0, 12.0]
-    onsets = pick_onsets(env, frame_rate=FRAME_RATE)
-    assert onsets.tolist() == [50, 152, 300]
-    noise = np.abs(np.random.default_rng(0).normal(0, 0.5, 2000))
-    assert pick_onsets(noise, frame_rate=FRAME_RATE).size == 0
-
-
-def test_tempo_prior_peaks_at_centre():
-    p = tempo_prior(np.array([55.0, 110.0, 220.0]), center_bpm=110.0, std_octaves=1.0)
-    assert p[1] == pytest.approx(1.0)
-    assert p[0] == pytest.approx(np.exp(-0.5)) and p[2] == pytest.approx(np.exp(-0.5))
-
-
-def test_estimate_tempo_on_impulses_and_flat_input():
-    env = np.zeros(int(30 * FRAME_RATE))
-    env[np.round(np.arange(0.2, 29.5, 60 / 97) * FRAME_RATE).astype(int)] = 1.0
-    est = estimate_tempo(env, frame_rate=FRAME_RATE)
-    assert close(est.bpm, 97, 0.015)
-    assert est.strength > 0.5
-    flat = estimate_tempo(np.ones(2000), frame_rate=FRAME_RATE)
-    assert flat.bpm is None
-
-
-def test_track_beats_handles_missing_onsets_and_refines():
-    period = 0.5 * FRAME_RATE
-    pos = np.arange(2, 40) * period
-    env = np.zeros(int(21 * FRAME_RATE))
-    frames = np.round(pos).astype(int)
-    env[frames] = 1.0
-    env[frames[10:14]] = 0.0  # a four-beat break: the grid must bridge it
-    beats = track_beats(env, period_frames=period)
-    assert beats.size == pos.size
-    assert np.all(np.abs(beats - pos) <= 1.0)
-    # Sub-frame refinement moves a beat to the vertex of a parabola through the peak.
-    env2 = np.zeros(50)
-    env2[[19, 20, 21]] = [0.5, 1.0, 0.9]
-    refined = refine_beats(env2, np.array([20]))
-    assert 20.0 < refined[0] < 20.5
-    assert track_beats(np.zeros(100), period_frames=20).size == 0
-
-
-def test_bar_fit_prefers_true_bar_length():
-    accents = np.tile([3.0, 1.0, 2.0, 1.0], 16)[:, None]
-    fit = bar_fit(accents, [2, 3, 4])
-    assert fit[4] > 0.99 and fit[3] < 0.05 and fit[2] < fit[4]
-
-
-def test_subdivision_profile_separates_thirds_from_halves():
-    beats = np.arange(10, 1000, 48.0)
-    env = np.zeros(1100)
-    env[beats.astype(int)] = 1.0
-    triplets = env.copy()
-    triplets[(beats[:-1] + 16).astype(int)] = 0.6
-    triplets[(beats[:-1] + 32).astype(int)] = 0.6
-    eighths = env.copy()
-    eighths[(beats[:-1] + 24).astype(int)] = 0.6
-    pt = subdivision_profile(triplets, beats)
-    pe = subdivision_profile(eighths, beats)
-    assert pt[4] > 0.5 and pt[8] > 0.5 and pt[6] < 0.1
-    assert pe[6] > 0.5 and pe[4] < 0.1
-    assert compound_probability(pt) > 0.9 and compound_probability(pe) < 0.1
-
-
-def test_compound_probability_needs_the_first_third():
-    # A 6/8 beat whose middle eighth is softer (common in broken chords) is still compound;
-    # swung eighths (an onset at two thirds only) and straight sixteenths are not.
-    soft_middle = np.array([1, 0.02, 0.02, 0.02, 0.2, 0.02, 0.02, 0.02, 0.7, 0.02, 0.02, 0.02])
-    swing = np.array([1, 0.02, 0.02, 0.02, 0.02, 0.02, 0.02, 0.02, 0.7, 0.02, 0.02, 0.02])
-    sixteenths = np.array([1, 0.02, 0.02, 0.5, 0.02, 0.02, 0.7, 0.02, 0.02, 0.5, 0.02, 0.02])
-    assert compound_probability(soft_middle) > 0.5
-    assert compound_probability(swing) == 0.0
-    assert compound_probability(sixteenths) < 0.5
-    assert compound_probability(np.zeros(12)) == 0.0
-    assert tuple(compound_evidence(soft_middle)) == COMPOUND_FEATURES
-    assert len(COMPOUND_WEIGHTS) == len(COMPOUND_FEATURES) + 1
-
-
-def _clicks(tempo_at: Callable[[float], float], seconds: float, sr: int = 22050) -> np.ndarray:
-    """Hann clicks whose spacing follows ``tempo_at(t)`` (BPM)."""
-    y = np.zeros(int(sr * seconds), np.float32)
-    t = 0.25
-    while t < seconds - 0.5:
-        i = int(t * sr)
-        y[i : i + 300] += np.hanning(300).astype(np.float32)
-        t += 60.0 / tempo_at(t)
-    return y
-
-
-def test_tempo_change_is_reported_as_segments_not_averaged() -> None:
-    y = _clicks(lambda t: 100.0 if t < 40 else 130.0, 80.0)
-    result = rhythm(extract_features_from_array(y, 22050), RhythmParams())
-    segs = [(s.start, s.end, s.bpm) for s in result.tempo_segments]
-    assert len(segs) == 2, segs
-    assert abs(segs[0][2] - 100) < 2 and abs(segs[1][2] - 130) < 2
-    assert 36 < segs[0][1] < 45  # the change is placed near 40 s
-    bpms = [b for _, b in result.tempo_curve]
-    assert min(bpms) < 102 and max(bpms) > 128
-
-
-def test_steady_tempo_is_one_segment() -> None:
-    y = _clicks(lambda t: 120.0, 40.0)
-    result = rhythm(extract_features_from_array(y, 22050), RhythmParams())
-    assert len(result.tempo_segments) == 1
-    assert abs(result.tempo_segments[0].bpm - 120) < 1.5
-
-
-def _harmonic_rhythm(
-    bpm: float, beats_per_change: int, seconds: float, pulse: float, rng: np.random.Generator
-) -> tuple[float, np.ndarray, np.ndarray]:
-    """Frame rate, a change envelope with a chord every ``beats_per_change`` beats, and noisy
-    onsets with a pulse of ``pulse`` on every beat."""
-    fr = 22050 / 256
-    n = int(seconds * fr)
-    beat = 60.0 / bpm * fr
-    group = beats_per_change * beat
-    changes = np.zeros(n)
-    changes[np.round(np.arange(0, n / group) * group).astype(int) % n] = 1.0
-    onsets = rng.random(n)
-    onsets[np.round(np.arange(0, n / beat) * beat).astype(int) % n] += pulse
-    return fr, changes, onsets
-
-
-def test_tempo_from_changes_divides_the_harmonic_rhythm_into_beats() -> None:
-    """Chords change every two beats at 90 BPM (45 changes a minute); the onsets are mostly
-    noise with a faint pulse on the beats: the beat is 90, not the change rate."""
-    rng = np.random.default_rng(3)
-    fr, changes, onsets = _harmonic_rhythm(90.0, 2, 40.0, 1.5, rng)
-    assert estimate_tempo(rng.random(changes.size), frame_rate=fr, min_strength=0.2).bpm is None
-    est = tempo_from_changes(
-        changes, tempo_salience(onsets, frame_rate=fr), frame_rate=fr, min_strength=0.2
-    )
-    assert est.bpm is not None and abs(est.bpm / 90.0 - 1) < 0.04, est.bpm
-    assert 0.5 < est.octave_margin <= 1.0
-
-
-def test_tempo_from_changes_finds_groups_slower_than_the_beat_floor() -> None:
-    """A chord per bar of three at 66 BPM is 22 changes a minute, below the 30 BPM beat
-    floor: the group search falls back below it, and where the onsets pulse on the beat the
-    beat (not the group) is reported. With the fallback off nothing is found."""
-    fr, changes, onsets = _harmonic_rhythm(66.0, 3, 45.0, 3.0, np.random.default_rng(5))
-    salience = tempo_salience(onsets, frame_rate=fr)
-    est = tempo_from_changes(changes, salience, frame_rate=fr, min_strength=0.2)
-    assert est.bpm is not None and abs(est.bpm / 66.0 - 1) < 0.04, est.bpm
-    floor_at_beat = tempo_from_changes(
-        changes, salience, frame_rate=fr, min_strength=0.2, min_group_bpm=30.0
-    )
-    assert floor_at_beat.bpm is None
-
-
-def test_tempo_from_changes_reports_nothing_without_periodic_changes() -> None:
-    fr = 22050 / 256
-    rng = np.random.default_rng(4)
-    n = int(30 * fr)
-    onsets = tempo_salience(rng.random(n), frame_rate=fr)
-    est = tempo_from_changes(rng.random(n), onsets, frame_rate=fr, min_strength=0.2)
-    assert est.bpm is None
-
-
-def test_downbeat_score_is_the_fitted_weighting_of_its_evidence():
-    """The bar is placed by the ``downbeat`` weights of the fitted-weights file over the
-    z-scored evidence each beat records (what ``bench/fit_downbeat`` fits)."""
-    from linernotes.analyzers.rhythm.beat_features import DOWNBEAT_EVIDENCE, DOWNBEAT_WEIGHTS
-    from linernotes.analyzers.rhythm.meter import describe_pulses
-    from linernotes.analyzers.rhythm.pulse import PulseTrack, track_pulses
-
-    y, _, downs = click_track(120, 4)
-    features = extract_features_from_array(y, SR)
-    track = track_pulses(features, RhythmParams())
-    assert isinstance(track, PulseTrack)
-    described = describe_pulses(features, track, track.pulse_frames)
-    evidence = described.downbeat_evidence
-    assert evidence is not None and evidence.shape == (track.pulse_frames.size,
-                                                       len(DOWNBEAT_EVIDENCE))
-    np.testing.assert_allclose(described.downbeat, evidence @ np.asarray(DOWNBEAT_WEIGHTS[1:]))
-    # the louder, higher downbeat click scores highest in its bar
-    times = track.pulse_frames / track.frame_rate
-    on_down = np.min(np.abs(times[:, None] - downs[None, :]), axis=1) < 0.05
-    assert described.downbeat[on_down].mean() > described.downbeat[~on_down].mean()

@@ -19,7 +19,7 @@ import pytest
 pytest.importorskip("fastapi")
 httpx = pytest.importorskip("httpx")
 
-from service_fixtures import analysed_library, free_port, live_server  # noqa: E402
+from service_fixtures import analysed_library, free_port, live_server, upload_edits  # noqa: E402
 
 from linernotes.service.security import ServeSettings  # noqa: E402
 
@@ -209,35 +209,15 @@ def test_bulk_changes_on_a_selection(client):
 
 def test_edits_file_upload(client, library):
     csv = b"File,BPM,Key\nsub/two.mp3,101,Dm\n"
-    ok = client.post(
-        "/api/edits/import",
-        params={"name": "edits.csv"},
-        content=csv,
-        headers={"Content-Type": "text/csv"},
-    )
+    ok = upload_edits(client, csv, name="edits.csv")
     assert ok.json() == {"imported": 2, "tracks": 1, "problems": []}
     assert client.get("/api/tracks/sub/two.mp3").json()["fields"]["key"]["value"] == "D minor"
     outside = b"File,BPM\n../../etc/passwd,100\nsub/two.mp3,nope\n"
-    refused = client.post(
-        "/api/edits/import",
-        params={"name": "e.csv"},
-        content=outside,
-        headers={"Content-Type": "text/csv"},
-    ).json()
+    refused = upload_edits(client, outside).json()
     assert refused["imported"] == 0 and len(refused["problems"]) == 2
-    wrong = client.post(
-        "/api/edits/import",
-        params={"name": "e.csv"},
-        content=b"MZ",
-        headers={"Content-Type": "application/octet-stream"},
-    )
+    wrong = upload_edits(client, b"MZ", content_type="application/octet-stream")
     assert wrong.status_code == 415
-    named = client.post(
-        "/api/edits/import",
-        params={"name": "e.exe"},
-        content=b"a,b\n",
-        headers={"Content-Type": "text/csv"},
-    )
+    named = upload_edits(client, b"a,b\n", name="e.exe")
     assert named.status_code == 422
     assert not list(library.glob(".linernotes-import-*"))
 

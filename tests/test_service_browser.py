@@ -25,7 +25,12 @@ from chat_server import Reply, ScriptedOpenAI, tool_results  # noqa: E402
 from selenium.webdriver.chrome.service import Service as DriverService  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
-from service_fixtures import analysed_library, free_port, live_server  # noqa: E402
+from service_fixtures import (  # noqa: E402
+    HEADLESS_CHROMIUM,
+    analysed_library,
+    free_port,
+    live_server,
+)
 
 from linernotes.chat import ChatSettings, LibraryAccess  # noqa: E402
 from linernotes.chat.web import TrackChats  # noqa: E402
@@ -33,17 +38,7 @@ from linernotes.service.security import ServeSettings  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--window-size=1400,900",
-    "--lang=en-US",
-]
+FLAGS = [*HEADLESS_CHROMIUM, "--window-size=1400,900", "--lang=en-US"]
 
 pytestmark = pytest.mark.skipif(
     not (CHROMIUM and DRIVER),

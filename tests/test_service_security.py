@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("fastapi")
 httpx = pytest.importorskip("httpx")
 
-from service_fixtures import analysed_library, free_port, live_server  # noqa: E402
+from service_fixtures import analysed_library, free_port, live_server, upload_edits  # noqa: E402
 
 from linernotes.service.security import ServeSettings, is_loopback, safe_path  # noqa: E402
 
@@ -63,12 +63,7 @@ def test_no_path_leaves_the_library(url, library):
 def test_uploads_are_capped_and_type_checked(url):
     with httpx.Client(base_url=url) as c:
         big = b"File,BPM\n" + b"one.flac,120\n" * 200
-        response = c.post(
-            "/api/edits/import",
-            params={"name": "e.csv"},
-            content=big,
-            headers={"Content-Type": "text/csv"},
-        )
+        response = upload_edits(c, big)
         assert response.status_code == 413 and "1000 byte" in response.json()["detail"]
         huge = c.post(
             "/api/bulk",
@@ -76,19 +71,9 @@ def test_uploads_are_capped_and_type_checked(url):
             headers={"Content-Type": "application/json"},
         )
         assert huge.status_code == 413
-        binary = c.post(
-            "/api/edits/import",
-            params={"name": "e.csv"},
-            content=b"\xff\xfe\x00",
-            headers={"Content-Type": "text/csv"},
-        )
+        binary = upload_edits(c, b"\xff\xfe\x00")
         assert binary.status_code == 415
-        mislabelled = c.post(
-            "/api/edits/import",
-            params={"name": "e.csv"},
-            content=b"{}",
-            headers={"Content-Type": "image/png"},
-        )
+        mislabelled = upload_edits(c, b"{}", content_type="image/png")
         assert mislabelled.status_code == 415
 
 

@@ -278,3 +278,39 @@ def save_random_model(family: Family, out_dir: str | Path, *, seed: int = 0) -> 
     model.save_pretrained(out)
     processor.save_pretrained(out)
     return out
+
+
+def model_card_generate(backend: Any, audio: Any, prompt: Any) -> list[int]:
+    """The new token ids of the model card's recipe: one conversation, one ``generate``.
+
+    ``backend`` is a loaded ``TransformersBackend``, ``prompt`` a listen prompt. The reference
+    that the tests and ``bench/listen`` compare the backend's shared-prefix paths with: the
+    processor, encoder and prefill repeated for every prompt.
+    """
+    conversation = [
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": prompt.text},
+                {"type": "audio", "audio": audio},
+            ],
+        }
+    ]
+    inputs = backend.processor.apply_chat_template(
+        conversation, tokenize=True, add_generation_prompt=True, return_dict=True
+    ).to(backend.device, dtype=backend.model.dtype)
+    out = backend.model.generate(
+        **inputs, generation_config=backend._generation_config(prompt.generation)
+    )
+    return out[0, inputs["input_ids"].shape[1] :].tolist()
+
+
+def token_backend(model: Any, processor: Any, name: str = "tiny", **kwargs: Any) -> Any:
+    """A ``TransformersBackend`` whose answers are their new token ids (``"12 7 301"``):
+    random weights make meaningless text, and ids compare paths token for token rather than
+    through the tokenizer's decoding."""
+    from linernotes.listen.backends.transformers import TransformersBackend
+
+    backend = TransformersBackend.from_loaded(model, processor, name, **kwargs)
+    backend._decode = lambda tokens: " ".join(str(t) for t in tokens.tolist())
+    return backend

@@ -26,6 +26,7 @@ import av
 import numpy as np
 
 from linernotes.audio.decode import open_audio
+from linernotes.audio.encode import finish_stream, mux_resampled
 from linernotes.fileio import write_atomic
 
 #: Codecs (PyAV decoder names) Chromium plays, in the containers of :data:`CONTAINERS`.
@@ -100,11 +101,8 @@ def transcode_flac(source: Path, target: Path) -> Path:
             resampler = av.AudioResampler(format="s16", layout=layout, rate=stream_in.rate)
             for frame in inp.decode(stream_in):
                 frame.pts = None
-                for converted in resampler.resample(frame):
-                    out.mux(stream.encode(converted))
-            for converted in resampler.resample(None):
-                out.mux(stream.encode(converted))
-            out.mux(stream.encode(None))
+                mux_resampled(out, stream, resampler, frame)
+            finish_stream(out, stream, resampler)
         os.replace(tmp, target)
     finally:
         if tmp.exists():

@@ -333,27 +333,17 @@ def estimate_tempo(
     prior_std_octaves: float = PRIOR_STD_OCTAVES,
     win_s: float = TEMPO_WIN_S,
     hop_s: float = TEMPO_HOP_S,
-    acf_exponent: float = 2.0,
-    dft_weight: float = 0.5,
-    tatum_weight: float = 0.5,
     min_strength: float = 0.05,
 ) -> TempoEstimate:
     """Most salient tempo of an onset envelope.
 
-    The tempo maximises ``salience.combined * prior``; its lag is then refined to a fraction
-    of a frame on the autocorrelation. ``bpm`` is ``None`` when the autocorrelation at the
+    The tempo maximises ``salience.combined * prior`` (:func:`tempo_salience` with its
+    default weighting); its lag is then refined to a fraction of a frame on the
+    autocorrelation. ``bpm`` is ``None`` when the autocorrelation at the
     chosen period is below ``min_strength`` (no periodicity: noise, drones, silence).
     """
     sal = tempo_salience(
-        envelope,
-        frame_rate=frame_rate,
-        min_bpm=min_bpm,
-        max_bpm=max_bpm,
-        win_s=win_s,
-        hop_s=hop_s,
-        acf_exponent=acf_exponent,
-        dft_weight=dft_weight,
-        tatum_weight=tatum_weight,
+        envelope, frame_rate=frame_rate, min_bpm=min_bpm, max_bpm=max_bpm, win_s=win_s, hop_s=hop_s
     )
     prior = tempo_prior(sal.bpm, center_bpm=prior_center_bpm, std_octaves=prior_std_octaves)
     score = sal.combined * prior

@@ -36,48 +36,38 @@ __all__ = [
 ]
 
 
+#: The settings each backend takes as keyword arguments of the same name.
+_OPTIONS: dict[str, tuple[str, ...]] = {
+    "transformers": ("revision", "device", "dtype", "think", "long_audio", "batch_size",
+                     "device_map", "quantize", "kv_cache_gb"),
+    "openai": ("api_key", "audio_format", "timeout_s", "max_retries", "concurrency",
+               "long_audio", "think"),
+    "hf-endpoint": ("timeout_s", "max_retries", "long_audio"),
+}  # fmt: skip
+
+
 def make_backend(settings: ListenSettings) -> ListenBackend:
     """The backend the settings name, configured from them."""
+    if settings.backend not in _OPTIONS:
+        raise ListenError(
+            f"unknown backend {settings.backend!r}; choose from {', '.join(BACKENDS)}"
+        )
+    options = {name: getattr(settings, name) for name in _OPTIONS[settings.backend]}
     if settings.backend == "transformers":
         from linernotes.listen.backends.transformers import TransformersBackend
 
-        return TransformersBackend(
-            settings.model,
-            revision=settings.revision,
-            device=settings.device,
-            dtype=settings.dtype,
-            think=settings.think,
-            long_audio=settings.long_audio,
-            batch_size=settings.batch_size,
-            token=settings.hf_token.get_secret_value() if settings.hf_token else None,
-            device_map=settings.device_map,
-            quantize=settings.quantize,
-            kv_cache_gb=settings.kv_cache_gb,
-        )
+        token = settings.hf_token.get_secret_value() if settings.hf_token else None
+        return TransformersBackend(settings.model, token=token, **options)
     if settings.backend == "openai":
         from linernotes.listen.backends.openai import OpenAIBackend
 
-        return OpenAIBackend(
-            settings.base_url or "",
-            settings.model,
-            api_key=settings.api_key,
-            audio_format=settings.audio_format,
-            timeout_s=settings.timeout_s,
-            max_retries=settings.max_retries,
-            concurrency=settings.concurrency,
-            long_audio=settings.long_audio,
-            think=settings.think,
-        )
-    if settings.backend == "hf-endpoint":
-        from linernotes.listen.backends.hf_endpoint import HFEndpointBackend
+        return OpenAIBackend(settings.base_url or "", settings.model, **options)
+    from linernotes.listen.backends.hf_endpoint import HFEndpointBackend
 
-        return HFEndpointBackend(
-            settings.endpoint_url or "",
-            token=settings.hf_token,
-            # only a model id the user gave: the endpoint says which model it serves
-            model_id=settings.model if "model" in settings.model_fields_set else None,
-            timeout_s=settings.timeout_s,
-            max_retries=settings.max_retries,
-            long_audio=settings.long_audio,
-        )
-    raise ListenError(f"unknown backend {settings.backend!r}; choose from {', '.join(BACKENDS)}")
+    return HFEndpointBackend(
+        settings.endpoint_url or "",
+        token=settings.hf_token,
+        # only a model id the user gave: the endpoint says which model it serves
+        model_id=settings.model if "model" in settings.model_fields_set else None,
+        **options,
+    )
