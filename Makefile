@@ -41,7 +41,7 @@ $(FLOOR_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(FLOOR)
 	$(FLOOR)/bin/python -m pip install --quiet --upgrade pip
 	$(FLOOR)/bin/python -m pip install --quiet '$(TORCH)'
-	$(FLOOR)/bin/python -m pip install --quiet -e '.[listen]' pytest \
+	$(FLOOR)/bin/python -m pip install --quiet -e '.[listen,lyrics]' pytest \
 		'transformers==$(TRANSFORMERS_FLOOR)'
 	touch $(FLOOR_STAMP)
 
