@@ -18,6 +18,13 @@ from linernotes.pipeline.duplicates import DuplicateGroup
 from linernotes.pipeline.runner import BatchReport, TrackOutcome
 
 
+def printable_lines(lines: list[str]) -> str:
+    """``lines`` joined into text, each line passed through :func:`printable`: whatever a
+    file name, tag, reason or model answer holds (a newline, an escape sequence, bytes that
+    are not UTF-8), each view line stays one line on the terminal and none can be forged."""
+    return "\n".join(map(printable, lines))
+
+
 def _conf(record: TrackRecord, name: str) -> str:
     parts = []
     source = record.summary.provenance.get(name)
@@ -149,7 +156,7 @@ def render_record(record: TrackRecord, final: FinalFields | None = None) -> str:
         presence = "" if stem.presence is None else f", presence {stem.presence:.2f}"
         state = f"  {stem.error}" if stem.error else ""
         lines.append(f"  {stem.stem_type:8s} {stem.relpath} ({source}{presence}){state}")
-    return "\n".join(lines)
+    return printable_lines(lines)
 
 
 def render_report(report: BatchReport, *, max_failures: int = 50) -> str:
@@ -191,7 +198,7 @@ def render_report(report: BatchReport, *, max_failures: int = 50) -> str:
         for o in warned[:max_failures]:
             lines.append(f"  {printable(o.path)}: {printable('; '.join(o.warnings))}")
     lines += render_duplicates(report.duplicates)
-    return "\n".join(lines)
+    return printable_lines(lines)
 
 
 def render_duplicates(groups: list[DuplicateGroup]) -> list[str]:

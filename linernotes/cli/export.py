@@ -112,7 +112,7 @@ def _report_formats(reports: list[Any], *, quiet: bool = False) -> tuple[list[di
             print(f"  skipped for {fmt.name}: {printable(path)}: {printable(reason)}",
                   file=sys.stderr)
         for problem in fmt.problems:
-            print(f"  invalid: {problem}", file=sys.stderr)
+            print(f"  invalid: {printable(problem)}", file=sys.stderr)
     return data, ok
 
 
@@ -135,7 +135,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                             stems_as_samples=args.stems_as_samples)  # fmt: skip
     lookup_failures = lookup.failures if lookup is not None else []
     for path, reason in lookup_failures:
-        print(f"lookup failed: {path}: {reason}", file=sys.stderr)
+        print(f"lookup failed: {printable(path)}: {printable(reason)}", file=sys.stderr)
     for path, reason in report.skipped:
         print(f"skipped: {printable(path)}: {printable(reason)}", file=sys.stderr)
     for path, reason in report.duplicates:
@@ -151,7 +151,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         for fmt in report.formats:
             skipped = f", {len(fmt.skipped)} tracks skipped" if fmt.skipped else ""
             print(f"{fmt.name}: {len(fmt.written)} written, {len(fmt.unchanged)} unchanged"
-                  f"{skipped} -> {fmt.folder}")  # fmt: skip
+                  f"{skipped} -> {printable(fmt.folder)}")  # fmt: skip
     if not report.tracks:
         return options.nothing_analysed(root)
     return 0 if ok and not report.skipped and not lookup_failures else 1
@@ -175,7 +175,7 @@ def cmd_crops(args: argparse.Namespace) -> int:
     def on_track(track: Any, total: int) -> None:
         if not bars:
             bars.append(Progress(total, enabled=not args.quiet))
-        bars[0].advance(track.rel.as_posix())
+        bars[0].advance(printable(track.rel.as_posix()))
 
     report = make_crops(root, out, seconds=args.seconds, align=args.align,
                         silence_db=args.silence_db, suffix="." + args.format,
@@ -186,7 +186,7 @@ def cmd_crops(args: argparse.Namespace) -> int:
     for what, reason in report.skipped:
         print(f"skipped: {printable(what)}: {printable(reason)}", file=sys.stderr)
     for note in report.notes:
-        print(f"note: {note}", file=sys.stderr)
+        print(f"note: {printable(note)}", file=sys.stderr)
     data, ok = [], True
     if formats and report.tracks:
         reports = export_tracks(report.tracks, out, formats)
@@ -197,7 +197,7 @@ def cmd_crops(args: argparse.Namespace) -> int:
                     "skipped": [{"what": w, "reason": r} for w, r in report.skipped],
                     "notes": report.notes, "formats": data})  # fmt: skip
     else:
-        print(f"crops: {len(report.written)} cut, {len(report.reused)} kept -> {out}")
+        print(f"crops: {len(report.written)} cut, {len(report.reused)} kept -> {printable(out)}")
         for fmt in data:
             print(f"{fmt['format']}: {len(fmt['written'])} written,"
                   f" {len(fmt['unchanged'])} unchanged")  # fmt: skip

@@ -24,6 +24,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from linernotes.fileio import printable
+
 
 def add_library(parser: argparse.ArgumentParser, *, records: bool = True) -> None:
     """``--db`` (and ``--records``)."""
@@ -92,8 +94,9 @@ def parsed(parse: Callable[[str], Any], text: str) -> Any:
 
 
 def fail(message: str, code: int = 1) -> int:
-    """Print ``linernotes: message`` on stderr and return ``code``."""
-    print(f"linernotes: {message}", file=sys.stderr)
+    """Print ``linernotes: message`` on stderr, on one line (control characters and
+    undecodable bytes escaped, as a path in it may hold them), and return ``code``."""
+    print(f"linernotes: {printable(message)}", file=sys.stderr)
     return code
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from linernotes.cli import options
+from linernotes.cli.display import printable_lines
 from linernotes.fileio import printable
 
 DEFAULT_SCORES_NAME = "quality_scores.json"
@@ -203,7 +204,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
         options.print_json({sid: e.model_dump(mode="json") for sid, e in entries.items()})
     if not args.quiet:
         print(render_scores(entries), file=sys.stderr)
-        print(f"scores: {out}  cache: {cache_dir}/", file=sys.stderr)
+        print(printable(f"scores: {out}  cache: {cache_dir}/"), file=sys.stderr)
     return 0
 
 
@@ -222,7 +223,7 @@ def render_scores(entries: Mapping[str, Any]) -> str:
             f"{sid[:32]:<32} {fmt('overall_quality_score'):>7} {fmt('objective_score'):>7}"
             f" {fmt('model_score'):>6}  {flags}"
         )
-    return "\n".join(lines)
+    return printable_lines(lines)
 
 
 # -- filter ----------------------------------------------------------------------------------
@@ -302,5 +303,5 @@ def cmd_filter(args: argparse.Namespace) -> int:
     else:
         print(f"kept {len(kept)}, rejected {len(rejected)} (threshold {args.min_score:g})")
         for d in rejected:
-            print(f"  rejected {d.song_id}: {d.reason}")
+            print(printable(f"  rejected {d.song_id}: {d.reason}"))
     return 0

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from linernotes.cli import options
-from linernotes.cli.display import render_duplicates
+from linernotes.cli.display import printable_lines, render_duplicates
 from linernotes.models import FINAL_FIELDS, Alternative
 from linernotes.pipeline.duplicates import DuplicateGroup
 from linernotes.reconcile.review import ReviewItem
@@ -148,7 +148,7 @@ def render(review: Review) -> str:
     if review.missing:
         lines.append(f"{len(review.missing)} tracks have no record yet (run analyze):")
         lines += [f"  {path}" for path, _ in review.missing]
-    return "\n".join(lines)
+    return printable_lines(lines)
 
 
 def cmd_review(args: argparse.Namespace) -> int:

@@ -52,12 +52,15 @@ def _clean_scores(scores: Mapping[str, Any]) -> dict[str, float]:
 
 
 def write_scores(path: str | Path, entries: Mapping[str, ScoreEntry]) -> Path:
-    """Write the scores file (ids sorted, so reruns diff cleanly)."""
+    """Write the scores file (ids sorted, so reruns diff cleanly). A song id from a file
+    name that is not UTF-8 is written with ``\\udcXX`` escapes: valid JSON, and
+    ``json.loads`` gives the same id back (as the cache entries and ``--json`` do)."""
     data = {
         sid: entries[sid].model_dump(mode="json", exclude_none=True, exclude_defaults=False)
         for sid in sorted(entries)
     }
-    return write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return write_atomic(path, text.encode("utf-8", "backslashreplace"))
 
 
 def read_scores(path: str | Path) -> dict[str, ScoreEntry]:
