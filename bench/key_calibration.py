@@ -182,14 +182,21 @@ def calibration_table(
     return lines
 
 
-def calibration_args(doc: str, argv: list[str] | None) -> argparse.Namespace:
-    """The options of the fits on the held-out songs (this script and ``meter_calibration``)."""
+def fit_parser(doc: str, *, n: int, n_help: str) -> argparse.ArgumentParser:
+    """The options every fit script shares (``--n`` songs, ``--jobs``, ``--write``), described
+    by the first paragraph of the script's ``doc``."""
     ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
-    ap.add_argument("--n", type=int, default=192, help="songs in the held-out set")
+    ap.add_argument("--n", type=int, default=n, help=n_help)
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
-    ap.add_argument("--json", type=Path, help="also write every song's features here")
     ap.add_argument("--write", action="store_true",
                     help="write the fitted weights into linernotes/analyzers/fitted_weights.json")
+    return ap
+
+
+def calibration_args(doc: str, argv: list[str] | None) -> argparse.Namespace:
+    """The options of the fits on the held-out songs (this script and ``meter_calibration``)."""
+    ap = fit_parser(doc, n=192, n_help="songs in the held-out set")
+    ap.add_argument("--json", type=Path, help="also write every song's features here")
     return ap.parse_args(argv)
 
 

@@ -61,7 +61,6 @@ import argparse
 import hashlib
 import json
 import math
-import os
 import sys
 import tempfile
 from collections.abc import Callable
@@ -307,15 +306,18 @@ def _degraded_report(
         print(_report("deg.train", d_train, double, half))
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--n", type=int, default=1200, help="training songs")
+def training_parser(doc: str) -> argparse.ArgumentParser:
+    """The options of the fits on training songs checked on ``key_calibration``'s held-out
+    songs (this script and ``meter_readings``)."""
+    ap = key_calibration.fit_parser(doc, n=1200, n_help="training songs")
     ap.add_argument("--held", type=int, default=192, help="key_calibration songs to validate on")
-    ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = training_parser(__doc__)
     ap.add_argument("--degraded", action="store_true",
                     help="also measure the check on a degraded copy of every song")
-    ap.add_argument("--write", action="store_true",
-                    help="write the fitted weights into linernotes/analyzers/fitted_weights.json")
     args = ap.parse_args(argv)
 
     rows = cached_rows(DATA / "evidence.json", _CODE, _evidence, args.n, args.held, args.jobs)
