@@ -60,7 +60,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import math
 import sys
 import tempfile
 from collections.abc import Callable
@@ -103,34 +102,29 @@ _CODE = ("rhythm", "fitted.py", "fitted_weights.json")
 
 def training_specs(n: int) -> list[Any]:
     """``n`` songs drawn like the accuracy benchmark's clean clips, from other seeds."""
-    songs = accuracy_set.song_module()
     rng = np.random.default_rng(SEED_BASE)
     meters = [m for m, k in accuracy_set.METER_PLAN.items() for _ in range(k)]
     specs = []
     for i in range(n):
         meter = meters[int(rng.integers(len(meters)))]
-        lo, hi = accuracy_set.TEMPO_RANGES[meter]
-        num, den = (int(x) for x in meter.split("/"))
         style = accuracy_set.STYLES[int(rng.integers(len(accuracy_set.STYLES)))]
         tonic, mode = accuracy_set.KEYS[int(rng.integers(len(accuracy_set.KEYS)))]
         drift = 0.0
         if rng.uniform() < accuracy_set.DRIFT_SHARE:
             drift = round(float(rng.uniform(*accuracy_set.DRIFT_RANGE)), 3)
-        specs.append(
-            songs.SongSpec(
-                tempo_bpm=round(float(math.exp(rng.uniform(math.log(lo), math.log(hi)))), 1),
-                tonic=tonic,
-                mode=mode,
-                numerator=num,
-                denominator=den,
-                style=style,
-                drums=bool(rng.uniform() < accuracy_set.DRUM_SHARE[style]),
-                duration_s=30.0,
-                seed=SEED_BASE + i,
-                tempo_drift=drift,
-                humanize_ms=float(rng.choice([0.0, 0.0, 4.0, 8.0])),
-            )
+        spec = key_calibration.draw_spec(
+            rng,
+            meter,
+            accuracy_set.TEMPO_RANGES[meter],
+            drum_share=accuracy_set.DRUM_SHARE[style],
+            humanize=(0.0, 0.0, 4.0, 8.0),
+            seed=SEED_BASE + i,
+            tonic=tonic,
+            mode=mode,
+            style=style,
+            tempo_drift=drift,
         )
+        specs.append(spec)
     return specs
 
 
