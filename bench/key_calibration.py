@@ -58,29 +58,42 @@ EXCERPTS = {"0-10 s": (0.0, 10.0), "10-20 s": (10.0, 20.0), "20-30 s": (20.0, 30
 
 def song_specs(n: int) -> list[Any]:
     """``n`` songs cycling through all 24 keys, every style and several meters."""
-    midi_songs = song_module()
     rng = np.random.default_rng(SEED_BASE)
     specs = []
     for i in range(n):
         tonic, mode = KEYS[i % len(KEYS)]
         meter = METERS[int(rng.integers(len(METERS)))]
-        num, den = (int(x) for x in meter.split("/"))
-        lo, hi = (50.0, 110.0) if den == 8 else (60.0, 190.0)
-        specs.append(
-            midi_songs.SongSpec(
-                tempo_bpm=round(float(np.exp(rng.uniform(np.log(lo), np.log(hi)))), 1),
-                tonic=tonic,
-                mode=mode,
-                numerator=num,
-                denominator=den,
-                style=STYLES[(i // len(KEYS)) % len(STYLES)],
-                drums=bool(rng.uniform() < 0.5),
-                duration_s=30.0,
-                seed=SEED_BASE + i,
-                humanize_ms=float(rng.choice([0.0, 4.0, 8.0])),
-            )
-        )
+        tempo_range = (50.0, 110.0) if meter.endswith("/8") else (60.0, 190.0)
+        style = STYLES[(i // len(KEYS)) % len(STYLES)]
+        specs.append(draw_spec(rng, meter, tempo_range, drum_share=0.5, humanize=(0.0, 4.0, 8.0),
+                               seed=SEED_BASE + i, tonic=tonic, mode=mode, style=style))
     return specs
+
+
+def draw_spec(
+    rng: np.random.Generator,
+    meter: str,
+    tempo_range: tuple[float, float],
+    *,
+    drum_share: float,
+    humanize: tuple[float, ...],
+    **fields: Any,
+) -> Any:
+    """A 30 s ``SongSpec`` in ``meter`` (``"6/8"``) with the other ``fields`` given; the rest
+    drawn from ``rng`` in this order: a log-uniform tempo in ``tempo_range``, drums with
+    probability ``drum_share``, a humanize amount (ms) among ``humanize`` (this script's songs
+    and ``tempo_octave``'s)."""
+    num, den = (int(x) for x in meter.split("/"))
+    lo, hi = tempo_range
+    return song_module().SongSpec(
+        numerator=num,
+        denominator=den,
+        duration_s=30.0,
+        tempo_bpm=round(float(np.exp(rng.uniform(np.log(lo), np.log(hi)))), 1),
+        drums=bool(rng.uniform() < drum_share),
+        humanize_ms=float(rng.choice(humanize)),
+        **fields,
+    )
 
 
 def song_path(spec: Any, data: Path = DATA) -> Path:
@@ -182,14 +195,21 @@ def calibration_table(
     return lines
 
 
-def calibration_args(doc: str, argv: list[str] | None) -> argparse.Namespace:
-    """The options of the fits on the held-out songs (this script and ``meter_calibration``)."""
+def fit_parser(doc: str, *, n: int, n_help: str) -> argparse.ArgumentParser:
+    """The options every fit script shares (``--n`` songs, ``--jobs``, ``--write``), described
+    by the first paragraph of the script's ``doc``."""
     ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
-    ap.add_argument("--n", type=int, default=192, help="songs in the held-out set")
+    ap.add_argument("--n", type=int, default=n, help=n_help)
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
-    ap.add_argument("--json", type=Path, help="also write every song's features here")
     ap.add_argument("--write", action="store_true",
                     help="write the fitted weights into linernotes/analyzers/fitted_weights.json")
+    return ap
+
+
+def calibration_args(doc: str, argv: list[str] | None) -> argparse.Namespace:
+    """The options of the fits on the held-out songs (this script and ``meter_calibration``)."""
+    ap = fit_parser(doc, n=192, n_help="songs in the held-out set")
+    ap.add_argument("--json", type=Path, help="also write every song's features here")
     return ap.parse_args(argv)
 
 

@@ -40,16 +40,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import key_calibration  # noqa: E402
 from accuracy_set import METER_PLAN  # noqa: E402
-from key_calibration import (  # noqa: E402
-    SEED_BASE,
-    auroc,
-    calibration_args,
-    calibration_table,
-    fit_logistic,
-    song_path,
-    song_specs,
-)
 
 from linernotes.analyzers.fitted import write_weights  # noqa: E402
 from linernotes.analyzers.rhythm.bar_length import METER_EVIDENCE as FEATURES  # noqa: E402
@@ -64,7 +56,7 @@ def _analyse(spec: Any) -> dict[str, Any] | None:
     from linernotes.analyzers.rhythm.stage import rhythm
     from linernotes.features import extract_features_from_array
 
-    path = song_path(spec)
+    path = key_calibration.song_path(spec)
     audio, sr = soundfile.read(path, dtype="float32", always_2d=True)
     result = rhythm(extract_features_from_array(audio.T, sr), RhythmParams())
     if result.numerator is None:
@@ -77,10 +69,11 @@ def _analyse(spec: Any) -> dict[str, Any] | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = calibration_args(__doc__, argv)
+    args = key_calibration.calibration_args(__doc__, argv)
 
     with ProcessPoolExecutor(args.jobs) as pool:
-        rows = [row for row in pool.map(_analyse, song_specs(args.n)) if row is not None]
+        specs = key_calibration.song_specs(args.n)
+        rows = [row for row in pool.map(_analyse, specs) if row is not None]
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     right = np.array([r["right"] for r in rows])
@@ -89,11 +82,12 @@ def main(argv: list[str] | None = None) -> int:
     weight = np.array([plan[r["meter"]] / sum(plan.values()) / (held[r["meter"]] / len(rows))
                        for r in rows])
     x = np.array([[r[f] for f in FEATURES] for r in rows], dtype=np.float64)
-    w = fit_logistic(x, right.astype(np.float64), weight=weight)
+    w = key_calibration.fit_logistic(x, right.astype(np.float64), weight=weight)
     fitted = 1.0 / (1.0 + np.exp(-(np.column_stack([np.ones(len(x)), x]) @ w)))
     shipped = np.array([r["shipped"] for r in rows])
 
-    print(f"# {args.n} held-out songs (seeds from {SEED_BASE}); {len(rows)} with a meter; "
+    print(f"# {args.n} held-out songs (seeds from {key_calibration.SEED_BASE}); "
+          f"{len(rows)} with a meter; "
           f"numerator right {100 * right.mean():.1f} % "
           f"({100 * np.average(right, weights=weight):.1f} % weighted to the benchmark's mix)")
     print("meters: " + ", ".join(f"{m} {n}" for m, n in sorted(held.items())))
@@ -107,10 +101,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {decision:14s} {sel.sum():4d} songs  "
               f"{100 * np.average(right[sel], weights=weight[sel]):5.1f} %")
     print("\nfitted on this set (right % weighted; AUROC unweighted):")
-    print("\n".join(calibration_table(fitted, right, weight)))
+    print("\n".join(key_calibration.calibration_table(fitted, right, weight)))
     print("\nshipped meter_confidence:")
-    print("\n".join(calibration_table(shipped, right, weight)))
-    print(f"\nAUROC fitted {auroc(fitted, right):.3f}, shipped {auroc(shipped, right):.3f}")
+    print("\n".join(key_calibration.calibration_table(shipped, right, weight)))
+    print(f"\nAUROC fitted {key_calibration.auroc(fitted, right):.3f}, "
+          f"shipped {key_calibration.auroc(shipped, right):.3f}")
     return 0
 
 

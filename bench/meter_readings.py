@@ -78,8 +78,6 @@ the weights replaced.
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -304,11 +302,7 @@ def _fit_compound_bar(train: list[dict[str, Any]], held: list[dict[str, Any]]
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--n", type=int, default=1200, help="training songs")
-    ap.add_argument("--held", type=int, default=192, help="key_calibration songs to validate on")
-    ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
-    args = ap.parse_args(argv)
+    args = tempo_octave.training_parser(__doc__).parse_args(argv)
 
     rows = tempo_octave.cached_rows(CACHE, _CODE, _evidence, args.n, args.held, args.jobs)
     bars = {g: [{"name": r["name"], **r["triple_bar"]} for r in rows

@@ -60,8 +60,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import math
-import os
 import sys
 import tempfile
 from collections.abc import Callable
@@ -104,34 +102,29 @@ _CODE = ("rhythm", "fitted.py", "fitted_weights.json")
 
 def training_specs(n: int) -> list[Any]:
     """``n`` songs drawn like the accuracy benchmark's clean clips, from other seeds."""
-    songs = accuracy_set.song_module()
     rng = np.random.default_rng(SEED_BASE)
     meters = [m for m, k in accuracy_set.METER_PLAN.items() for _ in range(k)]
     specs = []
     for i in range(n):
         meter = meters[int(rng.integers(len(meters)))]
-        lo, hi = accuracy_set.TEMPO_RANGES[meter]
-        num, den = (int(x) for x in meter.split("/"))
         style = accuracy_set.STYLES[int(rng.integers(len(accuracy_set.STYLES)))]
         tonic, mode = accuracy_set.KEYS[int(rng.integers(len(accuracy_set.KEYS)))]
         drift = 0.0
         if rng.uniform() < accuracy_set.DRIFT_SHARE:
             drift = round(float(rng.uniform(*accuracy_set.DRIFT_RANGE)), 3)
-        specs.append(
-            songs.SongSpec(
-                tempo_bpm=round(float(math.exp(rng.uniform(math.log(lo), math.log(hi)))), 1),
-                tonic=tonic,
-                mode=mode,
-                numerator=num,
-                denominator=den,
-                style=style,
-                drums=bool(rng.uniform() < accuracy_set.DRUM_SHARE[style]),
-                duration_s=30.0,
-                seed=SEED_BASE + i,
-                tempo_drift=drift,
-                humanize_ms=float(rng.choice([0.0, 0.0, 4.0, 8.0])),
-            )
+        spec = key_calibration.draw_spec(
+            rng,
+            meter,
+            accuracy_set.TEMPO_RANGES[meter],
+            drum_share=accuracy_set.DRUM_SHARE[style],
+            humanize=(0.0, 0.0, 4.0, 8.0),
+            seed=SEED_BASE + i,
+            tonic=tonic,
+            mode=mode,
+            style=style,
+            tempo_drift=drift,
         )
+        specs.append(spec)
     return specs
 
 
@@ -307,15 +300,18 @@ def _degraded_report(
         print(_report("deg.train", d_train, double, half))
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--n", type=int, default=1200, help="training songs")
+def training_parser(doc: str) -> argparse.ArgumentParser:
+    """The options of the fits on training songs checked on ``key_calibration``'s held-out
+    songs (this script and ``meter_readings``)."""
+    ap = key_calibration.fit_parser(doc, n=1200, n_help="training songs")
     ap.add_argument("--held", type=int, default=192, help="key_calibration songs to validate on")
-    ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = training_parser(__doc__)
     ap.add_argument("--degraded", action="store_true",
                     help="also measure the check on a degraded copy of every song")
-    ap.add_argument("--write", action="store_true",
-                    help="write the fitted weights into linernotes/analyzers/fitted_weights.json")
     args = ap.parse_args(argv)
 
     rows = cached_rows(DATA / "evidence.json", _CODE, _evidence, args.n, args.held, args.jobs)

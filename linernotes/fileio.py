@@ -13,9 +13,13 @@ import stat
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TypeAlias
+
+#: A file name as ``open`` and :class:`~pathlib.Path` take it (typeshed's ``StrPath``).
+StrPath: TypeAlias = str | os.PathLike[str]
 
 
-def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> Path:
+def write_atomic(path: StrPath, data: str | bytes) -> Path:
     """Write ``data`` to a temporary file beside ``path``, fsync it, then rename over ``path``."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -64,7 +68,7 @@ def current_umask() -> int:
     return mask
 
 
-def path_text(path: str | os.PathLike[str]) -> str:
+def path_text(path: StrPath) -> str:
     r"""``path`` as text that encodes to UTF-8, for a database or a JSON record.
 
     A name that is not UTF-8 reaches Python with its undecodable bytes as lone surrogates
@@ -91,7 +95,7 @@ def path_text(path: str | os.PathLike[str]) -> str:
         return raw.decode("utf-8", "backslashreplace")
 
 
-def printable(text: str | os.PathLike[str]) -> str:
+def printable(text: StrPath) -> str:
     r"""``text`` safe to print on one line: control and other unprintable characters (a
     newline, an escape sequence, a right-to-left override) and undecodable bytes of a file
     name are written as backslash escapes, so a file name cannot start a new line or forge
@@ -148,7 +152,7 @@ def format_times(times: Iterable[float]) -> str:
     return "".join(f"{t:.3f}\n" for t in times)
 
 
-def read_times(path: str | os.PathLike[str]) -> list[float]:
+def read_times(path: StrPath) -> list[float]:
     """Read a one-time-per-line grid file."""
     return [float(line) for line in Path(path).read_text().split() if line.strip()]
 
@@ -156,7 +160,7 @@ def read_times(path: str | os.PathLike[str]) -> list[float]:
 _HASH_BLOCK = 1 << 20
 
 
-def content_hash(path: str | os.PathLike[str]) -> str:
+def content_hash(path: StrPath) -> str:
     """SHA-256 of the file's bytes: the identity of a track wherever it lives."""
     digest = hashlib.sha256()
     # O_NONBLOCK: a FIFO put in the file's place after it was checked cannot block the open.

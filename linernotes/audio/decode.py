@@ -15,7 +15,6 @@ both refuse), or, when part of the file decoded before the damage, a report mark
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +27,7 @@ from linernotes.audio.info import AudioInfo
 from linernotes.audio.sndfile_decode import SndfileRefused, sndfile_blocks, sndfile_info
 from linernotes.audio.tags import declared_duration
 from linernotes.errors import AudioError
+from linernotes.fileio import StrPath
 from linernotes.models.decode import FFMPEG, LIBSNDFILE, DecodeReport
 
 av.logging.set_level(av.logging.PANIC)
@@ -213,7 +213,7 @@ def _reason(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
-def open_audio(path: str | os.PathLike[str]) -> AudioSource:
+def open_audio(path: StrPath) -> AudioSource:
     """Check ``path`` and read its audio stream's facts, with FFmpeg or, when FFmpeg refuses
     the file, with libsndfile.
 

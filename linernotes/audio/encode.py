@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import av
 import numpy as np
+
+from linernotes.fileio import StrPath
 
 #: Encoder chosen for each file extension (all bundled in PyAV's wheel).
 CODEC_BY_SUFFIX = {
@@ -24,7 +25,7 @@ CHANNEL_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.
 
 
 def write_audio(
-    path: str | os.PathLike[str],
+    path: StrPath,
     y: np.ndarray,
     sr: int,
     *,

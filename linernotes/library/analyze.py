@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from linernotes.errors import DiskFullError, LinernotesError, describe
-from linernotes.fileio import is_disk_full
+from linernotes.fileio import StrPath, is_disk_full
 from linernotes.library.core import Library, open_libraries
 from linernotes.library.db import LibraryDB
 from linernotes.library.layout import write_outputs
@@ -44,10 +44,10 @@ from linernotes.reconcile.core import final_is_current
 
 
 def analyze_paths(
-    paths: Sequence[str | os.PathLike[str]],
+    paths: Sequence[StrPath],
     *,
-    out_dir: str | os.PathLike[str] | None = None,
-    db_path: str | os.PathLike[str] | None = None,
+    out_dir: StrPath | None = None,
+    db_path: StrPath | None = None,
     workers: int = 1,
     force: bool = False,
     write_files: bool = True,

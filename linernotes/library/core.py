@@ -29,7 +29,7 @@ from linernotes.errors import (
     OutputError,
     describe,
 )
-from linernotes.fileio import is_disk_full, printable
+from linernotes.fileio import StrPath, is_disk_full, printable
 from linernotes.library.db import LibraryDB
 from linernotes.library.layout import Layout, write_outputs
 from linernotes.library.location import Location, folder_of, libraries_for, locate
@@ -75,11 +75,7 @@ class Library(contextlib.AbstractContextManager):
     # -- opening ---------------------------------------------------------------------------
     @classmethod
     def find(
-        cls,
-        path: str | os.PathLike[str],
-        *,
-        db: str | os.PathLike[str] | None = None,
-        records: str | os.PathLike[str] | None = None,
+        cls, path: StrPath, *, db: StrPath | None = None, records: StrPath | None = None
     ) -> Library:
         """The library that holds ``path`` (``records`` overrides its records folder for
         this session only).
@@ -138,7 +134,7 @@ class Library(contextlib.AbstractContextManager):
         return self._layout
 
     # -- records ---------------------------------------------------------------------------
-    def record_of(self, audio: str | os.PathLike[str]) -> TrackRecord:
+    def record_of(self, audio: StrPath) -> TrackRecord:
         """The stored record of an audio file: by its key, else by its content.
 
         Raises
@@ -261,8 +257,8 @@ class Library(contextlib.AbstractContextManager):
 
 
 def open_libraries(
-    paths: Iterable[str | os.PathLike[str]],
-    db: str | os.PathLike[str] | None = None,
+    paths: Iterable[StrPath],
+    db: StrPath | None = None,
     *,
     outputs: Iterable[Path] = (),
 ) -> Iterator[tuple[Library, list[Path]]]:

@@ -33,6 +33,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from linernotes.fileio import StrPath
 from linernotes.models import Edit
 from linernotes.pipeline.shard import Journal
 from linernotes.pipeline.track import ResultKey
@@ -117,7 +118,7 @@ def _now() -> str:
 class LibraryDB(contextlib.AbstractContextManager):
     """A connection to the library database (created with its tables on first open)."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: StrPath) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(str(self.path), timeout=60.0, isolation_level=None)
@@ -387,7 +388,7 @@ class LibraryDB(contextlib.AbstractContextManager):
             conn.execute("DELETE FROM listen_results WHERE content_hash = ?", (content_hash,))
 
 
-def _name(path: str | os.PathLike[str]) -> str | bytes:
+def _name(path: StrPath) -> str | bytes:
     """A file name or track key as SQLite takes it, losslessly: text when it is UTF-8, else
     its bytes (a name that is not UTF-8 holds lone surrogates, which SQLite refuses)."""
     text = os.fspath(path)

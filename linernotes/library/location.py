@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from linernotes.config import config_table
+from linernotes.fileio import StrPath
 
 LIBRARY_DIR = ".linernotes"
 DB_NAME = "library.db"
@@ -69,7 +70,7 @@ def root_of_db(db: Path) -> Path | None:
     return db.parent.parent if db.parent.name == LIBRARY_DIR else None
 
 
-def locate(start: Path, db: str | os.PathLike[str] | None = None) -> Location | None:
+def locate(start: Path, db: StrPath | None = None) -> Location | None:
     """The library for ``start`` by the rule in the module docstring (``None``: no library
     yet)."""
     if db:
@@ -96,7 +97,7 @@ def new_location(folder: Path) -> Location:
 
 
 def libraries_for(
-    paths: Iterable[str | os.PathLike[str]], db: str | os.PathLike[str] | None = None
+    paths: Iterable[StrPath], db: StrPath | None = None
 ) -> list[tuple[Location, list[Path]]]:
     """The library of each path, with the paths of each, in the order first met: the one
     found for it, else a new one at the outermost folder given that holds it (so ``analyze

@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from linernotes.fileio import StrPath
 from linernotes.models import MIX_NAMES, STEM_TYPES
 from linernotes.pipeline.stems import StemFile
 
@@ -61,7 +62,7 @@ _SIBLING = re.compile(r"^(?P<base>.+)[._](?P<type>" + "|".join(STEM_TYPES) + r")
 
 
 def scan_audio(
-    paths: Iterable[str | os.PathLike[str]],
+    paths: Iterable[StrPath],
     unreadable: list[tuple[Path, str]] | None = None,
 ) -> list[Path]:
     """Every audio file under ``paths``, stems included: folders scanned recursively (hidden
@@ -88,7 +89,7 @@ def scan_audio(
     return list(found)
 
 
-def find_audio(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+def find_audio(paths: Iterable[StrPath]) -> list[Path]:
     """The tracks under ``paths``: :func:`scan_audio` less the stems that belong to a mix
     beside them (see :func:`find_tracks`)."""
     return find_tracks(paths).tracks
@@ -126,7 +127,7 @@ def _stem_order(stem: StemFile) -> tuple[int, str]:
     return STEM_TYPES.index(stem.stem_type), stem.path.name
 
 
-def split_stems(paths: Iterable[str | os.PathLike[str]]) -> StemPlan:
+def split_stems(paths: Iterable[StrPath]) -> StemPlan:
     """Split audio paths into tracks and the stems that belong to them (pure: looks only at
     the names).
 
@@ -185,7 +186,7 @@ def split_stems(paths: Iterable[str | os.PathLike[str]]) -> StemPlan:
     return plan
 
 
-def find_tracks(paths: Iterable[str | os.PathLike[str]]) -> StemPlan:
+def find_tracks(paths: Iterable[StrPath]) -> StemPlan:
     """The tracks under ``paths`` (folders scanned as :func:`scan_audio` does) with their
     stems; stem files are not tracks.
 

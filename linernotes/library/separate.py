@@ -12,12 +12,12 @@ with it.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from linernotes.fileio import StrPath
 from linernotes.library.core import open_libraries
 from linernotes.library.db import LibraryDB
 from linernotes.library.ray_stems import RaySeparation, separate_on_ray
@@ -67,11 +67,11 @@ def separation_params(separator: Separator, overlap: float) -> dict[str, float |
 
 
 def separate_paths(
-    paths: Sequence[str | os.PathLike[str]],
+    paths: Sequence[StrPath],
     separator: Separator,
     *,
-    out_dir: str | os.PathLike[str] | None = None,
-    db_path: str | os.PathLike[str] | None = None,
+    out_dir: StrPath | None = None,
+    db_path: StrPath | None = None,
     force: bool = False,
     overlap: float = DEFAULT_OVERLAP,
     batch: int = 1,

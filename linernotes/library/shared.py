@@ -10,11 +10,11 @@ folder while there is no library yet: ``analyze`` creates it there).
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from linernotes.fileio import StrPath
 from linernotes.library.core import Library, LibraryNotFound
 from linernotes.library.scan import find_audio
 from linernotes.library.tracks import Collected, tracks_of
@@ -37,11 +37,7 @@ class SharedLibrary:
     ``--records``), opened once per thread."""
 
     def __init__(
-        self,
-        folder: str | os.PathLike[str],
-        *,
-        db: str | os.PathLike[str] | None = None,
-        records: str | os.PathLike[str] | None = None,
+        self, folder: StrPath, *, db: StrPath | None = None, records: StrPath | None = None
     ) -> None:
         self.folder = Path(folder).expanduser().absolute()
         self.db = Path(db).expanduser().absolute() if db else None

@@ -74,19 +74,15 @@ def marker_path(library_db: Path, digest: str, model: str) -> Path:
 
 
 def stem_folder(
-    library_db: Path,
-    digest: str,
-    model: str,
-    *,
-    track: Path | None = None,
-    root: Path | None = None,
-    out: Path | None = None,
+    library_db: Path, digest: str, model: str, *, track: Path, root: Path, out: Path | None
 ) -> Path:
-    """Where one separation's FLAC files go (see the module docstring)."""
-    if out is None or track is None:
+    """Where one separation's FLAC files go: ``<library folder>/stems/<digest>/<model>``, or
+    with ``out`` (``--out``) ``out/<the track's folder below root>/<track name>`` (see the
+    module docstring)."""
+    if out is None:
         return stems_root(library_db) / digest / model
     try:
-        rel = track.absolute().parent.relative_to(root.absolute()) if root else Path()
+        rel = track.absolute().parent.relative_to(root.absolute())
     except ValueError:
         rel = Path()
     return Path(out).absolute() / rel / track.stem

@@ -26,6 +26,7 @@ import numpy as np
 from linernotes.audio.decode import AudioSource, open_audio
 from linernotes.audio.encode import CHANNEL_LAYOUTS
 from linernotes.errors import AudioError
+from linernotes.fileio import StrPath
 from linernotes.models.decode import FFMPEG
 
 #: The models' input rate.
@@ -88,7 +89,7 @@ def from_array(y: np.ndarray, sr: int) -> Clip:
 
 
 def decode_file(
-    source: str | os.PathLike[str] | bytes, *, max_seconds: float | None = None
+    source: StrPath | bytes, *, max_seconds: float | None = None
 ) -> Clip:
     """Decode a file (path or its bytes) straight to 16 kHz mono, stopping after
     ``max_seconds`` when given (a truncating long-track policy need not decode the rest).

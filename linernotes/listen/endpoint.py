@@ -28,6 +28,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from linernotes.fileio import StrPath
 from linernotes.listen.backends.transformers_compat import TRANSFORMERS_SPEC
 from linernotes.listen.prompts import GenerationParams, RenderedPrompt, adhoc_prompt
 from linernotes.version import __version__
@@ -166,7 +167,7 @@ def answer(backend: Any, data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def write_endpoint_template(out_dir: str | os.PathLike[str], *, vendor: bool = True) -> list[Path]:
+def write_endpoint_template(out_dir: StrPath, *, vendor: bool = True) -> list[Path]:
     """Write ``handler.py``, ``requirements.txt`` and (``vendor``) a copy of the linernotes
     package to ``out_dir``; return the paths written."""
     out = Path(out_dir)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from linernotes.fileio import content_hash
+from linernotes.fileio import StrPath, content_hash
 from linernotes.listen.audio import Clip, load_clip
 from linernotes.listen.backends.base import ListenBackend, ListenOutput
 from linernotes.listen.cache import ListenCache, cache_key
@@ -37,7 +37,7 @@ def audio_identity(source: Any, sample_rate: int | None = None) -> tuple[str, An
 
 
 def listen_to_track(
-    source: str | os.PathLike[str] | np.ndarray | Clip | bytes,
+    source: StrPath | np.ndarray | Clip | bytes,
     backend: ListenBackend,
     prompts: Sequence[Prompt] | str | None = None,
     *,

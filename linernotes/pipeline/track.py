@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,7 @@ from linernotes.audio.fingerprint import fingerprint
 from linernotes.audio.tags import read_tags
 from linernotes.errors import AudioError
 from linernotes.features import FeatureParams, extract_features
-from linernotes.fileio import content_hash, not_regular_reason, path_text
+from linernotes.fileio import StrPath, content_hash, not_regular_reason, path_text
 from linernotes.models import AnalysisSection, FileInfo, Provenance, TrackRecord
 from linernotes.quality import stage as _quality_stage  # noqa: F401  (registers signal_quality)
 from linernotes.version import __version__
@@ -134,7 +133,7 @@ def record_is_current(
 
 
 def analyze_file(
-    path: str | os.PathLike[str],
+    path: StrPath,
     *,
     store: ResultStore | None = None,
     force: bool = False,

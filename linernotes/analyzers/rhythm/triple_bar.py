@@ -86,12 +86,11 @@ def triple_bar_evidence(
 
     Parameters
     ----------
-    envelope : np.ndarray, shape (n_frames,)
-        The onset envelope the pulses were tracked on.
+    envelope, pulse_frames : np.ndarray
+        The onset envelope and the pulses tracked on it, as for
+        :func:`.tempo_octave.octave_evidence`.
     high_envelope : np.ndarray, shape (n_frames,)
         Onset envelope of the high band (:attr:`.onsets.OnsetBands.high`), unsmoothed.
-    pulse_frames : np.ndarray
-        Tracked pulse positions in (fractional) frames, increasing.
     meter : MeterEstimate
         A bar of three pulses (``pulses_per_bar`` 3, ``phase`` its first downbeat).
     pulse_bpm : float
