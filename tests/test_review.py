@@ -150,3 +150,10 @@ def test_review_cli_edge_cases(review_dir: Path, tmp_path: Path, capsys):
     assert run_cli(["review", str(review_dir), "--field", "tempi"]) == 2  # a usage error
     assert "unknown field tempi" in capsys.readouterr().err
     assert run_cli(["review", str(tmp_path / "missing")]) == 2  # a usage error
+
+
+def test_a_confidence_just_below_its_threshold_does_not_read_as_equal_to_it():
+    from linernotes.reconcile.review import _below_text
+
+    assert _below_text(0.6852, 0.69) == "0.685"
+    assert _below_text(0.30, 0.83) == "0.30"

@@ -92,7 +92,7 @@ def flag(
         if item.value is None and name in EXPECTED:
             reasons.append(_no_value_reason(name, record))
         elif item.value is not None and item.confidence < below:
-            reasons.append(f"confidence {item.confidence:.2f} is below {below:g}")
+            reasons.append(f"confidence {_below_text(item.confidence, below)} is below {below:g}")
         reasons += [_conflict_reason(c) for c in conflicts.get(name, [])]
         if name == "bpm" and record is not None:
             reasons += _octave_reasons(final, record, item, octave_ambiguity, tempo_tolerance)
@@ -227,3 +227,13 @@ def review_items(
                        alternatives=item.alternatives)
         )  # fmt: skip
     return items
+
+
+def _below_text(confidence: float, below: float) -> str:
+    """``confidence`` with two decimals, or more where two would round it up to the
+    threshold it is below (0.6852 against 0.69 reads 0.685, not "0.69 is below 0.69")."""
+    for digits in (2, 3, 4):
+        text = f"{confidence:.{digits}f}"
+        if float(text) < below:
+            return text
+    return f"{confidence:g}"
