@@ -17,7 +17,7 @@ from test_edits import run_cli
 
 from linernotes.audio.encode import write_audio
 from linernotes.export import ace_step
-from linernotes.library import analyze_paths
+from linernotes.library import Library, analyze_paths
 from linernotes.library.crops import CROP_SUFFIX, MANIFEST, crop_starts, make_crops
 from linernotes.models import FinalFields, FinalValue, TrackRecord
 
@@ -200,6 +200,64 @@ def test_crops_are_views_of_their_track(crop_dataset: Path, tmp_path: Path):
         assert crop.record.summary.downbeats[0] == 0.0  # cut on a downbeat of the track
         stored = TrackRecord.load(crop.audio.with_name(crop.stem + ".linernotes.json"))
         assert stored.summary.beats == expected  # the grid files follow the record
+
+
+def test_an_edit_or_undo_of_a_crop_keeps_what_it_inherits(crop_dataset: Path, tmp_path: Path):
+    """A crop edited or undone (command line, library API) after ``crops`` is still a view
+    of its track: the track's locked bpm and key, its meter, caption, genres and grid stay
+    in the crop's stored record and record file, and the crop's own edit wins."""
+    assert run_cli(["edit", str(crop_dataset / "song.flac"), "bpm=121", "key=C major",
+                    "--lock"]) == 0  # fmt: skip
+    report = make_crops(crop_dataset, tmp_path / "crops", seconds=4.0)
+    crop = next(t for t in report.tracks if t.stem == "song_crop001")
+    meter, beats = crop.final.value("time_signature"), crop.record.summary.beats
+    assert meter and beats
+
+    def check(genres: list[str], bpm: float = 121) -> None:
+        with Library.find(crop.audio) as library:
+            stored = library.record_of(crop.audio)
+        written = TrackRecord.load(crop.audio.with_name(crop.stem + ".linernotes.json"))
+        for record in (stored, written):
+            final = record.final
+            assert final is not None
+            assert (final.value("bpm"), final.fields["bpm"].provenance) == (bpm, "human")
+            key = final.fields["key"]
+            assert (key.value, key.provenance, key.locked) == ("C major", "human", True)
+            assert final.value("time_signature") == meter
+            assert final.value("caption") == "Clicks over organ chords."
+            assert final.value("genres") == genres
+            assert final.value("lyrics") is None  # a crop holds only part of the lyrics
+            assert record.summary.beats == beats  # the track's grid, not the crop's own
+
+    assert run_cli(["edit", str(crop.audio), "genres=crop house"]) == 0
+    check(["crop house"])
+    with Library.find(crop.audio) as library:
+        record = library.record_of(crop.audio)
+        library.add_edits(record, [("bpm", 60)], locked=False, author="test")
+    check(["crop house"], bpm=60)  # the crop's own edit wins over the track's lock
+    with Library.find(crop.audio) as library:
+        assert library.undo(record, "bpm") is not None
+    check(["crop house"])
+    assert run_cli(["undo", str(crop.audio), "--field", "genres"]) == 0
+    check(["minimal"])  # the track's genres again
+
+
+def test_crops_skip_a_track_whose_name_is_not_utf8(tmp_path: Path, monkeypatch):
+    """A track whose file name is not UTF-8 is skipped with a plain reason (its crops, their
+    records and the manifest cannot name it); the other tracks are cut."""
+    from fault_fixtures import NOT_UTF8, tiny_wav
+
+    monkeypatch.delenv("LINERNOTES_DB", raising=False)
+    folder = tmp_path / "tracks"
+    folder.mkdir()
+    for name in ("plain.wav", NOT_UTF8):
+        tiny_wav(folder / name, seconds=3.0)
+    assert analyze_paths([folder]).exit_code == 0
+    report = make_crops(folder, tmp_path / "crops", seconds=1.0, align="none")
+    reasons = dict(report.skipped)
+    assert reasons == {NOT_UTF8: "its file name is not valid UTF-8, which the crops' names and"
+                                 " manifest cannot hold"}  # fmt: skip
+    assert report.tracks and all(t.stem.startswith("plain_") for t in report.tracks)
 
 
 def test_a_confident_disagreeing_crop_reading_is_a_conflict():

@@ -173,10 +173,15 @@ class Library(contextlib.AbstractContextManager):
         final: FinalFields | None = None,
     ) -> None:
         """Reconcile ``record`` once with the library's edits (or take the ``final`` fields
-        the caller assembled: a crop's, carried from its source), store it as ``audio``'s
-        record and (``write_files``) write its record and grid files."""
+        the caller assembled), store it as ``audio``'s record and (``write_files``) write its
+        record and grid files. A crop is made a view of its source track again
+        (:func:`~linernotes.library.crops.crop_final`), so an edit or undo of a crop keeps
+        what it inherits while its own edits win."""
+        from linernotes.library.crops import crop_final
+
         audio = audio.expanduser().absolute()
         digest = record.file.content_hash
+        final = final or crop_final(self, audio, record)
         record.final = final or reconcile(record, self.db.active_edits(digest))
         self.db.put_record(self.key(audio), record.file.content_hash, record.to_json(), audio)
         if write_files:

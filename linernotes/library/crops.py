@@ -13,7 +13,9 @@ time is not cut again (``--force`` cuts and analyses it again).
 A crop is a track of its own, in the library found from the crops folder (created there when
 there is none): ``linernotes edit CROP bpm=...`` stores a human edit keyed by the crop's
 content hash. Every run puts those edits on top of the crop's final fields, after the fields
-carried from the source, so a crop's own bpm, key or caption edit wins. When a crop is cut
+carried from the source, so a crop's own bpm, key or caption edit wins; an edit or undo of a
+crop between runs makes it a view of its track again too (:func:`crop_final`, from
+:meth:`Library.save`; the source's library is named in the ``.crop.json``). When a crop is cut
 again and its bytes change (``--force`` after an encoder change, ``--format wav`` after
 flac), its edits are carried to the new bytes as long as it is the same piece of the same
 source (at least :data:`SAME_PIECE` of it overlapping); otherwise the run says which edits
@@ -39,9 +41,10 @@ from linernotes.export.base import ExportTrack, dumps
 from linernotes.fileio import write_atomic
 from linernotes.library.core import Library
 from linernotes.library.crop_view import carry, view_grid
-from linernotes.library.location import libraries_for
+from linernotes.library.location import Location, libraries_for, locate
 from linernotes.library.scan import AUDIO_EXTENSIONS
 from linernotes.library.tracks import collect
+from linernotes.models import Edit, FinalFields, TrackRecord
 from linernotes.pipeline.track import analyze_file
 from linernotes.reconcile.core import reconcile
 
@@ -63,6 +66,15 @@ class CropInfo(BaseModel):
     end: float
     align: Align
     rms_dbfs: float
+    #: The database of the library holding the source track, so that a later edit or undo
+    #: of the crop (:meth:`Library.save`) makes it a view of its track again; not part of
+    #: what the crop is (:meth:`same_cut`), and not in the manifest.
+    source_db: str | None = None
+
+    def same_cut(self, other: CropInfo) -> bool:
+        """Whether ``other`` is the same piece cut the same way (where the source's library
+        lies does not matter)."""
+        return self.model_dump(exclude={"source_db"}) == other.model_dump(exclude={"source_db"})
 
 
 def crop_starts(grid: list[float], duration: float, seconds: float, align: Align) -> list[float]:
@@ -112,10 +124,12 @@ def cut_crops(
     library: Library,
     settings: CropSettings | None = None,
     report: CropReport | None = None,
+    source_db: Path | None = None,
 ) -> CropReport:
     """Cut ``track``'s crops into ``out`` (mirroring its subfolder), analyse each into
     ``library`` (the crops' library) and return them as export-ready tracks (in
-    ``report.tracks``) with the crops' own human edits on top."""
+    ``report.tracks``) with the crops' own human edits on top; ``source_db`` (the database
+    of ``track``'s library) is remembered beside each crop."""
     settings = settings or CropSettings()
     seconds, align = settings.seconds, settings.align
     report = report or CropReport()
@@ -129,7 +143,7 @@ def cut_crops(
     if not starts:
         report.skipped.append((str(track.rel), f"shorter than one {seconds:g} s crop"))
         return report
-    cut = _Cut(track, library, settings, out / track.rel.parent, report)
+    cut = _Cut(track, library, settings, out / track.rel.parent, report, source_db)
     pending = list(enumerate(starts))
     source = open_audio(track.audio)
     sr = source.info.sample_rate
@@ -159,6 +173,7 @@ class _Cut:
     settings: CropSettings
     folder: Path
     report: CropReport
+    source_db: Path | None = None
 
     def emit(self, samples: np.ndarray, sr: int, index: int, start: float) -> None:
         """Write, analyse and store one crop (or reuse it when it is already there)."""
@@ -172,11 +187,15 @@ class _Cut:
             return
         info = CropInfo(source=track.rel.as_posix(), source_hash=track.record.file.content_hash,
                         index=index, start=start, end=round(start + settings.seconds, 4),
-                        align=settings.align, rms_dbfs=rms_db)  # fmt: skip
+                        align=settings.align, rms_dbfs=rms_db,
+                        source_db=str(self.source_db) if self.source_db else None)  # fmt: skip
         info_path = self.folder / (name + CROP_SUFFIX)
         previous = _previous_cut(info_path, self.library, path)
-        if not settings.force and path.is_file() and previous is not None and previous[0] == info:
+        if (not settings.force and path.is_file() and previous is not None
+                and previous[0].same_cut(info)):  # fmt: skip
             record = self.library.record_of(path)
+            if previous[0] != info:  # the source's library moved: say where it is now
+                write_atomic(info_path, dumps(info.model_dump()))
             report.reused.append(path)
         else:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -195,10 +214,7 @@ class _Cut:
             if previous is not None and previous[1] != record.file.content_hash:
                 self._carry_edits(name, previous, info, record.file.content_hash)
         crop_edits = self.library.db.active_edits(record.file.content_hash)
-        measured = reconcile(record)
-        view_grid(record, track.record, info.start, info.end)
-        final = carry(track.final, measured, record=record, edits=crop_edits,
-                      span=(info.start, info.end), source_record=track.record)  # fmt: skip
+        final = view_of(record, info, track.record, track.final, crop_edits)
         self.library.save(path, record, final=final)
         report.tracks.append(
             ExportTrack(audio=path.absolute(), rel=Path(track.rel.parent, path.name),
@@ -229,6 +245,57 @@ class _Cut:
             )
 
 
+def view_of(
+    record: TrackRecord,
+    info: CropInfo,
+    source: TrackRecord,
+    source_final: FinalFields,
+    edits: dict[str, Edit],
+) -> FinalFields:
+    """The crop ``record`` (cut as ``info``) as a view of its ``source`` track: the source's
+    grid over the span put into its summary, and its final fields (:func:`carry`) with the
+    crop's own human ``edits`` on top."""
+    view_grid(record, source, info.start, info.end)
+    return carry(source_final, reconcile(record), record=record, edits=edits,
+                 span=(info.start, info.end), source_record=source)  # fmt: skip
+
+
+def crop_final(library: Library, audio: Path, record: TrackRecord) -> FinalFields | None:
+    """``audio``'s final fields as a view of its source track when it is a crop (a
+    ``.crop.json`` beside it) whose source record is found (in the library named in it,
+    else in ``library``), with the crop's active edits on top; ``None`` otherwise.
+
+    :meth:`Library.save` calls this, so a crop edited, undone or analysed again after
+    ``crops`` keeps what it inherits from its track, and its own edits still win."""
+    try:
+        info = CropInfo.model_validate_json(audio.with_name(audio.stem + CROP_SUFFIX).read_text())
+    except (OSError, ValueError):
+        return None
+    if info.source_hash != record.file.content_hash:  # the source itself is never a crop
+        source = _source_of(library, info)
+        if source is not None:
+            edits = library.db.active_edits(record.file.content_hash)
+            return view_of(record, info, *source, edits)
+    return None
+
+
+def _source_of(library: Library, info: CropInfo) -> tuple[TrackRecord, FinalFields] | None:
+    """The source track's stored record and final fields (its human edits on top)."""
+    db = Path(info.source_db) if info.source_db else None
+    if db is not None and db.is_file() and db.resolve() != library.db.path.resolve():
+        with Library(Location(db, None, "found")) as source_library:
+            return _stored(source_library, info.source_hash)
+    return _stored(library, info.source_hash)
+
+
+def _stored(library: Library, content_hash: str) -> tuple[TrackRecord, FinalFields] | None:
+    stored = library.db.record_by_hash(content_hash)
+    if stored is None:
+        return None
+    record = TrackRecord.from_json(stored)
+    return record, library.final_of(record)
+
+
 def _previous_cut(
     info_path: Path, library: Library, audio: Path
 ) -> tuple[CropInfo, str] | None:
@@ -256,6 +323,15 @@ def same_piece(a: CropInfo, b: CropInfo) -> bool:
     return a.source_hash == b.source_hash and shorter > 0 and overlap >= SAME_PIECE * shorter
 
 
+def _utf8(path: Path) -> bool:
+    """Whether ``path`` can be written as UTF-8 (a crop's name, record and manifest row)."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def make_crops(
     root: Path,
     out: Path,
@@ -278,18 +354,25 @@ def make_crops(
     report = CropReport(skipped=[(str(p), r) for p, r in found.skipped])
     if not found.tracks:
         return report
+    source = locate(Path(root).expanduser().absolute(), db)
     (location, _), = libraries_for([out])
     with Library(location, default_root=out) as library:
         for track in found.tracks:
-            try:
-                cut_crops(track, out, library, settings, report)
-            except Exception as exc:  # one bad file must not stop the batch
-                report.skipped.append((str(track.rel), f"{type(exc).__name__}: {exc}"))
+            if not _utf8(track.rel):
+                report.skipped.append((str(track.rel), "its file name is not valid UTF-8, which"
+                                       " the crops' names and manifest cannot hold"))  # fmt: skip
+            else:
+                try:
+                    cut_crops(track, out, library, settings, report,
+                              source.db if source else None)  # fmt: skip
+                except Exception as exc:  # one bad file must not stop the batch
+                    report.skipped.append((str(track.rel), f"{type(exc).__name__}: {exc}"))
             if on_track is not None:
                 on_track(track, len(found.tracks))
     lines = []
     for crop in report.tracks:
         info = json.loads(crop.audio.with_name(crop.stem + CROP_SUFFIX).read_text())
+        info.pop("source_db", None)  # where the source's library lies is not the dataset's
         row: dict[str, Any] = {"path": crop.rel.as_posix(), **info}
         row.update({k: crop.final.value(k) for k in ("bpm", "key", "time_signature", "caption")})
         lines.append(json.dumps(row, ensure_ascii=False))
