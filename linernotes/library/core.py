@@ -30,6 +30,7 @@ from linernotes.errors import (
     describe,
 )
 from linernotes.fileio import StrPath, is_disk_full, printable
+from linernotes.library.crop_view import crop_final
 from linernotes.library.db import LibraryDB
 from linernotes.library.layout import Layout, write_outputs
 from linernotes.library.location import Location, folder_of, libraries_for, locate
@@ -175,13 +176,11 @@ class Library(contextlib.AbstractContextManager):
         """Reconcile ``record`` once with the library's edits (or take the ``final`` fields
         the caller assembled), store it as ``audio``'s record and (``write_files``) write its
         record and grid files. A crop is made a view of its source track again
-        (:func:`~linernotes.library.crops.crop_final`), so an edit or undo of a crop keeps
-        what it inherits while its own edits win."""
-        from linernotes.library.crops import crop_final
-
+        (:func:`~linernotes.library.crop_view.crop_final`), so an edit or undo of a crop
+        keeps what it inherits while its own edits win."""
         audio = audio.expanduser().absolute()
         digest = record.file.content_hash
-        final = final or crop_final(self, audio, record)
+        final = final or crop_final(self.db, audio, record)
         record.final = final or reconcile(record, self.db.active_edits(digest))
         self.db.put_record(self.key(audio), record.file.content_hash, record.to_json(), audio)
         if write_files:

@@ -13,18 +13,30 @@ key), and re-measuring it gives answers that disagree with the track (120 BPM in
 The crop's own measurement is kept in its record's analyses; where it disagrees with the track
 with confidence of at least :data:`CONFIDENT`, the disagreement is recorded as a conflict and
 the field flagged for review. The crop's own human edits still go on last and win.
+
+A crop is known by the :class:`CropInfo` beside it (``<crop>.crop.json``: its source's bytes,
+span and library), so every save of a crop, after an edit or undo too, makes it a view of
+its track again (:func:`crop_final`).
 """
 
 from __future__ import annotations
 
 import statistics
 from itertools import pairwise
+from pathlib import Path
+from typing import Literal
 
-from linernotes.models import Conflict, FinalFields, FinalValue, TrackRecord
+from pydantic import BaseModel
+
+from linernotes.library.db import LibraryDB
+from linernotes.models import Conflict, Edit, FinalFields, FinalValue, TrackRecord
 from linernotes.models.provenance import Provenance
-from linernotes.reconcile.core import apply_edits
+from linernotes.reconcile.core import apply_edits, final_is_current, reconcile
 from linernotes.reconcile.normalize import canonical_key, canonical_time_signature
 
+Align = Literal["downbeat", "beat", "none"]
+#: What is beside each crop: ``<crop>.crop.json`` (:class:`CropInfo`).
+CROP_SUFFIX = ".crop.json"
 #: Described fields a crop inherits from its source track.
 CARRIED = ("caption", "genres", "moods", "instruments", "is_instrumental", "vocal_language",
            "title", "artist", "album", "year", "comment")  # fmt: skip
@@ -34,6 +46,27 @@ VIEWED = ("bpm", "key", "time_signature")
 CONFIDENT = 0.7
 #: Relative difference within which two tempi agree.
 TEMPO_TOLERANCE = 0.04
+
+
+class CropInfo(BaseModel):
+    """Where a crop came from (``<crop>.crop.json`` beside it)."""
+
+    source: str
+    source_hash: str
+    index: int
+    start: float
+    end: float
+    align: Align
+    rms_dbfs: float
+    #: The database of the library holding the source track, so that a later edit or undo
+    #: of the crop (:meth:`Library.save`) makes it a view of its track again; not part of
+    #: what the crop is (:meth:`same_cut`), and not in the manifest.
+    source_db: str | None = None
+
+    def same_cut(self, other: CropInfo) -> bool:
+        """Whether ``other`` is the same piece cut the same way (where the source's library
+        lies does not matter)."""
+        return self.model_dump(exclude={"source_db"}) == other.model_dump(exclude={"source_db"})
 
 
 def span_grid(times: list[float], start: float, end: float) -> list[float]:
@@ -127,3 +160,59 @@ def carry(
         note="lyrics of the whole track are not carried to a crop",
     )
     return apply_edits(out, None, edits)
+
+
+def view_of(
+    record: TrackRecord,
+    info: CropInfo,
+    source: TrackRecord,
+    source_final: FinalFields,
+    edits: dict[str, Edit],
+) -> FinalFields:
+    """The crop ``record`` (cut as ``info``) as a view of its ``source`` track: the source's
+    grid over the span put into its summary, and its final fields (:func:`carry`) with the
+    crop's own human ``edits`` on top."""
+    view_grid(record, source, info.start, info.end)
+    return carry(source_final, reconcile(record), record=record, edits=edits,
+                 span=(info.start, info.end), source_record=source)  # fmt: skip
+
+
+def crop_final(db: LibraryDB, audio: Path, record: TrackRecord) -> FinalFields | None:
+    """``audio``'s final fields as a view of its source track when it is a crop (a
+    ``.crop.json`` beside it) whose source record is found (in the library database named
+    there, else in ``db``, the crop's), with the crop's active edits on top; ``None`` when
+    it is no crop or its source is gone (then it is reconciled as a track of its own).
+
+    :meth:`~linernotes.library.core.Library.save` calls this, so a crop edited, undone or
+    analysed again after ``crops`` keeps what it inherits, and its own edits still win."""
+    try:
+        info = CropInfo.model_validate_json(audio.with_name(audio.stem + CROP_SUFFIX).read_text())
+    except (OSError, ValueError):
+        return None
+    if info.source_hash == record.file.content_hash:  # not a crop of these bytes
+        return None
+    source_db = Path(info.source_db) if info.source_db else None
+    if source_db is not None and source_db.is_file() and source_db.resolve() != db.path.resolve():
+        source_library = LibraryDB(source_db)
+        try:
+            source = _source(source_library, info.source_hash)
+        finally:
+            source_library.close()
+    else:
+        source = _source(db, info.source_hash)
+    if source is None:
+        return None
+    return view_of(record, info, *source, db.active_edits(record.file.content_hash))
+
+
+def _source(db: LibraryDB, content_hash: str) -> tuple[TrackRecord, FinalFields] | None:
+    """The stored record of the track with these bytes and its final fields (the stored ones
+    while current, as :meth:`Library.final_of` takes them; else reconciled with its edits)."""
+    stored = db.record_by_hash(content_hash)
+    if stored is None:
+        return None
+    record = TrackRecord.from_json(stored)
+    edits = db.active_edits(content_hash)
+    if record.final is not None and final_is_current(record.final, edits):
+        return record, record.final
+    return record, reconcile(record, edits)

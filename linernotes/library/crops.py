@@ -14,8 +14,9 @@ A crop is a track of its own, in the library found from the crops folder (create
 there is none): ``linernotes edit CROP bpm=...`` stores a human edit keyed by the crop's
 content hash. Every run puts those edits on top of the crop's final fields, after the fields
 carried from the source, so a crop's own bpm, key or caption edit wins; an edit or undo of a
-crop between runs makes it a view of its track again too (:func:`crop_final`, from
-:meth:`Library.save`; the source's library is named in the ``.crop.json``). When a crop is cut
+crop between runs makes it a view of its track again too
+(:func:`~linernotes.library.crop_view.crop_final`, from :meth:`Library.save`; the source's
+library is named in the ``.crop.json``). When a crop is cut
 again and its bytes change (``--force`` after an encoder change, ``--format wav`` after
 flac), its edits are carried to the new bytes as long as it is the same piece of the same
 source (at least :data:`SAME_PIECE` of it overlapping); otherwise the run says which edits
@@ -30,51 +31,25 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
-from pydantic import BaseModel
 
 from linernotes.audio.decode import open_audio
 from linernotes.audio.encode import write_audio
 from linernotes.export.base import ExportTrack, dumps
 from linernotes.fileio import write_atomic
 from linernotes.library.core import Library
-from linernotes.library.crop_view import carry, view_grid
-from linernotes.library.location import Location, libraries_for, locate
+from linernotes.library.crop_view import CROP_SUFFIX, Align, CropInfo, view_of
+from linernotes.library.location import libraries_for, locate
 from linernotes.library.scan import AUDIO_EXTENSIONS
 from linernotes.library.tracks import collect
-from linernotes.models import Edit, FinalFields, TrackRecord
 from linernotes.pipeline.track import analyze_file
-from linernotes.reconcile.core import reconcile
 
-Align = Literal["downbeat", "beat", "none"]
-CROP_SUFFIX = ".crop.json"
 MANIFEST = "crops.jsonl"
 #: A crop cut again keeps its human edits when at least this fraction of it overlaps the
 #: previous cut of the same source (the same piece of music, give or take a shifted downbeat).
 SAME_PIECE = 0.5
-
-
-class CropInfo(BaseModel):
-    """Where a crop came from (``<crop>.crop.json`` beside it)."""
-
-    source: str
-    source_hash: str
-    index: int
-    start: float
-    end: float
-    align: Align
-    rms_dbfs: float
-    #: The database of the library holding the source track, so that a later edit or undo
-    #: of the crop (:meth:`Library.save`) makes it a view of its track again; not part of
-    #: what the crop is (:meth:`same_cut`), and not in the manifest.
-    source_db: str | None = None
-
-    def same_cut(self, other: CropInfo) -> bool:
-        """Whether ``other`` is the same piece cut the same way (where the source's library
-        lies does not matter)."""
-        return self.model_dump(exclude={"source_db"}) == other.model_dump(exclude={"source_db"})
 
 
 def crop_starts(grid: list[float], duration: float, seconds: float, align: Align) -> list[float]:
@@ -243,57 +218,6 @@ class _Cut:
                 f" covers {info.start:g}-{info.end:g} s of {info.source}, not {old_info.start:g}-"
                 f"{old_info.end:g} s (see `linernotes history` of the old cut)"
             )
-
-
-def view_of(
-    record: TrackRecord,
-    info: CropInfo,
-    source: TrackRecord,
-    source_final: FinalFields,
-    edits: dict[str, Edit],
-) -> FinalFields:
-    """The crop ``record`` (cut as ``info``) as a view of its ``source`` track: the source's
-    grid over the span put into its summary, and its final fields (:func:`carry`) with the
-    crop's own human ``edits`` on top."""
-    view_grid(record, source, info.start, info.end)
-    return carry(source_final, reconcile(record), record=record, edits=edits,
-                 span=(info.start, info.end), source_record=source)  # fmt: skip
-
-
-def crop_final(library: Library, audio: Path, record: TrackRecord) -> FinalFields | None:
-    """``audio``'s final fields as a view of its source track when it is a crop (a
-    ``.crop.json`` beside it) whose source record is found (in the library named in it,
-    else in ``library``), with the crop's active edits on top; ``None`` otherwise.
-
-    :meth:`Library.save` calls this, so a crop edited, undone or analysed again after
-    ``crops`` keeps what it inherits from its track, and its own edits still win."""
-    try:
-        info = CropInfo.model_validate_json(audio.with_name(audio.stem + CROP_SUFFIX).read_text())
-    except (OSError, ValueError):
-        return None
-    if info.source_hash != record.file.content_hash:  # the source itself is never a crop
-        source = _source_of(library, info)
-        if source is not None:
-            edits = library.db.active_edits(record.file.content_hash)
-            return view_of(record, info, *source, edits)
-    return None
-
-
-def _source_of(library: Library, info: CropInfo) -> tuple[TrackRecord, FinalFields] | None:
-    """The source track's stored record and final fields (its human edits on top)."""
-    db = Path(info.source_db) if info.source_db else None
-    if db is not None and db.is_file() and db.resolve() != library.db.path.resolve():
-        with Library(Location(db, None, "found")) as source_library:
-            return _stored(source_library, info.source_hash)
-    return _stored(library, info.source_hash)
-
-
-def _stored(library: Library, content_hash: str) -> tuple[TrackRecord, FinalFields] | None:
-    stored = library.db.record_by_hash(content_hash)
-    if stored is None:
-        return None
-    record = TrackRecord.from_json(stored)
-    return record, library.final_of(record)
 
 
 def _previous_cut(
