@@ -95,6 +95,16 @@ def path_text(path: StrPath) -> str:
         return raw.decode("utf-8", "backslashreplace")
 
 
+def is_utf8_name(path: StrPath) -> bool:
+    """Whether ``path`` can be written as UTF-8: a name JSON manifests, CSV rows and crop
+    names can hold (an undecodable byte of a file name cannot)."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def printable(text: StrPath) -> str:
     r"""``text`` safe to print on one line: control and other unprintable characters (a
     newline, an escape sequence, a right-to-left override) and undecodable bytes of a file

@@ -20,6 +20,7 @@ from linernotes.export import ace_step, audiocraft, bark, hf, info, stable_audio
 from linernotes.export.base import ExportTarget, ExportTrack, FileWriter
 from linernotes.export.placement import TrainerAudio, Transcoder, plan
 from linernotes.export.staging import moved, staged
+from linernotes.fileio import is_utf8_name
 
 
 @dataclass(frozen=True)
@@ -107,9 +108,9 @@ def export_tracks(
     protected = {t.audio for t in tracks} | {t.audio.resolve() for t in tracks}
     transcoder = Transcoder()
     reports = []
-    named = [t for t in tracks if _utf8(t.rel)]
+    named = [t for t in tracks if is_utf8_name(t.rel)]
     unnamed = [(t.audio, "its file name is not UTF-8, which the dataset files cannot name")
-               for t in tracks if not _utf8(t.rel)]  # fmt: skip
+               for t in tracks if not is_utf8_name(t.rel)]  # fmt: skip
     for name in formats:
         fmt = FORMATS[name]
         folder = out.absolute() / name if out is not None else None
@@ -142,11 +143,3 @@ def sidecar_lock(root: Path) -> Path:
     folder when there is one (nothing left among the audio), else at the dataset's root."""
     library = root / ".linernotes"
     return library / "export.lock" if library.is_dir() else root / ".linernotes-export.lock"
-
-
-def _utf8(path: Path) -> bool:
-    try:
-        str(path).encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True

@@ -58,10 +58,10 @@ class CropInfo(BaseModel):
     end: float
     align: Align
     rms_dbfs: float
-    #: The database of the library holding the source track, so that a later edit or undo
-    #: of the crop (:meth:`Library.save`) makes it a view of its track again; not part of
-    #: what the crop is (:meth:`same_cut`), and not in the manifest.
     source_db: str | None = None
+    """The database of the library holding the source track, so that a later edit or undo
+    of the crop (:meth:`Library.save`) makes it a view of its track again; not part of what
+    the crop is (:meth:`same_cut`), and not in the manifest."""
 
     def same_cut(self, other: CropInfo) -> bool:
         """Whether ``other`` is the same piece cut the same way (where the source's library

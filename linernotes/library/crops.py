@@ -38,7 +38,7 @@ import numpy as np
 from linernotes.audio.decode import open_audio
 from linernotes.audio.encode import write_audio
 from linernotes.export.base import ExportTrack, dumps
-from linernotes.fileio import write_atomic
+from linernotes.fileio import is_utf8_name, write_atomic
 from linernotes.library.core import Library
 from linernotes.library.crop_view import CROP_SUFFIX, Align, CropInfo, view_of
 from linernotes.library.location import libraries_for, locate
@@ -94,12 +94,8 @@ class CropSettings:
 
 
 def cut_crops(
-    track: ExportTrack,
-    out: Path,
-    library: Library,
-    settings: CropSettings | None = None,
-    report: CropReport | None = None,
-    source_db: Path | None = None,
+    track: ExportTrack, out: Path, library: Library, settings: CropSettings | None = None,
+    report: CropReport | None = None, source_db: Path | None = None,
 ) -> CropReport:
     """Cut ``track``'s crops into ``out`` (mirroring its subfolder), analyse each into
     ``library`` (the crops' library) and return them as export-ready tracks (in
@@ -247,15 +243,6 @@ def same_piece(a: CropInfo, b: CropInfo) -> bool:
     return a.source_hash == b.source_hash and shorter > 0 and overlap >= SAME_PIECE * shorter
 
 
-def _utf8(path: Path) -> bool:
-    """Whether ``path`` can be written as UTF-8 (a crop's name, record and manifest row)."""
-    try:
-        str(path).encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def make_crops(
     root: Path,
     out: Path,
@@ -282,7 +269,7 @@ def make_crops(
     (location, _), = libraries_for([out])
     with Library(location, default_root=out) as library:
         for track in found.tracks:
-            if not _utf8(track.rel):
+            if not is_utf8_name(track.rel):
                 report.skipped.append((str(track.rel), "its file name is not valid UTF-8, which"
                                        " the crops' names and manifest cannot hold"))  # fmt: skip
             else:
