@@ -76,10 +76,8 @@ def analyze_paths(
                 library.remember_records(Path(out_dir).expanduser().absolute())
             plan = find_tracks(group)
             for folder, reason in plan.unreadable:
-                outcome = TrackOutcome(folder, "failed", f"cannot read folder: {reason}")
-                report.outcomes.append(outcome)
-                if on_outcome is not None:
-                    on_outcome(outcome)
+                report.add(TrackOutcome(folder, "failed", f"cannot read folder: {reason}"),
+                           on_outcome)  # fmt: skip
             first = len(report.outcomes)
             batch = _Batch(library, report, listener, write_files, on_start, on_outcome,
                            separated_model)  # fmt: skip
@@ -128,7 +126,7 @@ class _Batch:
                 if outcome.content_hash is not None and outcome.status != "busy":
                     with contextlib.suppress(Exception):  # a stale claim expires on its own
                         library.db.release(outcome.content_hash, owner)
-            self._report(outcome)
+            self.report.add(outcome, self.on_outcome)
 
         run_jobs(jobs, announce if workers <= 1 else measure, finish, workers=workers)
 
@@ -140,7 +138,7 @@ class _Batch:
     def _stored(self, outcome: TrackOutcome, journal: Journal | None) -> None:
         """Merge a track the cluster measured (and listened to), and report it."""
         self._store(outcome, journal)
-        self._report(outcome)
+        self.report.add(outcome, self.on_outcome)
 
     def _store(
         self, outcome: TrackOutcome, journal: Journal | None = None, *, listen: bool = False
@@ -169,11 +167,6 @@ class _Batch:
             self.report.store_s += time.monotonic() - start
         if outcome.status == "failed" and not outcome.failure_kept:
             record_failure(self.library.db, outcome)
-
-    def _report(self, outcome: TrackOutcome) -> None:
-        self.report.outcomes.append(outcome)
-        if self.on_outcome is not None:
-            self.on_outcome(outcome)
 
 
 def _failure(exc: Exception) -> str:

@@ -104,21 +104,13 @@ def separate_paths(
                     if isinstance(outcome, PendingSeparation):
                         remote.append(outcome)
                         continue
-                _report(report, outcome, on_outcome)
+                report.add(outcome, on_outcome)
             if ray is not None:
                 for pending, result, elapsed in separate_on_ray(
                     remote, ray, overlap=overlap, batch=batch
                 ):
-                    _report(report, _finished(pending, result, run, elapsed), on_outcome)
+                    report.add(_finished(pending, result, run, elapsed), on_outcome)
     return report
-
-
-def _report(
-    report: StemsReport, outcome: StemsOutcome, on_outcome: Callable[[StemsOutcome], None] | None
-) -> None:
-    report.outcomes.append(outcome)
-    if on_outcome is not None:
-        on_outcome(outcome)
 
 
 @dataclass

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 
 from linernotes.errors import AudioError, DiskFullError, describe
 from linernotes.features import FeatureParams
@@ -51,6 +51,9 @@ class TrackOutcome:
     failure_kept: bool = False
 
 
+_O = TypeVar("_O", bound=TrackOutcome)
+
+
 @dataclass
 class BatchReport:
     """Totals of a batch, for the summary table and the exit code."""
@@ -64,6 +67,12 @@ class BatchReport:
     stopped: str | None = None
     #: The same recording in several files (:mod:`linernotes.pipeline.duplicates`).
     duplicates: list[DuplicateGroup] = field(default_factory=list)
+
+    def add(self, outcome: _O, on_outcome: Callable[[_O], None] | None = None) -> None:
+        """Count one track's ``outcome`` and hand it to ``on_outcome`` (progress display)."""
+        self.outcomes.append(outcome)
+        if on_outcome is not None:
+            on_outcome(outcome)
 
     def count(self, status: Status) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
