@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from linernotes.fileio import StrPath
-from linernotes.library.core import open_libraries
-from linernotes.library.db import LibraryDB
+from linernotes.library.core import Library, open_libraries
 from linernotes.library.ray_stems import RaySeparation, separate_on_ray
 from linernotes.library.scan import find_tracks
 from linernotes.library.stems import (
@@ -90,8 +89,7 @@ def separate_paths(
         for library, group in open_libraries(paths, db_path):
             plan = find_tracks(group)
             report.libraries.append(library.location.db)
-            run = _Run(separator, library.db, library.location.db, params, library.root, out,
-                       force, overlap, batch, on_progress)  # fmt: skip
+            run = _Run(separator, library, params, out, force, overlap, batch, on_progress)
             remote: list[PendingSeparation] = []
             for track in plan.tracks:
                 own = {s.stem_type for s in plan.stems.get(track, [])}
@@ -115,13 +113,11 @@ def separate_paths(
 
 @dataclass
 class _Run:
-    """The settings every track of one run shares."""
+    """The settings every track of one library's run shares."""
 
     separator: Separator
-    store: LibraryDB
-    db: Path
+    library: Library
     params: dict
-    root: Path
     out_dir: Path | None
     force: bool
     overlap: float
@@ -167,8 +163,9 @@ def _pending_or_failed(track: Path, run: _Run) -> PendingSeparation | StemsOutco
 def _pending(track: Path, run: _Run) -> PendingSeparation | StemsOutcome:
     """What separating ``track`` needs, or the "skipped" outcome when its marker says it is
     done with this model, these weights and these settings."""
-    digest = file_hash(track, run.store)
-    marker_file = marker_path(run.db, digest, run.separator.name)
+    db = run.library.location.db
+    digest = file_hash(track, run.library.db)
+    marker_file = marker_path(db, digest, run.separator.name)
     marker = None if run.force else read_marker(marker_file)
     if (
         marker is not None
@@ -178,7 +175,7 @@ def _pending(track: Path, run: _Run) -> PendingSeparation | StemsOutcome:
     ):
         return StemsOutcome(track, "skipped", "already separated",
                             stems=marker.stem_paths(marker_file))  # fmt: skip
-    folder = stem_folder(run.db, digest, run.separator.name, track=track, root=run.root,
+    folder = stem_folder(db, digest, run.separator.name, track=track, root=run.library.root,
                          out=run.out_dir)  # fmt: skip
     return PendingSeparation(track, digest, marker_file, folder)
 
