@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import os
 import shutil
 from collections import defaultdict
@@ -62,6 +61,7 @@ from linernotes.export.base import (
     ExportTrack,
     FileWriter,
 )
+from linernotes.fileio import content_hash
 from linernotes.models.decode import FFMPEG, LIBSNDFILE
 
 #: The container metadata key that records which source (by content hash) a transcode is of.
@@ -155,7 +155,7 @@ def place_readable_stem(
         return target.place_stem(stem, writer)
     writer.protected |= {source, source.resolve()}
     dest = target.out / stem.rel.with_suffix(".flac")
-    digest = _file_hash(source)
+    digest = content_hash(source)
     if not dest.is_symlink() and source_hash_of(dest) == digest:
         writer.unchanged.append(dest)
         return dest
@@ -169,14 +169,6 @@ def place_readable_stem(
             tmp.unlink()
     writer.written.append(dest)
     return dest
-
-
-def _file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def base_stem(track: ExportTrack) -> str:
