@@ -181,9 +181,14 @@ def unique_stem(stem: str, suffix: str) -> str:
     return f"{stem}__{suffix.lstrip('.').lower() or 'audio'}"
 
 
+def is_lossless_codec(codec: str | None) -> bool:
+    """Whether an FFmpeg codec name decodes to exact samples (PCM or :data:`LOSSLESS_CODECS`)."""
+    name = (codec or "").lower()
+    return name.startswith("pcm_") or name in LOSSLESS_CODECS
+
+
 def is_lossless(track: ExportTrack) -> bool:
-    codec = (track.record.file.codec or "").lower()
-    return codec.startswith("pcm_") or codec in LOSSLESS_CODECS
+    return is_lossless_codec(track.record.file.codec)
 
 
 @dataclass
@@ -284,9 +289,8 @@ def _deep_lossless(path: Path) -> bool:
     try:
         with av.open(str(path)) as container:
             context = container.streams.audio[0].codec_context
-            name = context.name or ""
-            lossless = name.startswith("pcm_") or name in LOSSLESS_CODECS
-            return lossless and context.format is not None and context.format.bits > 16
+            deep = context.format is not None and context.format.bits > 16
+            return is_lossless_codec(context.name) and deep
     except (av.error.FFmpegError, OSError, IndexError):  # FFmpeg refuses it: ask libsndfile
         bits = sample_bits(path)
         return bits is not None and bits > 16
