@@ -159,16 +159,27 @@ def place_readable_stem(
     if not dest.is_symlink() and source_hash_of(dest) == digest:
         writer.unchanged.append(dest)
         return dest
+    write_flac(source, dest, digest, writer)
+    return dest
+
+
+def write_flac(
+    source: Path, dest: Path, digest: str, writer: FileWriter, *, copy_of: Path | None = None
+) -> None:
+    """Make ``dest`` atomically: a FLAC of ``source`` tagged with its content hash ``digest``,
+    copied from ``copy_of`` (an earlier FLAC of the same source) when given, else transcoded."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.tmp.flac")
     try:
-        transcode_flac(source, tmp, source_hash=digest)
+        if copy_of is not None:
+            shutil.copyfile(copy_of, tmp)
+        else:
+            transcode_flac(source, tmp, source_hash=digest)
         os.replace(tmp, dest)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
     writer.written.append(dest)
-    return dest
 
 
 def base_stem(track: ExportTrack) -> str:
@@ -209,19 +220,10 @@ class Transcoder:
         if writer.protected and (dest.absolute() in writer.protected
                                  or dest.resolve() in writer.protected):  # fmt: skip
             raise AudioWriteRefused(f"refusing to write over audio file {dest}")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.tmp.flac")
-        try:
-            earlier = self.made.get(digest)
-            if earlier is not None and source_hash_of(earlier) == digest:
-                shutil.copyfile(earlier, tmp)
-            else:
-                transcode_flac(track.audio, tmp, source_hash=digest)
-            os.replace(tmp, dest)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-        writer.written.append(dest)
+        earlier = self.made.get(digest)
+        if earlier is not None and source_hash_of(earlier) != digest:
+            earlier = None
+        write_flac(track.audio, dest, digest, writer, copy_of=earlier)
         self.made[digest] = dest
         return dest
 
