@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import os
 import shutil
 from collections import defaultdict
@@ -62,6 +61,7 @@ from linernotes.export.base import (
     ExportTrack,
     FileWriter,
 )
+from linernotes.fileio import content_hash
 from linernotes.models.decode import FFMPEG, LIBSNDFILE
 
 #: The container metadata key that records which source (by content hash) a transcode is of.
@@ -155,28 +155,31 @@ def place_readable_stem(
         return target.place_stem(stem, writer)
     writer.protected |= {source, source.resolve()}
     dest = target.out / stem.rel.with_suffix(".flac")
-    digest = _file_hash(source)
+    digest = content_hash(source)
     if not dest.is_symlink() and source_hash_of(dest) == digest:
         writer.unchanged.append(dest)
         return dest
+    write_flac(source, dest, digest, writer)
+    return dest
+
+
+def write_flac(
+    source: Path, dest: Path, digest: str, writer: FileWriter, *, copy_of: Path | None = None
+) -> None:
+    """Make ``dest`` atomically: a FLAC of ``source`` tagged with its content hash ``digest``,
+    copied from ``copy_of`` (an earlier FLAC of the same source) when given, else transcoded."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.tmp.flac")
     try:
-        transcode_flac(source, tmp, source_hash=digest)
+        if copy_of is not None:
+            shutil.copyfile(copy_of, tmp)
+        else:
+            transcode_flac(source, tmp, source_hash=digest)
         os.replace(tmp, dest)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
     writer.written.append(dest)
-    return dest
-
-
-def _file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def base_stem(track: ExportTrack) -> str:
@@ -189,9 +192,14 @@ def unique_stem(stem: str, suffix: str) -> str:
     return f"{stem}__{suffix.lstrip('.').lower() or 'audio'}"
 
 
+def is_lossless_codec(codec: str | None) -> bool:
+    """Whether an FFmpeg codec name decodes to exact samples (PCM or :data:`LOSSLESS_CODECS`)."""
+    name = (codec or "").lower()
+    return name.startswith("pcm_") or name in LOSSLESS_CODECS
+
+
 def is_lossless(track: ExportTrack) -> bool:
-    codec = (track.record.file.codec or "").lower()
-    return codec.startswith("pcm_") or codec in LOSSLESS_CODECS
+    return is_lossless_codec(track.record.file.codec)
 
 
 @dataclass
@@ -212,19 +220,10 @@ class Transcoder:
         if writer.protected and (dest.absolute() in writer.protected
                                  or dest.resolve() in writer.protected):  # fmt: skip
             raise AudioWriteRefused(f"refusing to write over audio file {dest}")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.tmp.flac")
-        try:
-            earlier = self.made.get(digest)
-            if earlier is not None and source_hash_of(earlier) == digest:
-                shutil.copyfile(earlier, tmp)
-            else:
-                transcode_flac(track.audio, tmp, source_hash=digest)
-            os.replace(tmp, dest)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-        writer.written.append(dest)
+        earlier = self.made.get(digest)
+        if earlier is not None and source_hash_of(earlier) != digest:
+            earlier = None
+        write_flac(track.audio, dest, digest, writer, copy_of=earlier)
         self.made[digest] = dest
         return dest
 
@@ -292,9 +291,8 @@ def _deep_lossless(path: Path) -> bool:
     try:
         with av.open(str(path)) as container:
             context = container.streams.audio[0].codec_context
-            name = context.name or ""
-            lossless = name.startswith("pcm_") or name in LOSSLESS_CODECS
-            return lossless and context.format is not None and context.format.bits > 16
+            deep = context.format is not None and context.format.bits > 16
+            return is_lossless_codec(context.name) and deep
     except (av.error.FFmpegError, OSError, IndexError):  # FFmpeg refuses it: ask libsndfile
         bits = sample_bits(path)
         return bits is not None and bits > 16

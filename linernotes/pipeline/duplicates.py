@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from linernotes.audio.fingerprint import Fingerprint, fingerprint, same_recording
-from linernotes.export.placement import LOSSLESS_CODECS
+from linernotes.export.placement import is_lossless_codec
 from linernotes.models import TrackRecord
 
 
@@ -42,8 +42,7 @@ class DuplicateGroup:
 
 
 def is_lossless(record: TrackRecord) -> bool:
-    codec = (record.file.codec or "").lower()
-    return codec.startswith("pcm_") or codec in LOSSLESS_CODECS
+    return is_lossless_codec(record.file.codec)
 
 
 def _rank(item: tuple[Path, TrackRecord]) -> tuple:

@@ -27,7 +27,9 @@ def objective_from_loudness(
 ) -> ObjectiveQuality:
     """The detectors a loudness section alone can feed; the others are ``unknown``."""
     t = thresholds or d.QualityThresholds()
-    total = round(result.clipped_samples / result.clipping_ratio) if result.clipping_ratio else 0
+    # the sample count behind the ratio (without one, the clipped samples are the whole count)
+    ratio = result.clipping_ratio
+    total = round(result.clipped_samples / ratio) if ratio else result.clipped_samples
     silence_status = d.grade_above(result.silence_ratio, t.silence_ratio_warn, t.silence_ratio_fail)
     missing = "no signal_quality analysis in the record"
     detections: dict[str, Detection] = {
@@ -51,11 +53,6 @@ def objective_from_loudness(
         "stereo": Detection(value=None, status="unknown", unit="corr", reason=missing),
         "noise_floor": Detection(value=None, status="unknown", unit="dB", reason=missing),
     }
-    if result.clipped_samples and not result.clipping_ratio:
-        detections["clipping"] = d.detect_clipping(
-            result.clipped_samples, result.clipped_samples, result.longest_clip_run, t,
-            over_samples=result.over_samples, true_peak_dbtp=result.true_peak_dbtp,
-        )
     w = dict(OBJECTIVE_WEIGHTS)
     return ObjectiveQuality(detections=detections, score=objective_score(detections, w), weights=w)
 
