@@ -173,7 +173,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
             if outcome.status == "failed":
                 print(f"failed: {failure_line(outcome)}", file=sys.stderr)
         if report.stopped:
-            options.fail(f"stopped: {printable(report.stopped)}")
+            options.fail(f"stopped: {report.stopped}")
     try:
         library = Library.find(root, db=args.db, records=args.records)
     except LookupError:

@@ -78,7 +78,6 @@ def run_separation(
     """Load the model and separate ``paths``, with progress and a summary on stderr; the
     exit code (0 all fine, 1 a track failed or the model could not load, 130 interrupted)."""
     from linernotes.cli.progress import Progress, format_duration
-    from linernotes.fileio import printable
     from linernotes.library.scan import find_audio
     from linernotes.library.separate import StemsOutcome, separate_paths
     from linernotes.separate.model import SeparationError, load_separator
@@ -98,7 +97,7 @@ def run_separation(
     def on_outcome(outcome: StemsOutcome) -> None:
         progress.advance(outcome.path.name, outcome.audio_s)
         if outcome.status == "failed":  # --quiet too: a failure is never hidden
-            progress.note(f"failed: {printable(outcome.path)}: {printable(outcome.reason or '')}")
+            progress.note(f"failed: {outcome.path}: {outcome.reason or ''}")
         if as_json:
             print(json.dumps({"path": str(outcome.path), "status": outcome.status,
                               "reason": outcome.reason,
