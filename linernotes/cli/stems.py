@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from linernotes.cli.options import (
+    CliError,
     add_command,
     add_executor,
     add_json,
@@ -110,8 +111,8 @@ def run_separation(
 
         if out_dir is None and ray.address != "local":
             progress.close()
-            return fail("stems --executor ray: give --out, a folder every node can write (the"
-                        " library's own folder is this machine's)", 2)  # fmt: skip
+            raise CliError("stems --executor ray: give --out, a folder every node can write"
+                           " (the library's own folder is this machine's)")  # fmt: skip
 
         remote = RaySeparation(ray, model, model_dir, device)
     try:
