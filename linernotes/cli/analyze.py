@@ -55,14 +55,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from linernotes.cli.display import failure_line, render_report
     from linernotes.cli.progress import Progress
     from linernotes.errors import LinernotesError
-    from linernotes.fileio import printable
     from linernotes.library import analyze_paths
     from linernotes.library.scan import find_tracks
 
     plan = find_tracks(args.paths)
     total = len(plan.tracks) + len(plan.unreadable)
     if total == 0:
-        return fail("no audio files found in " + ", ".join(printable(p) for p in args.paths))
+        return fail("no audio files found in " + ", ".join(map(str, args.paths)))
     separated = separate_for_analyze(args)
     if separated != 0:
         return separated
@@ -70,7 +69,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     several = total > 1
 
     def on_outcome(outcome: Any) -> None:
-        progress.advance(printable(outcome.path.name), outcome.audio_s)
+        progress.advance(outcome.path.name, outcome.audio_s)
         if outcome.status == "failed":  # --quiet too: a failure is never hidden
             progress.note(f"failed: {failure_line(outcome)}")
         if args.json and outcome.record_json:
@@ -91,13 +90,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         report = analyze_paths(
             args.paths, out_dir=args.out, db_path=args.db, workers=args.workers or 1,
             force=args.force, write_files=not args.json,
-            on_start=lambda path: progress.start(printable(path.name)), on_outcome=on_outcome,
+            on_start=lambda path: progress.start(path.name), on_outcome=on_outcome,
             listener=listener, separated_model=args.separate, ray=ray_settings(args),
         )  # fmt: skip
     finally:  # an error (one line, its exit code from cli.main) starts on a clean line
         progress.close()
     if report.stopped:  # one line, even with --quiet
-        fail(f"stopped: {printable(report.stopped)}")
+        fail(f"stopped: {report.stopped}")
     if not args.quiet:
         print(render_report(report), file=sys.stderr)
     elif report.stopped or report.count("failed"):

@@ -42,8 +42,6 @@ def register(sub: Any) -> None:
 
 
 def _library(args: argparse.Namespace) -> Any:
-    from linernotes.chat import LibraryAccess
-
     tracks = getattr(args, "tracks", None) or []
     if args.library:
         root = Path(args.library)
@@ -52,10 +50,22 @@ def _library(args: argparse.Namespace) -> Any:
         root = first if first.is_dir() else first.parent
     else:
         root = Path.cwd()
+    return library_access(args, root)
+
+
+def library_access(args: argparse.Namespace, root: Path) -> Any:
+    """The chat's :class:`~linernotes.chat.library_access.LibraryAccess` to the library at
+    ``root``, with the audio model the listen options name (``chat``, ``mcp`` and
+    ``serve``'s chat panel)."""
+    from linernotes.chat import LibraryAccess
+
     return LibraryAccess(root, db=args.db, records=args.records, listen=settings_from_args(args))
 
 
-def _settings(args: argparse.Namespace) -> Any:
+def chat_settings(args: argparse.Namespace) -> Any:
+    """The :class:`~linernotes.chat.settings.ChatSettings` the text-model options give, over
+    the config file (``chat``, ``mcp`` and ``serve``'s chat panel; a flag a command lacks is
+    not given)."""
     from linernotes.chat.settings import ChatSettings
 
     return ChatSettings.load(
@@ -75,7 +85,7 @@ def make_session(args: argparse.Namespace) -> Any:
     from linernotes.chat.session import ChatSession
     from linernotes.chat.web import client_for, tools_for
 
-    settings = _settings(args)
+    settings = chat_settings(args)
     session = ChatSession(tools_for(_library(args), settings), client=client_for(settings),
                           settings=settings)  # fmt: skip
     for track in args.tracks:
@@ -137,7 +147,7 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     from linernotes.chat.mcp_server import serve_stdio
     from linernotes.chat.web import tools_for
 
-    settings = _settings(args)
+    settings = chat_settings(args)
     library = _library(args)
     try:
         serve_stdio(tools_for(library, settings), author=_author(args, settings))

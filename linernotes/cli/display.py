@@ -183,7 +183,7 @@ def render_report(report: BatchReport, *, max_failures: int = 50) -> str:
     if report.interrupted:
         lines.append("  interrupted: run the same command again to resume")
     if report.stopped:
-        lines.append(f"  stopped: {printable(report.stopped)}; free space, then run the same"
+        lines.append(f"  stopped: {report.stopped}; free space, then run the same"
                      " command again to resume")  # fmt: skip
     failures = [o for o in report.outcomes if o.status == "failed"]
     if failures:
@@ -196,19 +196,20 @@ def render_report(report: BatchReport, *, max_failures: int = 50) -> str:
     if warned:
         lines.append("Warnings")
         for o in warned[:max_failures]:
-            lines.append(f"  {printable(o.path)}: {printable('; '.join(o.warnings))}")
+            lines.append(f"  {o.path}: {'; '.join(o.warnings)}")
     lines += render_duplicates(report.duplicates)
     return printable_lines(lines)
 
 
 def render_duplicates(groups: list[DuplicateGroup]) -> list[str]:
-    """One block per recording held in several files: the copy exports keep, and the others."""
+    """One block per recording held in several files: the copy exports keep, and the others
+    (raw lines: the callers print them through :func:`printable_lines`)."""
     if not groups:
         return []
     lines = [f"Duplicates ({len(groups)} recordings in more than one file; export keeps one)"]
     for group in groups:
-        lines.append(f"  keep {printable(group.kept)}  ({group.reason})")
-        lines += [f"    same as: {printable(p)}  ({group.similarity[p]:.0%} of fingerprint bits "
+        lines.append(f"  keep {group.kept}  ({group.reason})")
+        lines += [f"    same as: {p}  ({group.similarity[p]:.0%} of fingerprint bits "
                   "agree)" for p in group.others]  # fmt: skip
     return lines
 

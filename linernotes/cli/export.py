@@ -175,7 +175,7 @@ def cmd_crops(args: argparse.Namespace) -> int:
     def on_track(track: Any, total: int) -> None:
         if not bars:
             bars.append(Progress(total, enabled=not args.quiet))
-        bars[0].advance(printable(track.rel.as_posix()))
+        bars[0].advance(track.rel.as_posix())
 
     report = make_crops(root, out, seconds=args.seconds, align=args.align,
                         silence_db=args.silence_db, suffix="." + args.format,

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from linernotes.cli.options import add_command, add_json, fail
+from linernotes.cli.options import CliError, add_command, add_json, fail
 
 LICENCE_NOTE = (
     "Music Flamingo and Audio Flamingo 3 weights are licensed for non-commercial use only."
@@ -160,13 +160,15 @@ def cmd_listen(args: argparse.Namespace) -> int:
             print(f"{name:<18} v{prompt.version:<4} {prompt.kind:<7} {prompt.description}")
         return 0
     if not args.file:
-        return fail("listen: give an audio file (or --list-prompts)", 2)
+        raise CliError("listen: give an audio file (or --list-prompts)")
     try:
         name = resolve_backend(settings)
         if name == "cpu":
             if args.prompt:
-                return fail("questions need an audio-language model (--base-url,"
-                            " --endpoint-url or --model); the CPU listener only tags", 2)
+                raise CliError(
+                    "questions need an audio-language model (--base-url,"
+                    " --endpoint-url or --model); the CPU listener only tags"
+                )
             return _listen_on_cpu(Path(args.file), settings.lyrics_model, as_json=args.json)
         check_reachable(settings, name)
         backend = make_backend(settings.model_copy(update={"backend": name}))

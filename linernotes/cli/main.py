@@ -16,7 +16,7 @@ from linernotes.cli import analyze, chat, edits, export, listen, quality, review
 from linernotes.cli.exits import Exit
 from linernotes.cli.options import CliError, fail
 from linernotes.errors import LinernotesError, OutputError, describe
-from linernotes.fileio import is_disk_full, printable
+from linernotes.fileio import is_disk_full
 from linernotes.version import __version__
 
 #: Set to show the traceback of an internal error instead of one line.
@@ -57,8 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get(DEBUG_ENV):
             raise
         if is_disk_full(exc):
-            return fail(f"stopped: disk full: {printable(describe(exc))}", Exit.FAILED)
+            return fail(f"stopped: disk full: {describe(exc)}", Exit.FAILED)
         if isinstance(exc, LinernotesError):
-            return fail(printable(str(exc)), Exit.FAILED)
-        return fail(f"internal error: {printable(describe(exc))} (set {DEBUG_ENV}=1 for the"
+            return fail(str(exc), Exit.FAILED)
+        return fail(f"internal error: {describe(exc)} (set {DEBUG_ENV}=1 for the"
                     " traceback)", Exit.INTERNAL)  # fmt: skip

@@ -2,6 +2,8 @@
 
 One line redrawn in place, and only on a terminal: when stderr is a file or a pipe (a log, a
 CI job) nothing is drawn, so logs hold the summaries and the failures, not a progress bar.
+Names and notes are escaped here (:func:`~linernotes.fileio.printable`), where they are written:
+a file name cannot break the line or forge another message, whichever command shows it.
 
 Examples
 --------
@@ -25,6 +27,8 @@ import sys
 import time
 from collections.abc import Callable
 from typing import TextIO
+
+from linernotes.fileio import printable
 
 
 def format_duration(seconds: float) -> str:
@@ -79,7 +83,7 @@ class Progress:
 
     def start(self, name: str) -> None:
         """``name`` is being worked on now."""
-        self.current = name
+        self.current = printable(name)
         self._draw()
 
     def advance(self, name: str | None = None, audio_s: float = 0.0) -> None:
@@ -87,13 +91,13 @@ class Progress:
         self.count += 1
         self.audio_s += audio_s
         if name is not None:
-            self.current = name
+            self.current = printable(name)
         self._draw()
 
     def note(self, message: str) -> None:
         """Print a line on the stream without breaking the progress line."""
         prefix = "\r\033[K" if self.enabled else ""
-        self.stream.write(f"{prefix}{message}\n")
+        self.stream.write(f"{prefix}{printable(message)}\n")
         self._draw()
 
     def close(self) -> None:

@@ -166,14 +166,14 @@ def cmd_quality(args: argparse.Namespace) -> int:
         model_weights = _weights(args.model_weights)
         combine_weights = _weights(args.weights)
     except (OSError, ValueError, argparse.ArgumentTypeError) as exc:
-        return options.fail(str(exc), 2)
+        raise options.CliError(str(exc)) from exc
     if args.analyze and find_audio([root]):
         report = analyze_paths([root], db_path=args.db, workers=args.workers or 1)
         for outcome in report.outcomes:  # printed with --quiet too: a failure is never hidden
             if outcome.status == "failed":
                 print(f"failed: {failure_line(outcome)}", file=sys.stderr)
         if report.stopped:
-            options.fail(f"stopped: {printable(report.stopped)}")
+            options.fail(f"stopped: {report.stopped}")
     try:
         library = Library.find(root, db=args.db, records=args.records)
     except LookupError:
@@ -198,7 +198,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
                     written = library.layout.paths(track.audio)["record"].is_file()
                     library.save(track.audio, record, write_files=written, final=track.final)
         except ValueError as exc:
-            return options.fail(str(exc), 2)
+            raise options.CliError(str(exc)) from exc
     write_scores(out, entries)
     if args.json:
         options.print_json({sid: e.model_dump(mode="json") for sid, e in entries.items()})
@@ -269,7 +269,7 @@ def cmd_filter(args: argparse.Namespace) -> int:
     except KeyError as exc:
         return options.fail(f"{exc.args[0]} (--unknown raise)")
     except (OSError, ValueError) as exc:
-        return options.fail(str(exc), 2)
+        raise options.CliError(str(exc)) from exc
     if args.kept:
         kept_ids = [d.song_id for d in kept]
         args.kept.write_text(

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from linernotes.cli import options
-from linernotes.cli.listen import add_listen_options, settings_from_args
+from linernotes.cli.chat import chat_settings, library_access
+from linernotes.cli.listen import add_listen_options
 
 
 def register(sub: Any) -> None:
@@ -37,13 +38,10 @@ def chat_factory(args: argparse.Namespace, root: Path) -> Any:
     or ``None`` with ``--no-chat``."""
     if args.no_chat:
         return None
-    from linernotes.chat import ChatSettings, LibraryAccess
     from linernotes.chat.web import TrackChats
 
-    settings = ChatSettings.load(llm_base_url=args.llm_base_url, llm_model=args.llm_model)
-    library = LibraryAccess(root, db=args.db, records=args.records,
-                            listen=settings_from_args(args))  # fmt: skip
-    return TrackChats(library, settings)
+    settings = chat_settings(args)  # a bad config fails before the library is opened
+    return TrackChats(library_access(args, root), settings)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

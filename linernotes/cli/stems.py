@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from linernotes.cli.options import (
+    CliError,
     add_command,
     add_executor,
     add_json,
@@ -78,7 +79,6 @@ def run_separation(
     """Load the model and separate ``paths``, with progress and a summary on stderr; the
     exit code (0 all fine, 1 a track failed or the model could not load, 130 interrupted)."""
     from linernotes.cli.progress import Progress, format_duration
-    from linernotes.fileio import printable
     from linernotes.library.scan import find_audio
     from linernotes.library.separate import StemsOutcome, separate_paths
     from linernotes.separate.model import SeparationError, load_separator
@@ -98,7 +98,7 @@ def run_separation(
     def on_outcome(outcome: StemsOutcome) -> None:
         progress.advance(outcome.path.name, outcome.audio_s)
         if outcome.status == "failed":  # --quiet too: a failure is never hidden
-            progress.note(f"failed: {printable(outcome.path)}: {printable(outcome.reason or '')}")
+            progress.note(f"failed: {outcome.path}: {outcome.reason or ''}")
         if as_json:
             print(json.dumps({"path": str(outcome.path), "status": outcome.status,
                               "reason": outcome.reason,
@@ -111,8 +111,8 @@ def run_separation(
 
         if out_dir is None and ray.address != "local":
             progress.close()
-            return fail("stems --executor ray: give --out, a folder every node can write (the"
-                        " library's own folder is this machine's)", 2)  # fmt: skip
+            raise CliError("stems --executor ray: give --out, a folder every node can write"
+                           " (the library's own folder is this machine's)")  # fmt: skip
 
         remote = RaySeparation(ray, model, model_dir, device)
     try:

@@ -88,8 +88,8 @@ async def audio(track_id: str, svc: Svc, request: Request) -> Response:
     a cached FLAC transcode."""
     ref = svc.ref(track_id)
     path = safe_path(ref.audio, svc.settings.root)
-    state = await run_in_threadpool(svc.access.load, ref)
-    digest, codec = state.record.file.content_hash, state.record.file.codec
+    record = await run_in_threadpool(svc.access.record, ref)
+    digest, codec = record.file.content_hash, record.file.codec
     playable, media_type = await run_in_threadpool(
         media.playable, path, codec, digest, svc.settings.cache_dir
     )
@@ -102,8 +102,8 @@ async def peaks(track_id: str, svc: Svc) -> dict[str, Any]:
     slices of the track, in [0, 1]."""
     ref = svc.ref(track_id)
     path = safe_path(ref.audio, svc.settings.root)
-    state = await run_in_threadpool(svc.access.load, ref)
-    digest = state.record.file.content_hash
+    record = await run_in_threadpool(svc.access.record, ref)
+    digest = record.file.content_hash
     return await run_in_threadpool(media.peaks, path, digest, svc.settings.cache_dir)
 
 

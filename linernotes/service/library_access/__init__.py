@@ -9,7 +9,8 @@ is what only a web service needs, in the words the API uses:
 
 - :meth:`LibraryAccess.scan` -> the tracks (:class:`TrackRef`: id = the library's key);
 - :meth:`~LibraryAccess.stamps`, :meth:`~LibraryAccess.edit_versions` -> what changed since;
-- :meth:`~LibraryAccess.load` -> one track's record, final fields and field versions;
+- :meth:`~LibraryAccess.load` -> one track's record, final fields and field versions
+  (:meth:`~LibraryAccess.record`: its record alone);
 - :meth:`~LibraryAccess.set_field`, :meth:`~LibraryAccess.set_lock`,
   :meth:`~LibraryAccess.undo`, :meth:`~LibraryAccess.accept`, :meth:`~LibraryAccess.reject`
   -> a change through the human layer, refused with :class:`VersionConflict` when made on an
@@ -172,10 +173,20 @@ class LibraryAccess:
         versions = self.library.require().db.edit_versions(digest).get(digest, {})
         return TrackState(ref, found.record, found.final, versions)
 
+    def record(self, ref: TrackRef) -> TrackRecord:
+        """The track's stored record alone, nothing reconciled: what its audio, waveform and
+        history need (the content hash, the codec), read on every seek of the player.
+
+        Raises
+        ------
+        LookupError
+            The track has no record yet.
+        """
+        return self.library.require().record_of(ref.audio)
+
     def history(self, ref: TrackRef) -> list[dict[str, Any]]:
         """Every human edit of the track, undone ones included, oldest first."""
-        state = self.load(ref)
-        edits = self.library.require().db.edit_history(state.record.file.content_hash)
+        edits = self.library.require().db.edit_history(self.record(ref).file.content_hash)
         return [e.model_dump(exclude={"content_hash"}) for e in edits]
 
     # -- changing ---------------------------------------------------------------------------
