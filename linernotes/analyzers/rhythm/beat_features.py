@@ -29,7 +29,9 @@ __all__ = [
     "DOWNBEAT_EVIDENCE",
     "DOWNBEAT_WEIGHTS",
     "BeatFeatures",
+    "FrameProfiles",
     "beat_sync_features",
+    "frame_profiles",
     "pitch_class_profiles",
     "zscore",
 ]
@@ -121,16 +123,45 @@ def _change(vectors: np.ndarray) -> np.ndarray:
     return out
 
 
+@dataclass(frozen=True)
+class FrameProfiles:
+    """The per-frame profiles the beat features average over each beat, computed once per
+    track (a compound bar describes its felt beats too, from the same frames).
+
+    ``coarse`` (8, n_frames) is the log-mel spectrum in eight contiguous band groups;
+    ``chroma`` and ``bass`` (12, n_pitch_frames) are :func:`pitch_class_profiles`, ``None``
+    when the pitch spectrum is empty.
+    """
+
+    coarse: np.ndarray
+    chroma: np.ndarray | None
+    bass: np.ndarray | None
+
+
+def frame_profiles(
+    mel_db: np.ndarray, pitch_spectrum: np.ndarray, pitch_bin_midi: np.ndarray
+) -> FrameProfiles:
+    """The :class:`FrameProfiles` of a track's log-mel (n_mels, n_frames) and log-frequency
+    (n_bins, n_pitch_frames) spectra."""
+    n_mels = mel_db.shape[0]
+    # Eight contiguous groups of mel bands, averaged through views (no copy of the bands).
+    edges = np.cumsum([0] + [g.size for g in np.array_split(np.arange(n_mels), 8)])
+    coarse = np.stack([mel_db[lo:hi].mean(axis=0) for lo, hi in itertools.pairwise(edges)])
+    n_bins, n_pf = pitch_spectrum.shape
+    if not (n_pf and n_bins):
+        return FrameProfiles(coarse, None, None)
+    chroma, bass = pitch_class_profiles(pitch_spectrum, pitch_bin_midi)
+    return FrameProfiles(coarse, chroma, bass)
+
+
 def beat_sync_features(
     beat_frames: np.ndarray,
     *,
     envelope: np.ndarray,
     band_envelopes: np.ndarray,
-    mel_db: np.ndarray,
     rms: np.ndarray,
-    pitch_spectrum: np.ndarray,
+    profiles: FrameProfiles,
     pitch_hop_ratio: float,
-    pitch_bin_midi: np.ndarray,
     downbeat_weights: Sequence[float] = DOWNBEAT_WEIGHTS[1:],
 ) -> BeatFeatures:
     """Describe every beat for the meter analysis.
@@ -141,14 +172,12 @@ def beat_sync_features(
         Beat positions in rhythm frames (fractional allowed).
     envelope, band_envelopes : np.ndarray
         The onset envelope (n_frames,) and the low/mid/high band envelopes (3, n_frames).
-    mel_db, rms : np.ndarray
-        The shared log-mel spectrogram (n_mels, n_frames) and RMS (n_frames,).
-    pitch_spectrum : np.ndarray, shape (n_bins, n_pitch_frames)
-        Log-frequency magnitude spectrum, for chroma and bass.
+    rms : np.ndarray
+        The shared RMS (n_frames,).
+    profiles : FrameProfiles
+        The track's coarse spectrum, chroma and bass per frame (:func:`frame_profiles`).
     pitch_hop_ratio : float
         Rhythm frames per pitch frame (8 at the defaults).
-    pitch_bin_midi : np.ndarray
-        MIDI pitch of every pitch bin.
     downbeat_weights : sequence of 8 floats
         Weights of the z-scored :data:`DOWNBEAT_EVIDENCE` in the downbeat score.
     """
@@ -166,19 +195,15 @@ def beat_sync_features(
     loud_db = 20 * np.log10(np.maximum(scipy.ndimage.maximum_filter1d(rms, size=5)[idx], 1e-6))
 
     # Spectrum just after the beat (8 coarse bands) and over the whole beat (for timbre change).
-    n_mels = mel_db.shape[0]
-    # Eight contiguous groups of mel bands, averaged through views (no copy of the bands).
-    edges = np.cumsum([0] + [g.size for g in np.array_split(np.arange(n_mels), 8)])
-    coarse = np.stack([mel_db[lo:hi].mean(axis=0) for lo, hi in itertools.pairwise(edges)])
+    coarse = profiles.coarse
     after = _segment_means(coarse, idx, idx + 4)
     last = round(float(np.median(np.diff(idx)))) if idx.size > 1 else 1
     stops = np.append(idx[1:], min(n_frames, idx[-1] + last))
     timbre = _segment_means(coarse, idx, stops)
 
     # Chroma and bass over each beat, from the pitch spectrum.
-    n_bins, n_pf = pitch_spectrum.shape
-    if n_pf and n_bins:
-        chroma, bass = pitch_class_profiles(pitch_spectrum, pitch_bin_midi)
+    chroma, bass = profiles.chroma, profiles.bass
+    if chroma is not None and bass is not None:
         ps = np.floor(idx / pitch_hop_ratio).astype(np.int64)
         pe = np.floor(stops / pitch_hop_ratio).astype(np.int64)
         chroma_change = _change(_segment_means(chroma, ps, pe))

@@ -24,7 +24,12 @@ from typing import Any
 import numpy as np
 
 from linernotes.analyzers.rhythm.bar_length import MeterEstimate, estimate_meter
-from linernotes.analyzers.rhythm.beat_features import BeatFeatures, beat_sync_features
+from linernotes.analyzers.rhythm.beat_features import (
+    BeatFeatures,
+    FrameProfiles,
+    beat_sync_features,
+    frame_profiles,
+)
 from linernotes.analyzers.rhythm.beat_tracking import felt_bpm
 from linernotes.analyzers.rhythm.compound_bar import compound_bar
 from linernotes.analyzers.rhythm.compound_phase import rephase_compound_beats
@@ -59,19 +64,29 @@ class BarMeter:
     compound_bar_evidence: dict[str, float] | None = None
 
 
-def describe_pulses(features: Any, track: PulseTrack, frames: np.ndarray) -> BeatFeatures:
+def describe_pulses(
+    features: Any, track: PulseTrack, frames: np.ndarray, profiles: FrameProfiles | None = None
+) -> BeatFeatures:
     """The beat-synchronous features (:func:`.beat_features.beat_sync_features`) of the pulses
-    at ``frames`` of a tracked track."""
+    at ``frames`` of a tracked track; ``profiles`` are the track's :func:`.frame_profiles`
+    when already computed (computed here otherwise)."""
     fp = features.params
+    if profiles is None:
+        profiles = track_profiles(features)
     return beat_sync_features(
         frames,
         envelope=track.envelope,
         band_envelopes=track.bands.stack(),
-        mel_db=features.mel_db,
         rms=features.rms,
-        pitch_spectrum=features.pitch_spectrum,
+        profiles=profiles,
         pitch_hop_ratio=fp.pitch_hop_length / fp.hop_length,
-        pitch_bin_midi=fp.pitch_bin_midi(),
+    )
+
+
+def track_profiles(features: Any) -> FrameProfiles:
+    """The per-frame profiles of a track that every description of its beats averages."""
+    return frame_profiles(
+        features.mel_db, features.pitch_spectrum, features.params.pitch_bin_midi()
     )
 
 
@@ -90,8 +105,10 @@ def bar_meter(
             pulse_frames = moved
             subdivision = subdivision_profile(envelope, pulse_frames)
 
+    profiles = track_profiles(features)  # once: the felt beats of a compound bar reuse them
+
     def describe(frames: np.ndarray) -> BeatFeatures:
-        return describe_pulses(features, track, frames)
+        return describe_pulses(features, track, frames, profiles)
 
     feats = describe(pulse_frames)
     pulse_bpm = felt_bpm(pulse_frames / track.frame_rate)
