@@ -233,3 +233,28 @@ def test_torchaudio_is_never_imported(separated: Path):
     for module in ("torchaudio", "demucs.audio", "demucs.api", "sphn", "lameenc"):
         assert module not in sys.modules, module
     assert "demucs.apply" in sys.modules
+
+
+def test_an_unreadable_folder_is_reported_not_skipped(repo: Path, tmp_path: Path, monkeypatch):
+    # as analyze does: a folder the scan cannot list is a failure with its reason (the
+    # listing is refused at os.walk, so the test holds when run as root too)
+    import os
+
+    folder = tmp_path / "dataset"
+    (folder / "locked").mkdir(parents=True)
+    write_audio(folder / "a.wav", tone(220.0, 1.0, 22050), 22050)
+    walk = os.walk
+
+    def refusing_walk(top, onerror=None, **kwargs):
+        for dirpath, dirnames, filenames in walk(top, onerror=onerror, **kwargs):
+            if "locked" in dirnames:
+                dirnames.remove("locked")
+                onerror(PermissionError(13, "Permission denied", str(Path(dirpath) / "locked")))
+            yield dirpath, dirnames, filenames
+
+    monkeypatch.setattr(os, "walk", refusing_walk)
+    separator = load_separator("htdemucs", model_dir=repo, device="cpu")
+    report = separate_paths([folder], separator)
+    failed = {o.path.name: o.reason for o in report.outcomes if o.status == "failed"}
+    assert failed == {"locked": "cannot read folder: Permission denied"}
+    assert [o.path.name for o in report.outcomes if o.status == "done"] == ["a.wav"]

@@ -88,6 +88,9 @@ def separate_paths(
     with report.timed():
         for library, group in open_libraries(paths, db_path):
             plan = find_tracks(group)
+            for folder, reason in plan.unreadable:  # reported, as analyze reports them
+                report.add(StemsOutcome(folder, "failed", f"cannot read folder: {reason}"),
+                           on_outcome)  # fmt: skip
             report.libraries.append(library.location.db)
             run = _Run(separator, library, params, out, force, overlap, batch, on_progress)
             remote: list[PendingSeparation] = []
