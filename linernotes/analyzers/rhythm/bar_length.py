@@ -74,6 +74,7 @@ class MeterEstimate:
     bar_phase: np.ndarray | None = None
     decision: str | None = None
     decision_margin: float = 0.0
+    learned_alternative: tuple[int, bool] | None = None
 
     @property
     def alternative(self) -> tuple[int, bool] | None:
@@ -84,6 +85,8 @@ class MeterEstimate:
         if self.pulses_per_bar is None:
             return None
         bar = self.pulses_per_bar // self.pulse_group
+        if self.decision == "learned":
+            return self.learned_alternative
         if self.decision == "guess":
             return (4 if bar == 3 and not self.compound else 3), False
         if self.decision in ("two_or_four", "six_or_twelve"):
@@ -153,7 +156,7 @@ def fit_gain(longer: float, shorter: float) -> float:
 #: ``triple`` (3/4), ``odd`` (5 or 7) and ``guess`` (no bar length fits: see
 #: :data:`GUESS_CONFIDENCE`).
 METER_DECISIONS = (
-    "two_or_four", "six_or_twelve", "eighths", "regrouped", "triple", "odd", "guess",
+    "two_or_four", "six_or_twelve", "eighths", "regrouped", "triple", "odd", "guess", "learned",
 )
 
 #: Confidence of a ``guess``: a metre reported although no bar length fits the beats (adjusted
@@ -163,7 +166,8 @@ METER_DECISIONS = (
 GUESS_CONFIDENCE = 0.3
 
 #: Inputs of :func:`meter_confidence`, in the order of its fitted weights.
-METER_EVIDENCE = ("duple_simple", "compound", "margin", "compound_margin")
+METER_EVIDENCE = ("duple_simple", "compound", "margin", "compound_margin", "learned",
+                  "learned_margin")
 #: Logistic model of "the reported numerator is right" (:func:`meter_confidence`): bias, then
 #: the weights of a 2/4-or-4/4 choice, of any compound reading, of the choice's margin and of
 #: a compound choice's margin (model ``meter_confidence`` of the fitted weights file).
@@ -177,11 +181,14 @@ def meter_evidence(decision: str | None, margin: float = 0.0) -> dict[str, float
     (a distance of the 6/8-or-12/8 model's probability from one half, not of a gain from a
     threshold)."""
     compound = decision in ("six_or_twelve", "eighths", "regrouped")
+    learned = decision == "learned"
     return {
         "duple_simple": float(decision == "two_or_four"),
         "compound": float(compound),
-        "margin": 0.0 if compound else float(margin),
+        "margin": 0.0 if compound or learned else float(margin),
         "compound_margin": float(margin) if compound else 0.0,
+        "learned": float(learned),
+        "learned_margin": float(margin) if learned else 0.0,
     }
 
 

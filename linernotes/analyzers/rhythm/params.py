@@ -112,3 +112,34 @@ class RhythmParams(BaseModel):
         ge=0,
         description="Weakest bar-length fit read as evidence; below it the metre is a guess.",
     )
+    #: The learned path (:mod:`.activation`, :mod:`.learned_meter`); chosen on the dev split
+    #: of ``bench/corpus_set`` with ``bench/activation_sweep``.
+    learned_activation: bool = Field(
+        True, description="Track beats and bars on the learned activation when it is installed."
+    )
+    learned_octave_check: bool = Field(
+        False, description="Apply the hand-made octave check to beats of the learned path."
+    )
+    learned_latency_s: float = Field(0.0, description="Added to beat times of the learned path.")
+    #: Below every dev clip's (5th percentile 0.28); a held tone's single attack gives 0.01.
+    learned_min_beat_peak: float = Field(
+        0.1, ge=0, le=1, description="Median beat activation at the beats a learned grid needs."
+    )
+    learned_prior_center_bpm: float = Field(
+        90.0, gt=0, description="Tempo prior's centre on the learned activation."
+    )
+    learned_tightness: float = Field(
+        TIGHTNESS, gt=0, description="Beat-tracking tightness on the learned activation."
+    )
+    learned_duple_from_hand: bool = Field(
+        False, description="Take the hand-made choice between bars of two and four beats."
+    )
+    bar_four_bias: float = Field(
+        0.3, description="Log-likelihood per beat added to a bar of four beats (a prior)."
+    )
+    bar_strength_floor: float = Field(
+        0.2, ge=0, lt=0.5, description="Downbeat strengths are clipped to [floor, 1 - floor]."
+    )
+    bar_shift_cost: float = Field(
+        2.0, ge=0, description="Cost (log-probability) of a bar line out of turn."
+    )

@@ -11,6 +11,12 @@
    tracked again more rigidly when too many gaps leave the period.
 4. **Octave check** (:mod:`.tempo_octave`): whether each tracked pulse is really two beats or
    half a beat; the pulse grid is then doubled or halved.
+
+With the learned activation installed (:mod:`.activation`, ``RhythmParams.learned_activation``)
+steps 2 and 3 run on its beat probability instead of the flux, and the stage skips the
+octave check (the network was trained on the beat level); the flux is still computed, for the
+onset rate and the subdivision of the beat. When the activation shows no periodic beat the
+hand-made path above runs.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from typing import Any, Literal
 import numpy as np
 import scipy.ndimage
 
+from linernotes.analyzers.rhythm.activation import WEIGHTS_FILE, features_activation
+from linernotes.analyzers.rhythm.bar_decoding import downbeat_strength as peak_near
 from linernotes.analyzers.rhythm.beat_tracking import (
     double_pulses,
     refine_beats,
@@ -68,6 +76,8 @@ class PulseTrack:
     frame_rate: float
     duration: float
     onset_rate: float
+    #: The learned beat and downbeat activation the pulses were tracked on (else ``None``).
+    activation: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def track_pulses(features: Any, params: RhythmParams) -> PulseTrack | float:
@@ -115,6 +125,11 @@ def track_pulses(features: Any, params: RhythmParams) -> PulseTrack | float:
             long_base=p.long_tempo_strength, long_noise_s=p.long_strength_noise_s,
         ),
     }
+    if p.learned_activation and WEIGHTS_FILE.exists():
+        learned = _learned_track(features, envelope, bands, tempo_settings, p,
+                                 duration=duration, onset_rate=onset_rate)
+        if learned is not None:
+            return learned
     est = estimate_tempo(envelope, **tempo_settings)
     onset_floor = strength_floor(duration, base=p.min_tempo_strength, noise=p.tempo_strength_noise)
     from_changes = est.bpm is None or est.strength < onset_floor
@@ -154,6 +169,30 @@ def track_pulses(features: Any, params: RhythmParams) -> PulseTrack | float:
     return PulseTrack(envelope=envelope, bands=bands, tempo=est, pulse_frames=pulse_frames,
                       from_changes=from_changes, frame_rate=frame_rate, duration=duration,
                       onset_rate=onset_rate)
+
+
+def _learned_track(features: Any, envelope: np.ndarray, bands: OnsetBands,
+                   tempo_settings: dict[str, Any], p: RhythmParams, *, duration: float,
+                   onset_rate: float) -> PulseTrack | None:
+    """The pulse grid tracked on the learned beat activation (``None`` when it shows no
+    periodic beat: the hand-made path then tries)."""
+    beat, down = features_activation(features)
+    est = estimate_tempo(beat, **{**tempo_settings,
+                                  "prior_center_bpm": p.learned_prior_center_bpm})
+    if est.bpm is None or est.period_frames is None:
+        return None
+    pulse_frames = track_steady_beats(
+        beat, period_frames=est.period_frames, tightness=p.learned_tightness,
+        max_off_period_share=p.max_off_period_share, steady_tightness=p.steady_tightness,
+    )
+    # A grid the network does not hear as beats (a held tone's one attack, a drone) is no
+    # tempo: most tracked beats must carry a clear peak of the activation.
+    if pulse_frames.size < 2 or float(
+        np.median(peak_near(beat, pulse_frames))) < p.learned_min_beat_peak:
+        return None
+    return PulseTrack(envelope=envelope, bands=bands, tempo=est, pulse_frames=pulse_frames,
+                      from_changes=False, frame_rate=tempo_settings["frame_rate"],
+                      duration=duration, onset_rate=onset_rate, activation=(beat, down))
 
 
 def check_octave(

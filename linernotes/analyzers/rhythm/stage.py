@@ -24,19 +24,22 @@ Examples
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from linernotes.analyzers.fitted import logistic_probability, weights_for
 from linernotes.analyzers.registry import analyzer
-from linernotes.analyzers.rhythm.bar_length import MeterEstimate
+from linernotes.analyzers.rhythm.bar_decoding import downbeat_strength
+from linernotes.analyzers.rhythm.bar_length import MeterEstimate, meter_confidence
 from linernotes.analyzers.rhythm.beat_tracking import (
     beat_prominence,
     extend_beats,
     felt_bpm,
     regularize_beats,
 )
+from linernotes.analyzers.rhythm.learned_meter import learned_meter
 from linernotes.analyzers.rhythm.meter import bar_meter, time_signature
 from linernotes.analyzers.rhythm.params import RhythmParams
 from linernotes.analyzers.rhythm.pulse import PulseTrack, check_octave, track_pulses
@@ -63,21 +66,27 @@ CHANGE_TEMPO_CONFIDENCE = 0.6
 
 #: Inputs of :func:`tempo_confidence`, in the order of its fitted weights.
 TEMPO_EVIDENCE = ("raw_logit", "octave_rival", "octave_sure", "stability", "periodicity",
-                  "from_changes", "doubled", "halved", "log2_tempo")
+                  "from_changes", "doubled", "halved", "log2_tempo", "learned", "beat_peak",
+                  "tempo_margin")
 
 
 def tempo_evidence(*, raw: float, octave_rival: float, octave_sure: float,
                    stability: float | None, periodicity: float, from_changes: bool,
-                   octave_check: str | None, bpm: float) -> dict[str, float]:
+                   octave_check: str | None, bpm: float, learned: bool = False,
+                   beat_peak: float = 0.0, tempo_margin: float = 0.0) -> dict[str, float]:
     """What the tempo confidence is fitted on: the product confidence (as a logit) and its
-    parts, how the level was reached and the tempo itself."""
+    parts, how the level was reached, the tempo itself, whether the beats were tracked on the
+    learned activation and how clearly it peaks on them (median peak), and how far the
+    tempo's periodicity beats its metrical rivals."""
     r = float(np.clip(raw, 1e-4, 1 - 1e-4))
     return {"raw_logit": float(np.log(r / (1 - r))), "octave_rival": float(octave_rival),
             "octave_sure": float(octave_sure), "stability": float(stability or 0.0),
             "periodicity": float(periodicity), "from_changes": float(from_changes),
             "doubled": float(octave_check == "doubled"),
             "halved": float(octave_check == "halved"),
-            "log2_tempo": float(np.log2(bpm / 100.0))}
+            "log2_tempo": float(np.log2(bpm / 100.0)), "learned": float(learned),
+            "beat_peak": float(beat_peak) if learned else 0.0,
+            "tempo_margin": float(tempo_margin)}
 
 
 def tempo_confidence(evidence: dict[str, float]) -> float:
@@ -118,6 +127,25 @@ def _stability(local_bpm: np.ndarray, bpm: float) -> float | None:
     return float(np.mean(dev <= 0.04))
 
 
+def _hand_made_duple(features: Any, track: PulseTrack, pulse_frames: np.ndarray,
+                     p: RhythmParams) -> int | None:
+    """The hand-made path's simple bar of two or four beats for these beats (``None`` when
+    it chose otherwise, or when ``learned_duple_from_hand`` is off)."""
+    if not p.learned_duple_from_hand:
+        return None
+    hand = bar_meter(features, track, pulse_frames, p).meter
+    if hand.decision != "two_or_four" or hand.pulses_per_bar is None:
+        return None
+    return hand.pulses_per_bar // hand.pulse_group
+
+
+def _beat_peak(track: PulseTrack, beat_frames: np.ndarray) -> float:
+    """Median of the learned beat activation's peak at the beats (0 off the learned path)."""
+    if track.activation is None or beat_frames.size == 0:
+        return 0.0
+    return float(np.median(downbeat_strength(track.activation[0], beat_frames)))
+
+
 def _felt_grid(pulses: np.ndarray, meter: MeterEstimate) -> tuple[np.ndarray, np.ndarray | None]:
     """Felt beats among the tracked pulses, and each beat's position in its bar (0 = downbeat;
     ``None`` when the metre is unknown)."""
@@ -130,7 +158,7 @@ def _felt_grid(pulses: np.ndarray, meter: MeterEstimate) -> tuple[np.ndarray, np
 
 @analyzer(
     "rhythm",
-    version="18",
+    version="19",
     params=RhythmParams(),
     summarize=summarize_rhythm,
     confidence_fields={
@@ -149,9 +177,21 @@ def rhythm(features: Any, params: RhythmParams) -> RhythmResult:
     est = track.tempo
     frame_rate, duration, onset_rate = track.frame_rate, track.duration, track.onset_rate
     from_changes = track.from_changes
-    pulse_frames, octave_check, octave_sure = check_octave(track, p)
-    measured = bar_meter(features, track, pulse_frames, p)
-    pulse_frames, meter = measured.pulse_frames, measured.meter
+    learned = track.activation is not None
+    if learned and not p.learned_octave_check:
+        pulse_frames, octave_check, octave_sure = track.pulse_frames, None, 1.0
+    else:
+        pulse_frames, octave_check, octave_sure = check_octave(track, p)
+    if track.activation is not None:
+        meter = learned_meter(track.envelope, track.activation[1], pulse_frames,
+                              shift_cost=p.bar_shift_cost, four_bias=p.bar_four_bias,
+                              floor=p.bar_strength_floor,
+                              duple_length=_hand_made_duple(features, track, pulse_frames, p))
+        meter = replace(meter, confidence=meter_confidence(meter.decision,
+                                                           meter.decision_margin))
+    else:
+        measured = bar_meter(features, track, pulse_frames, p)
+        pulse_frames, meter = measured.pulse_frames, measured.meter
     beat_frames, position = _felt_grid(pulse_frames, meter)
     bar = None if meter.pulses_per_bar is None else meter.pulses_per_bar // meter.pulse_group
     prominence = beat_prominence(track.envelope, beat_frames)
@@ -176,7 +216,7 @@ def rhythm(features: Any, params: RhythmParams) -> RhythmResult:
                 ]
             )
         beat_frames = extended
-    beat_times = beat_frames / frame_rate + p.latency_s
+    beat_times = beat_frames / frame_rate + (p.learned_latency_s if learned else p.latency_s)
     inside = (beat_times >= 0) & (beat_times <= duration)
     beat_times = beat_times[inside]
     bpm = felt_bpm(beat_times)
@@ -227,7 +267,9 @@ def rhythm(features: Any, params: RhythmParams) -> RhythmResult:
         raw *= CHANGE_TEMPO_CONFIDENCE * est.octave_margin
     evidence = tempo_evidence(raw=raw, octave_rival=octave_rival, octave_sure=octave_sure,
                               stability=stability, periodicity=periodicity,
-                              from_changes=from_changes, octave_check=octave_check, bpm=bpm)
+                              from_changes=from_changes, octave_check=octave_check, bpm=bpm,
+                              learned=learned, beat_peak=_beat_peak(track, beat_frames),
+                              tempo_margin=est.octave_margin)
     return RhythmResult(
         bpm=float(bpm),
         bpm_confidence=tempo_confidence(evidence),

@@ -1,0 +1,111 @@
+"""Compare ways of using the learned activation on the development split of ``bench/corpus_set``.
+
+Each dev clip's features are extracted once (cached under ``bench/data/feature_cache/``);
+the rhythm stage then runs under every variant, a set of :class:`RhythmParams` overrides, and
+the variants are scored as ``bench/measure`` scores them (tempo Acc1/Acc2, beat and downbeat
+F, beats per bar, numerator), overall and with and without drums. The learned path's
+settings in :class:`linernotes.analyzers.rhythm.params.RhythmParams` were chosen from this
+table; the test split is never swept.
+
+Usage::
+
+    bench/activation_sweep --variant learned_activation=false --variant '' \\
+        --variant learned_octave_check=true
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import accuracy_scores  # noqa: E402
+import corpus_set  # noqa: E402
+
+KEYS = ("acc1", "acc2", "beat_f", "downbeat_f", "bpb", "numerator")
+CAPS = frozenset({"tempo", "beats", "downbeats", "meter", "bpb"})
+CACHE = ROOT / "bench" / "data" / "feature_cache"
+
+
+def parse_variant(text: str) -> dict[str, Any]:
+    """``name=value,name=value`` as RhythmParams overrides (values read as JSON)."""
+    out: dict[str, Any] = {}
+    for part in filter(None, text.split(",")):
+        name, value = part.split("=", 1)
+        out[name.strip()] = json.loads(value)
+    return out
+
+
+def clip_features(clip: dict[str, Any]) -> Any:
+    """The shared front end's features of a corpus clip (cached)."""
+    import scipy.io.wavfile
+
+    from linernotes.features import extract_features_from_array
+
+    path = CACHE / f"{clip['name']}.pkl"
+    if path.exists():
+        return pickle.loads(path.read_bytes())
+    sr, pcm = scipy.io.wavfile.read(corpus_set.DATA / clip["file"])
+    mono = (pcm.astype(np.float32) / 32768.0).reshape(len(pcm), -1).mean(axis=1)
+    features = extract_features_from_array(mono, sr)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(pickle.dumps(features))
+    os.replace(tmp, path)
+    return features
+
+
+def _clip_scores(job: tuple[dict[str, Any], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    from linernotes.analyzers.rhythm.params import RhythmParams
+    from linernotes.analyzers.rhythm.stage import rhythm
+
+    clip, variants = job
+    features = clip_features(clip)
+    out = []
+    for overrides in variants:
+        result = rhythm(features, RhythmParams(**overrides))
+        estimate = {"bpm": result.bpm, "beats": result.beats, "downbeats": result.downbeats,
+                    "numerator": result.numerator, "beats_per_bar": result.beats_per_bar,
+                    "compound": result.compound}
+        out.append(accuracy_scores.score_clip(clip["truth"], estimate, CAPS))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--variant", action="append", default=None,
+                    help="RhythmParams overrides, name=value[,name=value] ('' = defaults)")
+    ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
+    ap.add_argument("--limit", type=int, default=None, help="first N dev clips only")
+    args = ap.parse_args(argv)
+    variants = [parse_variant(v) for v in (args.variant or [""])]
+    clips = corpus_set.ensure_set(args.jobs, "dev")[: args.limit]
+    with ProcessPoolExecutor(args.jobs) as ex:
+        per_clip = list(ex.map(_clip_scores, [(c, variants) for c in clips], chunksize=1))
+    print(f"# {len(clips)} dev clips of bench/corpus_set")
+    groups = {"all": range(len(clips)),
+              "drums": [i for i, c in enumerate(clips) if c["drums"]],
+              "no drums": [i for i, c in enumerate(clips) if not c["drums"]]}
+    for g, idx in groups.items():
+        print(f"\n## {g} ({len(idx)} clips)")
+        print(f"{'variant':50s}" + "".join(f"{k:>11s}" for k in KEYS))
+        for v, overrides in enumerate(variants):
+            means = [np.mean([per_clip[i][v][k] for i in idx]) for k in KEYS]
+            name = ",".join(f"{k}={val}" for k, val in overrides.items()) or "(defaults)"
+            print(f"{name[:50]:50s}" + "".join(f"{m:11.1f}" for m in means))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,217 @@
+"""Train the beat/downbeat activation network on ``bench/beat_train_set``'s clips.
+
+The network is :mod:`linernotes.analyzers.rhythm.activation`'s (the same layers, in torch for
+training); ``--write`` stores its weights as that module's package data file. Nothing of
+``bench/corpus_set`` is read: its dev split is where the use of the activation is chosen, its
+test split where it is reported.
+
+Targets are each beat's (downbeat's) frame, its two neighbours at 0.5 (the usual widening for
+frame targets). Each epoch every clip is time-stretched by a random factor (0.8 to 1.25, so
+that every tempo is seen at many rates), given a random spectral tilt and smooth band gains
+(another instrument, soundfont or room), and cut to a random window; 8 % of the clips (by
+name) are held out to report the loss on; the weights of the epoch with the lowest held-out
+loss are kept.
+
+Usage::
+
+    bench/beat_train_set --jobs 2
+    bench/train_activation --minutes 25 --write
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from linernotes.analyzers.rhythm.activation import (  # noqa: E402
+    HARMONIC_CHANNELS,
+    WEIGHTS_FILE,
+    harmonic_frames,
+    network_input,
+)
+
+DATA = ROOT / "bench" / "data" / "beat_train_v2"
+CHANNELS, KERNEL, DILATIONS = 32, 5, (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+WINDOW_FRAMES, BATCH = 2400, 8
+STRETCH = (0.8, 1.25)
+
+
+def build_model(n_mels: int = 64) -> Any:
+    """The torch twin of :func:`linernotes.analyzers.rhythm.activation.beat_activation`."""
+    import torch
+    from torch import nn
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.input = nn.Conv1d(2 * n_mels + HARMONIC_CHANNELS, CHANNELS, 3, padding=1)
+            self.dilated = nn.ModuleList(
+                nn.Conv1d(CHANNELS, CHANNELS, KERNEL, dilation=d, padding=d * (KERNEL - 1) // 2)
+                for d in DILATIONS)
+            self.mix = nn.ModuleList(nn.Conv1d(CHANNELS, CHANNELS, 1) for _ in DILATIONS)
+            self.output = nn.Conv1d(CHANNELS, 2, 1)
+            self.drop = nn.Dropout(0.1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            h = nn.functional.elu(self.input(x))
+            for conv, mix in zip(self.dilated, self.mix, strict=True):
+                h = h + mix(self.drop(nn.functional.elu(conv(h))))
+            return self.output(h)
+
+    return Net()
+
+
+def export_weights(model: Any, path: Path, meta: dict[str, Any]) -> None:
+    """Write ``model``'s weights in the layout :func:`.activation.load_weights` reads."""
+    arrays: dict[str, np.ndarray] = {
+        "input_w": model.input.weight.detach().numpy(),
+        "input_b": model.input.bias.detach().numpy(),
+        "output_w": model.output.weight.detach().numpy()[:, :, 0],
+        "output_b": model.output.bias.detach().numpy(),
+        "n_blocks": np.array(len(DILATIONS)), "dilations": np.array(DILATIONS),
+        "meta": np.array(json.dumps(meta)),
+    }
+    for i, (conv, mix) in enumerate(zip(model.dilated, model.mix, strict=True)):
+        arrays[f"dilated_w{i}"] = conv.weight.detach().numpy()
+        arrays[f"dilated_b{i}"] = conv.bias.detach().numpy()
+        arrays[f"mix_w{i}"] = mix.weight.detach().numpy()[:, :, 0]
+        arrays[f"mix_b{i}"] = mix.bias.detach().numpy()
+    arrays = {k: (v.astype(np.float32) if v.dtype.kind == "f" else v) for k, v in arrays.items()}
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+
+
+def targets(times: list[float], n: int, frame_rate: float) -> np.ndarray:
+    """Frame targets: 1 on each event's frame, 0.5 on its neighbours."""
+    y = np.zeros(n, np.float32)
+    idx = np.round(np.asarray(times) * frame_rate).astype(int)
+    idx = idx[(idx >= 0) & (idx < n)]
+    for off, val in ((-1, 0.5), (1, 0.5), (0, 1.0)):
+        j = np.clip(idx + off, 0, n - 1)
+        y[j] = np.maximum(y[j], val)
+    return y
+
+
+def load_clips() -> list[dict[str, Any]]:
+    manifest = json.loads((DATA / "manifest.json").read_text())["clips"]
+    clips = []
+    for c in manifest:
+        with np.load(DATA / c["file"]) as z:
+            mel, fr = z["mel_db"].astype(np.float32), float(z["frame_rate"])
+            harmonic = harmonic_frames(z["chroma"], z["bass"], n_frames=mel.shape[1],
+                                       hop_ratio=float(z["hop_ratio"]))
+        clips.append({**c, "mel": mel, "harmonic": harmonic, "frame_rate": fr})
+    return clips
+
+
+def stretched_example(clip: dict[str, Any], rng: np.random.Generator, window: int
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """A random window of ``clip`` played faster or slower: (input, targets)."""
+    fr = clip["frame_rate"]
+    n_mels = clip["mel"].shape[0]
+    mel = np.concatenate([clip["mel"], clip["harmonic"]])
+    s = float(np.exp(rng.uniform(np.log(STRETCH[0]), np.log(STRETCH[1]))))
+    n_out = int(mel.shape[1] / s)
+    src = np.arange(n_out) * s
+    i0 = np.floor(src).astype(int).clip(0, mel.shape[1] - 1)
+    i1 = (i0 + 1).clip(0, mel.shape[1] - 1)
+    frac = (src - i0)[None, :]
+    stretched = (1 - frac) * mel[:, i0] + frac * mel[:, i1]
+    # another instrument, soundfont or room: a random spectral tilt and smooth band gains
+    tilt = rng.uniform(-12.0, 12.0) * np.linspace(-0.5, 0.5, n_mels)
+    bands = np.interp(np.arange(n_mels), np.linspace(0, n_mels - 1, 6), rng.normal(0, 3.0, 6))
+    x = network_input(stretched[:n_mels] + (tilt + bands)[:, None].astype(np.float32),
+                      stretched[n_mels:])
+    beats = [t / s for t in clip["beats"]]
+    downs = [t / s for t in clip["downbeats"]]
+    y = np.stack([targets(beats, n_out, fr), targets(downs, n_out, fr)])
+    if n_out > window:
+        start = int(rng.integers(0, n_out - window))
+        x, y = x[:, start:start + window], y[:, start:start + window]
+    elif n_out < window:
+        pad = window - n_out
+        x = np.pad(x, ((0, 0), (0, pad)), constant_values=0.0)
+        x[:n_mels, n_out:] = -1.0
+        y = np.pad(y, ((0, 0), (0, pad)))
+    return x.astype(np.float32), y
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--minutes", type=float, default=25.0, help="training time budget")
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--seed", type=int, default=24)
+    ap.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1))
+    ap.add_argument("--out", type=Path, default=DATA / "activation_candidate.npz")
+    ap.add_argument("--write", action="store_true",
+                    help=f"store the weights as the package's {WEIGHTS_FILE.name}")
+    args = ap.parse_args(argv)
+
+    import torch
+
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    rng = np.random.default_rng(args.seed)
+    clips = load_clips()
+    held = [c for c in clips if zlib.crc32(c["name"].encode()) % 100 < 8]
+    train = [c for c in clips if c not in held]
+    print(f"{len(train)} training clips, {len(held)} held out", flush=True)
+    model = build_model()
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    bce = torch.nn.BCEWithLogitsLoss()
+    val_rng = np.random.default_rng(0)
+    val = [stretched_example(c, val_rng, WINDOW_FRAMES) for c in held]
+    vx = torch.from_numpy(np.stack([v[0] for v in val]))
+    vy = torch.from_numpy(np.stack([v[1] for v in val]))
+    budget = args.minutes * 60.0
+    started = time.monotonic()
+    epoch, best = 0, (float("inf"), None)
+    while time.monotonic() - started < budget:
+        epoch += 1
+        model.train()
+        order = rng.permutation(len(train))
+        losses = []
+        for b in range(0, len(order), BATCH):
+            batch = [stretched_example(train[i], rng, WINDOW_FRAMES) for i in order[b:b + BATCH]]
+            x = torch.from_numpy(np.stack([e[0] for e in batch]))
+            y = torch.from_numpy(np.stack([e[1] for e in batch]))
+            loss = bce(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(float(loss.detach()))
+        elapsed = time.monotonic() - started
+        for g in opt.param_groups:  # cosine decay over the time budget
+            g["lr"] = args.lr * 0.5 * (1 + np.cos(np.pi * min(elapsed / budget, 1.0)))
+        model.eval()
+        with torch.no_grad():
+            vloss = float(bce(model(vx), vy))
+        if vloss < best[0]:
+            best = (vloss, {k: v.clone() for k, v in model.state_dict().items()})
+        print(f"epoch {epoch}: train {np.mean(losses):.4f}  held-out {vloss:.4f}  "
+              f"{elapsed / 60:.1f} min", flush=True)
+    model.load_state_dict(best[1])
+    meta = {"train_set": DATA.name, "clips": len(train), "epochs": epoch,
+            "held_out_loss": round(best[0], 5), "seed": args.seed, "minutes": args.minutes}
+    out = WEIGHTS_FILE if args.write else args.out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    export_weights(model, out, meta)
+    print(f"wrote {out} ({json.dumps(meta)})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

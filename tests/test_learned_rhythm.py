@@ -1,0 +1,130 @@
+"""The learned beat/downbeat activation and the bars read from it.
+
+The network's numpy inference must compute what its torch twin (the one
+``bench/train_activation`` trains) computes, for any weights and any length, block edges
+included; the packaged weights must find beats on a plain click track; the bar decoder must
+count bars of two, three and four and follow a bar line that moves.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from linernotes.analyzers.rhythm import activation
+from linernotes.analyzers.rhythm.bar_decoding import decode_bars, downbeat_strength
+from linernotes.analyzers.rhythm.params import RhythmParams
+from linernotes.analyzers.rhythm.stage import rhythm
+from linernotes.features import extract_features_from_array
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _click_track(bpm: float, beats_per_bar: int, seconds: float, sr: int = 22050
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Clicks on every beat, louder and lower on each bar's first; the beat times."""
+    y = np.zeros(int(seconds * sr), np.float32)
+    times = np.arange(0.5, seconds - 0.5, 60.0 / bpm)
+    t = np.arange(int(0.05 * sr)) / sr
+    for k, start in enumerate(times):
+        first = k % beats_per_bar == 0
+        freq = 600.0 if first else 1500.0
+        click = (1.0 if first else 0.5) * np.sin(2 * np.pi * freq * t) * np.exp(-t * 60)
+        i = int(start * sr)
+        y[i:i + click.size] += click.astype(np.float32)[: y.size - i]
+    return y, times
+
+
+def test_numpy_inference_matches_the_torch_twin(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    sys.path.insert(0, str(ROOT / "bench"))
+    import train_activation
+
+    torch.manual_seed(3)
+    model = train_activation.build_model()
+    model.eval()
+    path = tmp_path / "weights.npz"
+    train_activation.export_weights(model, path, {"test": True})
+    weights = activation.load_weights(path)
+    rng = np.random.default_rng(0)
+    # two chunks and part of a third: the chunk edges must not show
+    n = 2 * activation.CHUNK_FRAMES + 777
+    mel = rng.normal(-40.0, 15.0, (64, n)).astype(np.float32)
+    harmonic = rng.uniform(0.0, 1.0, (activation.HARMONIC_CHANNELS, n)).astype(np.float32)
+    beat, down = activation.beat_activation(mel, harmonic, weights)
+    x = activation.network_input(mel, harmonic)
+    with torch.no_grad():
+        ref = torch.sigmoid(model(torch.from_numpy(x)[None]))[0]
+    np.testing.assert_allclose(beat, ref[0].numpy(), atol=2e-5)
+    np.testing.assert_allclose(down, ref[1].numpy(), atol=2e-5)
+
+
+def test_packaged_network_finds_the_beats_of_a_click_track() -> None:
+    y, times = _click_track(110.0, 4, 16.0)
+    features = extract_features_from_array(y, 22050)
+    beat, _ = activation.features_activation(features)
+    fr = features.params.frame_rate
+    on = np.round(times * fr).astype(int)
+    near = np.array([beat[max(i - 2, 0): i + 3].max() for i in on])
+    off = np.round((times[:-1] + 30.0 / 110.0) * fr).astype(int)  # half-way between beats
+    assert np.median(near) > 0.3
+    assert np.median(near) > 4 * np.median(beat[off])
+
+
+def test_learned_path_reports_tempo_and_beats_on_the_beat() -> None:
+    y, times = _click_track(96.0, 3, 20.0)
+    result = rhythm(extract_features_from_array(y, 22050), RhythmParams())
+    assert result.bpm == pytest.approx(96.0, rel=0.04)
+    found = np.asarray(result.beats)
+    hits = [np.min(np.abs(found - t)) < 0.07 for t in times[2:-2]]
+    assert np.mean(hits) > 0.9
+    assert result.meter_decision == "learned"
+
+
+def test_hand_made_path_is_still_there() -> None:
+    y, _ = _click_track(120.0, 4, 12.0)
+    result = rhythm(extract_features_from_array(y, 22050),
+                    RhythmParams(learned_activation=False))
+    assert result.bpm == pytest.approx(120.0, rel=0.04)
+    assert result.meter_decision != "learned"
+
+
+@pytest.mark.parametrize("bar", [2, 3, 4])
+def test_bar_decoder_counts_bars(bar: int) -> None:
+    rng = np.random.default_rng(bar)
+    strength = np.where(np.arange(48) % bar == 1, 0.7, 0.15) + rng.uniform(-0.1, 0.1, 48)
+    found = decode_bars(strength)
+    assert found.beats_per_bar == bar
+    assert found.margin > 0
+    assert set(np.flatnonzero(found.position == 0) % bar) == {1}
+
+
+def test_bar_decoder_follows_a_bar_line_that_moves() -> None:
+    # a piece with a one-beat pickup played twice: the bar line moves by a beat half-way
+    first = np.where(np.arange(24) % 4 == 1, 0.8, 0.1)
+    second = np.where(np.arange(24) % 4 == 2, 0.8, 0.1)
+    found = decode_bars(np.concatenate([first, second]))
+    assert found.beats_per_bar == 4
+    downs = np.flatnonzero(found.position == 0)
+    assert set(downs[downs < 22] % 4) == {1}
+    assert set(downs[downs > 26] % 4) == {2}
+
+
+def test_harmonic_frames_follow_the_pitch_frames() -> None:
+    chroma = np.zeros((12, 3))
+    chroma[[0, 7, 4], [0, 1, 2]] = [2.0, 4.0, 1.0]  # C, then G, then E, each alone
+    out = activation.harmonic_frames(chroma, chroma, n_frames=17, hop_ratio=8.0)
+    assert out.shape == (activation.HARMONIC_CHANNELS, 17)
+    np.testing.assert_allclose(out[0, [0, 4, 8]], [1.0, 0.5, 0.0])  # C fades as G comes
+    np.testing.assert_allclose(out[7, [8, 16]], [1.0, 0.0])
+    np.testing.assert_allclose(out[12 + 4, 16], 1.0)  # the bass rows, the same shapes
+
+
+def test_downbeat_strength_reads_the_peak_near_each_beat() -> None:
+    act = np.zeros(100)
+    act[[10, 31, 52]] = [0.9, 0.2, 0.6]
+    np.testing.assert_allclose(downbeat_strength(act, np.array([11.2, 30.0, 47.0])),
+                               [0.9, 0.2, 0.0])
