@@ -16,7 +16,7 @@ FLOOR_STAMP := $(FLOOR)/.installed
 # Demucs without its declared deps (see the `separate` extra in pyproject.toml).
 DEMUCS ?= demucs==4.1.0
 
-.PHONY: demo test lint browser chromaprint screenshots examples bench-speed bench-accuracy transformers-floor convert-musicnn clean
+.PHONY: demo test lint browser chromaprint espeak screenshots examples bench-speed bench-accuracy transformers-floor convert-musicnn clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,7 +52,7 @@ demo: $(CORE)
 	$(BIN)/python scripts/demo_report.py build/demo examples/truth.json
 
 ## test: lint, run the test suite, and the listen tests again on the lowest transformers
-test: $(STAMP) $(FLOOR_STAMP) browser chromaprint
+test: $(STAMP) $(FLOOR_STAMP) browser chromaprint espeak
 	$(BIN)/ruff check linernotes tests scripts bench
 	@$(BIN)/python -c 'import transformers as t; print("suite on transformers", t.__version__, "(newest admitted)")'
 	$(BIN)/python -m pytest -q -rs
@@ -76,6 +76,13 @@ chromaprint:
 		{ command -v apt-get >/dev/null && (apt-get update -qq && apt-get install -y -qq libchromaprint-tools) || \
 		  sudo apt-get install -y -qq libchromaprint-tools || \
 		  echo "*** WARNING: libchromaprint-tools could not be installed: duplicates use the fallback fingerprint ***" >&2; }
+
+## espeak: Debian's espeak-ng, the voice the lyrics tests sing with (they skip without it)
+espeak:
+	@command -v espeak-ng >/dev/null || \
+		{ command -v apt-get >/dev/null && (apt-get update -qq && apt-get install -y -qq espeak-ng) || \
+		  sudo apt-get install -y -qq espeak-ng || \
+		  echo "*** WARNING: espeak-ng could not be installed: the lyrics tests on a voice are skipped ***" >&2; }
 
 ## screenshots: retake docs/review-list.png and docs/review-track.png with the browser test
 screenshots: $(STAMP) browser
