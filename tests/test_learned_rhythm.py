@@ -128,3 +128,40 @@ def test_downbeat_strength_reads_the_peak_near_each_beat() -> None:
     act[[10, 31, 52]] = [0.9, 0.2, 0.6]
     np.testing.assert_allclose(downbeat_strength(act, np.array([11.2, 30.0, 47.0])),
                                [0.9, 0.2, 0.0])
+
+
+def test_training_script_writes_weights_the_analyzer_loads(tmp_path: Path, monkeypatch) -> None:
+    """``bench/train_activation`` (the one writer of the shipped weights) runs end to end on
+    a small manifest and writes a file :func:`activation.load_weights` reads."""
+    pytest.importorskip("torch")
+    import json
+    import zlib
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    import train_activation
+
+    rng = np.random.default_rng(5)
+    clips, held = [], 0
+    for i in range(40):
+        name = f"train_{i:04d}_test"
+        held += zlib.crc32(name.encode()) % 100 < 8
+        n, n_pf = 1200, 150
+        (tmp_path / "clips").mkdir(exist_ok=True)
+        np.savez(tmp_path / "clips" / f"{name}.npz",
+                 mel_db=rng.normal(-50, 10, (64, n)).astype(np.float16),
+                 chroma=rng.uniform(0, 1, (12, n_pf)), bass=rng.uniform(0, 1, (12, n_pf)),
+                 hop_ratio=8.0, frame_rate=86.13)
+        beats = np.arange(0.5, 13.0, 0.5)
+        clips.append({"name": name, "file": f"clips/{name}.npz", "beats": beats.tolist(),
+                      "downbeats": beats[::4].tolist()})
+    assert held > 0
+    (tmp_path / "manifest.json").write_text(json.dumps({"clips": clips}))
+    monkeypatch.setattr(train_activation, "DATA", tmp_path)
+    out = tmp_path / "weights.npz"
+    assert train_activation.main(["--minutes", "0.01", "--out", str(out)]) == 0
+    weights = activation.load_weights(out)
+    assert weights.input_w.shape[1] == 2 * 64 + activation.HARMONIC_CHANNELS
+    beat, down = activation.beat_activation(np.full((64, 300), -40.0, np.float32),
+                                            np.zeros((activation.HARMONIC_CHANNELS, 300),
+                                                     np.float32), weights)
+    assert beat.shape == down.shape == (300,)
