@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from linernotes.analyzers.rhythm import activation
-from linernotes.analyzers.rhythm.bar_decoding import decode_bars, downbeat_strength
+from linernotes.analyzers.rhythm.bar_decoding import decode_bars, peak_near_beats
 from linernotes.analyzers.rhythm.params import RhythmParams
 from linernotes.analyzers.rhythm.stage import rhythm
 from linernotes.features import extract_features_from_array
@@ -123,10 +123,10 @@ def test_harmonic_frames_follow_the_pitch_frames() -> None:
     np.testing.assert_allclose(out[12 + 4, 16], 1.0)  # the bass rows, the same shapes
 
 
-def test_downbeat_strength_reads_the_peak_near_each_beat() -> None:
+def test_peak_near_beats_reads_the_peak_near_each_beat() -> None:
     act = np.zeros(100)
     act[[10, 31, 52]] = [0.9, 0.2, 0.6]
-    np.testing.assert_allclose(downbeat_strength(act, np.array([11.2, 30.0, 47.0])),
+    np.testing.assert_allclose(peak_near_beats(act, np.array([11.2, 30.0, 47.0])),
                                [0.9, 0.2, 0.0])
 
 

@@ -1,7 +1,7 @@
 """Bars from the learned downbeat activation: which tracked beats start a bar, and how many
 beats a bar holds.
 
-Each beat gets the downbeat activation's peak near it (:func:`downbeat_strength`). For each
+Each beat gets the downbeat activation's peak near it (:func:`peak_near_beats`). For each
 bar length a hidden Markov model over the position in the bar reads the sequence: the
 position advances by one each beat and wraps at the bar's length; a bar line may fall early
 or late (a pickup repeated, a bar cut short) at a cost. The length whose Viterbi path
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BarDecoding", "decode_bars", "downbeat_strength"]
+__all__ = ["BarDecoding", "decode_bars", "peak_near_beats"]
 
 #: Bar lengths (in beats) the decoder considers.
 BAR_LENGTHS = (2, 3, 4)
@@ -40,10 +40,11 @@ class BarDecoding:
     fit: dict[int, float]
 
 
-def downbeat_strength(downbeat: np.ndarray, beat_frames: np.ndarray, *, radius: int = 2
-                      ) -> np.ndarray:
-    """The downbeat activation's peak within ``radius`` frames of each beat."""
-    act = np.asarray(downbeat, np.float64)
+def peak_near_beats(activation: np.ndarray, beat_frames: np.ndarray, *, radius: int = 2
+                    ) -> np.ndarray:
+    """An activation's peak within ``radius`` frames of each beat: the downbeat strength of
+    each beat, or (on the beat activation) how clearly the network hears each beat."""
+    act = np.asarray(activation, np.float64)
     b = np.round(np.asarray(beat_frames, np.float64)).astype(np.int64)
     if b.size == 0 or act.size == 0:
         return np.zeros(b.size)
@@ -77,7 +78,7 @@ def decode_bars(strength: np.ndarray, *, bar_lengths: tuple[int, ...] = BAR_LENG
     Parameters
     ----------
     strength : np.ndarray, shape (n_beats,)
-        Probability-like downbeat strength of each beat (:func:`downbeat_strength`).
+        Probability-like downbeat strength of each beat (:func:`peak_near_beats`).
     bar_lengths : tuple of int
         Bar lengths, in beats, considered.
     shift_cost : float

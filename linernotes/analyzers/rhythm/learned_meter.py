@@ -9,12 +9,10 @@ the bar length that fitted the activation next best.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
-from linernotes.analyzers.rhythm.bar_decoding import decode_bars, downbeat_strength
-from linernotes.analyzers.rhythm.bar_length import MeterEstimate
+from linernotes.analyzers.rhythm.bar_decoding import decode_bars, peak_near_beats
+from linernotes.analyzers.rhythm.bar_length import MeterEstimate, meter_confidence
 from linernotes.analyzers.rhythm.subdivision import compound_probability, subdivision_profile
 
 __all__ = ["MIN_BEATS", "learned_meter"]
@@ -25,7 +23,7 @@ MIN_BEATS = 9
 
 def learned_meter(envelope: np.ndarray, downbeat: np.ndarray, beat_frames: np.ndarray, *,
                   shift_cost: float = 2.0, four_bias: float = 0.0,
-                  floor: float = 0.02, duple_length: int | None = None) -> MeterEstimate:
+                  floor: float = 0.02) -> MeterEstimate:
     """Bar length, downbeats and subdivision of beats tracked on the activation.
 
     Parameters
@@ -43,28 +41,20 @@ def learned_meter(envelope: np.ndarray, downbeat: np.ndarray, beat_frames: np.nd
         bar are common in 4/4, and notation prefers it); none for compound beats.
     floor : float
         :func:`.bar_decoding.decode_bars`'s clipping of the strengths.
-    duple_length : int, optional
-        Two or four: the hand-made path's choice between a simple bar of two and of four
-        (:func:`.bar_length.estimate_meter`, from accents, bass, harmony and timbre), taken
-        when the activation reads a simple bar of two or four; the activation still places
-        the bar lines.
+
+    The confidence is :func:`.bar_length.meter_confidence` of the ``"learned"`` decision and
+    its margin, as :func:`.bar_length.estimate_meter` sets it on the hand-made path.
     """
     subdivision = subdivision_profile(envelope, beat_frames)
     if beat_frames.size < MIN_BEATS:
         # fewer beats than two bars of four and one more: no metre is claimed
         return MeterEstimate(pulses_per_bar=None, phase=0, pulse_group=1, compound=None,
                              confidence=0.0, fit={}, subdivision=subdivision)
-    strength = downbeat_strength(downbeat, beat_frames)
+    strength = peak_near_beats(downbeat, beat_frames)
     compound = bool(compound_probability(subdivision) > 0.5)
     # the prior for four is for simple bars: a compound bar of two (6/8) is common, of four rare
-    found = decode_bars(strength, shift_cost=shift_cost,
-                        length_bias={4: 0.0 if compound else four_bias}, floor=floor)
-    if duple_length in (2, 4) and not compound and found.beats_per_bar in (2, 4) \
-            and duple_length != found.beats_per_bar:
-        fit = found.fit
-        found = decode_bars(strength, shift_cost=shift_cost, bar_lengths=(duple_length,),
-                            floor=floor)
-        found = replace(found, fit={**fit, duple_length: found.fit[duple_length]})
+    bias = {4: 0.0 if compound else four_bias}
+    found = decode_bars(strength, shift_cost=shift_cost, length_bias=bias, floor=floor)
     bar, positions = found.beats_per_bar, found.position
     idx = np.arange(positions.size)
     bar_phase = (idx - positions) % bar
@@ -72,12 +62,12 @@ def learned_meter(envelope: np.ndarray, downbeat: np.ndarray, beat_frames: np.nd
     alternative = (rivals[-1][1], compound) if rivals else None
     # The evidence for the confidence: how far the activation alone (without the prior for
     # four) sets the chosen length apart from the runner-up, whichever way.
-    bias = {4: 0.0 if compound else four_bias}
     raw = {k: v - bias.get(k, 0.0) for k, v in found.fit.items()}
     margin = abs(raw[bar] - raw[rivals[-1][1]]) if rivals else 0.0
     return MeterEstimate(
         pulses_per_bar=bar, phase=int(bar_phase[0]) if bar_phase.size else 0, pulse_group=1,
-        compound=compound, confidence=0.0, fit=dict(found.fit), subdivision=subdivision,
+        compound=compound, confidence=meter_confidence("learned", float(margin)),
+        fit=dict(found.fit), subdivision=subdivision,
         bar_phase=bar_phase, decision="learned", decision_margin=float(margin),
         learned_alternative=alternative,
     )

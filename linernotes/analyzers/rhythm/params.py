@@ -131,9 +131,6 @@ class RhythmParams(BaseModel):
     learned_tightness: float = Field(
         TIGHTNESS, gt=0, description="Beat-tracking tightness on the learned activation."
     )
-    learned_duple_from_hand: bool = Field(
-        False, description="Take the hand-made choice between bars of two and four beats."
-    )
     bar_four_bias: float = Field(
         0.3, description="Log-likelihood per beat added to a bar of four beats (a prior)."
     )

@@ -28,7 +28,7 @@ import numpy as np
 import scipy.ndimage
 
 from linernotes.analyzers.rhythm.activation import WEIGHTS_FILE, features_activation
-from linernotes.analyzers.rhythm.bar_decoding import downbeat_strength as peak_near
+from linernotes.analyzers.rhythm.bar_decoding import peak_near_beats
 from linernotes.analyzers.rhythm.beat_tracking import (
     double_pulses,
     refine_beats,
@@ -188,7 +188,7 @@ def _learned_track(features: Any, envelope: np.ndarray, bands: OnsetBands,
     # A grid the network does not hear as beats (a held tone's one attack, a drone) is no
     # tempo: most tracked beats must carry a clear peak of the activation.
     if pulse_frames.size < 2 or float(
-        np.median(peak_near(beat, pulse_frames))) < p.learned_min_beat_peak:
+        np.median(peak_near_beats(beat, pulse_frames))) < p.learned_min_beat_peak:
         return None
     return PulseTrack(envelope=envelope, bands=bands, tempo=est, pulse_frames=pulse_frames,
                       from_changes=False, frame_rate=tempo_settings["frame_rate"],

@@ -24,15 +24,14 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from linernotes.analyzers.fitted import logistic_probability, weights_for
 from linernotes.analyzers.registry import analyzer
-from linernotes.analyzers.rhythm.bar_decoding import downbeat_strength
-from linernotes.analyzers.rhythm.bar_length import MeterEstimate, meter_confidence
+from linernotes.analyzers.rhythm.bar_decoding import peak_near_beats
+from linernotes.analyzers.rhythm.bar_length import MeterEstimate
 from linernotes.analyzers.rhythm.beat_tracking import (
     beat_prominence,
     extend_beats,
@@ -127,23 +126,11 @@ def _stability(local_bpm: np.ndarray, bpm: float) -> float | None:
     return float(np.mean(dev <= 0.04))
 
 
-def _hand_made_duple(features: Any, track: PulseTrack, pulse_frames: np.ndarray,
-                     p: RhythmParams) -> int | None:
-    """The hand-made path's simple bar of two or four beats for these beats (``None`` when
-    it chose otherwise, or when ``learned_duple_from_hand`` is off)."""
-    if not p.learned_duple_from_hand:
-        return None
-    hand = bar_meter(features, track, pulse_frames, p).meter
-    if hand.decision != "two_or_four" or hand.pulses_per_bar is None:
-        return None
-    return hand.pulses_per_bar // hand.pulse_group
-
-
 def _beat_peak(track: PulseTrack, beat_frames: np.ndarray) -> float:
     """Median of the learned beat activation's peak at the beats (0 off the learned path)."""
     if track.activation is None or beat_frames.size == 0:
         return 0.0
-    return float(np.median(downbeat_strength(track.activation[0], beat_frames)))
+    return float(np.median(peak_near_beats(track.activation[0], beat_frames)))
 
 
 def _felt_grid(pulses: np.ndarray, meter: MeterEstimate) -> tuple[np.ndarray, np.ndarray | None]:
@@ -185,10 +172,7 @@ def rhythm(features: Any, params: RhythmParams) -> RhythmResult:
     if track.activation is not None:
         meter = learned_meter(track.envelope, track.activation[1], pulse_frames,
                               shift_cost=p.bar_shift_cost, four_bias=p.bar_four_bias,
-                              floor=p.bar_strength_floor,
-                              duple_length=_hand_made_duple(features, track, pulse_frames, p))
-        meter = replace(meter, confidence=meter_confidence(meter.decision,
-                                                           meter.decision_margin))
+                              floor=p.bar_strength_floor)
     else:
         measured = bar_meter(features, track, pulse_frames, p)
         pulse_frames, meter = measured.pulse_frames, measured.meter
