@@ -90,6 +90,19 @@ def _f_measure(ref: Sequence[float], est: Sequence[float]) -> float:
         return float(mir_eval.beat.f_measure(r, e, f_measure_threshold=BEAT_WINDOW_S))
 
 
+#: What a rhythm result alone is scored on (:func:`score_rhythm`).
+RHYTHM_CAPS = frozenset({"tempo", "beats", "downbeats", "meter", "bpb"})
+
+
+def score_rhythm(truth: dict[str, Any], result: Any) -> dict[str, Any]:
+    """:func:`score_clip` of a rhythm stage result (a ``RhythmResult``) on its rhythm
+    metrics: what the dev sweeps compare variants by."""
+    estimate = {"bpm": result.bpm, "beats": result.beats, "downbeats": result.downbeats,
+                "numerator": result.numerator, "beats_per_bar": result.beats_per_bar,
+                "compound": result.compound}
+    return score_clip(truth, estimate, RHYTHM_CAPS)
+
+
 def score_clip(truth: dict[str, Any], est: dict[str, Any] | None, caps: frozenset[str]
                ) -> dict[str, Any]:
     """Per-clip metrics in percent (None where the tool does not estimate the quantity).

@@ -1,6 +1,6 @@
 """Compare ways of using the learned activation on the development split of ``bench/corpus_set``.
 
-Each dev clip's features are extracted once (cached under ``bench/data/feature_cache/``);
+Each dev clip's features are extracted once (``bench/corpus_features``, cached);
 the rhythm stage then runs under every variant, a set of :class:`RhythmParams` overrides, and
 the variants are scored as ``bench/measure`` scores them (tempo Acc1/Acc2, beat and downbeat
 F, beats per bar, numerator), overall and with and without drums. The learned path's
@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import pickle
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -32,10 +31,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import accuracy_scores  # noqa: E402
 import corpus_set  # noqa: E402
+from corpus_features import clip_features  # noqa: E402
 
 KEYS = ("acc1", "acc2", "beat_f", "downbeat_f", "bpb", "numerator")
-CAPS = frozenset({"tempo", "beats", "downbeats", "meter", "bpb"})
-CACHE = ROOT / "bench" / "data" / "feature_cache"
 
 
 def parse_variant(text: str) -> dict[str, Any]:
@@ -47,39 +45,14 @@ def parse_variant(text: str) -> dict[str, Any]:
     return out
 
 
-def clip_features(clip: dict[str, Any]) -> Any:
-    """The shared front end's features of a corpus clip (cached)."""
-    import scipy.io.wavfile
-
-    from linernotes.features import extract_features_from_array
-
-    path = CACHE / f"{clip['name']}.pkl"
-    if path.exists():
-        return pickle.loads(path.read_bytes())
-    sr, pcm = scipy.io.wavfile.read(corpus_set.DATA / clip["file"])
-    mono = (pcm.astype(np.float32) / 32768.0).reshape(len(pcm), -1).mean(axis=1)
-    features = extract_features_from_array(mono, sr)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(pickle.dumps(features))
-    os.replace(tmp, path)
-    return features
-
-
 def _clip_scores(job: tuple[dict[str, Any], list[dict[str, Any]]]) -> list[dict[str, Any]]:
     from linernotes.analyzers.rhythm.params import RhythmParams
     from linernotes.analyzers.rhythm.stage import rhythm
 
     clip, variants = job
     features = clip_features(clip)
-    out = []
-    for overrides in variants:
-        result = rhythm(features, RhythmParams(**overrides))
-        estimate = {"bpm": result.bpm, "beats": result.beats, "downbeats": result.downbeats,
-                    "numerator": result.numerator, "beats_per_bar": result.beats_per_bar,
-                    "compound": result.compound}
-        out.append(accuracy_scores.score_clip(clip["truth"], estimate, CAPS))
-    return out
+    return [accuracy_scores.score_rhythm(clip["truth"], rhythm(features, RhythmParams(**o)))
+            for o in variants]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,34 +29,26 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import accuracy_scores  # noqa: E402
 import corpus_set  # noqa: E402
+from corpus_features import clip_features  # noqa: E402
 
 KEYS = ("acc1", "acc2", "beat_f", "downbeat_f", "bpb")
-CAPS = frozenset({"tempo", "beats", "downbeats", "meter", "bpb"})
 
 
 def _clip_scores(job: tuple[dict[str, Any], list[tuple[float, float, float]]]
                  ) -> list[dict[str, Any]]:
     """Scores of one clip under every (prior centre, doubling, halving threshold) variant."""
-    import scipy.io.wavfile
-
     from linernotes.analyzers.rhythm import tempo_octave
     from linernotes.analyzers.rhythm.params import RhythmParams
     from linernotes.analyzers.rhythm.stage import rhythm
-    from linernotes.features import extract_features_from_array
 
     clip, variants = job
-    sr, pcm = scipy.io.wavfile.read(corpus_set.DATA / clip["file"])
-    mono = (pcm.astype(np.float32) / 32768.0).reshape(len(pcm), -1).mean(axis=1)
-    features = extract_features_from_array(mono, sr)
+    features = clip_features(clip)
     out = []
     for prior, min_double, min_half in variants:
         tempo_octave.octave_decision.__kwdefaults__.update(min_double=min_double,
                                                            min_half=min_half)
         result = rhythm(features, RhythmParams(prior_center_bpm=prior))
-        estimate = {"bpm": result.bpm, "beats": result.beats, "downbeats": result.downbeats,
-                    "numerator": result.numerator, "beats_per_bar": result.beats_per_bar,
-                    "compound": result.compound}
-        out.append(accuracy_scores.score_clip(clip["truth"], estimate, CAPS))
+        out.append(accuracy_scores.score_rhythm(clip["truth"], result))
     return out
 
 

@@ -1,0 +1,43 @@
+"""The shared front end's features of a ``bench/corpus_set`` clip, extracted once and cached.
+
+The dev sweeps (``bench/dev_sweep``, ``bench/activation_sweep``) run the rhythm stage many
+times over the same clips; the features are pickled under gitignored
+``bench/data/feature_cache/`` (written to a temporary file, then renamed).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import corpus_set  # noqa: E402
+
+CACHE = ROOT / "bench" / "data" / "feature_cache"
+
+
+def clip_features(clip: dict[str, Any]) -> Any:
+    """The shared front end's features of a corpus clip (cached)."""
+    import scipy.io.wavfile
+
+    from linernotes.features import extract_features_from_array
+
+    path = CACHE / f"{clip['name']}.pkl"
+    if path.exists():
+        return pickle.loads(path.read_bytes())
+    sr, pcm = scipy.io.wavfile.read(corpus_set.DATA / clip["file"])
+    mono = (pcm.astype(np.float32) / 32768.0).reshape(len(pcm), -1).mean(axis=1)
+    features = extract_features_from_array(mono, sr)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(pickle.dumps(features))
+    os.replace(tmp, path)
+    return features
