@@ -79,12 +79,13 @@ def network_input(mel_db: np.ndarray, harmonic: np.ndarray, *, ref_db: float | N
     positive frame-to-frame rise, and the :func:`harmonic_frames` of the same frames; shape
     ``(2 * n_mels + 24, n_frames)``.
 
-    The first frame's rise is zero."""
+    The first frame rises from silence (the floor of the level): a track that starts on a beat
+    (a trimmed loop) has its first attack where every training clip had it, after silence."""
     mel = np.asarray(mel_db, np.float32)
     ref = float(np.max(mel)) if ref_db is None else float(ref_db)
     level = (np.clip(mel - ref, -INPUT_RANGE_DB, 0.0) + INPUT_RANGE_DB / 2) / (INPUT_RANGE_DB / 2)
-    rise = np.zeros_like(level)
-    rise[:, 1:] = np.maximum(level[:, 1:] - level[:, :-1], 0.0) * 4.0
+    before = np.concatenate([np.full_like(level[:, :1], -1.0), level[:, :-1]], axis=1)
+    rise = np.maximum(level - before, 0.0) * 4.0
     return np.concatenate([level, rise, np.asarray(harmonic, np.float32)], axis=0)
 
 
@@ -191,7 +192,8 @@ def beat_activation(mel_db: np.ndarray, harmonic: np.ndarray,
     for start in range(0, n, CHUNK_FRAMES):
         stop = min(start + CHUNK_FRAMES, n)
         lo, hi = max(start - context, 0), min(stop + context, n)
-        # the rise of the block's first frame needs the frame before it
+        # the rise of the block's first frame needs the frame before it (silence before the
+        # track's first frame)
         pre = 1 if lo > 0 else 0
         x = network_input(mel_db[:, lo - pre:hi], harmonic[:, lo - pre:hi], ref_db=ref)
         logits[:, start:stop] = _forward(x[:, pre:], wts)[:, start - lo:stop - lo]
