@@ -11,12 +11,15 @@ choose how the activation is used and its test split stays unseen:
 * **OpenTTD's game music** (dev collection), excerpts that do not overlap a dev excerpt;
 * **the project's own generator** (``scripts/midi_songs.py``), which may make training data.
 
-A collection with fewer pieces than its share is played again under other plans. The
+A collection with fewer pieces than its share is played again under other plans. A second
+round (:data:`SECOND_ROUND`) reads more of each collection's files and plays them, and more
+game excerpts, under plans of their own: more pieces for the downbeat to be learned from. The
 soundfonts are the development split's (FluidR3, TimGM6mb) and two no split uses (csound's
 GM bank, an OPL3 FM bank); the test split's MuseScore General never is. Each clip is stored
 as the shared front end's log-mel spectrogram and pitch-class profiles
 (:func:`linernotes.features.extract_features_from_array`, exactly what the analyzer sees)
-with its beat and downbeat times, in gitignored ``bench/data/beat_train_v2/``.
+with its beat and downbeat times, in gitignored ``bench/data/beat_train_v3/`` (v2 was the
+first round alone).
 
 Usage::
 
@@ -45,7 +48,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import accuracy_set  # noqa: E402
 import corpus_set  # noqa: E402
 
-SET_VERSION = "beat_train_v2"
+SET_VERSION = "beat_train_v3"
 DATA = ROOT / "bench" / "data" / SET_VERSION
 SEED = 24_0777
 #: The dev split's soundfonts and two more no split uses (csound's GM bank, an OPL3 FM bank);
@@ -65,15 +68,24 @@ COLLECTIONS: dict[str, tuple[str, tuple[str, ...], int, int]] = {
     "trecento": ("polyphony", ("trecento", "luca", "ciconia"), 50, 60),
 }
 N_GAME, N_SONGS = 90, 170
+#: The second round: collection -> (clips, corpus files sampled), and its game excerpts. Its
+#: plans are drawn with their own seed, so the first round's clips stay as they were (v2).
+SECOND_ROUND: dict[str, tuple[int, int]] = {
+    "ryans": (150, 300), "essen": (80, 3), "airds": (50, 2), "nottingham": (60, 3),
+    "chorales": (150, 320), "baroque": (50, 40), "monteverdi": (40, 70), "trecento": (40, 60),
+}
+N_GAME_SECOND = 90
 TEXTURES = tuple(corpus_set.PROGRAMS)
 
 
-def _pieces(name: str) -> list[dict[str, Any]]:
-    """Readable pieces of a training collection (cached), minus every dev and test source."""
-    cache = DATA / "scores" / f"{name}_{COLLECTIONS[name][3]}.json"
+def _pieces(name: str, files: int | None = None) -> list[dict[str, Any]]:
+    """Readable pieces of a training collection (cached), minus every dev and test source,
+    from ``files`` of its corpus files (the first round's number by default)."""
+    files = COLLECTIONS[name][3] if files is None else files
+    cache = DATA / "scores" / f"{name}_{files}.json"
     if cache.exists():
         return json.loads(cache.read_text())
-    _, prefixes, _, files = COLLECTIONS[name]
+    _, prefixes, _, _ = COLLECTIONS[name]
     paths = corpus_set._corpus_paths(prefixes)
     rng = np.random.default_rng([SEED, len(name), files])
     paths = sorted(rng.permutation(paths)[:files].tolist())
@@ -104,11 +116,23 @@ def _dev_game_windows() -> dict[str, list[float]]:
 
 
 def define_set() -> list[dict[str, Any]]:
-    """Every training clip's plan, drawn with :data:`SEED`."""
-    rng = np.random.default_rng(SEED)
+    """Every training clip's plan: the first round drawn with :data:`SEED`, the second
+    (:data:`SECOND_ROUND`) with its own seed."""
+    first = {name: (count, files) for name, (_, _, count, files) in COLLECTIONS.items()}
+    plans = _round_plans(np.random.default_rng(SEED), first, N_GAME, N_SONGS, "train")
+    plans += _round_plans(np.random.default_rng([SEED, 2]), SECOND_ROUND, N_GAME_SECOND, 0,
+                          "train2")
+    return plans
+
+
+def _round_plans(rng: np.random.Generator, collections: dict[str, tuple[int, int]],
+                 n_game: int, n_songs: int, prefix: str) -> list[dict[str, Any]]:
+    """One round's plans: ``collections`` (name -> clips, corpus files sampled), ``n_game``
+    game excerpts and ``n_songs`` generator songs, named ``{prefix}_{i:04d}_{collection}``."""
     plans: list[dict[str, Any]] = []
-    for name, (texture, _, count, _) in COLLECTIONS.items():
-        pieces = _pieces(name)
+    for name, (count, files) in collections.items():
+        texture = COLLECTIONS[name][0]
+        pieces = _pieces(name, files)
         # every piece once, then again with other plans while the collection is short
         order = rng.permutation(len(pieces))
         picks = np.concatenate([order, rng.integers(0, len(pieces), max(count - len(pieces), 0))])
@@ -121,8 +145,8 @@ def define_set() -> list[dict[str, Any]]:
             duple = meter in ("2/4", "4/4") and texture == "tune"
             progs = corpus_set.PROGRAMS[played]
             plans.append({
-                "kind": "score", "collection": name, "texture": texture, "source": piece["path"],
-                "meter": meter,
+                "kind": "score", "collection": name, "files": files, "texture": texture,
+                "source": piece["path"], "meter": meter,
                 "bpm": round(float(np.exp(rng.uniform(np.log(lo * 0.9), np.log(hi * 1.1)))), 1),
                 "transpose": int(rng.integers(-5, 7)), "velocity": int(rng.integers(55, 110)),
                 "programs": list(progs[int(rng.integers(len(progs)))]),
@@ -131,9 +155,9 @@ def define_set() -> list[dict[str, Any]]:
                 "drums": bool(rng.random() < 0.4), "seed": int(rng.integers(1 << 31)),
             })
     dev_windows = _dev_game_windows()
-    files = sorted(glob.glob(corpus_set.SPLIT["openttd"][2][0]))
-    while sum(p["kind"] == "game" for p in plans) < N_GAME:
-        f = files[int(rng.integers(len(files)))]
+    game_files = sorted(glob.glob(corpus_set.SPLIT["openttd"][2][0]))
+    while sum(p["kind"] == "game" for p in plans) < n_game:
+        f = game_files[int(rng.integers(len(game_files)))]
         (start,) = corpus_set._game_windows(f, 1, rng)
         taken = dev_windows.get(Path(f).name, [])
         if any(abs(start - s) < corpus_set.GAME_CLIP_S for s in taken):
@@ -141,7 +165,7 @@ def define_set() -> list[dict[str, Any]]:
         plans.append({"kind": "game", "collection": "openttd", "texture": "game", "source": f,
                       "start_s": start, "drums": True})
     meters = ((2, 4), (3, 4), (4, 4), (4, 4), (6, 8), (12, 8), (9, 8), (2, 2), (5, 4), (7, 8))
-    for _ in range(N_SONGS):
+    for _ in range(n_songs):
         num, den = meters[int(rng.integers(len(meters)))]
         plans.append({"kind": "song", "collection": "generator", "texture": "song",
                       "source": "midi_songs", "numerator": num, "denominator": den,
@@ -158,7 +182,7 @@ def define_set() -> list[dict[str, Any]]:
         p["degradation"] = corpus_set.DEGRADATIONS[int(rng.integers(len(corpus_set.DEGRADATIONS)))]
         p["param"] = (accuracy_set.draw_degradation_param(p["degradation"], rng)
                       if p["degradation"] in accuracy_set.DEGRADATIONS else None)
-        p["name"] = f"train_{i:04d}_{p['collection']}"
+        p["name"] = f"{prefix}_{i:04d}_{p['collection']}"
     return plans
 
 
@@ -166,7 +190,8 @@ def _midi_and_truth(plan: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     if plan["kind"] == "game":
         return corpus_set.game_clip_midi(plan["source"], plan)
     if plan["kind"] == "score":
-        piece = next(p for p in _pieces(plan["collection"]) if p["path"] == plan["source"])
+        piece = next(p for p in _pieces(plan["collection"], plan.get("files"))
+                     if p["path"] == plan["source"])
         return corpus_set.score_clip_midi(piece, plan)
     songs = accuracy_set.song_module()
     spec = songs.SongSpec(tempo_bpm=plan["bpm"], tonic=plan["tonic"], mode=plan["mode"],

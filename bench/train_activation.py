@@ -42,7 +42,7 @@ from linernotes.analyzers.rhythm.activation import (  # noqa: E402
     network_input,
 )
 
-DATA = ROOT / "bench" / "data" / "beat_train_v2"
+DATA = ROOT / "bench" / "data" / "beat_train_v3"
 CHANNELS, KERNEL, DILATIONS = 32, 5, (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 WINDOW_FRAMES, BATCH = 2400, 8
 STRETCH = (0.8, 1.25)

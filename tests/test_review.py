@@ -40,7 +40,7 @@ def test_low_confidence_measurement_without_model_claim_is_flagged_with_reason()
     meter = reconcile(record).fields["time_signature"]
     assert [(a.value, a.origin) for a in meter.alternatives] == [("2/4", "rhythm runner-up")]
     # the same record, confident: nothing flagged; a lower threshold: nothing flagged either
-    assert not {"bpm", "key"} & set(reconcile(measured_record(confidence=0.95)).review)
+    assert not {"bpm", "key"} & set(reconcile(measured_record(confidence=0.97)).review)
     relaxed = reconcile(record, options=ReconcileOptions(review_below=0.2))
     assert not {"bpm", "key"} & set(relaxed.review)
 
@@ -92,13 +92,13 @@ def test_human_values_are_never_flagged():
 @pytest.fixture
 def review_dir(tmp_path: Path, monkeypatch) -> Path:
     """Three tracks with hand-made records saved in their library (no decoding needed):
-    ``shaky.flac`` (bpm and key confidence 0.2), ``sure.flac`` (0.95), ``mid.wav`` (0.4), all
+    ``shaky.flac`` (bpm and key confidence 0.2), ``sure.flac`` (0.97), ``mid.wav`` (0.4), all
     captioned."""
     monkeypatch.delenv("LINERNOTES_DB", raising=False)
     folder = tmp_path / "set"
     folder.mkdir()
     library = Library(new_location(folder))
-    for n, (name, confidence) in enumerate([("shaky.flac", 0.2), ("sure.flac", 0.95),
+    for n, (name, confidence) in enumerate([("shaky.flac", 0.2), ("sure.flac", 0.97),
                                             ("mid.wav", 0.4)]):  # fmt: skip
         (folder / name).write_bytes(b"not decoded here")
         record = with_runner_up(measured_record(confidence=confidence, path=str(folder / name)))

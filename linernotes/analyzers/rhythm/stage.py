@@ -145,7 +145,7 @@ def _felt_grid(pulses: np.ndarray, meter: MeterEstimate) -> tuple[np.ndarray, np
 
 @analyzer(
     "rhythm",
-    version="19",
+    version="20",
     params=RhythmParams(),
     summarize=summarize_rhythm,
     confidence_fields={
@@ -171,7 +171,7 @@ def rhythm(features: Any, params: RhythmParams) -> RhythmResult:
         pulse_frames, octave_check, octave_sure = check_octave(track, p)
     if track.activation is not None:
         meter = learned_meter(track.envelope, track.activation[1], pulse_frames,
-                              shift_cost=p.bar_shift_cost, four_bias=p.bar_four_bias,
+                              shift_cost=p.bar_shift_cost, long_bias=p.bar_long_bias,
                               floor=p.bar_strength_floor)
     else:
         measured = bar_meter(features, track, pulse_frames, p)
