@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -241,14 +242,30 @@ def test_export_job_streams_progress_and_downloads(client):
     assert not any(n.endswith((".flac", ".mp3", ".wav")) for n in names)
 
 
-def test_a_job_can_be_cancelled(tmp_path):
+@pytest.mark.parametrize("sigint_ignored", [False, True])
+def test_a_job_can_be_cancelled(tmp_path, sigint_ignored):
     """A running job is cancelled, however loaded the machine: the test holds the library
     database's write lock, so once the job has announced its tracks it waits at its first
     write and cannot finish before the cancel arrives; the lock is let go once the cancel is
     sent, and the job stops at the next step. (A track that is a named pipe no longer holds
-    a job: only regular files are opened, a FIFO gets a reason at once.)"""
+    a job: only regular files are opened, a FIFO gets a reason at once.)
+
+    Also when the server ignores SIGINT (started in the background of a shell script), which
+    its job workers inherit: the worker listens for the cancel all the same."""
     library = analysed_library(tmp_path)
     settings = ServeSettings(root=library, port=free_port(), rescan_s=0.5)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if sigint_ignored else None
+    try:
+        state = _cancel_a_running_job(library, settings)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    assert state["state"] == "cancelled"
+
+
+def _cancel_a_running_job(library: Path, settings: ServeSettings) -> dict:
+    """Start an analysis job, cancel it while it waits at its first write, and return its
+    final state."""
     with live_server(settings) as url, httpx.Client(base_url=url, timeout=30) as c:
         holder = sqlite3.connect(library / ".linernotes" / "library.db", isolation_level=None)
         holder.execute("BEGIN IMMEDIATE")  # the job's first write waits for this
@@ -268,7 +285,7 @@ def test_a_job_can_be_cancelled(tmp_path):
         while (state := c.get(f"/api/jobs/{job['id']}").json())["state"] == "running":
             assert time.monotonic() < deadline
             time.sleep(0.2)
-    assert state["state"] == "cancelled"
+    return state
 
 
 def test_health_and_vocabulary(client, library):

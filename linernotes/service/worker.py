@@ -8,6 +8,7 @@ line per progress step (``done``, ``total``, ``message``), then the summary. Exi
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -16,7 +17,17 @@ def _say(**event: object) -> None:
     print(json.dumps(event), flush=True)
 
 
+def listen_for_cancel() -> None:
+    """Make SIGINT (the server's cancel) raise ``KeyboardInterrupt`` here, whatever this
+    process inherited: a server started in the background of a shell script ignores SIGINT,
+    and threads may block it, and both pass to the worker, whose cancel would then never
+    arrive."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def main(argv: list[str]) -> int:
+    listen_for_cancel()
     from linernotes.service.library_access import LibraryAccess
     from linernotes.service.library_access.jobs import run_job
 
