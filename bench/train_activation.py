@@ -15,7 +15,7 @@ loss are kept.
 Usage::
 
     bench/beat_train_set --jobs 2
-    bench/train_activation --minutes 25 --write
+    bench/train_activation --minutes 60 --write
 """
 
 from __future__ import annotations
@@ -151,7 +151,7 @@ def stretched_example(clip: dict[str, Any], rng: np.random.Generator, window: in
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--minutes", type=float, default=25.0, help="training time budget")
+    ap.add_argument("--minutes", type=float, default=60.0, help="training time budget")
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--seed", type=int, default=24)
     ap.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1))
