@@ -190,7 +190,7 @@ def _midi_and_truth(plan: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     if plan["kind"] == "game":
         return corpus_set.game_clip_midi(plan["source"], plan)
     if plan["kind"] == "score":
-        piece = next(p for p in _pieces(plan["collection"], plan.get("files"))
+        piece = next(p for p in _pieces(plan["collection"], plan["files"])
                      if p["path"] == plan["source"])
         return corpus_set.score_clip_midi(piece, plan)
     songs = accuracy_set.song_module()

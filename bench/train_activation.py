@@ -35,6 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import beat_train_set  # noqa: E402
+
 from linernotes.analyzers.rhythm.activation import (  # noqa: E402
     HARMONIC_CHANNELS,
     WEIGHTS_FILE,
@@ -42,7 +44,8 @@ from linernotes.analyzers.rhythm.activation import (  # noqa: E402
     network_input,
 )
 
-DATA = ROOT / "bench" / "data" / "beat_train_v3"
+#: The set it trains on (``bench/beat_train_set``'s, whose version lives there alone).
+DATA = beat_train_set.DATA
 CHANNELS, KERNEL, DILATIONS = 32, 5, (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 WINDOW_FRAMES, BATCH = 2400, 8
 STRETCH = (0.8, 1.25)
