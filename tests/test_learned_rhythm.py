@@ -62,6 +62,36 @@ def test_numpy_inference_matches_the_torch_twin(tmp_path: Path) -> None:
     np.testing.assert_allclose(down, ref[1].numpy(), atol=2e-5)
 
 
+def test_an_ensemble_averages_its_members_probabilities(tmp_path: Path) -> None:
+    """``bench/train_activation --combine`` stores single networks as one file whose
+    activation is the mean of the members' probabilities."""
+    torch = pytest.importorskip("torch")
+    sys.path.insert(0, str(ROOT / "bench"))
+    import train_activation
+
+    paths = []
+    for seed in (1, 2):
+        torch.manual_seed(seed)
+        paths.append(tmp_path / f"net{seed}.npz")
+        train_activation.export_weights(train_activation.build_model(), paths[-1],
+                                        {"seed": seed})
+    out = tmp_path / "ensemble.npz"
+    assert train_activation.main(["--combine", *map(str, paths), "--out", str(out)]) == 0
+    members = activation.load_weights(out)
+    assert len(members) == 2
+    rng = np.random.default_rng(1)
+    mel = rng.normal(-40.0, 15.0, (64, 900)).astype(np.float32)
+    harmonic = rng.uniform(0.0, 1.0, (activation.HARMONIC_CHANNELS, 900)).astype(np.float32)
+    each = [activation.beat_activation(mel, harmonic, activation.load_weights(p)) for p in paths]
+    beat, down = activation.beat_activation(mel, harmonic, members)
+    np.testing.assert_allclose(beat, (each[0][0] + each[1][0]) / 2, atol=1e-6)
+    np.testing.assert_allclose(down, (each[0][1] + each[1][1]) / 2, atol=1e-6)
+    assert not np.allclose(each[0][0], each[1][0])
+    with pytest.raises(SystemExit, match="already an ensemble"):
+        train_activation.main(["--combine", str(out), str(paths[0]), "--out",
+                               str(tmp_path / "again.npz")])
+
+
 def test_packaged_network_finds_the_beats_of_a_click_track() -> None:
     y, times = _click_track(110.0, 4, 16.0)
     features = extract_features_from_array(y, 22050)
@@ -160,8 +190,13 @@ def test_training_script_writes_weights_the_analyzer_loads(tmp_path: Path, monke
     out = tmp_path / "weights.npz"
     assert train_activation.main(["--minutes", "0.01", "--out", str(out)]) == 0
     weights = activation.load_weights(out)
-    assert weights.input_w.shape[1] == 2 * 64 + activation.HARMONIC_CHANNELS
+    assert weights[0].input_w.shape[1] == 2 * 64 + activation.HARMONIC_CHANNELS
     beat, down = activation.beat_activation(np.full((64, 300), -40.0, np.float32),
                                             np.zeros((activation.HARMONIC_CHANNELS, 300),
                                                      np.float32), weights)
     assert beat.shape == down.shape == (300,)
+    # several seeds: one network each (kept beside the set), stored as one ensemble
+    both = tmp_path / "ensemble.npz"
+    assert train_activation.main(["--minutes", "0.01", "--seeds", "1,2", "--out", str(both)]) == 0
+    assert len(activation.load_weights(both)) == 2
+    assert (tmp_path / "activation_seed1.npz").exists()

@@ -11,9 +11,12 @@ the hand-made spectral flux lacks on bowed strings, organ and drumless music.
 
 It was trained by ``bench/train_activation`` on rendered music that belongs to neither split
 of ``bench/corpus_set`` (``bench/beat_train_set``); its weights are the package data file
-``beat_activation.npz``, written only by that script. Inference is plain numpy over chunks of
-frames that overlap by the network's receptive field, so the result is the same as over the
-whole track while an hour of audio needs only a few small arrays at a time.
+``beat_activation.npz``, written only by that script. The file may hold an ensemble:
+networks trained from different seeds, whose probabilities are averaged
+(:func:`beat_activation`; each member's alone: :func:`beat_activations`). Inference is plain
+numpy over chunks of frames that overlap by the network's receptive field, so the result is
+the same as over the whole track while an hour of audio needs only a few small arrays at a
+time.
 
 Examples
 --------
@@ -27,6 +30,7 @@ Examples
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,8 +40,8 @@ import numpy as np
 from linernotes.analyzers.rhythm.beat_features import pitch_class_profiles
 
 __all__ = ["HARMONIC_CHANNELS", "WEIGHTS_FILE", "ActivationWeights", "beat_activation",
-           "features_activation", "harmonic_frames", "load_weights", "network_input",
-           "receptive_field"]
+           "beat_activations", "ensemble_arrays", "features_activation", "harmonic_frames",
+           "load_weights", "network_input", "receptive_field"]
 
 #: The trained network (package data, written by ``bench/train_activation --write``).
 WEIGHTS_FILE = Path(__file__).with_name("beat_activation.npz")
@@ -104,20 +108,37 @@ class ActivationWeights:
     output_b: np.ndarray
 
 
+def _read_network(z: Any, prefix: str = "") -> ActivationWeights:
+    n = int(z[f"{prefix}n_blocks"])
+    return ActivationWeights(
+        input_w=z[f"{prefix}input_w"], input_b=z[f"{prefix}input_b"],
+        dilated_w=tuple(z[f"{prefix}dilated_w{i}"] for i in range(n)),
+        dilated_b=tuple(z[f"{prefix}dilated_b{i}"] for i in range(n)),
+        mix_w=tuple(z[f"{prefix}mix_w{i}"] for i in range(n)),
+        mix_b=tuple(z[f"{prefix}mix_b{i}"] for i in range(n)),
+        dilations=tuple(int(d) for d in z[f"{prefix}dilations"]),
+        output_w=z[f"{prefix}output_w"], output_b=z[f"{prefix}output_b"],
+    )
+
+
 @functools.cache
-def load_weights(path: Path = WEIGHTS_FILE) -> ActivationWeights:
-    """The network stored in ``path`` (cached)."""
+def load_weights(path: Path = WEIGHTS_FILE) -> tuple[ActivationWeights, ...]:
+    """The networks stored in ``path`` (cached): one, or the members of an ensemble (a file
+    with ``n_members``, each member's arrays under the prefix ``m{j}/``), whose
+    probabilities :func:`beat_activation` averages."""
     with np.load(path) as z:
-        n = int(z["n_blocks"])
-        return ActivationWeights(
-            input_w=z["input_w"], input_b=z["input_b"],
-            dilated_w=tuple(z[f"dilated_w{i}"] for i in range(n)),
-            dilated_b=tuple(z[f"dilated_b{i}"] for i in range(n)),
-            mix_w=tuple(z[f"mix_w{i}"] for i in range(n)),
-            mix_b=tuple(z[f"mix_b{i}"] for i in range(n)),
-            dilations=tuple(int(d) for d in z["dilations"]),
-            output_w=z["output_w"], output_b=z["output_b"],
-        )
+        if "n_members" not in z.files:
+            return (_read_network(z),)
+        return tuple(_read_network(z, f"m{j}/") for j in range(int(z["n_members"])))
+
+
+def ensemble_arrays(members: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The arrays of an ensemble file from the arrays of single-network files (what
+    :func:`load_weights` reads back as the members, in this order)."""
+    out: dict[str, np.ndarray] = {"n_members": np.array(len(members))}
+    for j, arrays in enumerate(members):
+        out.update({f"m{j}/{k}": v for k, v in arrays.items()})
+    return out
 
 
 def _elu(x: np.ndarray) -> np.ndarray:
@@ -163,8 +184,23 @@ def features_activation(features: Any) -> tuple[np.ndarray, np.ndarray]:
     return beat_activation(features.mel_db, harmonic)
 
 
+def beat_activations(mel_db: np.ndarray, harmonic: np.ndarray,
+                     weights: ActivationWeights | Sequence[ActivationWeights] | None = None
+                     ) -> np.ndarray:
+    """Each network's beat and downbeat probabilities, shape ``(n_members, 2, n_frames)``
+    (see :func:`beat_activation`, their mean). Where the members disagree, the reading is
+    less sure."""
+    members = (load_weights() if weights is None
+               else (weights,) if isinstance(weights, ActivationWeights) else tuple(weights))
+    n = mel_db.shape[1]
+    if n == 0:
+        return np.zeros((len(members), 2, 0), np.float32)
+    return np.stack([_probabilities(mel_db, harmonic, wts) for wts in members])
+
+
 def beat_activation(mel_db: np.ndarray, harmonic: np.ndarray,
-                    weights: ActivationWeights | None = None) -> tuple[np.ndarray, np.ndarray]:
+                    weights: ActivationWeights | Sequence[ActivationWeights] | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """Per-frame probabilities of a beat and of a downbeat, from a log-mel spectrogram and
     the pitch-class profiles of the same frames.
 
@@ -174,18 +210,23 @@ def beat_activation(mel_db: np.ndarray, harmonic: np.ndarray,
         The shared front end's log-mel power in dB (:attr:`linernotes.features.Features.mel_db`).
     harmonic : np.ndarray, shape (24, n_frames)
         :func:`harmonic_frames` of the track.
-    weights : ActivationWeights, optional
-        The network; the packaged one by default.
+    weights : ActivationWeights or sequence of them, optional
+        The network, or an ensemble whose probabilities are averaged; the packaged one by
+        default.
 
     Returns
     -------
     beat, downbeat : np.ndarray, shape (n_frames,)
         Probabilities in [0, 1] that a beat (a downbeat) falls on each frame.
     """
-    wts = weights or load_weights()
+    mean = beat_activations(mel_db, harmonic, weights).mean(axis=0)
+    return mean[0], mean[1]
+
+
+def _probabilities(mel_db: np.ndarray, harmonic: np.ndarray, wts: ActivationWeights
+                   ) -> np.ndarray:
+    """One network's beat and downbeat probabilities (2, n_frames), chunk by chunk."""
     n = mel_db.shape[1]
-    if n == 0:
-        return np.zeros(0, np.float32), np.zeros(0, np.float32)
     ref = float(np.max(mel_db))
     context = receptive_field(wts)
     logits = np.empty((2, n), np.float32)
@@ -197,5 +238,4 @@ def beat_activation(mel_db: np.ndarray, harmonic: np.ndarray,
         pre = 1 if lo > 0 else 0
         x = network_input(mel_db[:, lo - pre:hi], harmonic[:, lo - pre:hi], ref_db=ref)
         logits[:, start:stop] = _forward(x[:, pre:], wts)[:, start - lo:stop - lo]
-    prob = 1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))
-    return prob[0].astype(np.float32), prob[1].astype(np.float32)
+    return (1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))).astype(np.float32)
