@@ -7,10 +7,15 @@ F, beats per bar, numerator), overall and with and without drums. The learned pa
 settings in :class:`linernotes.analyzers.rhythm.params.RhythmParams` were chosen from this
 table; the test split is never swept.
 
+A candidate network (``bench/train_activation --out``, one network or an ensemble) is read
+instead of the packaged one with ``--weights``, so networks are compared without touching
+the package file.
+
 Usage::
 
     bench/activation_sweep --variant learned_activation=false --variant '' \\
         --variant learned_octave_check=true
+    bench/activation_sweep --weights bench/data/beat_train_v3/activation_seed25.npz
 """
 
 from __future__ import annotations
@@ -45,6 +50,15 @@ def parse_variant(text: str) -> dict[str, Any]:
     return out
 
 
+def _use_weights(path: str | None) -> None:
+    """Read the activation network from ``path`` in this process (the packaged one when
+    ``None``)."""
+    if path is not None:
+        from linernotes.analyzers.rhythm import activation
+
+        activation.WEIGHTS_FILE = Path(path)
+
+
 def _clip_scores(job: tuple[dict[str, Any], list[dict[str, Any]]]) -> list[dict[str, Any]]:
     from linernotes.analyzers.rhythm.params import RhythmParams
     from linernotes.analyzers.rhythm.stage import rhythm
@@ -61,12 +75,18 @@ def main(argv: list[str] | None = None) -> int:
                     help="RhythmParams overrides, name=value[,name=value] ('' = defaults)")
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--limit", type=int, default=None, help="first N dev clips only")
+    ap.add_argument("--weights", type=Path, default=None, metavar="NPZ",
+                    help="the activation network to read instead of the packaged one")
     args = ap.parse_args(argv)
+    if args.weights is not None and not args.weights.exists():
+        ap.error(f"{args.weights}: no such weights file")
     variants = [parse_variant(v) for v in (args.variant or [""])]
     clips = corpus_set.ensure_set(args.jobs, "dev")[: args.limit]
-    with ProcessPoolExecutor(args.jobs) as ex:
+    weights = None if args.weights is None else str(args.weights.resolve())
+    with ProcessPoolExecutor(args.jobs, initializer=_use_weights, initargs=(weights,)) as ex:
         per_clip = list(ex.map(_clip_scores, [(c, variants) for c in clips], chunksize=1))
-    print(f"# {len(clips)} dev clips of bench/corpus_set")
+    print(f"# {len(clips)} dev clips of bench/corpus_set"
+          + (f", network {args.weights}" if args.weights else ""))
     groups = {"all": range(len(clips)),
               "drums": [i for i, c in enumerate(clips) if c["drums"]],
               "no drums": [i for i, c in enumerate(clips) if not c["drums"]]}

@@ -92,6 +92,27 @@ def test_an_ensemble_averages_its_members_probabilities(tmp_path: Path) -> None:
                                str(tmp_path / "again.npz")])
 
 
+def test_the_network_file_is_read_at_call_time(tmp_path: Path, monkeypatch) -> None:
+    """``bench/activation_sweep --weights`` points the module at a candidate file: every
+    later activation reads it, not the packaged network."""
+    torch = pytest.importorskip("torch")
+    sys.path.insert(0, str(ROOT / "bench"))
+    import train_activation
+
+    torch.manual_seed(7)
+    path = tmp_path / "candidate.npz"
+    train_activation.export_weights(train_activation.build_model(), path, {"seed": 7})
+    rng = np.random.default_rng(2)
+    mel = rng.normal(-40.0, 15.0, (64, 400)).astype(np.float32)
+    harmonic = rng.uniform(0.0, 1.0, (activation.HARMONIC_CHANNELS, 400)).astype(np.float32)
+    packaged = activation.beat_activation(mel, harmonic)
+    monkeypatch.setattr(activation, "WEIGHTS_FILE", path)
+    candidate = activation.beat_activation(mel, harmonic)
+    expected = activation.beat_activation(mel, harmonic, activation.load_weights(path))
+    np.testing.assert_array_equal(candidate[0], expected[0])
+    assert not np.allclose(candidate[0], packaged[0])
+
+
 def test_packaged_network_finds_the_beats_of_a_click_track() -> None:
     y, times = _click_track(110.0, 4, 16.0)
     features = extract_features_from_array(y, 22050)

@@ -190,7 +190,8 @@ def beat_activations(mel_db: np.ndarray, harmonic: np.ndarray,
     """Each network's beat and downbeat probabilities, shape ``(n_members, 2, n_frames)``
     (see :func:`beat_activation`, their mean). Where the members disagree, the reading is
     less sure."""
-    members = (load_weights() if weights is None
+    # the module's file, read at call time (a bench script may point it at a candidate)
+    members = (load_weights(WEIGHTS_FILE) if weights is None
                else (weights,) if isinstance(weights, ActivationWeights) else tuple(weights))
     n = mel_db.shape[1]
     if n == 0:
