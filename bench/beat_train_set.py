@@ -78,10 +78,9 @@ N_GAME_SECOND = 90
 TEXTURES = tuple(corpus_set.PROGRAMS)
 
 
-def _pieces(name: str, files: int | None = None) -> list[dict[str, Any]]:
+def _pieces(name: str, files: int) -> list[dict[str, Any]]:
     """Readable pieces of a training collection (cached), minus every dev and test source,
-    from ``files`` of its corpus files (the first round's number by default)."""
-    files = COLLECTIONS[name][3] if files is None else files
+    from ``files`` of its corpus files."""
     cache = DATA / "scores" / f"{name}_{files}.json"
     if cache.exists():
         return json.loads(cache.read_text())

@@ -119,18 +119,19 @@ def export_weights(model: Any, path: Path, meta: dict[str, Any]) -> None:
     write_arrays(path, weight_arrays(model, meta))
 
 
-def combine(paths: list[Path], out: Path) -> dict[str, Any]:
-    """Store the single networks in ``paths`` as one ensemble file ``out``; its metadata."""
-    members = []
-    for p in paths:
-        with np.load(p) as z:
-            if "n_members" in z.files:
-                raise SystemExit(f"{p}: already an ensemble; combine single networks")
-            members.append({k: z[k] for k in z.files})
-    metas = [json.loads(str(m["meta"])) for m in members]
-    meta = {"members": metas}
-    write_arrays(out, {**ensemble_arrays(members), "meta": np.array(json.dumps(meta))})
-    return meta
+def ensemble(members: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The arrays of one ensemble file from single networks' arrays (:func:`weight_arrays`),
+    its metadata the members' metadata."""
+    meta = {"members": [json.loads(str(m["meta"])) for m in members]}
+    return {**ensemble_arrays(members), "meta": np.array(json.dumps(meta))}
+
+
+def read_single(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of a single-network file (an ensemble file is refused)."""
+    with np.load(path) as z:
+        if "n_members" in z.files:
+            raise SystemExit(f"{path}: already an ensemble; combine single networks")
+        return {k: z[k] for k in z.files}
 
 
 def targets(times: list[float], n: int, frame_rate: float) -> np.ndarray:
@@ -256,29 +257,22 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     out = WEIGHTS_FILE if args.write else args.out
     if args.combine:
-        meta = combine(args.combine, out)
-        print(f"wrote {out} ({json.dumps(meta)})")
-        return 0
+        arrays = ensemble([read_single(p) for p in args.combine])
+    else:
+        import torch
 
-    import torch
-
-    torch.set_num_threads(args.threads)
-    seeds = [int(s) for s in str(args.seeds).split(",") if s.strip()]
-    clips = load_clips()
-    if len(seeds) == 1:
-        model, meta = train_network(clips, seed=seeds[0], minutes=args.minutes, lr=args.lr)
-        export_weights(model, out, meta)
-        print(f"wrote {out} ({json.dumps(meta)})")
-        return 0
-    members = []
-    for seed in seeds:
-        model, meta = train_network(clips, seed=seed, minutes=args.minutes, lr=args.lr)
-        member = DATA / f"activation_seed{seed}.npz"
-        export_weights(model, member, meta)
-        print(f"wrote {member} ({json.dumps(meta)})", flush=True)
-        members.append(member)
-    meta = combine(members, out)
-    print(f"wrote {out} ({json.dumps(meta)})")
+        torch.set_num_threads(args.threads)
+        seeds = [int(s) for s in str(args.seeds).split(",") if s.strip()]
+        clips = load_clips()
+        members = []
+        for seed in seeds:
+            model, meta = train_network(clips, seed=seed, minutes=args.minutes, lr=args.lr)
+            members.append(weight_arrays(model, meta))
+            if len(seeds) > 1:  # each member kept beside the set, to combine again later
+                write_arrays(DATA / f"activation_seed{seed}.npz", members[-1])
+        arrays = members[0] if len(members) == 1 else ensemble(members)
+    write_arrays(out, arrays)
+    print(f"wrote {out} ({arrays['meta']})")
     return 0
 
 

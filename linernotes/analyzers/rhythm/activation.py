@@ -122,7 +122,7 @@ def _read_network(z: Any, prefix: str = "") -> ActivationWeights:
 
 
 @functools.cache
-def load_weights(path: Path = WEIGHTS_FILE) -> tuple[ActivationWeights, ...]:
+def load_weights(path: Path) -> tuple[ActivationWeights, ...]:
     """The networks stored in ``path`` (cached): one, or the members of an ensemble (a file
     with ``n_members``, each member's arrays under the prefix ``m{j}/``), whose
     probabilities :func:`beat_activation` averages."""
@@ -188,8 +188,7 @@ def beat_activations(mel_db: np.ndarray, harmonic: np.ndarray,
                      weights: ActivationWeights | Sequence[ActivationWeights] | None = None
                      ) -> np.ndarray:
     """Each network's beat and downbeat probabilities, shape ``(n_members, 2, n_frames)``
-    (see :func:`beat_activation`, their mean). Where the members disagree, the reading is
-    less sure."""
+    (see :func:`beat_activation`, their mean)."""
     # the module's file, read at call time (a bench script may point it at a candidate)
     members = (load_weights(WEIGHTS_FILE) if weights is None
                else (weights,) if isinstance(weights, ActivationWeights) else tuple(weights))
