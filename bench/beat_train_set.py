@@ -9,7 +9,14 @@ choose how the activation is used and its test split stays unseen:
   Trecento), pieces the dev split does not use, played as ``bench/corpus_set`` plays them
   (transposed, rubato, swing, drums on 40 %, any texture's instruments);
 * **OpenTTD's game music** (dev collection), excerpts that do not overlap a dev excerpt;
-* **the project's own generator** (``scripts/midi_songs.py``), which may make training data.
+* **the project's own generator** (``scripts/midi_songs.py``), which may make training data;
+* **Freedoom's music**, only when asked for (``--include freedoom``; a third round,
+  :data:`THIRD_ROUND_PER_FILE`): the MIDI songs in Debian's ``freedoom`` WAD files (BSD-3),
+  human-composed game music with drums by other composers than either split's, excerpts
+  played as written. Where a song states no time signature its bar lines are unknown, so
+  its clips train the beat alone (their ``downbeats`` are ``null`` and
+  :mod:`train_activation` masks that target). The shipped network was trained without it:
+  a network trained with it did not read dev better (``rhythm_tuning_history.md``).
 
 A collection with fewer pieces than its share is played again under other plans. A second
 round (:data:`SECOND_ROUND`) reads more of each collection's files and plays them, and more
@@ -24,6 +31,10 @@ first round alone).
 Usage::
 
     bench/beat_train_set --jobs 2      # render what is missing (cached), print the make-up
+    bench/beat_train_set --include freedoom   # ... with the Freedoom round
+
+Needs fluidsynth and the soundfonts and ``openttd-openmsx`` (apt); ``--include freedoom``
+also Debian's ``freedoom``.
 """
 
 from __future__ import annotations
@@ -32,6 +43,7 @@ import argparse
 import glob
 import json
 import os
+import struct
 import sys
 import tempfile
 from collections import Counter
@@ -75,6 +87,12 @@ SECOND_ROUND: dict[str, tuple[int, int]] = {
     "chorales": (150, 320), "baroque": (50, 40), "monteverdi": (40, 70), "trecento": (40, 60),
 }
 N_GAME_SECOND = 90
+#: The third round: Freedoom's songs (BSD-3), read out of these WAD files (Debian's
+#: ``freedoom``), and excerpts per song (fewer for a song too short for them).
+FREEDOOM_WADS = ("/usr/share/games/doom/freedoom1.wad", "/usr/share/games/doom/freedoom2.wad")
+THIRD_ROUND_PER_FILE = 3
+#: Collections defined but left out of the manifest unless asked for (``--include``).
+OPTIONAL = ("freedoom",)
 TEXTURES = tuple(corpus_set.PROGRAMS)
 
 
@@ -121,7 +139,52 @@ def define_set() -> list[dict[str, Any]]:
     plans = _round_plans(np.random.default_rng(SEED), first, N_GAME, N_SONGS, "train")
     plans += _round_plans(np.random.default_rng([SEED, 2]), SECOND_ROUND, N_GAME_SECOND, 0,
                           "train2")
+    plans += _freedoom_plans(np.random.default_rng([SEED, 3]), "train3")
     return plans
+
+
+def freedoom_songs(folder: Path) -> list[Path]:
+    """The MIDI songs (``D_*`` lumps) of :data:`FREEDOOM_WADS`, written once into ``folder``
+    as ``{wad}_{lump}.mid``; the WADs that are not installed give none."""
+    paths: list[Path] = []
+    for wad in FREEDOOM_WADS:
+        if not os.path.exists(wad):
+            continue
+        data = Path(wad).read_bytes()
+        _, n_lumps, table = struct.unpack("<4sii", data[:12])
+        for i in range(n_lumps):
+            pos, size, raw = struct.unpack("<ii8s", data[table + 16 * i: table + 16 * i + 16])
+            lump = raw.rstrip(b"\0").decode("ascii", "replace")
+            if not lump.startswith("D_") or data[pos:pos + 4] != b"MThd":
+                continue
+            out = folder / f"{Path(wad).stem}_{lump}.mid"
+            if not out.exists():
+                folder.mkdir(parents=True, exist_ok=True)
+                tmp = out.with_suffix(".tmp")
+                tmp.write_bytes(data[pos:pos + size])
+                os.replace(tmp, out)
+            paths.append(out)
+    return sorted(paths)
+
+
+def _freedoom_plans(rng: np.random.Generator, prefix: str) -> list[dict[str, Any]]:
+    """The third round: :data:`THIRD_ROUND_PER_FILE` excerpts of each Freedoom song, drawn
+    like the game excerpts of ``bench/corpus_set``."""
+    import pretty_midi
+
+    plans: list[dict[str, Any]] = []
+    for path in freedoom_songs(DATA / "freedoom"):
+        song = pretty_midi.PrettyMIDI(str(path))
+        if not song.instruments or song.get_end_time() < corpus_set.GAME_CLIP_S + 5:
+            continue
+        span = song.get_end_time() - corpus_set.GAME_CLIP_S
+        count = int(np.clip(span // corpus_set.GAME_CLIP_S, 1, THIRD_ROUND_PER_FILE))
+        for start in corpus_set._game_windows(str(path), count, rng):
+            plans.append({"kind": "game", "collection": "freedoom", "texture": "game",
+                          "source": str(path), "start_s": start,
+                          "drums": any(i.is_drum for i in song.instruments),
+                          "downbeats_known": bool(song.time_signature_changes)})
+    return _finish_plans(plans, rng, prefix)
 
 
 def _round_plans(rng: np.random.Generator, collections: dict[str, tuple[int, int]],
@@ -176,6 +239,12 @@ def _round_plans(rng: np.random.Generator, collections: dict[str, tuple[int, int
                       "drift": float(rng.choice([0.0, 0.0, 0.03, 0.06])),
                       "humanize_ms": float(rng.choice([0.0, 8.0, 15.0])),
                       "seed": int(rng.integers(1 << 31))})
+    return _finish_plans(plans, rng, prefix)
+
+
+def _finish_plans(plans: list[dict[str, Any]], rng: np.random.Generator, prefix: str
+                  ) -> list[dict[str, Any]]:
+    """Each plan's soundfont, degradation and name (``{prefix}_{i:04d}_{collection}``)."""
     for i, p in enumerate(plans):
         p["soundfont"] = SOUNDFONTS[int(rng.integers(len(SOUNDFONTS)))]
         p["degradation"] = corpus_set.DEGRADATIONS[int(rng.integers(len(corpus_set.DEGRADATIONS)))]
@@ -240,7 +309,9 @@ def render(plan: dict[str, Any]) -> dict[str, Any] | None:
     return {"name": plan["name"], "collection": plan["collection"], "texture": plan["texture"],
             "drums": plan["drums"], "file": str(out.relative_to(DATA)),
             "beats": [round(float(t), 4) for t in truth["beats"]],
-            "downbeats": [round(float(t), 4) for t in truth["downbeats"]]}
+            # unknown bar lines (a song with no time signature): the beat alone is trained
+            "downbeats": ([round(float(t), 4) for t in truth["downbeats"]]
+                          if plan.get("downbeats_known", True) else None)}
 
 
 def _reverb(audio: np.ndarray, sr: int, rng: np.random.Generator) -> np.ndarray:
@@ -257,9 +328,9 @@ def _reverb(audio: np.ndarray, sr: int, rng: np.random.Generator) -> np.ndarray:
     return (out / max(float(np.max(np.abs(out))), 1e-9) * 0.89).astype(np.float32)
 
 
-def ensure_set(jobs: int, exclude: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    """Render what is missing and write the manifest (without the ``exclude`` collections);
-    returns its clips."""
+def ensure_set(jobs: int, exclude: tuple[str, ...] = OPTIONAL) -> list[dict[str, Any]]:
+    """Render what is missing and write the manifest (without the ``exclude`` collections,
+    by default the :data:`OPTIONAL` ones); returns its clips."""
     plans = [p for p in define_set() if p["collection"] not in exclude]
     with ProcessPoolExecutor(jobs) as ex:
         clips = [c for c in ex.map(render, plans, chunksize=2) if c is not None]
@@ -273,8 +344,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--exclude", default="",
                     help="collections left out of the manifest, e.g. 'openttd' (GPL-2 MIDI) "
                          "for weights trained on permissively licensed material only")
+    ap.add_argument("--include", default="",
+                    help=f"optional collections to add ({', '.join(OPTIONAL)})")
     args = ap.parse_args(argv)
-    clips = ensure_set(args.jobs, tuple(filter(None, args.exclude.split(","))))
+    include = set(filter(None, args.include.split(",")))
+    if include - set(OPTIONAL):
+        ap.error(f"--include takes {', '.join(OPTIONAL)}")
+    exclude = {*filter(None, args.exclude.split(",")), *(set(OPTIONAL) - include)}
+    clips = ensure_set(args.jobs, tuple(sorted(exclude)))
     print(f"{len(clips)} training clips")
     for field in ("collection", "texture", "drums"):
         counts = Counter(str(c[field]) for c in clips)

@@ -14,7 +14,8 @@ frame targets). Each epoch every clip is time-stretched by a random factor (0.8 
 that every tempo is seen at many rates), given a random spectral tilt and smooth band gains
 (another instrument, soundfont or room), and cut to a random window; 8 % of the clips (by
 name) are held out to report the loss on; the weights of the epoch with the lowest held-out
-loss are kept.
+loss are kept. A clip whose bar lines are unknown (``downbeats`` null: a game song with no
+time signature) trains the beat alone: its downbeat target is masked out of the loss.
 
 Usage::
 
@@ -158,8 +159,9 @@ def load_clips() -> list[dict[str, Any]]:
 
 
 def stretched_example(clip: dict[str, Any], rng: np.random.Generator, window: int
-                      ) -> tuple[np.ndarray, np.ndarray]:
-    """A random window of ``clip`` played faster or slower: (input, targets)."""
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A random window of ``clip`` played faster or slower: (input, targets, mask), the mask
+    0 on the downbeat row of a clip whose bar lines are unknown."""
     fr = clip["frame_rate"]
     n_mels = clip["mel"].shape[0]
     mel = np.concatenate([clip["mel"], clip["harmonic"]])
@@ -176,8 +178,10 @@ def stretched_example(clip: dict[str, Any], rng: np.random.Generator, window: in
     x = network_input(stretched[:n_mels] + (tilt + bands)[:, None].astype(np.float32),
                       stretched[n_mels:])
     beats = [t / s for t in clip["beats"]]
-    downs = [t / s for t in clip["downbeats"]]
+    downs = [t / s for t in clip["downbeats"] or ()]
     y = np.stack([targets(beats, n_out, fr), targets(downs, n_out, fr)])
+    mask = np.ones((2, 1), np.float32)
+    mask[1] = float(clip["downbeats"] is not None)
     if n_out > window:
         start = int(rng.integers(0, n_out - window))
         x, y = x[:, start:start + window], y[:, start:start + window]
@@ -186,7 +190,15 @@ def stretched_example(clip: dict[str, Any], rng: np.random.Generator, window: in
         x = np.pad(x, ((0, 0), (0, pad)), constant_values=0.0)
         x[:n_mels, n_out:] = -1.0
         y = np.pad(y, ((0, 0), (0, pad)))
-    return x.astype(np.float32), y
+    return x.astype(np.float32), y, np.broadcast_to(mask, y.shape)
+
+
+def masked_loss(logits: Any, y: Any, mask: Any) -> Any:
+    """Binary cross-entropy over the frames the mask keeps (their mean)."""
+    import torch
+
+    per_frame = torch.nn.functional.binary_cross_entropy_with_logits(logits, y, reduction="none")
+    return (per_frame * mask).sum() / mask.sum().clamp(min=1.0)
 
 
 def train_network(clips: list[dict[str, Any]], *, seed: int, minutes: float, lr: float
@@ -202,11 +214,11 @@ def train_network(clips: list[dict[str, Any]], *, seed: int, minutes: float, lr:
     print(f"seed {seed}: {len(train)} training clips, {len(held)} held out", flush=True)
     model = build_model()
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    bce = torch.nn.BCEWithLogitsLoss()
     val_rng = np.random.default_rng(0)
     val = [stretched_example(c, val_rng, WINDOW_FRAMES) for c in held]
     vx = torch.from_numpy(np.stack([v[0] for v in val]))
     vy = torch.from_numpy(np.stack([v[1] for v in val]))
+    vm = torch.from_numpy(np.stack([v[2] for v in val]))
     budget = minutes * 60.0
     started = time.monotonic()
     epoch, best = 0, (float("inf"), None)
@@ -219,7 +231,8 @@ def train_network(clips: list[dict[str, Any]], *, seed: int, minutes: float, lr:
             batch = [stretched_example(train[i], rng, WINDOW_FRAMES) for i in order[b:b + BATCH]]
             x = torch.from_numpy(np.stack([e[0] for e in batch]))
             y = torch.from_numpy(np.stack([e[1] for e in batch]))
-            loss = bce(model(x), y)
+            m = torch.from_numpy(np.stack([e[2] for e in batch]))
+            loss = masked_loss(model(x), y, m)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -229,7 +242,7 @@ def train_network(clips: list[dict[str, Any]], *, seed: int, minutes: float, lr:
             g["lr"] = lr * 0.5 * (1 + np.cos(np.pi * min(elapsed / budget, 1.0)))
         model.eval()
         with torch.no_grad():
-            vloss = float(bce(model(vx), vy))
+            vloss = float(masked_loss(model(vx), vy, vm))
         if vloss < best[0]:
             best = (vloss, {k: v.clone() for k, v in model.state_dict().items()})
         print(f"epoch {epoch}: train {np.mean(losses):.4f}  held-out {vloss:.4f}  "

@@ -181,6 +181,34 @@ def test_peak_near_beats_reads_the_peak_near_each_beat() -> None:
                                [0.9, 0.2, 0.0])
 
 
+def test_training_masks_the_downbeats_of_a_clip_without_bar_lines() -> None:
+    """A clip whose bar lines are unknown trains the beat alone: its example's downbeat row
+    is masked, and the loss does not depend on what that row's targets are."""
+    torch = pytest.importorskip("torch")
+    sys.path.insert(0, str(ROOT / "bench"))
+    import train_activation
+
+    rng = np.random.default_rng(3)
+    clip = {"mel": rng.normal(-50, 10, (64, 1200)).astype(np.float32),
+            "harmonic": np.zeros((activation.HARMONIC_CHANNELS, 1200), np.float32),
+            "frame_rate": 86.13, "beats": [0.5, 1.0, 1.5, 2.0], "downbeats": None}
+    x, y, mask = train_activation.stretched_example(clip, rng, 600)
+    assert x.shape[1] == y.shape[1] == mask.shape[1] == 600
+    assert mask[0].all() and not mask[1].any()
+    known = {**clip, "downbeats": [0.5, 2.0]}
+    assert train_activation.stretched_example(known, rng, 600)[2].all()
+    logits = torch.zeros(1, 2, 600)
+    t, m = torch.from_numpy(y[None]), torch.from_numpy(np.array(mask)[None])
+    flipped = t.clone()
+    flipped[0, 1] = 1.0 - flipped[0, 1]
+    assert float(train_activation.masked_loss(logits, t, m)) == pytest.approx(
+        float(train_activation.masked_loss(logits, flipped, m)))
+    # where nothing is masked it is the plain mean cross-entropy
+    full = torch.ones_like(m)
+    assert float(train_activation.masked_loss(logits, t, full)) == pytest.approx(
+        float(torch.nn.functional.binary_cross_entropy_with_logits(logits, t)))
+
+
 def test_training_script_writes_weights_the_analyzer_loads(tmp_path: Path, monkeypatch) -> None:
     """``bench/train_activation`` (the one writer of the shipped weights) runs end to end on
     a small manifest and writes a file :func:`activation.load_weights` reads."""
@@ -203,8 +231,9 @@ def test_training_script_writes_weights_the_analyzer_loads(tmp_path: Path, monke
                  chroma=rng.uniform(0, 1, (12, n_pf)), bass=rng.uniform(0, 1, (12, n_pf)),
                  hop_ratio=8.0, frame_rate=86.13)
         beats = np.arange(0.5, 13.0, 0.5)
+        # every third clip's bar lines unknown (a game song with no time signature)
         clips.append({"name": name, "file": f"clips/{name}.npz", "beats": beats.tolist(),
-                      "downbeats": beats[::4].tolist()})
+                      "downbeats": None if i % 3 == 0 else beats[::4].tolist()})
     assert held > 0
     (tmp_path / "manifest.json").write_text(json.dumps({"clips": clips}))
     monkeypatch.setattr(train_activation, "DATA", tmp_path)
@@ -221,3 +250,38 @@ def test_training_script_writes_weights_the_analyzer_loads(tmp_path: Path, monke
     assert train_activation.main(["--minutes", "0.01", "--seeds", "1,2", "--out", str(both)]) == 0
     assert len(activation.load_weights(both)) == 2
     assert (tmp_path / "activation_seed1.npz").exists()
+
+
+def test_freedoom_songs_are_read_out_of_a_wad(tmp_path: Path, monkeypatch) -> None:
+    """``bench/beat_train_set`` finds the music lumps (``D_*`` holding a MIDI file) of a WAD
+    and writes each once as a MIDI file that pretty_midi reads; other lumps and a music lump
+    that is not MIDI are skipped."""
+    pretty_midi = pytest.importorskip("pretty_midi")
+    import io
+    import struct
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    import beat_train_set
+
+    song = pretty_midi.PrettyMIDI(initial_tempo=100.0)
+    piano = pretty_midi.Instrument(program=0)
+    piano.notes = [pretty_midi.Note(90, 60, 0.6 * i, 0.6 * i + 0.3) for i in range(8)]
+    song.instruments.append(piano)
+    buf = io.BytesIO()
+    song.write(buf)
+    lumps = [(b"D_E1M1", buf.getvalue()), (b"PLAYPAL", b"\x00" * 30), (b"D_MUSFMT", b"MUS\x1a..")]
+    body, table, pos = b"", b"", 12
+    for name, data in lumps:
+        table += struct.pack("<ii8s", pos, len(data), name)
+        body += data
+        pos += len(data)
+    wad = tmp_path / "test.wad"
+    wad.write_bytes(struct.pack("<4sii", b"IWAD", len(lumps), pos) + body + table)
+    monkeypatch.setattr(beat_train_set, "FREEDOOM_WADS", (str(wad), str(tmp_path / "none.wad")))
+
+    paths = beat_train_set.freedoom_songs(tmp_path / "songs")
+    assert [p.name for p in paths] == ["test_D_E1M1.mid"]
+    read = pretty_midi.PrettyMIDI(str(paths[0]))
+    assert len(read.instruments[0].notes) == 8
+    assert read.get_tempo_changes()[1][0] == pytest.approx(100.0)
+    assert beat_train_set.freedoom_songs(tmp_path / "songs") == paths  # written once
