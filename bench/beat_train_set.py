@@ -350,6 +350,9 @@ def main(argv: list[str] | None = None) -> int:
     include = set(filter(None, args.include.split(",")))
     if include - set(OPTIONAL):
         ap.error(f"--include takes {', '.join(OPTIONAL)}")
+    if "freedoom" in include and not any(os.path.exists(w) for w in FREEDOOM_WADS):
+        ap.error(f"--include freedoom: none of {', '.join(FREEDOOM_WADS)} "
+                 "(apt-get install freedoom)")
     exclude = {*filter(None, args.exclude.split(",")), *(set(OPTIONAL) - include)}
     clips = ensure_set(args.jobs, tuple(sorted(exclude)))
     print(f"{len(clips)} training clips")

@@ -285,3 +285,7 @@ def test_freedoom_songs_are_read_out_of_a_wad(tmp_path: Path, monkeypatch) -> No
     assert len(read.instruments[0].notes) == 8
     assert read.get_tempo_changes()[1][0] == pytest.approx(100.0)
     assert beat_train_set.freedoom_songs(tmp_path / "songs") == paths  # written once
+    # asked for while not installed: a clear error before anything is rendered
+    monkeypatch.setattr(beat_train_set, "FREEDOOM_WADS", (str(tmp_path / "none.wad"),))
+    with pytest.raises(SystemExit):
+        beat_train_set.main(["--include", "freedoom"])
