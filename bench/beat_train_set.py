@@ -132,14 +132,16 @@ def _dev_game_windows() -> dict[str, list[float]]:
     return out
 
 
-def define_set() -> list[dict[str, Any]]:
+def define_set(freedoom: bool = False) -> list[dict[str, Any]]:
     """Every training clip's plan: the first round drawn with :data:`SEED`, the second
-    (:data:`SECOND_ROUND`) with its own seed."""
+    (:data:`SECOND_ROUND`) with its own seed, and with ``freedoom`` the third (its own seed
+    too, so the first two are the same either way)."""
     first = {name: (count, files) for name, (_, _, count, files) in COLLECTIONS.items()}
     plans = _round_plans(np.random.default_rng(SEED), first, N_GAME, N_SONGS, "train")
     plans += _round_plans(np.random.default_rng([SEED, 2]), SECOND_ROUND, N_GAME_SECOND, 0,
                           "train2")
-    plans += _freedoom_plans(np.random.default_rng([SEED, 3]), "train3")
+    if freedoom:
+        plans += _freedoom_plans(np.random.default_rng([SEED, 3]), "train3")
     return plans
 
 
@@ -331,7 +333,8 @@ def _reverb(audio: np.ndarray, sr: int, rng: np.random.Generator) -> np.ndarray:
 def ensure_set(jobs: int, exclude: tuple[str, ...] = OPTIONAL) -> list[dict[str, Any]]:
     """Render what is missing and write the manifest (without the ``exclude`` collections,
     by default the :data:`OPTIONAL` ones); returns its clips."""
-    plans = [p for p in define_set() if p["collection"] not in exclude]
+    plans = [p for p in define_set(freedoom="freedoom" not in exclude)
+             if p["collection"] not in exclude]
     with ProcessPoolExecutor(jobs) as ex:
         clips = [c for c in ex.map(render, plans, chunksize=2) if c is not None]
     (DATA / "manifest.json").write_text(json.dumps({"clips": clips}))
