@@ -1,4 +1,5 @@
-"""Compare ways of using the learned activation on the development split of ``bench/corpus_set``.
+"""Compare ways of using the learned activation on the development split of ``bench/corpus_set``
+(or on ``bench/game_dev_set``'s game music, ``--set game``).
 
 Each dev clip's features are extracted once (``bench/corpus_features``, cached);
 the rhythm stage then runs under every variant, a set of :class:`RhythmParams` overrides, and
@@ -16,6 +17,7 @@ Usage::
     bench/activation_sweep --variant learned_activation=false --variant '' \\
         --variant learned_octave_check=true
     bench/activation_sweep --weights bench/data/beat_train_v3/activation_seed25.npz
+    bench/activation_sweep --set game
 """
 
 from __future__ import annotations
@@ -36,9 +38,12 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import accuracy_scores  # noqa: E402
 import corpus_set  # noqa: E402
+import game_dev_set  # noqa: E402
 from corpus_features import clip_features  # noqa: E402
 
 KEYS = ("acc1", "acc2", "beat_f", "downbeat_f", "bpb", "numerator")
+#: What a clip whose bar lines are unknown (``downbeats_known`` false) is not scored on.
+BAR_KEYS = ("downbeat_f", "bpb", "numerator")
 
 
 def parse_variant(text: str) -> dict[str, Any]:
@@ -59,14 +64,25 @@ def _use_weights(path: str | None) -> None:
         activation.WEIGHTS_FILE = Path(path)
 
 
-def _clip_scores(job: tuple[dict[str, Any], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+def _clip_scores(job: tuple[dict[str, Any], list[dict[str, Any]], str]
+                 ) -> list[dict[str, Any]]:
     from linernotes.analyzers.rhythm.params import RhythmParams
     from linernotes.analyzers.rhythm.stage import rhythm
 
-    clip, variants = job
-    features = clip_features(clip)
-    return [accuracy_scores.score_rhythm(clip["truth"], rhythm(features, RhythmParams(**o)))
-            for o in variants]
+    clip, variants, data = job
+    features = clip_features(clip, Path(data))
+    out = []
+    for o in variants:
+        scores = accuracy_scores.score_rhythm(clip["truth"], rhythm(features, RhythmParams(**o)))
+        if not clip.get("downbeats_known", True):
+            scores.update(dict.fromkeys(BAR_KEYS))
+        out.append(scores)
+    return out
+
+
+def _mean(values: list[Any]) -> float:
+    known = [v for v in values if v is not None]
+    return float(np.mean(known)) if known else float("nan")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,26 +91,40 @@ def main(argv: list[str] | None = None) -> int:
                     help="RhythmParams overrides, name=value[,name=value] ('' = defaults)")
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--limit", type=int, default=None, help="first N dev clips only")
+    ap.add_argument("--set", choices=("dev", "game"), default="dev",
+                    help="bench/corpus_set's dev split, or bench/game_dev_set's game music")
     ap.add_argument("--weights", type=Path, default=None, metavar="NPZ",
                     help="the activation network to read instead of the packaged one")
     args = ap.parse_args(argv)
     if args.weights is not None and not args.weights.exists():
         ap.error(f"{args.weights}: no such weights file")
     variants = [parse_variant(v) for v in (args.variant or [""])]
-    clips = corpus_set.ensure_set(args.jobs, "dev")[: args.limit]
+    if args.set == "game":
+        clips, data, label = (game_dev_set.ensure_set(args.jobs), game_dev_set.DATA,
+                              "bench/game_dev_set")
+    else:
+        clips, data, label = (corpus_set.ensure_set(args.jobs, "dev"), corpus_set.DATA,
+                              "bench/corpus_set")
+    clips = clips[: args.limit]
     weights = None if args.weights is None else str(args.weights.resolve())
     with ProcessPoolExecutor(args.jobs, initializer=_use_weights, initargs=(weights,)) as ex:
-        per_clip = list(ex.map(_clip_scores, [(c, variants) for c in clips], chunksize=1))
-    print(f"# {len(clips)} dev clips of bench/corpus_set"
+        per_clip = list(ex.map(_clip_scores, [(c, variants, str(data)) for c in clips],
+                               chunksize=1))
+    known = sum(c.get("downbeats_known", True) for c in clips)
+    print(f"# {len(clips)} dev clips of {label}"
+          + (f" (bar lines known on {known}; the others score no bar metric)"
+             if known < len(clips) else "")
           + (f", network {args.weights}" if args.weights else ""))
     groups = {"all": range(len(clips)),
               "drums": [i for i, c in enumerate(clips) if c["drums"]],
               "no drums": [i for i, c in enumerate(clips) if not c["drums"]]}
     for g, idx in groups.items():
+        if not idx:
+            continue
         print(f"\n## {g} ({len(idx)} clips)")
         print(f"{'variant':50s}" + "".join(f"{k:>11s}" for k in KEYS))
         for v, overrides in enumerate(variants):
-            means = [np.mean([per_clip[i][v][k] for i in idx]) for k in KEYS]
+            means = [_mean([per_clip[i][v][k] for i in idx]) for k in KEYS]
             name = ",".join(f"{k}={val}" for k, val in overrides.items()) or "(defaults)"
             print(f"{name[:50]:50s}" + "".join(f"{m:11.1f}" for m in means))
     return 0

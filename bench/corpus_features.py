@@ -1,4 +1,5 @@
-"""The shared front end's features of a ``bench/corpus_set`` clip, extracted once and cached.
+"""The shared front end's features of a ``bench/corpus_set`` (or ``bench/game_dev_set``) clip,
+extracted once and cached.
 
 The dev sweeps (``bench/dev_sweep``, ``bench/activation_sweep``) run the rhythm stage many
 times over the same clips; the features are pickled under gitignored
@@ -24,8 +25,9 @@ import corpus_set  # noqa: E402
 CACHE = ROOT / "bench" / "data" / "feature_cache"
 
 
-def clip_features(clip: dict[str, Any]) -> Any:
-    """The shared front end's features of a corpus clip (cached)."""
+def clip_features(clip: dict[str, Any], data: Path = corpus_set.DATA) -> Any:
+    """The shared front end's features of a clip of a set kept in ``data`` (a corpus clip by
+    default), cached by the clip's name."""
     import scipy.io.wavfile
 
     from linernotes.features import extract_features_from_array
@@ -33,7 +35,7 @@ def clip_features(clip: dict[str, Any]) -> Any:
     path = CACHE / f"{clip['name']}.pkl"
     if path.exists():
         return pickle.loads(path.read_bytes())
-    sr, pcm = scipy.io.wavfile.read(corpus_set.DATA / clip["file"])
+    sr, pcm = scipy.io.wavfile.read(data / clip["file"])
     mono = (pcm.astype(np.float32) / 32768.0).reshape(len(pcm), -1).mean(axis=1)
     features = extract_features_from_array(mono, sr)
     path.parent.mkdir(parents=True, exist_ok=True)
