@@ -20,6 +20,7 @@ Usage::
 
     bench/game_dev_set --jobs 2          # render what is missing, print the make-up
     bench/activation_sweep --set game    # the rhythm stage's figures on it
+    bench/measure --split game           # linernotes against librosa, essentia and madmom
 
 Needs fluidsynth, the dev soundfonts and Debian's ``freedoom`` (apt).
 """
@@ -44,6 +45,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 import accuracy_set  # noqa: E402
 import beat_train_set  # noqa: E402
 import corpus_set  # noqa: E402
+
+from linernotes.fileio import content_hash  # noqa: E402
 
 SET_VERSION = "game_dev_v1"
 DATA = ROOT / "bench" / "data" / SET_VERSION
@@ -92,7 +95,8 @@ def render(plan: dict[str, Any]) -> dict[str, Any]:
                 pm, Path(tmp) / "raw.wav", sr=corpus_set.SR, soundfont=plan["soundfont"],
                 duration_s=truth["duration_s"])
         accuracy_set._write_wav(audio, wav)
-    return {**plan, "file": str(wav.relative_to(DATA)), "truth": truth}
+    return {**plan, "file": str(wav.relative_to(DATA)), "sha256": content_hash(wav),
+            "truth": truth}
 
 
 def ensure_set(jobs: int) -> list[dict[str, Any]]:

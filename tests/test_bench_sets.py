@@ -134,3 +134,24 @@ def test_activation_sweep_scores_no_bar_metric_where_bar_lines_are_unknown(
     assert all(known[k] is not None for k in activation_sweep.BAR_KEYS)
     assert all(unknown[k] is None for k in activation_sweep.BAR_KEYS)
     assert activation_sweep._mean([None, 50.0, 100.0]) == 75.0
+
+
+def test_measure_scores_no_bar_metric_where_bar_lines_are_unknown() -> None:
+    """``bench/measure --split game`` leaves a song with no time signature out of the bar
+    metrics (and every game clip out of the key) for every tool, instead of scoring misses."""
+    import accuracy_scores
+    import measure
+
+    truth = {"bpm": 120.0, "beats": [0.5 + 0.5 * i for i in range(60)],
+             "downbeats": [0.5 + 2.0 * i for i in range(15)], "numerator": 4,
+             "compound": False, "beats_per_bar": 4, "tonic": None}
+    estimate = {"bpm": 120.0, "beats": truth["beats"], "downbeats": truth["beats"][1::4],
+                "numerator": 3, "beats_per_bar": 3, "compound": False}
+    known = {"truth": truth}
+    unknown = {"truth": truth, "downbeats_known": False}
+    scored = accuracy_scores.score_clip(truth, estimate, measure.caps("madmom", known))
+    assert scored["downbeat_f"] == 0.0 and scored["bpb"] == 0.0
+    assert "key_relation" not in scored
+    scored = accuracy_scores.score_clip(truth, estimate, measure.caps("madmom", unknown))
+    assert scored["acc1"] == 100.0 and scored["beat_f"] > 90.0
+    assert not {"downbeat_f", "bpb", "numerator"} & scored.keys()
