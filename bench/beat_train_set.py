@@ -60,6 +60,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 import accuracy_set  # noqa: E402
 import corpus_set  # noqa: E402
 
+from linernotes.fileio import write_atomic  # noqa: E402
+
 SET_VERSION = "beat_train_v3"
 DATA = ROOT / "bench" / "data" / SET_VERSION
 SEED = 24_0777
@@ -161,10 +163,7 @@ def freedoom_songs(folder: Path) -> list[Path]:
                 continue
             out = folder / f"{Path(wad).stem}_{lump}.mid"
             if not out.exists():
-                folder.mkdir(parents=True, exist_ok=True)
-                tmp = out.with_suffix(".tmp")
-                tmp.write_bytes(data[pos:pos + size])
-                os.replace(tmp, out)
+                write_atomic(out, data[pos:pos + size])
             paths.append(out)
     return sorted(paths)
 

@@ -46,7 +46,7 @@ import accuracy_set  # noqa: E402
 import beat_train_set  # noqa: E402
 import corpus_set  # noqa: E402
 
-from linernotes.fileio import content_hash  # noqa: E402
+from linernotes.fileio import content_hash, write_atomic  # noqa: E402
 
 SET_VERSION = "game_dev_v1"
 DATA = ROOT / "bench" / "data" / SET_VERSION
@@ -107,10 +107,7 @@ def ensure_set(jobs: int) -> list[dict[str, Any]]:
     plans = define_set()
     with ProcessPoolExecutor(jobs) as ex:
         clips = list(ex.map(render, plans, chunksize=1))
-    manifest = DATA / "manifest.json"
-    tmp = manifest.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"clips": clips}))
-    os.replace(tmp, manifest)
+    write_atomic(DATA / "manifest.json", json.dumps({"clips": clips}))
     return clips
 
 
