@@ -94,13 +94,25 @@ def _f_measure(ref: Sequence[float], est: Sequence[float]) -> float:
 RHYTHM_CAPS = frozenset({"tempo", "beats", "downbeats", "meter", "bpb"})
 
 
-def score_rhythm(truth: dict[str, Any], result: Any) -> dict[str, Any]:
+def clip_caps(caps: frozenset[str], clip: dict[str, Any]) -> frozenset[str]:
+    """``caps`` less what ``clip``'s truth cannot score: no key where it has none, no bar
+    metric where the bar lines are unknown (``downbeats_known`` false: a game song that
+    states no time signature)."""
+    if clip["truth"].get("tonic") is None:
+        caps = caps - {"key"}
+    if not clip.get("downbeats_known", True):
+        caps = caps - {"downbeats", "bpb", "meter"}
+    return caps
+
+
+def score_rhythm(truth: dict[str, Any], result: Any, caps: frozenset[str] = RHYTHM_CAPS
+                 ) -> dict[str, Any]:
     """:func:`score_clip` of a rhythm stage result (a ``RhythmResult``) on its rhythm
-    metrics: what the dev sweeps compare variants by."""
+    metrics (``caps``): what the dev sweeps compare variants by."""
     estimate = {"bpm": result.bpm, "beats": result.beats, "downbeats": result.downbeats,
                 "numerator": result.numerator, "beats_per_bar": result.beats_per_bar,
                 "compound": result.compound}
-    return score_clip(truth, estimate, RHYTHM_CAPS)
+    return score_clip(truth, estimate, caps)
 
 
 def score_clip(truth: dict[str, Any], est: dict[str, Any] | None, caps: frozenset[str]

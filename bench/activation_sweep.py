@@ -42,8 +42,6 @@ import game_dev_set  # noqa: E402
 from corpus_features import clip_features  # noqa: E402
 
 KEYS = ("acc1", "acc2", "beat_f", "downbeat_f", "bpb", "numerator")
-#: What a clip whose bar lines are unknown (``downbeats_known`` false) is not scored on.
-BAR_KEYS = ("downbeat_f", "bpb", "numerator")
 
 
 def parse_variant(text: str) -> dict[str, Any]:
@@ -71,16 +69,15 @@ def _clip_scores(job: tuple[dict[str, Any], list[dict[str, Any]], str]
 
     clip, variants, data = job
     features = clip_features(clip, Path(data))
-    out = []
-    for o in variants:
-        scores = accuracy_scores.score_rhythm(clip["truth"], rhythm(features, RhythmParams(**o)))
-        if not clip.get("downbeats_known", True):
-            scores.update(dict.fromkeys(BAR_KEYS))
-        out.append(scores)
-    return out
+    caps = accuracy_scores.clip_caps(accuracy_scores.RHYTHM_CAPS, clip)
+    return [accuracy_scores.score_rhythm(clip["truth"], rhythm(features, RhythmParams(**o)),
+                                         caps)
+            for o in variants]
 
 
 def _mean(values: list[Any]) -> float:
+    """The mean of the scores a clip has (a clip whose bar lines are unknown has no bar
+    metric)."""
     known = [v for v in values if v is not None]
     return float(np.mean(known)) if known else float("nan")
 
@@ -124,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n## {g} ({len(idx)} clips)")
         print(f"{'variant':50s}" + "".join(f"{k:>11s}" for k in KEYS))
         for v, overrides in enumerate(variants):
-            means = [_mean([per_clip[i][v][k] for i in idx]) for k in KEYS]
+            means = [_mean([per_clip[i][v].get(k) for i in idx]) for k in KEYS]
             name = ",".join(f"{k}={val}" for k, val in overrides.items()) or "(defaults)"
             print(f"{name[:50]:50s}" + "".join(f"{m:11.1f}" for m in means))
     return 0

@@ -105,14 +105,8 @@ def _analyse(item: tuple[str, str]) -> tuple[str, str, dict[str, Any] | None]:
 
 
 def caps(tool: str, clip: dict[str, Any]) -> frozenset[str]:
-    """What ``tool`` is scored on for ``clip``: no key where the truth has none, no bar
-    metric where the bar lines are unknown (a game song that states no time signature)."""
-    have = accuracy_scores.CAPS[tool]
-    if clip["truth"].get("tonic") is None:
-        have = have - {"key"}
-    if not clip.get("downbeats_known", True):
-        have = have - {"downbeats", "bpb", "meter"}
-    return have
+    """What ``tool`` is scored on for ``clip`` (:func:`accuracy_scores.clip_caps`)."""
+    return accuracy_scores.clip_caps(accuracy_scores.CAPS[tool], clip)
 
 
 def subsets(clips: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
