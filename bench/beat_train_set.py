@@ -47,6 +47,7 @@ import struct
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -168,23 +169,31 @@ def freedoom_songs(folder: Path) -> list[Path]:
     return sorted(paths)
 
 
-def _freedoom_plans(rng: np.random.Generator, prefix: str) -> list[dict[str, Any]]:
-    """The third round: :data:`THIRD_ROUND_PER_FILE` excerpts of each Freedoom song, drawn
-    like the game excerpts of ``bench/corpus_set``."""
+def freedoom_excerpt_songs(folder: Path) -> Iterator[tuple[Path, Any, dict[str, bool]]]:
+    """Each Freedoom song (:func:`freedoom_songs`, written into ``folder``) long enough for
+    a game excerpt: its path, its ``PrettyMIDI`` and what a plan records of it (whether it
+    has drums, whether it states a time signature, without which its bar lines are
+    unknown)."""
     import pretty_midi
 
-    plans: list[dict[str, Any]] = []
-    for path in freedoom_songs(DATA / "freedoom"):
+    for path in freedoom_songs(folder):
         song = pretty_midi.PrettyMIDI(str(path))
         if not song.instruments or song.get_end_time() < corpus_set.GAME_CLIP_S + 5:
             continue
+        yield path, song, {"drums": any(i.is_drum for i in song.instruments),
+                           "downbeats_known": bool(song.time_signature_changes)}
+
+
+def _freedoom_plans(rng: np.random.Generator, prefix: str) -> list[dict[str, Any]]:
+    """The third round: :data:`THIRD_ROUND_PER_FILE` excerpts of each Freedoom song, drawn
+    like the game excerpts of ``bench/corpus_set``."""
+    plans: list[dict[str, Any]] = []
+    for path, song, traits in freedoom_excerpt_songs(DATA / "freedoom"):
         span = song.get_end_time() - corpus_set.GAME_CLIP_S
         count = int(np.clip(span // corpus_set.GAME_CLIP_S, 1, THIRD_ROUND_PER_FILE))
         for start in corpus_set._game_windows(str(path), count, rng):
             plans.append({"kind": "game", "collection": "freedoom", "texture": "game",
-                          "source": str(path), "start_s": start,
-                          "drums": any(i.is_drum for i in song.instruments),
-                          "downbeats_known": bool(song.time_signature_changes)})
+                          "source": str(path), "start_s": start, **traits})
     return _finish_plans(plans, rng, prefix)
 
 

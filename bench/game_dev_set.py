@@ -62,14 +62,9 @@ def _mus_converted(song: Any) -> bool:
 
 def define_set() -> list[dict[str, Any]]:
     """Every clip's plan: one excerpt of each Freedoom song with a tempo of its own."""
-    import pretty_midi
-
     rng = np.random.default_rng(SEED)
     plans: list[dict[str, Any]] = []
-    for path in beat_train_set.freedoom_songs(DATA / "songs"):
-        song = pretty_midi.PrettyMIDI(str(path))
-        if not song.instruments or song.get_end_time() < corpus_set.GAME_CLIP_S + 5:
-            continue
+    for path, song, traits in beat_train_set.freedoom_excerpt_songs(DATA / "songs"):
         # drawn for every song, kept or not, so that leaving songs out moves no other excerpt
         (start,) = corpus_set._game_windows(str(path), 1, rng)
         fonts = corpus_set.SOUNDFONTS["dev"]
@@ -78,9 +73,7 @@ def define_set() -> list[dict[str, Any]]:
             continue
         plans.append({"name": f"game_{path.stem}", "split": "game_dev", "collection": "freedoom",
                       "texture": "game", "source": str(path.relative_to(DATA)),
-                      "start_s": start, "soundfont": soundfont,
-                      "drums": any(i.is_drum for i in song.instruments),
-                      "downbeats_known": bool(song.time_signature_changes)})
+                      "start_s": start, "soundfont": soundfont, **traits})
     return plans
 
 
