@@ -3,7 +3,8 @@
 The network's numpy inference must compute what its torch twin (the one
 ``bench/train_activation`` trains) computes, for any weights and any length, block edges
 included; the packaged weights must find beats on a plain click track; the bar decoder must
-count bars of two, three and four and follow a bar line that moves.
+count bars of two, three and four and follow a bar line that moves; where the network hears
+two beats of a bar alike, the bars turn to the beat the hand-made evidence marks.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import numpy as np
 import pytest
 
 from linernotes.analyzers.rhythm import activation
-from linernotes.analyzers.rhythm.bar_decoding import decode_bars, peak_near_beats
+from linernotes.analyzers.rhythm.bar_decoding import decode_bars, peak_near_beats, rotate_bars
+from linernotes.analyzers.rhythm.beat_features import DOWNBEAT_EVIDENCE
+from linernotes.analyzers.rhythm.learned_meter import learned_meter
 from linernotes.analyzers.rhythm.params import RhythmParams
 from linernotes.analyzers.rhythm.stage import rhythm
 from linernotes.features import extract_features_from_array
@@ -162,6 +165,57 @@ def test_bar_decoder_follows_a_bar_line_that_moves() -> None:
     downs = np.flatnonzero(found.position == 0)
     assert set(downs[downs < 22] % 4) == {1}
     assert set(downs[downs > 26] % 4) == {2}
+
+
+def test_turning_the_bars_keeps_the_decoders_moved_bar_line() -> None:
+    # bars of four whose bar line moves by a beat after 12 beats; the score marks the beat
+    # after each decoded downbeat
+    position = np.concatenate([np.arange(12) % 4, np.arange(1, 13) % 4])
+    score = np.where(position == 1, 1.0, 0.0)
+    turned = rotate_bars(position, 4, score)
+    np.testing.assert_array_equal(turned, (position - 1) % 4)
+    # a score that ties every rotation leaves the decoded bars as they are
+    np.testing.assert_array_equal(rotate_bars(position, 4, np.ones(24)), position)
+
+
+def _beats_one_and_three_alike(n_bars: int = 8) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A downbeat activation with beats 1 and 3 of a 4/4 bar alike (3 a little stronger), the
+    beat frames, and hand-made evidence whose harmony and bass change on beat 1."""
+    beat_frames = np.arange(4 * n_bars) * 20.0 + 10.0
+    activation_down = np.full(int(beat_frames[-1]) + 20, 0.05)
+    for k, frame in enumerate(beat_frames):
+        activation_down[int(frame)] = {0: 0.55, 2: 0.6}.get(k % 4, 0.1)
+    evidence = np.zeros((beat_frames.size, len(DOWNBEAT_EVIDENCE)))
+    first = np.arange(beat_frames.size) % 4 == 0
+    for name in ("chroma_change", "bass_change", "accent_low"):
+        evidence[:, DOWNBEAT_EVIDENCE.index(name)] = np.where(first, 1.5, -0.5)
+    return activation_down, beat_frames, evidence
+
+
+def test_bars_turn_to_the_beat_where_harmony_and_bass_change() -> None:
+    activation_down, beat_frames, evidence = _beats_one_and_three_alike()
+    envelope = np.zeros(activation_down.size)
+    decoded = learned_meter(envelope, activation_down, beat_frames, long_bias=0.3, floor=0.2)
+    turned = learned_meter(envelope, activation_down, beat_frames, long_bias=0.3, floor=0.2,
+                           evidence=evidence)
+    assert decoded.pulses_per_bar == turned.pulses_per_bar == 4
+    assert decoded.bar_phase is not None and turned.bar_phase is not None
+    downbeats = np.flatnonzero((np.arange(beat_frames.size) - turned.bar_phase) % 4 == 0)
+    assert set(downbeats % 4) == {0}
+    # the network alone put the bar on beat 3
+    alone = np.flatnonzero((np.arange(beat_frames.size) - decoded.bar_phase) % 4 == 0)
+    assert set(alone % 4) == {2}
+
+
+def test_band_with_a_bass_note_per_bar_keeps_its_bar_lines() -> None:
+    sys.path.insert(0, str(ROOT / "tests"))
+    from rhythm_signals import SR, band_track
+
+    y, _, downs = band_track(120.0, 4, 20.0)
+    result = rhythm(extract_features_from_array(y, SR), RhythmParams())
+    assert result.time_signature == "4/4"
+    found = np.asarray(result.downbeats)
+    assert np.mean([np.min(np.abs(found - t)) < 0.07 for t in downs[1:-1]]) > 0.9
 
 
 def test_harmonic_frames_follow_the_pitch_frames() -> None:

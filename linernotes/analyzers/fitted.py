@@ -7,8 +7,8 @@ key confidences); the names are stored with the weights, so evidence computed un
 names fails loudly instead of being weighed by the wrong weight. The bench scripts that fit
 the models write the file (:func:`write_models`: ``bench/tempo_octave``,
 ``bench/meter_readings``, ``bench/meter_calibration``, ``bench/key_calibration``, and on the
-development split of ``bench/corpus_set`` ``bench/fit_confidence`` and
-``bench/fit_downbeat``); nothing else changes it.
+development split of ``bench/corpus_set`` ``bench/fit_confidence``, ``bench/fit_downbeat``
+and ``bench/fit_learned_downbeat``); nothing else changes it.
 
 Examples
 --------

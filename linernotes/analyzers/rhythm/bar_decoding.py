@@ -7,6 +7,10 @@ position advances by one each beat and wraps at the bar's length; a bar line may
 or late (a pickup repeated, a bar cut short) at a cost. The length whose Viterbi path
 explains the strengths best wins, and its path gives every beat's position.
 
+Where the downbeat strengths of two positions tie (a network that hears beats 1 and 3 of a
+4/4 bar alike), :func:`rotate_bars` turns the decoded bars to the rotation whose downbeats
+score best on wider evidence (accents, bass and harmonic change, the network).
+
 Examples
 --------
 >>> import numpy as np
@@ -14,6 +18,8 @@ Examples
 >>> bars = decode_bars(strength)
 >>> bars.beats_per_bar, bars.position[:6].tolist()
 (3, [0, 1, 2, 0, 1, 2])
+>>> rotate_bars(bars.position, 3, np.tile([0.0, 0.0, 1.0], 8))[:6].tolist()
+[1, 2, 0, 1, 2, 0]
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BarDecoding", "decode_bars", "peak_near_beats"]
+__all__ = ["BarDecoding", "decode_bars", "peak_near_beats", "rotate_bars"]
 
 #: Bar lengths (in beats) the decoder considers.
 BAR_LENGTHS = (2, 3, 4)
@@ -107,3 +113,35 @@ def decode_bars(strength: np.ndarray, *, bar_lengths: tuple[int, ...] = BAR_LENG
     rivals = [v for k, v in fit.items() if k != best]
     margin = fit[best] - max(rivals) if rivals else 0.0
     return BarDecoding(paths[best].astype(np.int64), best, float(margin), fit)
+
+
+def rotate_bars(position: np.ndarray, beats_per_bar: int, score: np.ndarray) -> np.ndarray:
+    """The decoded bar positions turned by the whole number of beats whose downbeats score
+    highest on average.
+
+    The decoder's path (with its bar lines out of turn) is kept; only which of its positions
+    starts the bar moves, the same way all along the track.
+
+    Parameters
+    ----------
+    position : np.ndarray of int, shape (n_beats,)
+        Each beat's position in its bar (0 = downbeat), as :func:`decode_bars` gives it.
+    beats_per_bar : int
+        The bar length the positions count.
+    score : np.ndarray, shape (n_beats,)
+        How likely each beat is to start a bar (higher = more likely).
+
+    Returns
+    -------
+    np.ndarray of int
+        The positions after the turn (unchanged where no turn scores higher).
+    """
+    pos = np.asarray(position, np.int64)
+    s = np.asarray(score, np.float64)
+    if pos.size == 0 or beats_per_bar < 2 or s.size != pos.size:
+        return pos
+    means = [float(s[(pos - shift) % beats_per_bar == 0].mean())
+             if np.any((pos - shift) % beats_per_bar == 0) else -np.inf
+             for shift in range(beats_per_bar)]
+    best = int(np.argmax(means))
+    return (pos - best) % beats_per_bar

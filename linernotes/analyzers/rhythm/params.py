@@ -121,6 +121,10 @@ class RhythmParams(BaseModel):
         False, description="Apply the hand-made octave check to beats of the learned path."
     )
     learned_latency_s: float = Field(0.0, description="Added to beat times of the learned path.")
+    learned_bar_evidence: bool = Field(
+        True, description="Turn the learned path's bars to the rotation whose downbeats weigh "
+        "most on the network and the hand-made beat evidence (learned_meter.downbeat_score)."
+    )
     #: Below every dev clip's (5th percentile 0.28); a held tone's single attack gives 0.01.
     learned_min_beat_peak: float = Field(
         0.1, ge=0, le=1, description="Median beat activation at the beats a learned grid needs."
