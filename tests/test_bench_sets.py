@@ -156,3 +156,47 @@ def test_measure_scores_no_bar_metric_where_bar_lines_are_unknown() -> None:
     scored = accuracy_scores.score_clip(truth, estimate, measure.caps("madmom", unknown))
     assert scored["acc1"] == 100.0 and scored["beat_f"] > 90.0
     assert not {"downbeat_f", "bpb", "numerator"} & scored.keys()
+
+
+def test_fit_learned_downbeat_reads_the_rotations_of_a_clip_and_fits_them(
+        tmp_path: Path, monkeypatch) -> None:
+    """``bench/fit_learned_downbeat`` scores every rotation of the decoded bars of a clip
+    through the real rhythm stage, and its fit learns to pick the rotation the evidence
+    marks, also for a collection it has not seen."""
+    import corpus_features
+    import fit_learned_downbeat as fld
+    import numpy as np
+    import scipy.io.wavfile
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from rhythm_signals import SR, band_track
+
+    monkeypatch.setattr(corpus_features, "CACHE", tmp_path / "cache")
+    y, beats, downs = band_track(120.0, 4, 16.0)
+    scipy.io.wavfile.write(tmp_path / "band.wav", SR, (y * 32767).astype(np.int16))
+    truth = {"bpm": 120.0, "beats": beats.tolist(), "downbeats": downs.tolist(),
+             "numerator": 4, "compound": False, "beats_per_bar": 4}
+    clip = {"name": "dev_band", "collection": "band", "file": "band.wav", "truth": truth}
+    row = fld.clip_rotations((clip, str(tmp_path)))
+    assert row is not None and row["bar"] == 4
+    assert np.asarray(row["means"]).shape == (4, len(fld.LEARNED_DOWNBEAT_EVIDENCE))
+    assert max(row["f"]) >= fld.MIN_F and row["truth"] == int(np.argmax(row["f"]))
+    assert sorted(row["f"])[-2] < 50.0  # the other rotations miss the bar lines
+    assert fld.clip_rotations(({**clip, "downbeats_known": False}, str(tmp_path))) is None
+
+    # Rows where the network ties two rotations and the bass change marks the true one.
+    bass = fld.LEARNED_DOWNBEAT_EVIDENCE.index("bass_change")
+    rows = []
+    for k in range(6):
+        true = k % 4
+        means = np.zeros((4, len(fld.LEARNED_DOWNBEAT_EVIDENCE)))
+        means[[0, true], -1] = 1.0
+        means[true, bass] = 1.0
+        f = [100.0 if r == true else 0.0 for r in range(4)]
+        rows.append({"collection": f"c{k % 3}", "means": means.tolist(), "f": f,
+                     "truth": true})
+    w = fld.fit(rows, fld.RIDGE)
+    assert w[bass] > 0
+    assert fld.downbeat_f(w, rows) == 100.0
+    assert fld.downbeat_f(None, rows) < 100.0
+    assert fld.held_out_f(rows, fld.RIDGE) == 100.0
