@@ -30,12 +30,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.optimize
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import conditional_logit  # noqa: E402
 import corpus_set  # noqa: E402
 
 from linernotes.analyzers.fitted import fitted_model, write_weights  # noqa: E402
@@ -95,24 +95,11 @@ def clip_phases(clip: dict[str, Any]) -> dict[str, Any] | None:
             "phase": votes.most_common(1)[0][0], "means": means.tolist()}
 
 
-def _loss(w: np.ndarray, clips: list[dict[str, Any]]) -> tuple[float, np.ndarray]:
-    """Negative log-likelihood of the true phases (plus the ridge) and its gradient."""
-    total, grad = RIDGE * float(w @ w), 2 * RIDGE * w
-    for c in clips:
-        x = np.asarray(c["means"])
-        s = x @ w
-        p = np.exp(s - s.max())
-        p /= p.sum()
-        total -= float(np.log(p[c["phase"]] + 1e-300))
-        grad = grad - (x[c["phase"]] - p @ x)
-    return total, grad
-
-
 def fit(clips: list[dict[str, Any]]) -> np.ndarray:
     """Weights of the downbeat evidence that best pick the true phase of ``clips``."""
-    start = np.asarray(fitted_model("downbeat").weights[1:])
-    res = scipy.optimize.minimize(_loss, start, args=(clips,), jac=True, method="L-BFGS-B")
-    return res.x
+    return conditional_logit.fit([np.asarray(c["means"]) for c in clips],
+                                 [c["phase"] for c in clips], ridge=RIDGE,
+                                 start=np.asarray(fitted_model("downbeat").weights[1:]))
 
 
 def accuracy(w: np.ndarray, clips: list[dict[str, Any]]) -> float:

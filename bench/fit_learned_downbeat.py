@@ -37,13 +37,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.optimize
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import accuracy_scores  # noqa: E402
+import conditional_logit  # noqa: E402
 import corpus_set  # noqa: E402
 import game_dev_set  # noqa: E402
 from corpus_features import clip_features  # noqa: E402
@@ -105,29 +105,14 @@ def clip_rotations(job: tuple[dict[str, Any], str]) -> dict[str, Any] | None:
             "means": np.stack(means).tolist(), "f": f, "truth": int(np.argmax(f))}
 
 
-def _loss(w: np.ndarray, clips: list[dict[str, Any]], ridge: float) -> tuple[float, np.ndarray]:
-    """Negative log-likelihood of the true rotations (plus the ridge) and its gradient."""
-    total, grad = ridge * float(w @ w), 2 * ridge * w
-    for c in clips:
-        x = np.asarray(c["means"])
-        s = x @ w
-        p = np.exp(s - s.max())
-        p /= p.sum()
-        total -= float(np.log(p[c["truth"]] + 1e-300))
-        grad = grad - (x[c["truth"]] - p @ x)
-    return total, grad
-
-
 def fit(clips: list[dict[str, Any]], ridge: float, only: list[int] | None = None) -> np.ndarray:
     """Weights of :data:`LEARNED_DOWNBEAT_EVIDENCE` that best pick the true rotation of
     ``clips`` (``only``: the indices allowed a weight, the others stay zero)."""
     n = len(LEARNED_DOWNBEAT_EVIDENCE)
     keep = np.asarray(only if only is not None else range(n))
-    sub = [{**c, "means": np.asarray(c["means"])[:, keep]} for c in clips]
-    res = scipy.optimize.minimize(_loss, np.zeros(keep.size), args=(sub, ridge), jac=True,
-                                  method="L-BFGS-B")
     w = np.zeros(n)
-    w[keep] = res.x
+    w[keep] = conditional_logit.fit([np.asarray(c["means"])[:, keep] for c in clips],
+                                    [c["truth"] for c in clips], ridge=ridge)
     return w
 
 

@@ -63,20 +63,21 @@ STRETCH = (0.8, 1.25)
 SEEDS = (24,)
 
 
-def build_model(n_mels: int = 64) -> Any:
-    """The torch twin of :func:`linernotes.analyzers.rhythm.activation.beat_activation`."""
+def build_model(n_mels: int = 64, channels: int = CHANNELS) -> Any:
+    """The torch twin of :func:`linernotes.analyzers.rhythm.activation.beat_activation`
+    (``channels`` wide; the numpy inference reads any width from the weights)."""
     import torch
     from torch import nn
 
     class Net(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.input = nn.Conv1d(2 * n_mels + HARMONIC_CHANNELS, CHANNELS, 3, padding=1)
+            self.input = nn.Conv1d(2 * n_mels + HARMONIC_CHANNELS, channels, 3, padding=1)
             self.dilated = nn.ModuleList(
-                nn.Conv1d(CHANNELS, CHANNELS, KERNEL, dilation=d, padding=d * (KERNEL - 1) // 2)
+                nn.Conv1d(channels, channels, KERNEL, dilation=d, padding=d * (KERNEL - 1) // 2)
                 for d in DILATIONS)
-            self.mix = nn.ModuleList(nn.Conv1d(CHANNELS, CHANNELS, 1) for _ in DILATIONS)
-            self.output = nn.Conv1d(CHANNELS, 2, 1)
+            self.mix = nn.ModuleList(nn.Conv1d(channels, channels, 1) for _ in DILATIONS)
+            self.output = nn.Conv1d(channels, 2, 1)
             self.drop = nn.Dropout(0.1)
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -201,8 +202,8 @@ def masked_loss(logits: Any, y: Any, mask: Any) -> Any:
     return (per_frame * mask).sum() / mask.sum().clamp(min=1.0)
 
 
-def train_network(clips: list[dict[str, Any]], *, seed: int, minutes: float, lr: float
-                  ) -> tuple[Any, dict[str, Any]]:
+def train_network(clips: list[dict[str, Any]], *, seed: int, minutes: float, lr: float,
+                  channels: int = CHANNELS) -> tuple[Any, dict[str, Any]]:
     """One network trained on ``clips`` for ``minutes`` from ``seed``: the epoch with the
     lowest held-out loss, and its metadata."""
     import torch
@@ -212,7 +213,7 @@ def train_network(clips: list[dict[str, Any]], *, seed: int, minutes: float, lr:
     held = [c for c in clips if zlib.crc32(c["name"].encode()) % 100 < 8]
     train = [c for c in clips if c not in held]
     print(f"seed {seed}: {len(train)} training clips, {len(held)} held out", flush=True)
-    model = build_model()
+    model = build_model(channels=channels)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     val_rng = np.random.default_rng(0)
     val = [stretched_example(c, val_rng, WINDOW_FRAMES) for c in held]
@@ -249,7 +250,8 @@ def train_network(clips: list[dict[str, Any]], *, seed: int, minutes: float, lr:
               f"{elapsed / 60:.1f} min", flush=True)
     model.load_state_dict(best[1])
     meta = {"train_set": DATA.name, "clips": len(train), "epochs": epoch,
-            "held_out_loss": round(best[0], 5), "seed": seed, "minutes": minutes}
+            "held_out_loss": round(best[0], 5), "seed": seed, "minutes": minutes,
+            "channels": channels}
     return model, meta
 
 
@@ -258,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--minutes", type=float, default=60.0,
                     help="training time budget of each network")
     ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--channels", type=int, default=CHANNELS,
+                    help=f"width of the network (the shipped one: {CHANNELS})")
     ap.add_argument("--seeds", default=",".join(str(s) for s in SEEDS),
                     help="one network per seed; two or more are stored as an ensemble")
     ap.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1))
@@ -279,7 +283,8 @@ def main(argv: list[str] | None = None) -> int:
         clips = load_clips()
         members = []
         for seed in seeds:
-            model, meta = train_network(clips, seed=seed, minutes=args.minutes, lr=args.lr)
+            model, meta = train_network(clips, seed=seed, minutes=args.minutes, lr=args.lr,
+                                        channels=args.channels)
             members.append(weight_arrays(model, meta))
             if len(seeds) > 1:  # each member kept beside the set, to combine again later
                 write_arrays(DATA / f"activation_seed{seed}.npz", members[-1])
