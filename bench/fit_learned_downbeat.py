@@ -65,8 +65,8 @@ def clip_rotations(job: tuple[dict[str, Any], str]) -> dict[str, Any] | None:
     downbeat_evidence` of the beats each rotation of the decoded bars makes downbeats, and
     each rotation's downbeat F (``None`` when the clip does not take part)."""
     from linernotes.analyzers.rhythm.bar_decoding import peak_near_beats
-    from linernotes.analyzers.rhythm.learned_meter import downbeat_evidence, learned_meter
-    from linernotes.analyzers.rhythm.meter import describe_pulses
+    from linernotes.analyzers.rhythm.learned_meter import downbeat_evidence
+    from linernotes.analyzers.rhythm.meter import describe_pulses, learned_bar_meter
     from linernotes.analyzers.rhythm.params import RhythmParams
     from linernotes.analyzers.rhythm.pulse import PulseTrack, track_pulses
 
@@ -75,14 +75,12 @@ def clip_rotations(job: tuple[dict[str, Any], str]) -> dict[str, Any] | None:
     if not clip.get("downbeats_known", True):
         return None
     features = clip_features(clip, Path(data))
-    p = RhythmParams()
+    p = RhythmParams(learned_bar_evidence=False)  # the decoded bars, not yet turned
     track = track_pulses(features, p)
     if not isinstance(track, PulseTrack) or track.activation is None:
         return None
     frames = track.pulse_frames
-    meter = learned_meter(track.envelope, track.activation[1], frames,
-                          shift_cost=p.bar_shift_cost, long_bias=p.bar_long_bias,
-                          floor=p.bar_strength_floor)
+    meter = learned_bar_meter(features, track, frames, p)
     bar = meter.pulses_per_bar
     if bar is None or meter.bar_phase is None or bar != truth["beats_per_bar"]:
         return None

@@ -140,8 +140,9 @@ def rotate_bars(position: np.ndarray, beats_per_bar: int, score: np.ndarray) -> 
     s = np.asarray(score, np.float64)
     if pos.size == 0 or beats_per_bar < 2 or s.size != pos.size:
         return pos
-    means = [float(s[(pos - shift) % beats_per_bar == 0].mean())
-             if np.any((pos - shift) % beats_per_bar == 0) else -np.inf
-             for shift in range(beats_per_bar)]
+    # turning by ``shift`` makes the beats at position ``shift`` the downbeats
+    counts = np.bincount(pos, minlength=beats_per_bar)
+    sums = np.bincount(pos, weights=s, minlength=beats_per_bar)
+    means = np.where(counts > 0, sums / np.maximum(counts, 1), -np.inf)
     best = int(np.argmax(means))
     return (pos - best) % beats_per_bar

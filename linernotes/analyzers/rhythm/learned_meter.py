@@ -94,7 +94,7 @@ def learned_meter(envelope: np.ndarray, downbeat: np.ndarray, beat_frames: np.nd
     bias = {} if compound else {3: long_bias, 4: long_bias}
     found = decode_bars(strength, shift_cost=shift_cost, length_bias=bias, floor=floor)
     bar, positions = found.beats_per_bar, found.position
-    if evidence is not None and len(evidence) == positions.size:
+    if evidence is not None:
         positions = rotate_bars(positions, bar, downbeat_score(strength, evidence))
     idx = np.arange(positions.size)
     bar_phase = (idx - positions) % bar

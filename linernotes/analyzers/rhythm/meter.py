@@ -33,6 +33,7 @@ from linernotes.analyzers.rhythm.beat_features import (
 from linernotes.analyzers.rhythm.beat_tracking import felt_bpm
 from linernotes.analyzers.rhythm.compound_bar import compound_bar
 from linernotes.analyzers.rhythm.compound_phase import rephase_compound_beats
+from linernotes.analyzers.rhythm.learned_meter import learned_meter
 from linernotes.analyzers.rhythm.params import RhythmParams
 from linernotes.analyzers.rhythm.pulse import PulseTrack
 from linernotes.analyzers.rhythm.subdivision import compound_probability, subdivision_profile
@@ -42,7 +43,7 @@ from linernotes.analyzers.rhythm.triple_bar import (
     triple_bar_reading,
 )
 
-__all__ = ["BarMeter", "bar_meter", "describe_pulses", "time_signature"]
+__all__ = ["BarMeter", "bar_meter", "describe_pulses", "learned_bar_meter", "time_signature"]
 
 
 def time_signature(pulses: int, compound: bool) -> tuple[int, str]:
@@ -88,6 +89,21 @@ def track_profiles(features: Any) -> FrameProfiles:
     return frame_profiles(
         features.mel_db, features.pitch_spectrum, features.params.pitch_bin_midi()
     )
+
+
+def learned_bar_meter(
+    features: Any, track: PulseTrack, pulse_frames: np.ndarray, params: RhythmParams
+) -> MeterEstimate:
+    """The metre of pulses tracked on the learned activation (:func:`.learned_meter.
+    learned_meter` with the rhythm settings), its bars turned by the beats' hand-made evidence
+    unless ``params.learned_bar_evidence`` is off."""
+    if track.activation is None:
+        raise ValueError("the learned metre needs a track with the learned activation")
+    evidence = (describe_pulses(features, track, pulse_frames).downbeat_evidence
+                if params.learned_bar_evidence and pulse_frames.size else None)
+    return learned_meter(track.envelope, track.activation[1], pulse_frames,
+                         shift_cost=params.bar_shift_cost, long_bias=params.bar_long_bias,
+                         floor=params.bar_strength_floor, evidence=evidence)
 
 
 def bar_meter(

@@ -38,8 +38,7 @@ from linernotes.analyzers.rhythm.beat_tracking import (
     felt_bpm,
     regularize_beats,
 )
-from linernotes.analyzers.rhythm.learned_meter import learned_meter
-from linernotes.analyzers.rhythm.meter import bar_meter, describe_pulses, time_signature
+from linernotes.analyzers.rhythm.meter import bar_meter, learned_bar_meter, time_signature
 from linernotes.analyzers.rhythm.params import RhythmParams
 from linernotes.analyzers.rhythm.pulse import PulseTrack, check_octave, track_pulses
 from linernotes.analyzers.rhythm.result import (
@@ -170,11 +169,7 @@ def rhythm(features: Any, params: RhythmParams) -> RhythmResult:
     else:
         pulse_frames, octave_check, octave_sure = check_octave(track, p)
     if track.activation is not None:
-        evidence = (describe_pulses(features, track, pulse_frames).downbeat_evidence
-                    if p.learned_bar_evidence and pulse_frames.size else None)
-        meter = learned_meter(track.envelope, track.activation[1], pulse_frames,
-                              shift_cost=p.bar_shift_cost, long_bias=p.bar_long_bias,
-                              floor=p.bar_strength_floor, evidence=evidence)
+        meter = learned_bar_meter(features, track, pulse_frames, p)
     else:
         measured = bar_meter(features, track, pulse_frames, p)
         pulse_frames, meter = measured.pulse_frames, measured.meter
