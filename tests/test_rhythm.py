@@ -409,7 +409,7 @@ def test_shorter_than_minimum_duration_gets_no_tempo():
 
 def test_stage_is_registered_with_frozen_params():
     stage = rhythm.stage  # type: ignore[attr-defined]
-    assert stage.name == "rhythm" and stage.version == "21"
+    assert stage.name == "rhythm" and stage.version == "22"
     assert isinstance(stage.params, RhythmParams)
     with pytest.raises(Exception):  # noqa: B017 - pydantic's frozen-instance error
         stage.params.tightness = 5.0  # type: ignore[misc]

@@ -41,7 +41,7 @@ REVIEW_BELOW = 0.5
 #: On that split the thresholds flag 92 % (bpm), 94 % (key) and 93 % (time signature) of wrong
 #: values and 69 %, 47 % and 67 % of right ones: the confidences do not yet separate right
 #: from wrong well enough for both targets, and missing a wrong value is the costlier error.
-MEASURED_REVIEW_BELOW: dict[str, float] = {"bpm": 0.954, "key": 0.86, "time_signature": 0.727}
+MEASURED_REVIEW_BELOW: dict[str, float] = {"bpm": 0.954, "key": 0.86, "time_signature": 0.726}
 #: The measured half or double tempo reading scoring at least this fraction of the primary
 #: reading's score marks the tempo octave as uncertain (unless the model's felt tempo agreed).
 OCTAVE_AMBIGUITY = 0.8

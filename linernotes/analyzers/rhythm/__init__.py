@@ -9,6 +9,7 @@ Modules, in the order the stage (:mod:`.stage`) uses them:
 * :mod:`.onsets` - onset envelopes (all bands, and low/mid/high) and pitch changes;
 * :mod:`.tempo` - periodicity, the tempo prior and the floors a tempo must clear;
 * :mod:`.beat_tracking` - dynamic-programming beat tracking and beat placement;
+* :mod:`.phase_slip` - half-beat slips of a learned grid, and its sections read back in phase;
 * :mod:`.tempo_octave` - is the tracked pulse the felt beat, two beats, or half a beat?;
 * :mod:`.pulse` - the tracked pulse grid (onsets, tempo, beats, octave check together);
 * :mod:`.subdivision`, :mod:`.beat_features`, :mod:`.bar_length`, :mod:`.bar_phase`,

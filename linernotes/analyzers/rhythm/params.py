@@ -129,6 +129,10 @@ class RhythmParams(BaseModel):
     learned_min_beat_peak: float = Field(
         0.1, ge=0, le=1, description="Median beat activation at the beats a learned grid needs."
     )
+    mend_phase_slips: bool = Field(
+        True, description="Read sections the learned grid slips half a beat into with the "
+        "activation moved half a beat, and track again (phase_slip)."
+    )
     learned_prior_center_bpm: float = Field(
         90.0, gt=0, description="Tempo prior's centre on the learned activation."
     )

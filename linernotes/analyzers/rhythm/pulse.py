@@ -15,7 +15,9 @@
 With the learned activation installed (:mod:`.activation`, ``RhythmParams.learned_activation``)
 steps 2 and 3 run on its beat probability instead of the flux, and the stage skips the
 octave check (the network was trained on the beat level); the flux is still computed, for the
-onset rate and the subdivision of the beat. When the activation shows no periodic beat the
+onset rate and the subdivision of the beat. A grid that slips half a beat into a section and
+back is tracked again with that section's activation read half a beat later
+(:mod:`.phase_slip`). When the activation shows no periodic beat the
 hand-made path above runs.
 """
 
@@ -41,6 +43,7 @@ from linernotes.analyzers.rhythm.onsets import (
     pitch_change_strength,
 )
 from linernotes.analyzers.rhythm.params import RhythmParams
+from linernotes.analyzers.rhythm.phase_slip import mend_phase_slips
 from linernotes.analyzers.rhythm.tempo import (
     TempoEstimate,
     estimate_tempo,
@@ -181,10 +184,15 @@ def _learned_track(features: Any, envelope: np.ndarray, bands: OnsetBands,
                                   "prior_center_bpm": p.learned_prior_center_bpm})
     if est.bpm is None or est.period_frames is None:
         return None
-    pulse_frames = track_steady_beats(
-        beat, period_frames=est.period_frames, tightness=p.learned_tightness,
-        max_off_period_share=p.max_off_period_share, steady_tightness=p.steady_tightness,
-    )
+    def tracked(activation: np.ndarray) -> np.ndarray:
+        return track_steady_beats(
+            activation, period_frames=est.period_frames, tightness=p.learned_tightness,
+            max_off_period_share=p.max_off_period_share, steady_tightness=p.steady_tightness,
+        )
+
+    pulse_frames = tracked(beat)
+    if p.mend_phase_slips:
+        beat, down, pulse_frames = mend_phase_slips(beat, down, pulse_frames, tracked)
     # A grid the network does not hear as beats (a held tone's one attack, a drone) is no
     # tempo: most tracked beats must carry a clear peak of the activation.
     if pulse_frames.size < 2 or float(

@@ -144,7 +144,7 @@ def _felt_grid(pulses: np.ndarray, meter: MeterEstimate) -> tuple[np.ndarray, np
 
 @analyzer(
     "rhythm",
-    version="21",
+    version="22",
     params=RhythmParams(),
     summarize=summarize_rhythm,
     confidence_fields={
