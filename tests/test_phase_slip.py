@@ -82,3 +82,9 @@ def test_a_section_heard_half_a_beat_off_is_tracked_on_the_written_beat() -> Non
     assert not np.array_equal(down2, down) and not np.array_equal(beat2, beat)
     unchanged = mend_phase_slips(beat, down, written, track)
     assert unchanged[2] is written
+
+
+def test_short_empty_or_frozen_grids_have_no_slips() -> None:
+    for grid in (np.array([]), np.array([5.0]), np.zeros(20), np.arange(8) * PERIOD):
+        assert phase_slips(grid) == []
+        assert minority_spans(grid, []) == []
