@@ -102,19 +102,18 @@ def minority_spans(beat_frames: np.ndarray, slips: list[PhaseSlip]) -> list[tupl
     beats = np.asarray(beat_frames, dtype=np.float64)
     if not slips:
         return []
-    edges = [0] + [s.first for s in slips] + [beats.size - 1]
-    starts = [0] + [s.last for s in slips]
+    # section k runs from the beat after slip k-1 to the beat before slip k
+    starts = np.array([0] + [s.last for s in slips])
+    ends = np.array([s.first for s in slips] + [beats.size - 1])
     phase = np.concatenate([[0.0], np.cumsum([s.shift for s in slips])])
     half = np.round(2 * phase).astype(int) % 2
-    counts = np.zeros(2)
-    for k in range(len(starts)):
-        counts[half[k]] += edges[k + 1] - starts[k] + 1
+    counts = np.bincount(half, weights=ends - starts + 1, minlength=2)
     if counts[0] == counts[1]:
         return []
     minority = int(np.argmin(counts))
     mids = [0.5 * (beats[s.first] + beats[s.last]) for s in slips]
     bounds = [-np.inf, *mids, np.inf]
-    return [(bounds[k], bounds[k + 1]) for k in range(len(starts)) if half[k] == minority]
+    return [(bounds[k], bounds[k + 1]) for k in range(starts.size) if half[k] == minority]
 
 
 def shift_spans(activation: np.ndarray, spans: list[tuple[float, float]],

@@ -184,6 +184,7 @@ def _learned_track(features: Any, envelope: np.ndarray, bands: OnsetBands,
                                   "prior_center_bpm": p.learned_prior_center_bpm})
     if est.bpm is None or est.period_frames is None:
         return None
+
     def tracked(activation: np.ndarray) -> np.ndarray:
         return track_steady_beats(
             activation, period_frames=est.period_frames, tightness=p.learned_tightness,
