@@ -207,7 +207,7 @@ def test_unknown_profile_rejected() -> None:
 
 def test_stage_registration_and_summary() -> None:
     stage = tonal.stage
-    assert stage.name == "tonal" and stage.version == "3"
+    assert stage.name == "tonal" and stage.version == "4"
     result = analyse(progression("C", "major"))
     assert stage.summarize(result) == {"key": "C major"}
     assert stage.summarize(TonalResult()) == {"key": None}

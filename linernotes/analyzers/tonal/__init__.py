@@ -16,18 +16,19 @@ MIDI 33-105, 8192-point window at 22050 Hz) and works in four steps, each a pure
    maximum so that every moment of the track counts about equally (loud drops do not outvote
    quiet verses), averaged over the track; nearly silent frames are gated out.
 4. :func:`.key.key_scores` - Pearson correlation of the chroma with the 24 rotated key templates.
-   The templates average the Sha'ath (pop) and Albrecht-Shanahan (classical) profiles and
-   account for the overtones that every audio chroma contains (each scale degree also adds
-   to the pitch classes of its 2nd and 3rd harmonics: octave and fifth), which is what makes
-   profile matching work on audio rather than on symbolic notes.
+   The templates come from the Albrecht-Shanahan profile (note durations in a classical
+   corpus, the family that read most keys on the development split) and account for the
+   overtones that every audio chroma contains (each scale degree also adds to the pitch
+   classes of its 2nd and 3rd harmonics: octave and fifth), which is what makes profile
+   matching work on audio rather than on symbolic notes.
 
 The confidence (:func:`.key.key_confidence`) is a logistic function of how clearly the tonic wins
 (the margin over the best key that is not the parallel mode), of the best correlation and of
-how clearly the chroma tells the mode's third from the other mode's, fitted by
-``bench/key_calibration`` so that it approximates the probability that the key is exactly
-right. It is
-scaled towards 0 when only a few pitch classes sound (a drone, one note) and is 0 when the
-input is not pitched (then ``key`` is ``None``).
+how clearly the chroma tells the mode's third from the other mode's. Its weights were fitted
+by ``bench/key_calibration`` and are recalibrated on the development split of
+``bench/corpus_set`` by ``bench/fit_confidence``, so that it approximates the probability
+that the key is exactly right. It is scaled towards 0 when only a few pitch classes sound
+(a drone, one note) and is 0 when the input is not pitched (then ``key`` is ``None``).
 
 Key spelling (one conventional name per key):
 

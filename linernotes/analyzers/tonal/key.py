@@ -1,7 +1,8 @@
 """Keys: names, profiles, templates, the choice of key and its confidence.
 
-The 24 key templates average the Sha'ath (pop) and Albrecht-Shanahan (classical) profiles and
-account for the overtones every audio chroma contains (:func:`key_templates`); a chroma is
+The 24 key templates come from the Albrecht-Shanahan profile (note durations in a classical
+corpus; other families can be averaged in) and account for the overtones every audio chroma
+contains (:func:`key_templates`); a chroma is
 scored by its correlation with each (:func:`key_scores`), the third decides the mode
 (:func:`choose_key`), and :func:`key_confidence` is a fitted logistic model of how clearly the
 tonic wins, how key-like the chroma is and how clearly the third tells the mode.
@@ -90,7 +91,7 @@ def _harmonic_profile(profile: np.ndarray, n_harmonics: int, decay: float) -> np
 
 
 def key_templates(
-    profiles: Sequence[str] = ("shaath", "albrecht"),
+    profiles: Sequence[str] = ("albrecht",),
     *,
     n_harmonics: int = 3,
     harmonic_decay: float = 0.9,
