@@ -25,6 +25,7 @@ import numpy as np
 from linernotes.analyzers.fitted import logistic_probability, weights_for
 
 __all__ = [
+    "DEFAULT_KEY_PROFILES",
     "KEY_EVIDENCE",
     "KEY_PROFILES",
     "MAJOR_KEY_NAMES",
@@ -74,6 +75,12 @@ KEY_PROFILES: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
 }
 
 
+#: The profile families the key templates use by default (``TonalParams.profiles``):
+#: Albrecht-Shanahan alone, chosen on the development split of ``bench/corpus_set``
+#: (``bench/key_profiles``).
+DEFAULT_KEY_PROFILES: tuple[str, ...] = ("albrecht",)
+
+
 def key_name(tonic_pc: int, mode: str) -> str:
     """Conventional spelling of a key, e.g. ``key_name(6, "major") == "F# major"``."""
     names = MAJOR_KEY_NAMES if mode == "major" else MINOR_KEY_NAMES
@@ -91,7 +98,7 @@ def _harmonic_profile(profile: np.ndarray, n_harmonics: int, decay: float) -> np
 
 
 def key_templates(
-    profiles: Sequence[str] = ("albrecht",),
+    profiles: Sequence[str] = DEFAULT_KEY_PROFILES,
     *,
     n_harmonics: int = 3,
     harmonic_decay: float = 0.9,
