@@ -158,3 +158,21 @@ def test_a_confidence_just_below_its_threshold_does_not_read_as_equal_to_it():
 
     assert _below_text(0.6852, 0.69) == "0.685"
     assert _below_text(0.30, 0.83) == "0.30"
+
+
+def test_a_missing_tempo_is_flagged_with_the_analyzers_reason(tmp_path):
+    """A null tempo (and with it the time signature) reaches review with the rhythm stage's
+    reason, as a null key does with the tonal stage's."""
+    import numpy as np
+    import soundfile
+
+    from linernotes.pipeline import analyze_file
+
+    noise = np.random.default_rng(3).standard_normal(12 * 22050).astype(np.float32)
+    path = tmp_path / "rain.wav"
+    soundfile.write(path, 0.2 * noise, 22050)
+    record = analyze_file(str(path))
+    assert record.analyses["rhythm"].result["no_tempo_reason"] == "no steady pulse"
+    final = reconcile(record)
+    assert final.fields["bpm"].review_reasons[0] == "no value: no steady pulse"
+    assert final.fields["time_signature"].review_reasons[0] == "no value: no steady pulse"

@@ -107,6 +107,7 @@ def test_bar_phase_keeps_one_phase_without_evidence_for_a_change():
 def test_click_track_tempo_beats_and_downbeats(bpm):
     res, beats, downs = analyse("click", bpm, learned=False)
     assert close(res.bpm, bpm, 0.01), res.bpm
+    assert res.no_tempo_reason is None
     assert f_measure(beats, res.beats) >= 0.97
     assert res.time_signature == "4/4"
     assert res.beats_per_bar == 4 and res.numerator == 4 and res.compound is False
@@ -289,6 +290,7 @@ def _assert_empty(res: RhythmResult) -> None:
     assert res.time_signature is None and res.beats_per_bar is None and res.compound is None
     assert res.numerator is None
     assert res.meter_confidence == 0.0
+    assert res.no_tempo_reason is not None  # a null tempo always says why
 
 
 @pytest.mark.parametrize(
@@ -306,6 +308,8 @@ def _assert_empty(res: RhythmResult) -> None:
 def test_silence_and_tiny_inputs_give_nothing(y):
     res = rhythm(extract_features_from_array(y, SR), RhythmParams())
     _assert_empty(res)
+    silent = y.size >= SR and bool(np.all(np.isfinite(y)))
+    assert res.no_tempo_reason == ("silent" if silent else "too short")
     assert res.onset_rate == 0.0
     assert summarize_rhythm(res) == {
         "bpm": None,
@@ -322,6 +326,7 @@ def test_noise_and_tones_have_no_tempo():
     for y in (noise, tone):
         res = rhythm(extract_features_from_array(y, SR), RhythmParams())
         _assert_empty(res)
+        assert res.no_tempo_reason == "no steady pulse"
         assert res.onset_rate < 0.5
 
 
@@ -400,6 +405,7 @@ def test_shorter_than_minimum_duration_gets_no_tempo():
     y, _, _ = click_track(120, dur=2.5, start=0.1)
     res = rhythm(extract_features_from_array(y, SR), RhythmParams())
     _assert_empty(res)
+    assert res.no_tempo_reason == "too short"
     assert res.onset_rate > 0  # onsets are still counted
 
 

@@ -105,10 +105,14 @@ def flag(
 
 def _no_value_reason(name: str, record: TrackRecord | None) -> str:
     """"no value", with the analyzer's stated reason where it gave one (a key is ``null``
-    only with a reason: silent, too short, percussive, atonal)."""
-    if name == "key" and record is not None:
-        section = record.analyses.get("tonal")
-        why = section.result.get("no_key_reason") if section else None
+    only with a reason: silent, too short, percussive, atonal; a tempo, and with it the time
+    signature, only when the track is silent, too short or has no steady pulse)."""
+    stated = {"key": ("tonal", "no_key_reason"), "bpm": ("rhythm", "no_tempo_reason"),
+              "time_signature": ("rhythm", "no_tempo_reason")}
+    if name in stated and record is not None:
+        stage, field = stated[name]
+        section = record.analyses.get(stage)
+        why = section.result.get(field) if section else None
         if why:
             return f"no value: {why}"
     return "no value"

@@ -44,6 +44,7 @@ from linernotes.analyzers.rhythm.onsets import (
 )
 from linernotes.analyzers.rhythm.params import RhythmParams
 from linernotes.analyzers.rhythm.phase_slip import mend_phase_slips
+from linernotes.analyzers.rhythm.result import NoTempoReason
 from linernotes.analyzers.rhythm.tempo import (
     TempoEstimate,
     estimate_tempo,
@@ -58,7 +59,7 @@ from linernotes.analyzers.rhythm.tempo_octave import (
     pulse_bpm,
 )
 
-__all__ = ["PulseTrack", "check_octave", "track_pulses"]
+__all__ = ["NoPulse", "PulseTrack", "check_octave", "track_pulses"]
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -83,20 +84,28 @@ class PulseTrack:
     activation: tuple[np.ndarray, np.ndarray] | None = None
 
 
-def track_pulses(features: Any, params: RhythmParams) -> PulseTrack | float:
+@dataclass(frozen=True)
+class NoPulse:
+    """What is known of a track with no pulse to report: its onset rate and why."""
+
+    onset_rate: float
+    reason: NoTempoReason
+
+
+def track_pulses(features: Any, params: RhythmParams) -> PulseTrack | NoPulse:
     """Onsets, periodicity and the tracked pulse grid of a track.
 
-    Returns the onset rate alone (a float) when there is no pulse to report: silence, a clip
-    shorter than ``min_duration_s`` or a signal without periodicity.
+    Returns a :class:`NoPulse` (onset rate and reason) when there is no pulse to report:
+    silence, a clip shorter than ``min_duration_s`` or a signal without periodicity.
     """
     p = params
     fp = features.params
     frame_rate = fp.sr / fp.hop_length
     n_frames = features.n_frames
     if n_frames < 4 or features.rms.size == 0:
-        return 0.0
+        return NoPulse(0.0, "too short")
     if 20 * np.log10(max(float(np.max(features.rms)), 1e-12)) < p.silence_db:
-        return 0.0
+        return NoPulse(0.0, "silent")
 
     bands = onset_strength_bands(
         features.mel_db,
@@ -111,7 +120,7 @@ def track_pulses(features: Any, params: RhythmParams) -> PulseTrack | float:
     duration = max(float(features.duration), n_frames / frame_rate)
     onset_rate = float(onsets.size / duration) if duration > 0 else 0.0
     if duration < p.min_duration_s:
-        return onset_rate
+        return NoPulse(onset_rate, "too short")
 
     tempo_settings: dict[str, Any] = {
         "frame_rate": frame_rate,
@@ -161,14 +170,14 @@ def track_pulses(features: Any, params: RhythmParams) -> PulseTrack | float:
             # still above chance (an unaccented reel) is better than no tempo.
             from_changes = False
     if est.bpm is None or est.period_frames is None:
-        return onset_rate
+        return NoPulse(onset_rate, "no steady pulse")
 
     pulse_frames = track_steady_beats(
         envelope, period_frames=est.period_frames, tightness=p.tightness,
         max_off_period_share=p.max_off_period_share, steady_tightness=p.steady_tightness,
     )
     if pulse_frames.size < 2:
-        return onset_rate
+        return NoPulse(onset_rate, "no steady pulse")
     return PulseTrack(envelope=envelope, bands=bands, tempo=est, pulse_frames=pulse_frames,
                       from_changes=from_changes, frame_rate=frame_rate, duration=duration,
                       onset_rate=onset_rate)

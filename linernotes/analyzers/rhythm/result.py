@@ -12,13 +12,15 @@ Conventions
   ``numerator`` is the written numerator (6 for 6/8), which is what ACE-Step's
   ``timesignature`` field expects.
 * Nothing is invented: silence or a signal without periodicity gives ``bpm=None``, no beats and
-  no metre, all with confidence 0; too few beats for two bars gives ``time_signature=None``.
+  no metre, all with confidence 0, and says why in ``no_tempo_reason`` (``"silent"``,
+  ``"too short"``, ``"no steady pulse"``); too few beats for two bars gives
+  ``time_signature=None``.
   A metre whose bar fits nothing is reported as a guess (``meter_decision="guess"``) with a
   confidence that sends it to review.
 
 Examples
 --------
->>> summarize_rhythm(empty_result())["bpm"] is None
+>>> summarize_rhythm(empty_result(reason="silent"))["bpm"] is None
 True
 """
 
@@ -30,6 +32,7 @@ from pydantic import BaseModel, Field
 
 __all__ = [
     "RELATIONS",
+    "NoTempoReason",
     "Relation",
     "RhythmResult",
     "TempoCandidate",
@@ -38,6 +41,11 @@ __all__ = [
     "summarize_rhythm",
 ]
 
+
+#: Why a track has no tempo: silence, a clip under ``RhythmParams.min_duration_s``, or no
+#: periodicity above what chance gives a clip of its length (in the learned beat activation,
+#: the attacks and the pitch changes).
+NoTempoReason = Literal["silent", "too short", "no steady pulse"]
 
 Relation = Literal["primary", "half", "double", "third", "triple", "two_thirds", "three_halves"]
 
@@ -101,6 +109,9 @@ class RhythmResult(BaseModel):
     meter_decision_margin: float | None = Field(
         None, ge=0, description="Distance of that choice's evidence from its threshold."
     )
+    no_tempo_reason: NoTempoReason | None = Field(
+        None, description="Why `bpm` is null (set only then)."
+    )
     onset_rate: float = Field(0.0, ge=0, description="Detected onsets per second.")
     beat_prominence: float | None = Field(
         None, ge=0, description="How sharply the onsets mark the beats (drums 3-10, bowed 1-2)."
@@ -127,8 +138,12 @@ class RhythmResult(BaseModel):
     )
 
 
-def empty_result(onset_rate: float = 0.0) -> RhythmResult:
-    return RhythmResult(bpm=None, bpm_confidence=0.0, onset_rate=onset_rate)
+def empty_result(
+    onset_rate: float = 0.0, *, reason: NoTempoReason
+) -> RhythmResult:
+    """The result of a track with no tempo to report, with the reason."""
+    return RhythmResult(bpm=None, bpm_confidence=0.0, onset_rate=onset_rate,
+                        no_tempo_reason=reason)
 
 
 def summarize_rhythm(result: RhythmResult) -> dict[str, Any]:

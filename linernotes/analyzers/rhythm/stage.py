@@ -159,7 +159,7 @@ def rhythm(features: Any, params: RhythmParams) -> RhythmResult:
     p = params
     track = track_pulses(features, p)
     if not isinstance(track, PulseTrack):
-        return empty_result(track)
+        return empty_result(track.onset_rate, reason=track.reason)
     est = track.tempo
     frame_rate, duration, onset_rate = track.frame_rate, track.duration, track.onset_rate
     from_changes = track.from_changes
@@ -202,7 +202,7 @@ def rhythm(features: Any, params: RhythmParams) -> RhythmResult:
     beat_times = beat_times[inside]
     bpm = felt_bpm(beat_times)
     if bpm is None:
-        return empty_result(onset_rate)
+        return empty_result(onset_rate, reason="no steady pulse")
     if soft_attacks:
         # Each beat on a line through its neighbours, anchored on the clearest attacks; the
         # tempo stays the tracked grid's.
