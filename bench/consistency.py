@@ -14,7 +14,9 @@ Two sets:
 
 It prints, per field and copy, the share of tracks whose value agrees (tempo within 4 %, the
 same key and time signature; a missing value agrees only with a missing value), for the tempo
-also the share that agrees at a related metrical level (x2, x1/2, x3/2, x2/3), and how the
+also the share that agrees at a related metrical level (x2, x1/2, x3/2, x2/3) and, for a
+crop, the share that agrees with the whole track's own tempo over the crop's span (the
+tempo segment it overlaps most: a track that changes tempo reports the change), and how the
 original's confidence relates to agreement: its mean where every copy agrees and where one
 does not, the AUROC of the confidence for "every copy agrees", and the share of each group that
 ``review`` flags (the shipped thresholds). A disagreement is a sign that the value may be
@@ -72,7 +74,8 @@ def _values(path: Path) -> dict[str, Any]:
     return {"bpm": r.get("bpm"), "bpm_confidence": r.get("bpm_confidence", 0.0),
             "key": t.get("key"), "key_confidence": t.get("key_confidence", 0.0),
             "time_signature": r.get("time_signature"),
-            "meter_confidence": r.get("meter_confidence", 0.0)}
+            "meter_confidence": r.get("meter_confidence", 0.0),
+            "tempo_segments": r.get("tempo_segments") or []}
 
 
 def _sox(*args: str) -> None:
@@ -92,6 +95,7 @@ def _clip(clip: dict[str, Any]) -> dict[str, dict[str, Any]]:
         _sox(str(src), str(t / "stretch.wav"), "tempo", str(STRETCH))
         for copy in CORPUS_COPIES:
             out[copy] = _values(t / f"{copy}.wav")
+    out["crop"]["span_s"] = (5.0, float("inf"))
     return out
 
 
@@ -116,6 +120,9 @@ def _track(track: dict[str, Any]) -> dict[str, Any]:
             _sox(str(t / "whole.wav"), str(t / "stretch.wav"), "tempo", str(STRETCH))
             for name in REAL_COPIES:
                 out[name] = _values(t / (f"{name}.mp3" if name == "mp3" else f"{name}.wav"))
+        for name, start in zip(REAL_COPIES, REAL_CROP_STARTS, strict=False):
+            begin = min(start * duration, max(duration - REAL_CROP_S, 0.0))
+            out[name]["span_s"] = (begin, begin + REAL_CROP_S)
         return out
     except (subprocess.CalledProcessError, OSError, ValueError) as exc:
         detail = exc.stderr.strip() if isinstance(exc, subprocess.CalledProcessError) else exc
@@ -134,6 +141,17 @@ def agrees(field: str, original: Any, copy: Any, ratio: float = 1.0) -> bool:
 def agrees_at_a_level(original: float | None, copy: float | None, ratio: float = 1.0) -> bool:
     """Whether a copy's tempo matches the original's at the same or a related metrical level."""
     return any(agrees("bpm", original, copy, ratio * level) for level in (1.0, *RELATED_LEVELS))
+
+
+def local_tempo(original: dict[str, Any], span_s: tuple[float, float]) -> float | None:
+    """The original's own tempo over a crop's span: that of its tempo segment overlapping
+    the span most (a track that changes tempo reports the change in ``tempo_segments``),
+    else its tempo."""
+    begin, end = span_s
+    overlaps = [(min(end, seg["end"]) - max(begin, seg["start"]), seg["bpm"])
+                for seg in original.get("tempo_segments") or []]
+    best = max(overlaps, default=(0.0, None))
+    return float(best[1]) if best[0] > 0 else original["bpm"]
 
 
 def report(results: list[dict[str, Any]], copies: tuple[str, ...]) -> list[str]:
@@ -162,6 +180,15 @@ def report(results: list[dict[str, Any]], copies: tuple[str, ...]) -> list[str]:
                 r["original"]["bpm"], r[copy]["bpm"], STRETCH if copy == "stretch" else 1.0)
                 for r in results])) for copy in copies]
             lines.append(f"{'  any level':15s} " + "".join(f"{s:7.1f}%" for s in level))
+            local = []
+            for copy in copies:
+                if not all("span_s" in r[copy] for r in results):
+                    local.append(f"{'—':>8s}")
+                    continue
+                ok = [agrees("bpm", local_tempo(r["original"], r[copy]["span_s"]), r[copy]["bpm"])
+                      for r in results]
+                local.append(f"{100.0 * float(np.mean(ok)):7.1f}%")
+            lines.append(f"{'  local tempo':15s} " + "".join(local))
     for field, _ in FIELDS:
         missing = [sum(r[copy][field] is None for r in results) for copy in ("original", *copies)]
         if any(missing):

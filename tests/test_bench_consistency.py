@@ -73,3 +73,21 @@ def test_real_set_keeps_the_tracks_of_a_package_and_leaves_out_jingles(
     assert track["name"] == "demo_theme" and track["licence"] == "MIT"
     assert track["version"] == "1.0-1" and abs(track["duration_s"] - 45.0) < 0.1
     assert json.loads((tmp_path / "manifest.json").read_text())["tracks"] == [track]
+
+
+def test_a_crop_is_also_compared_with_the_whole_tracks_tempo_where_it_was_cut() -> None:
+    """A track that changes tempo reports it in its tempo segments: a crop of its slow part
+    disagrees with the whole's tempo but agrees with the segment it was cut from."""
+    import consistency
+
+    whole = {**_values(110.0), "tempo_segments": [
+        {"start": 0.0, "end": 60.0, "bpm": 110.0}, {"start": 60.0, "end": 120.0, "bpm": 90.0}]}
+    slow_crop = {**_values(91.0), "span_s": (55.0, 85.0)}
+    assert consistency.local_tempo(whole, (55.0, 85.0)) == 90.0
+    assert consistency.local_tempo(whole, (30.0, 60.0)) == 110.0
+    assert consistency.local_tempo({**whole, "tempo_segments": []}, (70.0, 100.0)) == 110.0
+    lines = consistency.report([{"original": whole, "crop": slow_crop,
+                                 "stretch": _values(114.4)}], ("crop", "stretch"))
+    bpm = next(line for line in lines if line.startswith("bpm"))
+    local = next(line for line in lines if line.strip().startswith("local tempo"))
+    assert bpm.split()[1] == "0.0%" and local.split()[2:4] == ["100.0%", "—"]
