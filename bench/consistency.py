@@ -108,11 +108,12 @@ def _track(track: dict[str, Any]) -> dict[str, Any]:
     try:
         out: dict[str, Any] = {"original": _values(src)}
         duration = float(track["duration_s"])
+        begins = {name: min(start * duration, max(duration - REAL_CROP_S, 0.0))
+                  for name, start in zip(REAL_COPIES, REAL_CROP_STARTS, strict=False)}
         with tempfile.TemporaryDirectory() as tmp:
             t = Path(tmp)
             _sox(str(src), str(t / "whole.wav"))
-            for name, start in zip(REAL_COPIES, REAL_CROP_STARTS, strict=False):
-                begin = min(start * duration, max(duration - REAL_CROP_S, 0.0))
+            for name, begin in begins.items():
                 _sox(str(t / "whole.wav"), str(t / f"{name}.wav"), "trim", f"{begin:.2f}",
                      f"{REAL_CROP_S:g}")
             subprocess.run(["ffmpeg", "-v", "error", "-i", str(t / "whole.wav"), "-b:a", "128k",
@@ -120,13 +121,17 @@ def _track(track: dict[str, Any]) -> dict[str, Any]:
             _sox(str(t / "whole.wav"), str(t / "stretch.wav"), "tempo", str(STRETCH))
             for name in REAL_COPIES:
                 out[name] = _values(t / (f"{name}.mp3" if name == "mp3" else f"{name}.wav"))
-        for name, start in zip(REAL_COPIES, REAL_CROP_STARTS, strict=False):
-            begin = min(start * duration, max(duration - REAL_CROP_S, 0.0))
+        for name, begin in begins.items():
             out[name]["span_s"] = (begin, begin + REAL_CROP_S)
         return out
     except (subprocess.CalledProcessError, OSError, ValueError) as exc:
         detail = exc.stderr.strip() if isinstance(exc, subprocess.CalledProcessError) else exc
         return {"error": f"{track['file']}: {detail}"}
+
+
+def _ratio(copy: str) -> float:
+    """How much faster a copy's tempo should read than the original's."""
+    return STRETCH if copy == "stretch" else 1.0
 
 
 def agrees(field: str, original: Any, copy: Any, ratio: float = 1.0) -> bool:
@@ -162,8 +167,8 @@ def report(results: list[dict[str, Any]], copies: tuple[str, ...]) -> list[str]:
     for field, conf in FIELDS:
         shares, agree_all = [], []
         for copy in copies:
-            ratio = STRETCH if copy == "stretch" else 1.0
-            ok = [agrees(field, r["original"][field], r[copy][field], ratio) for r in results]
+            ok = [agrees(field, r["original"][field], r[copy][field], _ratio(copy))
+                  for r in results]
             shares.append(100.0 * float(np.mean(ok)))
             agree_all.append(ok)
         every = np.all(np.array(agree_all), axis=0)
@@ -177,8 +182,8 @@ def report(results: list[dict[str, Any]], copies: tuple[str, ...]) -> list[str]:
                      + f"{flags[0]:>14s} {flags[1]:>10s}")
         if field == "bpm":
             level = [100.0 * float(np.mean([agrees_at_a_level(
-                r["original"]["bpm"], r[copy]["bpm"], STRETCH if copy == "stretch" else 1.0)
-                for r in results])) for copy in copies]
+                r["original"]["bpm"], r[copy]["bpm"], _ratio(copy)) for r in results]))
+                for copy in copies]
             lines.append(f"{'  any level':15s} " + "".join(f"{s:7.1f}%" for s in level))
             local = []
             for copy in copies:

@@ -103,14 +103,20 @@ def flag(
     final.review = [name for name, item in final.fields.items() if item.review]
 
 
+#: Where an analyzer states why a field has no value: (stage, result field).
+NO_VALUE_REASONS: dict[str, tuple[str, str]] = {
+    "key": ("tonal", "no_key_reason"),
+    "bpm": ("rhythm", "no_tempo_reason"),
+    "time_signature": ("rhythm", "no_tempo_reason"),
+}
+
+
 def _no_value_reason(name: str, record: TrackRecord | None) -> str:
     """"no value", with the analyzer's stated reason where it gave one (a key is ``null``
     only with a reason: silent, too short, percussive, atonal; a tempo, and with it the time
     signature, only when the track is silent, too short or has no steady pulse)."""
-    stated = {"key": ("tonal", "no_key_reason"), "bpm": ("rhythm", "no_tempo_reason"),
-              "time_signature": ("rhythm", "no_tempo_reason")}
-    if name in stated and record is not None:
-        stage, field = stated[name]
+    if name in NO_VALUE_REASONS and record is not None:
+        stage, field = NO_VALUE_REASONS[name]
         section = record.analyses.get(stage)
         why = section.result.get(field) if section else None
         if why:
