@@ -25,6 +25,7 @@ Usage::
     bench/measure                                  # test split, every tool installed
     bench/measure --split dev --tools linernotes   # while developing
     bench/measure --split game                     # bench/game_dev_set, a dev set too
+    bench/measure --split charted                  # bench/charted_set: real recordings, test only
     bench/measure --markdown bench/results/measure.md --speed
 """
 
@@ -49,6 +50,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import accuracy_scores  # noqa: E402
 import accuracy_tools  # noqa: E402
+import charted_set  # noqa: E402
 import corpus_set  # noqa: E402
 import corpus_tunes  # noqa: E402
 import game_dev_set  # noqa: E402
@@ -118,6 +120,8 @@ def subsets(clips: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
                   f"{t['beats_per_bar']} per bar" + (" compound" if t["compound"] else ""),
                   f"texture {c['texture']}", f"{c['collection']}",
                   f"degraded {c.get('degradation', 'none')}"]
+        if "extent" in c:
+            labels.append("whole track" if c["extent"] == "whole" else "30 s crop")
         for label in labels:
             out[label].append(c)
     return dict(out)
@@ -193,8 +197,9 @@ def speed_lines(clips: list[dict[str, Any]], estimates: dict[str, dict[str, Any]
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--split", choices=("dev", "test", "game"), default="test",
-                    help="a split of bench/corpus_set, or game: bench/game_dev_set (dev too)")
+    ap.add_argument("--split", choices=("dev", "test", "game", "charted"), default="test",
+                    help="a split of bench/corpus_set, game: bench/game_dev_set (dev too), or "
+                         "charted: bench/charted_set (real recordings; test only)")
     ap.add_argument("--tools", default=",".join(TOOLS))
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--speed", action="store_true",
@@ -205,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.split == "game":
         clips, data, label = game_dev_set.ensure_set(args.jobs), game_dev_set.DATA, "game_dev_set"
+    elif args.split == "charted":
+        clips, data, label = charted_set.ensure_set(), charted_set.DATA, "charted_set"
     else:
         clips, data = corpus_set.ensure_set(args.jobs, args.split), corpus_set.DATA
         label = f"corpus_set ({args.split} split)"
@@ -236,7 +243,8 @@ def main(argv: list[str] | None = None) -> int:
                                          "scores": scores}, default=float))
     if args.markdown:
         title = {"test": "The independent test split", "dev": "The dev split",
-                 "game": "The game-music dev set"}[args.split]
+                 "game": "The game-music dev set",
+                 "charted": "Real recordings with charted beats"}[args.split]
         corpus_tunes.write_markdown(args.markdown, title, "measure", lines)
     return 0
 

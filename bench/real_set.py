@@ -53,24 +53,26 @@ AUDIO_SUFFIXES = (".ogg", ".mp3", ".flac", ".wav")
 MIN_TRACK_S = 40.0
 
 
-def _fetch(package: str) -> tuple[Path, str]:
-    """The unpacked package folder and its version, downloading the .deb when missing."""
-    debs = DATA / "debs"
+def fetch_package(package: str, data: Path, folder: str) -> tuple[Path, str]:
+    """The package unpacked under ``data/packages/`` and its version, downloading its .deb
+    into ``data/debs/`` when missing (``apt-get download``: no installation, no root).
+    ``folder`` is a folder the package must hold once unpacked; it is unpacked again if not."""
+    debs = data / "debs"
     debs.mkdir(parents=True, exist_ok=True)
     found = sorted(debs.glob(f"{package}_*.deb"))
     if not found:
         done = subprocess.run(["apt-get", "download", package], cwd=debs,
                               capture_output=True, text=True)
         if done.returncode != 0:
-            raise SystemExit(f"bench/real_set: apt-get download {package} failed: "
+            raise SystemExit(f"bench: apt-get download {package} failed: "
                              f"{done.stderr.strip()}")
         found = sorted(debs.glob(f"{package}_*.deb"))
     if not found:
-        raise SystemExit(f"bench/real_set: apt-get download {package} gave no .deb")
+        raise SystemExit(f"bench: apt-get download {package} gave no .deb")
     deb = found[-1]
     version = deb.name.split("_")[1].replace("%3a", ":")
-    target = DATA / "packages" / package
-    if not (target / PACKAGES[package][0]).is_dir():
+    target = data / "packages" / package
+    if not (target / folder).is_dir():
         part = target.with_name(target.name + ".part")
         subprocess.run(["rm", "-rf", str(part)], check=True)
         part.mkdir(parents=True)
@@ -90,7 +92,7 @@ def ensure_set() -> list[dict[str, Any]]:
     """Fetch and unpack what is missing, write the manifest and return its tracks."""
     tracks: list[dict[str, Any]] = []
     for package, (folder, licence) in PACKAGES.items():
-        unpacked, version = _fetch(package)
+        unpacked, version = fetch_package(package, DATA, folder)
         for path in sorted((unpacked / folder).rglob("*")):
             if path.suffix.lower() not in AUDIO_SUFFIXES or not path.is_file():
                 continue

@@ -67,8 +67,8 @@ def test_real_set_keeps_the_tracks_of_a_package_and_leaves_out_jingles(
     (music / "README.txt").write_text("not audio")
     monkeypatch.setattr(real_set, "DATA", tmp_path)
     monkeypatch.setattr(real_set, "PACKAGES", {"demo-music": ("usr/share/demo/music", "MIT")})
-    monkeypatch.setattr(real_set, "_fetch", lambda package: (tmp_path / "packages" / package,
-                                                             "1.0-1"))
+    monkeypatch.setattr(real_set, "fetch_package", lambda package, data, folder: (
+        data / "packages" / package, "1.0-1"))
     (track,) = real_set.ensure_set()
     assert track["name"] == "demo_theme" and track["licence"] == "MIT"
     assert track["version"] == "1.0-1" and abs(track["duration_s"] - 45.0) < 0.1
