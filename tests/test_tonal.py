@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import re
 
@@ -20,7 +21,12 @@ from linernotes.analyzers.tonal.key import (
     key_templates,
     mode_contrast,
 )
-from linernotes.analyzers.tonal.stage import TonalParams, TonalResult, tonal
+from linernotes.analyzers.tonal.stage import (
+    TonalParams,
+    TonalResult,
+    noise_concentration_floor,
+    tonal,
+)
 from linernotes.analyzers.tonal.tuning import estimate_tuning
 from linernotes.features import FeatureParams, extract_features_from_array
 
@@ -207,7 +213,7 @@ def test_unknown_profile_rejected() -> None:
 
 def test_stage_registration_and_summary() -> None:
     stage = tonal.stage
-    assert stage.name == "tonal" and stage.version == "4"
+    assert stage.name == "tonal" and stage.version == "5"
     result = analyse(progression("C", "major"))
     assert stage.summarize(result) == {"key": "C major"}
     assert stage.summarize(TonalResult()) == {"key": None}
@@ -235,6 +241,33 @@ def test_the_third_decides_the_mode_when_the_templates_contradict_it():
     assert choose_key(scores, chroma) == 12
     chroma[3], chroma[4] = 0.2, 0.6
     assert choose_key(scores, chroma) == 0
+
+
+def test_a_weak_pitch_still_gets_a_key_but_never_a_trusted_one() -> None:
+    """Below the weak-pitch concentration (distorted guitars, loud cymbals) the key is
+    reported, its confidence held at the share of such keys found right, under the review
+    threshold; only what noise gives is no key."""
+    clean = analyse(progression("G", "major"))
+    assert clean.key == "G major" and clean.key_confidence > 0.42
+    # every concentration now counts as weak: the same key, but its confidence capped
+    weak = analyse(progression("G", "major"),
+                   PARAMS.model_copy(update={"min_key_concentration": 0.999}))
+    assert weak.key == "G major" and weak.no_key_reason is None
+    assert weak.key_confidence == PARAMS.weak_pitch_key_confidence
+    from linernotes.reconcile.review import MEASURED_REVIEW_BELOW
+
+    assert PARAMS.weak_pitch_key_confidence < MEASURED_REVIEW_BELOW["key"]
+
+
+def test_the_noise_floor_falls_with_length_and_keeps_noise_keyless() -> None:
+    floors = [noise_concentration_floor(s) for s in (1.0, 3.0, 10.0, 30.0, 60.0)]
+    assert floors[0] == 0.25 and all(a > b for a, b in itertools.pairwise(floors))
+    assert noise_concentration_floor(0.0) == 0.25
+    rng = np.random.default_rng(3)
+    for seconds in (3, 12):
+        result = analyse(rng.normal(0, 0.1, SR * seconds).astype(np.float32))
+        assert result.key is None and result.no_key_reason == "percussive"
+        assert result.pitch_concentration < noise_concentration_floor(seconds)
 
 
 def test_key_confidence_falls_when_the_third_does_not_confirm_the_mode():
