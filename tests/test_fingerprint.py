@@ -55,3 +55,14 @@ def test_fingerprints_of_different_tools_never_match(files, monkeypatch):
     chroma = fp.Fingerprint("chromaprint", np.arange(50, dtype=np.uint32))
     bands = fp.Fingerprint("bands", np.arange(50, dtype=np.uint32))
     assert fp.similarity(chroma, bands) == 0.0
+
+
+def test_the_band_fingerprint_is_the_same_whatever_its_batch(monkeypatch):
+    """Frames are transformed a batch at a time to bound memory (two minutes of them at once
+    took about 400 MB); the batch must not change a bit."""
+    y = np.random.default_rng(2).standard_normal(22050 * 20).astype(np.float32)
+    batched = fp.band_fingerprint(y, 22050)
+    monkeypatch.setattr(fp, "_BATCH_FRAMES", 10**6)
+    assert batched.size > 100 and np.array_equal(batched, fp.band_fingerprint(y, 22050))
+    monkeypatch.setattr(fp, "_BATCH_FRAMES", 7)
+    assert np.array_equal(batched, fp.band_fingerprint(y, 22050))

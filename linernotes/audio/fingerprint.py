@@ -31,6 +31,8 @@ MAX_SECONDS = 120
 _RATE = 11025
 _FRAME = 4096
 _HOP = 341
+#: Frames transformed at once by :func:`band_fingerprint` (bounds its memory).
+_BATCH_FRAMES = 256
 #: Sub-fingerprints two fingerprints may be shifted by (about 10 s): a lead-in or an encoder
 #: delay moves one against the other.
 MAX_SHIFT = 80
@@ -116,12 +118,17 @@ def band_fingerprint(y: np.ndarray, sr: int) -> np.ndarray:
         return np.zeros(0, dtype=np.uint32)
     starts = np.arange(0, x.size - _FRAME, _HOP)
     window = np.hanning(_FRAME)
-    frames = np.stack([x[s : s + _FRAME] * window for s in starts])
-    power = np.abs(np.fft.rfft(frames, axis=1)) ** 2
     edges = np.geomspace(300.0, 3000.0, 34)
     bins = np.round(edges * _FRAME / _RATE).astype(int)
-    energy = np.stack([power[:, a : max(b, a + 1)].sum(axis=1) for a, b in pairwise(bins)],
-                      axis=1)  # fmt: skip
+    # The frames overlap 12-fold: two minutes of them and their spectra at once would take
+    # about 400 MB, so they are transformed a batch at a time (the same values, ~10 MB).
+    energy = np.empty((starts.size, bins.size - 1))
+    for first in range(0, starts.size, _BATCH_FRAMES):
+        batch = starts[first : first + _BATCH_FRAMES]
+        frames = np.stack([x[s : s + _FRAME] * window for s in batch])
+        power = np.abs(np.fft.rfft(frames, axis=1)) ** 2
+        energy[first : first + batch.size] = np.stack(
+            [power[:, a : max(b, a + 1)].sum(axis=1) for a, b in pairwise(bins)], axis=1)
     across = np.diff(energy, axis=1)  # E[n, m] - E[n, m+1] (sign flipped: same for all bits)
     bits = (np.diff(across, axis=0) > 0).astype(np.uint64)  # change from the previous frame
     weights = np.uint64(1) << np.arange(32, dtype=np.uint64)
