@@ -109,21 +109,26 @@ def chart_truth(notes_mid: Path, span_s: tuple[float, float]) -> dict[str, Any]:
     end = span_s[1]
     beats = pm.get_beats()
     downs = pm.get_downbeats()
-    # the tempo map goes on past the chart's last event only as the last tempo
+    sigs = pm.time_signature_changes
+    num = sigs[0].numerator if sigs else 4
+    # the tempo map goes on past the chart's last event only as its last tempo
     if len(beats) >= 2 and beats[-1] < end:
         step = beats[-1] - beats[-2]
         beats = np.concatenate([beats, np.arange(beats[-1] + step, end + step, step)])
-    sigs = pm.time_signature_changes
-    num = sigs[0].numerator if sigs else 4
-    if len(downs) and downs[-1] < end and len(beats):
-        bar = num * (beats[1] - beats[0])
-        downs = np.concatenate([downs, np.arange(downs[-1] + bar, end + bar, bar)])
+        if len(downs) and downs[-1] < end:
+            bar = (num // 3 if num in (6, 9, 12) else num) * step
+            downs = np.concatenate([downs, np.arange(downs[-1] + bar, end + bar, bar)])
     keep = beats[(beats >= span_s[0]) & (beats <= span_s[1])] - span_s[0]
+    if len(keep) < 2:
+        raise ValueError(f"{notes_mid}: fewer than two charted beats in {span_s[0]:.1f}-"
+                         f"{span_s[1]:.1f} s")
     kept_downs = downs[(downs >= span_s[0]) & (downs <= span_s[1])] - span_s[0]
+    compound = num in (6, 9, 12)
     return {"bpm": round(60.0 / float(np.median(np.diff(keep))), 3),
             "beats": [round(float(t), 4) for t in keep],
             "downbeats": [round(float(t), 4) for t in kept_downs],
-            "numerator": num, "compound": num in (6, 9, 12), "beats_per_bar": num,
+            "numerator": num, "compound": compound,
+            "beats_per_bar": num // 3 if compound else num,
             "tonic": None, "mode": None, "duration_s": round(span_s[1] - span_s[0], 3),
             "states_time_signature": bool(sigs)}
 
