@@ -64,7 +64,12 @@ class _Pool:
     """One ``ProcessPoolExecutor`` and what is needed to tell which job killed it."""
 
     def __init__(self, workers: int) -> None:
-        context = multiprocessing.get_context()
+        # forkserver, not fork: a forked worker inherits the parent's threads' locks and its
+        # uncollected PyAV filter graphs, and one such worker hung for good in the collector
+        # freeing a graph (avfilter_graph_free joining a slice thread). Python 3.14 makes
+        # forkserver the default on Linux for this reason (Windows has only spawn).
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("forkserver" if "forkserver" in methods else None)
         self.started: SimpleQueue[tuple[int, Path]] = context.SimpleQueue()
         self.executor = ProcessPoolExecutor(max_workers=workers, mp_context=context,
                                             initializer=_init_worker,
