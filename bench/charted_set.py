@@ -13,7 +13,8 @@ the same kind of material.
   installation, no root) into gitignored ``bench/data/charted_v1/``.
 * Each song's stems (``song.ogg``, ``guitar.ogg``, ``rhythm.ogg`` where present) are summed as
   the game plays them, into one FLAC of the whole song; three 30 s crops from 20, 50 and 80 %
-  of its length are cut as ``bench/consistency --set real`` cuts them.
+  of its length are cut as ``bench/consistency --set real`` cuts them
+  (:func:`real_set.crop_begins`).
 * The truth is the chart's tempo map (``pretty_midi`` beats from time 0, the game's own
   alignment; every song here has ``delay`` 0), kept where the mix is not silent. A chart
   that states no time signature has unknown bar lines (``downbeats_known`` false), as in
@@ -35,6 +36,7 @@ import argparse
 import configparser
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +60,6 @@ PACKAGES = {
 }
 #: The stems Frets on Fire plays together.
 STEMS = ("song.ogg", "guitar.ogg", "rhythm.ogg")
-CROP_STARTS = (0.2, 0.5, 0.8)
-CROP_S = 30.0
 #: Truth beats are kept where the mix's loudness is within this of its loudest moment.
 AUDIBLE_DB = 40.0
 
@@ -100,37 +100,56 @@ def audible_span(audio: np.ndarray, sr: int, window_s: float = 0.1) -> tuple[flo
     return float(loud[0] * hop / sr), float((loud[-1] + 1) * hop / sr)
 
 
-def chart_truth(notes_mid: Path, span_s: tuple[float, float]) -> dict[str, Any]:
-    """Beats, downbeats and metre of a chart's tempo map within ``span_s`` (seconds of the
-    song, returned relative to its start)."""
+@dataclass(frozen=True)
+class ChartGrid:
+    """A chart's beats and bar lines (seconds of the song) and its metre."""
+
+    beats: np.ndarray
+    downbeats: np.ndarray
+    numerator: int
+    states_time_signature: bool
+
+    @property
+    def compound(self) -> bool:
+        return self.numerator in (6, 9, 12)
+
+
+def chart_grid(notes_mid: Path, end_s: float) -> ChartGrid:
+    """The chart's tempo map as beats and bar lines up to ``end_s``: past the chart's last
+    event the map goes on at its last tempo."""
     import pretty_midi
 
     pm = pretty_midi.PrettyMIDI(str(notes_mid))
-    end = span_s[1]
     beats = pm.get_beats()
     downs = pm.get_downbeats()
     sigs = pm.time_signature_changes
-    num = sigs[0].numerator if sigs else 4
-    # the tempo map goes on past the chart's last event only as its last tempo
-    if len(beats) >= 2 and beats[-1] < end:
-        step = beats[-1] - beats[-2]
-        beats = np.concatenate([beats, np.arange(beats[-1] + step, end + step, step)])
-        if len(downs) and downs[-1] < end:
-            bar = (num // 3 if num in (6, 9, 12) else num) * step
-            downs = np.concatenate([downs, np.arange(downs[-1] + bar, end + bar, bar)])
-    keep = beats[(beats >= span_s[0]) & (beats <= span_s[1])] - span_s[0]
+    grid = ChartGrid(beats, downs, sigs[0].numerator if sigs else 4, bool(sigs))
+    if len(beats) < 2 or beats[-1] >= end_s:
+        return grid
+    step = beats[-1] - beats[-2]
+    beats = np.concatenate([beats, np.arange(beats[-1] + step, end_s + step, step)])
+    if len(downs) and downs[-1] < end_s:
+        bar = (grid.numerator // 3 if grid.compound else grid.numerator) * step
+        downs = np.concatenate([downs, np.arange(downs[-1] + bar, end_s + bar, bar)])
+    return ChartGrid(beats, downs, grid.numerator, grid.states_time_signature)
+
+
+def chart_truth(grid: ChartGrid, span_s: tuple[float, float], *, origin_s: float,
+                duration_s: float) -> dict[str, Any]:
+    """The truth of a clip starting at ``origin_s`` of the song: the grid's beats and bar
+    lines within ``span_s`` (where the clip is audible), in seconds of the clip."""
+    start, end = span_s
+    keep = grid.beats[(grid.beats >= start) & (grid.beats <= end)]
     if len(keep) < 2:
-        raise ValueError(f"{notes_mid}: fewer than two charted beats in {span_s[0]:.1f}-"
-                         f"{span_s[1]:.1f} s")
-    kept_downs = downs[(downs >= span_s[0]) & (downs <= span_s[1])] - span_s[0]
-    compound = num in (6, 9, 12)
+        raise ValueError(f"fewer than two charted beats in {start:.1f}-{end:.1f} s")
+    downs = grid.downbeats[(grid.downbeats >= start) & (grid.downbeats <= end)]
     return {"bpm": round(60.0 / float(np.median(np.diff(keep))), 3),
-            "beats": [round(float(t), 4) for t in keep],
-            "downbeats": [round(float(t), 4) for t in kept_downs],
-            "numerator": num, "compound": compound,
-            "beats_per_bar": num // 3 if compound else num,
-            "tonic": None, "mode": None, "duration_s": round(span_s[1] - span_s[0], 3),
-            "states_time_signature": bool(sigs)}
+            "beats": [round(float(t - origin_s), 4) for t in keep],
+            "downbeats": [round(float(t - origin_s), 4) for t in downs],
+            "numerator": grid.numerator, "compound": grid.compound,
+            "beats_per_bar": grid.numerator // 3 if grid.compound else grid.numerator,
+            "tonic": None, "mode": None, "duration_s": round(duration_s, 3),
+            "states_time_signature": grid.states_time_signature}
 
 
 def _song_name(folder: Path) -> str:
@@ -144,12 +163,13 @@ def song_clips(folder: Path, package: str, version: str) -> list[dict[str, Any]]
     import soundfile
 
     base = f"{package.rsplit('-', 1)[-1]}_{folder.name.replace(' ', '_').lower()}"
+    song = _song_name(folder)
     audio, sr = mix_stems(folder)
     duration = len(audio) / sr
     first, last = audible_span(audio, sr)
+    grid = chart_grid(folder / "notes.mid", duration)
     cuts = [("whole", 0.0, duration)] + [
-        (f"crop{round(100 * f)}", min(f * duration, max(duration - CROP_S, 0.0)), CROP_S)
-        for f in CROP_STARTS]
+        (name, begin, real_set.CROP_S) for name, begin in real_set.crop_begins(duration).items()]
     clips = []
     for extent, begin, length in cuts:
         name = base if extent == "whole" else f"{base}@{extent}"
@@ -160,15 +180,13 @@ def song_clips(folder: Path, package: str, version: str) -> list[dict[str, Any]]
             piece = audio[round(begin * sr): round((begin + length) * sr)]
             soundfile.write(str(part), piece, sr, subtype="PCM_16")
             part.rename(out)
-        span = (max(begin, first), min(begin + length, last))
-        truth = chart_truth(folder / "notes.mid", span)
-        # times relative to the clip, not to the audible span
-        shift = span[0] - begin
-        truth["beats"] = [round(t + shift, 4) for t in truth["beats"]]
-        truth["downbeats"] = [round(t + shift, 4) for t in truth["downbeats"]]
-        truth["duration_s"] = round(length, 3)
+        try:
+            truth = chart_truth(grid, (max(begin, first), min(begin + length, last)),
+                                origin_s=begin, duration_s=length)
+        except ValueError as exc:
+            raise ValueError(f"{folder / 'notes.mid'}: {exc}") from exc
         clips.append({
-            "name": name, "song": _song_name(folder), "package": package, "version": version,
+            "name": name, "song": song, "package": package, "version": version,
             "licence": PACKAGES[package], "collection": package.rsplit("-", 1)[-1],
             "texture": "recorded", "drums": True, "extent": extent,
             "start_s": round(begin, 3), "downbeats_known": truth["states_time_signature"],
@@ -194,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     whole = [c for c in clips if c["extent"] == "whole"]
     minutes = sum(c["truth"]["duration_s"] for c in whole) / 60.0
     print(f"{len(whole)} charted songs ({minutes:.0f} min) and {len(clips) - len(whole)} "
-          f"crops of {CROP_S:g} s in {DATA}")
+          f"crops of {real_set.CROP_S:g} s in {DATA}")
     for c in whole:
         t = c["truth"]
         metre = f"{t['numerator']}/4" if c["downbeats_known"] else "no time signature"

@@ -57,9 +57,7 @@ from linernotes.reconcile.review import MEASURED_REVIEW_BELOW  # noqa: E402
 STRETCH = 1.04
 #: Copies of a corpus clip, and of a real track (crops named by where they start).
 CORPUS_COPIES = ("crop", "mp3", "stretch")
-REAL_CROP_STARTS = (0.2, 0.5, 0.8)
-REAL_CROP_S = 30.0
-REAL_COPIES = (*(f"crop{round(100 * f)}" for f in REAL_CROP_STARTS), "mp3", "stretch")
+REAL_COPIES = (*real_set.CROP_NAMES, "mp3", "stretch")
 FIELDS = (("bpm", "bpm_confidence"), ("key", "key_confidence"),
           ("time_signature", "meter_confidence"))
 #: Tempo ratios of a related metrical level: the same beat counted at another level.
@@ -107,22 +105,20 @@ def _track(track: dict[str, Any]) -> dict[str, Any]:
     src = real_set.DATA / track["file"]
     try:
         out: dict[str, Any] = {"original": _values(src)}
-        duration = float(track["duration_s"])
-        begins = {name: min(start * duration, max(duration - REAL_CROP_S, 0.0))
-                  for name, start in zip(REAL_COPIES, REAL_CROP_STARTS, strict=False)}
+        begins = real_set.crop_begins(float(track["duration_s"]))
         with tempfile.TemporaryDirectory() as tmp:
             t = Path(tmp)
             _sox(str(src), str(t / "whole.wav"))
             for name, begin in begins.items():
                 _sox(str(t / "whole.wav"), str(t / f"{name}.wav"), "trim", f"{begin:.2f}",
-                     f"{REAL_CROP_S:g}")
+                     f"{real_set.CROP_S:g}")
             subprocess.run(["ffmpeg", "-v", "error", "-i", str(t / "whole.wav"), "-b:a", "128k",
                             str(t / "mp3.mp3")], check=True, capture_output=True, text=True)
             _sox(str(t / "whole.wav"), str(t / "stretch.wav"), "tempo", str(STRETCH))
             for name in REAL_COPIES:
                 out[name] = _values(t / (f"{name}.mp3" if name == "mp3" else f"{name}.wav"))
         for name, begin in begins.items():
-            out[name]["span_s"] = (begin, begin + REAL_CROP_S)
+            out[name]["span_s"] = (begin, begin + real_set.CROP_S)
         return out
     except (subprocess.CalledProcessError, OSError, ValueError) as exc:
         detail = exc.stderr.strip() if isinstance(exc, subprocess.CalledProcessError) else exc

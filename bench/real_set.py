@@ -51,6 +51,22 @@ PACKAGES = {
 AUDIO_SUFFIXES = (".ogg", ".mp3", ".flac", ".wav")
 #: Shorter files are jingles and stingers, not tracks.
 MIN_TRACK_S = 40.0
+#: The crops a real track is compared with: where each starts, as a share of the track's
+#: length, their names and their length.
+CROP_STARTS = (0.2, 0.5, 0.8)
+CROP_NAMES = tuple(f"crop{round(100 * f)}" for f in CROP_STARTS)
+CROP_S = 30.0
+
+
+def crop_begins(duration_s: float) -> dict[str, float]:
+    """Each crop's name and start in seconds: from 20, 50 and 80 % of the track, moved
+    earlier where the track would end before the crop does.
+
+    >>> crop_begins(100.0)
+    {'crop20': 20.0, 'crop50': 50.0, 'crop80': 70.0}
+    """
+    return {name: min(start * duration_s, max(duration_s - CROP_S, 0.0))
+            for name, start in zip(CROP_NAMES, CROP_STARTS, strict=True)}
 
 
 def fetch_package(package: str, data: Path, folder: str) -> tuple[Path, str]:

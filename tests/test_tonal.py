@@ -259,15 +259,20 @@ def test_a_weak_pitch_still_gets_a_key_but_never_a_trusted_one() -> None:
     assert PARAMS.weak_pitch_key_confidence < MEASURED_REVIEW_BELOW["key"]
 
 
+def _floor(seconds: float) -> float:
+    return noise_concentration_floor(seconds, scale=PARAMS.noise_concentration_scale,
+                                     cap=PARAMS.min_key_concentration)
+
+
 def test_the_noise_floor_falls_with_length_and_keeps_noise_keyless() -> None:
-    floors = [noise_concentration_floor(s) for s in (1.0, 3.0, 10.0, 30.0, 60.0)]
+    floors = [_floor(s) for s in (1.0, 3.0, 10.0, 30.0, 60.0)]
     assert floors[0] == 0.25 and all(a > b for a, b in itertools.pairwise(floors))
-    assert noise_concentration_floor(0.0) == 0.25
+    assert _floor(0.0) == 0.25
     rng = np.random.default_rng(3)
     for seconds in (3, 12):
         result = analyse(rng.normal(0, 0.1, SR * seconds).astype(np.float32))
         assert result.key is None and result.no_key_reason == "percussive"
-        assert result.pitch_concentration < noise_concentration_floor(seconds)
+        assert result.pitch_concentration < _floor(seconds)
 
 
 def test_key_confidence_falls_when_the_third_does_not_confirm_the_mode():

@@ -165,15 +165,15 @@ class TonalResult(BaseModel):
     )
 
 
-def noise_concentration_floor(pitched_seconds: float, *, scale: float = 0.4,
-                              cap: float = 0.25) -> float:
+def noise_concentration_floor(pitched_seconds: float, *, scale: float, cap: float) -> float:
     """The tuning concentration that noise of this length stays under: ``scale`` over the
     square root of its seconds (more spectral peaks vote the longer it lasts), capped at
-    ``cap``.
+    ``cap`` (:attr:`TonalParams.noise_concentration_scale` and ``min_key_concentration``).
 
     Examples
     --------
-    >>> round(noise_concentration_floor(30.0), 3), noise_concentration_floor(1.0)
+    >>> floor = [noise_concentration_floor(s, scale=0.4, cap=0.25) for s in (30.0, 1.0)]
+    >>> round(floor[0], 3), floor[1]
     (0.073, 0.25)
     """
     if pitched_seconds <= 0:
