@@ -1,5 +1,6 @@
 """Compare ways of using the learned activation on the development split of ``bench/corpus_set``
-(or on ``bench/game_dev_set``'s game music, ``--set game``).
+(or on ``bench/game_dev_set``'s game music, ``--set game``, or ``bench/produced_set``'s LMMS
+songs, ``--set produced``).
 
 Each dev clip's features are extracted once (``bench/corpus_features``, cached);
 the rhythm stage then runs under every variant, a set of :class:`RhythmParams` overrides, and
@@ -39,6 +40,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import accuracy_scores  # noqa: E402
 import corpus_set  # noqa: E402
 import game_dev_set  # noqa: E402
+import produced_set  # noqa: E402
 from corpus_features import clip_features  # noqa: E402
 
 KEYS = ("acc1", "acc2", "beat_f", "downbeat_f", "bpb", "numerator")
@@ -88,8 +90,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="RhythmParams overrides, name=value[,name=value] ('' = defaults)")
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--limit", type=int, default=None, help="first N dev clips only")
-    ap.add_argument("--set", choices=("dev", "game"), default="dev",
-                    help="bench/corpus_set's dev split, or bench/game_dev_set's game music")
+    ap.add_argument("--set", choices=("dev", "game", "produced"), default="dev",
+                    help="bench/corpus_set's dev split, bench/game_dev_set's game music, or "
+                         "bench/produced_set's LMMS songs")
     ap.add_argument("--weights", type=Path, default=None, metavar="NPZ",
                     help="the activation network to read instead of the packaged one")
     args = ap.parse_args(argv)
@@ -99,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.set == "game":
         clips, data, label = (game_dev_set.ensure_set(args.jobs), game_dev_set.DATA,
                               "bench/game_dev_set")
+    elif args.set == "produced":
+        clips, data, label = produced_set.ensure_set(), produced_set.DATA, "bench/produced_set"
     else:
         clips, data, label = (corpus_set.ensure_set(args.jobs, "dev"), corpus_set.DATA,
                               "bench/corpus_set")

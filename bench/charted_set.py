@@ -158,40 +158,51 @@ def _song_name(folder: Path) -> str:
     return ini.get("song", "name", fallback=folder.name)
 
 
-def song_clips(folder: Path, package: str, version: str) -> list[dict[str, Any]]:
-    """The whole song and its three crops, written under ``DATA/clips`` unless there."""
+def cut_clips(audio: np.ndarray, sr: int, grid: ChartGrid, base: str, fields: dict[str, Any],
+              data: Path) -> list[dict[str, Any]]:
+    """The whole song and its three crops (:func:`real_set.crop_begins`; none for a song
+    no longer than a crop, whose crops would all be the whole song), each written under
+    ``data/clips`` unless there, with its truth from ``grid`` where the mix is audible.
+    ``fields`` (song, package, licence, collection, texture, drums, ...) go into every
+    manifest entry."""
     import soundfile
 
-    base = f"{package.rsplit('-', 1)[-1]}_{folder.name.replace(' ', '_').lower()}"
-    song = _song_name(folder)
-    audio, sr = mix_stems(folder)
     duration = len(audio) / sr
     first, last = audible_span(audio, sr)
-    grid = chart_grid(folder / "notes.mid", duration)
+    crops = real_set.crop_begins(duration) if duration > real_set.CROP_S else {}
     cuts = [("whole", 0.0, duration)] + [
-        (name, begin, real_set.CROP_S) for name, begin in real_set.crop_begins(duration).items()]
+        (name, begin, real_set.CROP_S) for name, begin in crops.items()]
     clips = []
     for extent, begin, length in cuts:
         name = base if extent == "whole" else f"{base}@{extent}"
-        out = DATA / "clips" / f"{name}.flac"
+        out = data / "clips" / f"{name}.flac"
         if not out.exists():
             out.parent.mkdir(parents=True, exist_ok=True)
             part = out.with_suffix(".part.flac")
             piece = audio[round(begin * sr): round((begin + length) * sr)]
             soundfile.write(str(part), piece, sr, subtype="PCM_16")
             part.rename(out)
-        try:
-            truth = chart_truth(grid, (max(begin, first), min(begin + length, last)),
-                                origin_s=begin, duration_s=length)
-        except ValueError as exc:
-            raise ValueError(f"{folder / 'notes.mid'}: {exc}") from exc
+        truth = chart_truth(grid, (max(begin, first), min(begin + length, last)),
+                            origin_s=begin, duration_s=min(length, duration - begin))
         clips.append({
-            "name": name, "song": song, "package": package, "version": version,
-            "licence": PACKAGES[package], "collection": package.rsplit("-", 1)[-1],
-            "texture": "recorded", "drums": True, "extent": extent,
-            "start_s": round(begin, 3), "downbeats_known": truth["states_time_signature"],
-            "file": str(out.relative_to(DATA)), "sha256": content_hash(out), "truth": truth})
+            "name": name, **fields, "extent": extent, "start_s": round(begin, 3),
+            "downbeats_known": truth["states_time_signature"],
+            "file": str(out.relative_to(data)), "sha256": content_hash(out), "truth": truth})
     return clips
+
+
+def song_clips(folder: Path, package: str, version: str) -> list[dict[str, Any]]:
+    """The whole song and its three crops, written under ``DATA/clips`` unless there."""
+    base = f"{package.rsplit('-', 1)[-1]}_{folder.name.replace(' ', '_').lower()}"
+    audio, sr = mix_stems(folder)
+    grid = chart_grid(folder / "notes.mid", len(audio) / sr)
+    fields = {"song": _song_name(folder), "package": package, "version": version,
+              "licence": PACKAGES[package], "collection": package.rsplit("-", 1)[-1],
+              "texture": "recorded", "drums": True}
+    try:
+        return cut_clips(audio, sr, grid, base, fields, DATA)
+    except ValueError as exc:
+        raise ValueError(f"{folder / 'notes.mid'}: {exc}") from exc
 
 
 def ensure_set() -> list[dict[str, Any]]:

@@ -14,8 +14,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
@@ -28,15 +26,15 @@ CACHE = ROOT / "bench" / "data" / "feature_cache"
 def clip_features(clip: dict[str, Any], data: Path = corpus_set.DATA) -> Any:
     """The shared front end's features of a clip of a set kept in ``data`` (a corpus clip by
     default), cached by the clip's name."""
-    import scipy.io.wavfile
+    import soundfile
 
     from linernotes.features import extract_features_from_array
 
     path = CACHE / f"{clip['name']}.pkl"
     if path.exists():
         return pickle.loads(path.read_bytes())
-    sr, pcm = scipy.io.wavfile.read(data / clip["file"])
-    mono = (pcm.astype(np.float32) / 32768.0).reshape(len(pcm), -1).mean(axis=1)
+    pcm, sr = soundfile.read(str(data / clip["file"]), dtype="float32", always_2d=True)
+    mono = pcm.mean(axis=1)  # WAV (rendered sets) or FLAC (charted and produced songs)
     features = extract_features_from_array(mono, sr)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")

@@ -25,6 +25,7 @@ Usage::
     bench/measure                                  # test split, every tool installed
     bench/measure --split dev --tools linernotes   # while developing
     bench/measure --split game                     # bench/game_dev_set, a dev set too
+    bench/measure --split produced                 # bench/produced_set: LMMS songs, dev too
     bench/measure --split charted                  # bench/charted_set: real recordings, test only
     bench/measure --markdown bench/results/measure.md --speed
 """
@@ -54,6 +55,7 @@ import charted_set  # noqa: E402
 import corpus_set  # noqa: E402
 import corpus_tunes  # noqa: E402
 import game_dev_set  # noqa: E402
+import produced_set  # noqa: E402
 
 TOOLS = ("linernotes", "librosa", "essentia", "madmom")
 METRICS = (("acc1", "Acc1"), ("acc2", "Acc2"), ("beat_f", "beatF"), ("downbeat_f", "downF"),
@@ -197,9 +199,11 @@ def speed_lines(clips: list[dict[str, Any]], estimates: dict[str, dict[str, Any]
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--split", choices=("dev", "test", "game", "charted"), default="test",
-                    help="a split of bench/corpus_set, game: bench/game_dev_set (dev too), or "
-                         "charted: bench/charted_set (real recordings; test only)")
+    ap.add_argument("--split", choices=("dev", "test", "game", "produced", "charted"),
+                    default="test",
+                    help="a split of bench/corpus_set, game: bench/game_dev_set (dev too), "
+                         "produced: bench/produced_set (LMMS songs; dev too), or charted: "
+                         "bench/charted_set (real recordings; test only)")
     ap.add_argument("--tools", default=",".join(TOOLS))
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--speed", action="store_true",
@@ -210,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.split == "game":
         clips, data, label = game_dev_set.ensure_set(args.jobs), game_dev_set.DATA, "game_dev_set"
+    elif args.split == "produced":
+        clips, data, label = produced_set.ensure_set(), produced_set.DATA, "produced_set"
     elif args.split == "charted":
         clips, data, label = charted_set.ensure_set(), charted_set.DATA, "charted_set"
     else:
@@ -244,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.markdown:
         title = {"test": "The independent test split", "dev": "The dev split",
                  "game": "The game-music dev set",
+                 "produced": "Produced songs (LMMS demos), a dev set",
                  "charted": "Real recordings with charted beats"}[args.split]
         corpus_tunes.write_markdown(args.markdown, title, "measure", lines)
     return 0
