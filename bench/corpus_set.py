@@ -448,10 +448,12 @@ def ensure_set(jobs: int, split: str | None = None) -> list[dict[str, Any]]:
     return clips
 
 
-def dev_fit_arguments(doc: str, argv: list[str] | None) -> argparse.Namespace:
+def dev_fit_arguments(doc: str, argv: list[str] | None,
+                      parser: argparse.ArgumentParser | None = None) -> argparse.Namespace:
     """Arguments of a script that fits weights on the dev split: ``--jobs`` and ``--write``
-    (into ``linernotes/analyzers/fitted_weights.json``); ``doc`` is the script's docstring."""
-    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    (into ``linernotes/analyzers/fitted_weights.json``), added to ``parser`` (which holds the
+    script's own) or to a new one; ``doc`` is the script's docstring."""
+    ap = parser or argparse.ArgumentParser(description=doc.split("\n\n")[0])
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--write", action="store_true",
                     help="write the fitted weights into linernotes/analyzers/fitted_weights.json")

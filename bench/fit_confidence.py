@@ -17,13 +17,21 @@ Usage::
 
     bench/fit_confidence            # print the fits and the threshold sweep
     bench/fit_confidence --write    # ... and write the weights
+    bench/fit_confidence --compare-tempo-sets   # the tempo fit scored on the other dev sets
+    bench/fit_confidence --tempo-sets dev,game,produced   # fit the tempo on all three
 
-Each dev clip's analysis is cached in ``bench/data/corpus_set_v1/fit_rows.json`` (recomputed
-when the analysis code changes).
+The tempo confidence may be fitted on more dev sets than the corpus's (``--tempo-sets``:
+``bench/game_dev_set``'s game music, ``bench/produced_set``'s LMMS songs); the corpus split
+alone stays the default because it ranks the other two better than a fit on them does
+(``--compare-tempo-sets``; the tuning history of 2026-12-07).
+
+Each dev clip's analysis is cached in its set's folder (``fit_rows.json``, recomputed when
+the analysis code changes).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -39,6 +47,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 import accuracy_scores  # noqa: E402
 import accuracy_tools  # noqa: E402
 import corpus_set  # noqa: E402
+import game_dev_set  # noqa: E402
+import produced_set  # noqa: E402
 import tempo_octave  # noqa: E402
 from key_calibration import auroc, calibration_table, fit_logistic  # noqa: E402
 
@@ -46,6 +56,7 @@ from linernotes.analyzers.fitted import fitted_model, write_weights  # noqa: E40
 from linernotes.analyzers.rhythm.bar_length import METER_EVIDENCE, meter_evidence  # noqa: E402
 from linernotes.analyzers.rhythm.stage import TEMPO_EVIDENCE  # noqa: E402
 from linernotes.analyzers.tonal.key import KEY_EVIDENCE  # noqa: E402
+from linernotes.fileio import write_atomic  # noqa: E402
 from linernotes.reconcile.review import OCTAVE_AMBIGUITY  # noqa: E402
 
 CACHE = corpus_set.DATA / "fit_rows.json"
@@ -59,28 +70,31 @@ RIDGE = {"bpm": 0.1, "key": 0.1, "meter": 1.0}
 #: ranks dev keys better (AUROC 0.76) than any refit on the dev clips does (leave-one-out
 #: 0.71), but is over-confident there.
 RECALIBRATE = ("key",)
+#: Dev sets the tempo confidence is fitted on by default (:func:`rows`).
+TEMPO_SETS = ("dev",)
 #: Share of the wrong values a review threshold must flag.
 WRONG_FLAGGED = 0.9
 
 
-def _row(clip: dict[str, Any]) -> dict[str, Any]:
-    """Evidence and correctness of one dev clip."""
+def _row(job: tuple[dict[str, Any], str]) -> dict[str, Any]:
+    """Evidence and correctness of one dev clip kept in the folder ``job[1]``."""
     from linernotes.pipeline import analyze_file
 
-    record = analyze_file(str(corpus_set.DATA / clip["file"]))
+    clip, data = job
+    record = analyze_file(str(Path(data) / clip["file"]))
     rhythm = dict(record.analyses["rhythm"].result)
     tonal = dict(record.analyses["tonal"].result)
     estimate = accuracy_tools.linernotes_estimate(record)
-    score = accuracy_scores.score_clip(clip["truth"], estimate, accuracy_scores.CAPS["linernotes"]
-                                if clip["truth"].get("tonic") is not None
-                                else accuracy_scores.CAPS["linernotes"] - {"key"})
+    score = accuracy_scores.score_clip(
+        clip["truth"], estimate, accuracy_scores.clip_caps(accuracy_scores.CAPS["linernotes"],
+                                                           clip))
     return {"name": clip["name"], "collection": clip["collection"],
             "bpm_evidence": rhythm.get("bpm_evidence") or None,
             "bpm_right": score.get("acc1", 0) > 0, "bpm_confidence": rhythm.get("bpm_confidence"),
             "meter_evidence": meter_evidence(rhythm.get("meter_decision"),
                                              rhythm.get("meter_decision_margin") or 0.0)
             if rhythm.get("meter_decision") not in (None, "guess") else None,
-            "meter_right": score.get("numerator", 0) > 0,
+            "meter_right": score.get("numerator", 0) > 0 if "numerator" in score else None,
             "meter_confidence": rhythm.get("meter_confidence"),
             "key_evidence": tonal.get("key_evidence") or None,
             "key_right": score.get("key_exact", 0) > 0 if "key_exact" in score else None,
@@ -94,17 +108,27 @@ def _pitch_classes(tonal: dict[str, Any]) -> float:
     return effective_pitch_classes(np.asarray(tonal.get("chroma") or [0.0]))
 
 
-def rows(jobs: int) -> list[dict[str, Any]]:
-    """Every dev clip's row, from the cache when the analysis code is unchanged."""
+def _dev_set(name: str, jobs: int) -> tuple[list[dict[str, Any]], Path]:
+    """The clips of one dev set (:data:`DEV_SETS`) and the folder they are kept in."""
+    if name == "game":
+        return game_dev_set.ensure_set(jobs), game_dev_set.DATA
+    if name == "produced":
+        return produced_set.ensure_set(), produced_set.DATA
+    return corpus_set.ensure_set(jobs, "dev"), corpus_set.DATA
+
+
+def rows(jobs: int, set_name: str = "dev") -> list[dict[str, Any]]:
+    """Every clip's row of one dev set, from the cache when the analysis code is unchanged."""
     code = tempo_octave.code_hash(_CODE)
-    clips = corpus_set.ensure_set(jobs, "dev")
-    if CACHE.exists():
-        stored = json.loads(CACHE.read_text())
+    clips, data = _dev_set(set_name, jobs)
+    cache = data / CACHE.name
+    if cache.exists():
+        stored = json.loads(cache.read_text())
         if stored.get("code") == code and len(stored["rows"]) == len(clips):
             return stored["rows"]
     with ProcessPoolExecutor(jobs) as ex:
-        out = list(ex.map(_row, clips, chunksize=1))
-    CACHE.write_text(json.dumps({"code": code, "rows": out}))
+        out = list(ex.map(_row, [(c, str(data)) for c in clips], chunksize=1))
+    write_atomic(cache, json.dumps({"code": code, "rows": out}))
     return out
 
 
@@ -137,19 +161,59 @@ def threshold(conf: np.ndarray, right: np.ndarray) -> tuple[float, float, float]
     return t, float(np.mean(conf[~right] < t)), float(np.mean(conf[right] < t))
 
 
+def compare_tempo_sets(by_set: dict[str, list[dict[str, Any]]]) -> None:
+    """Print how the tempo confidence ranks sets it was not fitted on: fitted on corpus dev
+    alone, and fitted on the other dev sets with each set left out in turn (the rule of
+    2026-12-07 in ``bench/results/rhythm_tuning_history.md``)."""
+    def fitted_on(train: list[dict[str, Any]], test: list[dict[str, Any]]
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        w, _, _ = fit("bpm", train, TEMPO_EVIDENCE, "tempo_confidence")
+        have = [r for r in test if r["bpm_evidence"]]
+        x = np.array([[r["bpm_evidence"][f] for f in TEMPO_EVIDENCE] for r in have])
+        p = 1.0 / (1.0 + np.exp(-(np.column_stack([np.ones(len(x)), x]) @ w)))
+        return p, np.array([bool(r["bpm_right"]) for r in have])
+
+    held = [s for s in by_set if s != "dev"]
+    only_dev = [fitted_on(by_set["dev"], by_set[s]) for s in held]
+    left_out = [fitted_on([r for o in by_set if o != s for r in by_set[o]], by_set[s])
+                for s in held]
+    print(f"\n# tempo confidence scored on held-out {' + '.join(held)}")
+    for label, parts in (("fitted on corpus dev alone", only_dev),
+                         ("fitted on the other dev sets", left_out)):
+        p = np.concatenate([q for q, _ in parts])
+        y = np.concatenate([t for _, t in parts])
+        each = ", ".join(f"{s} {auroc(q, t):.3f}" for s, (q, t) in zip(held, parts,
+                                                                     strict=True))
+        print(f"  {label}: AUROC {auroc(p, y):.3f} pooled ({each}); {int((~y).sum())} wrong "
+              f"of {y.size}")
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = corpus_set.dev_fit_arguments(__doc__ or "", argv)
-    data = rows(args.jobs)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--tempo-sets", default=",".join(TEMPO_SETS),
+                        help="dev sets the tempo confidence is fitted on (dev, game, produced)")
+    parser.add_argument("--compare-tempo-sets", action="store_true",
+                        help="also score the tempo confidence on dev sets it was not fitted on")
+    args = corpus_set.dev_fit_arguments(__doc__ or "", argv, parser)
+    tempo_sets = [s.strip() for s in args.tempo_sets.split(",") if s.strip()]
+    by_set = {s: rows(args.jobs, s) for s in dict.fromkeys(["dev", *tempo_sets])}
+    if args.compare_tempo_sets:
+        for s in ("game", "produced"):
+            by_set.setdefault(s, rows(args.jobs, s))
+        compare_tempo_sets(by_set)
     fitted = {}
     for name, model, features in (("bpm", "tempo_confidence", TEMPO_EVIDENCE),
                                   ("key", "key_confidence", KEY_EVIDENCE),
                                   ("meter", "meter_confidence", METER_EVIDENCE)):
+        data = ([r for s in tempo_sets for r in by_set[s]] if name == "bpm"
+                else by_set["dev"])
         w, p, y = fit(name, data, features, model)
         shipped = np.array([r[f"{name}_confidence"] or 0.0 for r in data
                             if r[f"{name}_evidence"] and r[f"{name}_right"] is not None])
         fitted[model] = tuple(round(float(v), 3) for v in w)
         how = "recalibrated" if name in RECALIBRATE else "refitted"
-        print(f"\n# {name}: {y.size} dev clips, right {100 * y.mean():.1f} %; {how}, "
+        where = " + ".join(tempo_sets) if name == "bpm" else "dev"
+        print(f"\n# {name}: {y.size} clips of {where}, right {100 * y.mean():.1f} %; {how}, "
               f"ridge {RIDGE[name]}")
         print("  weights: " + ", ".join(f"{f} {v:+.3f}" for f, v in
                                         zip(("bias", *features), w, strict=True)))

@@ -14,7 +14,10 @@ their authors heard them, and a project's tempo and time signature are stored in
 * The truth is the project's grid: a beat every ``60 / bpm`` seconds from time 0 (LMMS plays
   from the first tick; no demo automates its tempo, and one that did would be an error), bars
   of the time signature's numerator. An 8/4 or 1/1 project states no usable bar, so its bar
-  lines are unknown (``downbeats_known`` false), as in ``bench/game_dev_set``.
+  lines are unknown (``downbeats_known`` false), as in ``bench/game_dev_set``. Checked once
+  before any analysis: librosa's onset envelope, averaged over each song's grid, peaks 10-35 ms
+  after the grid's beats on 24 of the 25 songs (it peaks 10 ms after synthetic clicks), inside
+  the 70 ms beat window; the 25th, a reggae song, accents the off-beats.
 * Each song gives the whole render and three 30 s crops, cut and labelled as
   ``bench/charted_set`` cuts them (:func:`charted_set.cut_clips`), truth kept where the mix
   is audible.

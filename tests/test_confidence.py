@@ -31,9 +31,10 @@ def test_tempo_confidence_is_the_fitted_model_of_the_recorded_evidence():
 def test_measured_fields_are_flagged_below_their_own_threshold():
     for name in ("bpm", "key", "time_signature"):
         below = MEASURED_REVIEW_BELOW[name]
-        low = reconcile(measured_record(confidence=max(below - 0.05, 0.0)))
+        low_confidence = round(max(below - 0.05, 0.0), 2)  # two decimals, as the reason shows
+        low = reconcile(measured_record(confidence=low_confidence))
         high = reconcile(measured_record(confidence=min(below + 0.05, 1.0)))
         assert name in low.review
-        assert f"confidence {max(below - 0.05, 0.0):.2f} is below {below:g}" in (
+        assert f"confidence {low_confidence:.2f} is below {below:g}" in (
             low.fields[name].review_reasons)
         assert not any(r.startswith("confidence") for r in high.fields[name].review_reasons)

@@ -136,7 +136,7 @@ def test_felt_tempo_uses_the_analyzer_half_reading():
 
 
 def test_agreement_gives_no_conflict_and_no_review():
-    record = measured_record(bpm=120.0, key="A minor", confidence=0.96)
+    record = measured_record(bpm=120.0, key="A minor", confidence=0.97)
     record.listen = listen_section(
         {
             "caption": "Moody synth pop at 120 BPM in A minor.",

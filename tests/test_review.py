@@ -51,7 +51,7 @@ def test_uncertain_tempo_octave_is_flagged_unless_the_model_settles_it():
         {"bpm": 64.0, "score": OCTAVE_AMBIGUITY + 0.05, "relation": "half"},
         {"bpm": 256.0, "score": 0.1, "relation": "double"},
     ]
-    record = measured_record(bpm=128.0, candidates=candidates, confidence=0.96)
+    record = measured_record(bpm=128.0, candidates=candidates, confidence=0.97)
     final = reconcile(record)
     assert "bpm" in final.review
     (reason,) = final.fields["bpm"].review_reasons
@@ -63,7 +63,7 @@ def test_uncertain_tempo_octave_is_flagged_unless_the_model_settles_it():
 
     candidates[1]["score"] = OCTAVE_AMBIGUITY - 0.05
     assert "bpm" not in reconcile(measured_record(bpm=128.0, candidates=candidates,
-                                                  confidence=0.96)).review
+                                                  confidence=0.97)).review
 
 
 def test_half_double_decision_and_model_conflicts_give_reasons_and_alternatives():

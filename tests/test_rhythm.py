@@ -112,7 +112,11 @@ def test_click_track_tempo_beats_and_downbeats(bpm):
     assert res.time_signature == "4/4"
     assert res.beats_per_bar == 4 and res.numerator == 4 and res.compound is False
     assert f_measure(downs, res.downbeats) >= 0.95
-    assert 0.5 <= res.bpm_confidence <= 1.0
+    assert 0.0 <= res.bpm_confidence <= 1.0
+    # The confidence is fitted on the default (learned) path's evidence, whose beat peak the
+    # hand-made path lacks: there, a clean click track is more likely right than not.
+    default, _, _ = analyse("click", bpm)
+    assert close(default.bpm, bpm, 0.01) and 0.5 <= default.bpm_confidence <= 1.0
     # Sub-frame refinement: beats within a few ms of the clicks (the flux of a click peaks
     # about 6 ms before it; sampled instruments' about 8 ms after their note-on), before the
     # latency shift that sets rendered instruments' beats on their attacks.
@@ -415,7 +419,7 @@ def test_shorter_than_minimum_duration_gets_no_tempo():
 
 def test_stage_is_registered_with_frozen_params():
     stage = rhythm.stage  # type: ignore[attr-defined]
-    assert stage.name == "rhythm" and stage.version == "22"
+    assert stage.name == "rhythm" and stage.version == "23"
     assert isinstance(stage.params, RhythmParams)
     with pytest.raises(Exception):  # noqa: B017 - pydantic's frozen-instance error
         stage.params.tightness = 5.0  # type: ignore[misc]

@@ -144,7 +144,7 @@ def _felt_grid(pulses: np.ndarray, meter: MeterEstimate) -> tuple[np.ndarray, np
 
 @analyzer(
     "rhythm",
-    version="22",
+    version="23",
     params=RhythmParams(),
     summarize=summarize_rhythm,
     confidence_fields={
