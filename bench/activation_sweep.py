@@ -38,9 +38,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import accuracy_scores  # noqa: E402
-import corpus_set  # noqa: E402
-import game_dev_set  # noqa: E402
-import produced_set  # noqa: E402
+import labelled_sets  # noqa: E402
 from corpus_features import clip_features  # noqa: E402
 
 KEYS = ("acc1", "acc2", "beat_f", "downbeat_f", "bpb", "numerator")
@@ -99,14 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.weights is not None and not args.weights.exists():
         ap.error(f"{args.weights}: no such weights file")
     variants = [parse_variant(v) for v in (args.variant or [""])]
-    if args.set == "game":
-        clips, data, label = (game_dev_set.ensure_set(args.jobs), game_dev_set.DATA,
-                              "bench/game_dev_set")
-    elif args.set == "produced":
-        clips, data, label = produced_set.ensure_set(), produced_set.DATA, "bench/produced_set"
-    else:
-        clips, data, label = (corpus_set.ensure_set(args.jobs, "dev"), corpus_set.DATA,
-                              "bench/corpus_set")
+    chosen = labelled_sets.load(args.set, args.jobs)
+    clips, data, label = chosen.clips, chosen.data, f"bench/{chosen.module}"
     clips = clips[: args.limit]
     weights = None if args.weights is None else str(args.weights.resolve())
     with ProcessPoolExecutor(args.jobs, initializer=_use_weights, initargs=(weights,)) as ex:

@@ -47,8 +47,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import accuracy_scores  # noqa: E402
 import accuracy_tools  # noqa: E402
 import corpus_set  # noqa: E402
-import game_dev_set  # noqa: E402
-import produced_set  # noqa: E402
+import labelled_sets  # noqa: E402
 import tempo_octave  # noqa: E402
 from key_calibration import auroc, calibration_table, fit_logistic  # noqa: E402
 
@@ -59,7 +58,8 @@ from linernotes.analyzers.tonal.key import KEY_EVIDENCE  # noqa: E402
 from linernotes.fileio import write_atomic  # noqa: E402
 from linernotes.reconcile.review import OCTAVE_AMBIGUITY  # noqa: E402
 
-CACHE = corpus_set.DATA / "fit_rows.json"
+#: Each set's rows are cached under this name in its folder.
+CACHE_NAME = "fit_rows.json"
 #: The evidence does not depend on the fitted confidences: the cache outlives a --write.
 _CODE = ("rhythm", "tonal")
 #: L2 penalty of each fit (about a hundred clips a field), chosen by the leave-one-out AUROC on
@@ -108,20 +108,13 @@ def _pitch_classes(tonal: dict[str, Any]) -> float:
     return effective_pitch_classes(np.asarray(tonal.get("chroma") or [0.0]))
 
 
-def _dev_set(name: str, jobs: int) -> tuple[list[dict[str, Any]], Path]:
-    """The clips of one dev set (:data:`DEV_SETS`) and the folder they are kept in."""
-    if name == "game":
-        return game_dev_set.ensure_set(jobs), game_dev_set.DATA
-    if name == "produced":
-        return produced_set.ensure_set(), produced_set.DATA
-    return corpus_set.ensure_set(jobs, "dev"), corpus_set.DATA
-
-
 def rows(jobs: int, set_name: str = "dev") -> list[dict[str, Any]]:
-    """Every clip's row of one dev set, from the cache when the analysis code is unchanged."""
+    """Every clip's row of one dev set (``dev``, ``game`` or ``produced`` of
+    :mod:`labelled_sets`), from the cache when the analysis code is unchanged."""
     code = tempo_octave.code_hash(_CODE)
-    clips, data = _dev_set(set_name, jobs)
-    cache = data / CACHE.name
+    chosen = labelled_sets.load(set_name, jobs)
+    clips, data = chosen.clips, chosen.data
+    cache = data / CACHE_NAME
     if cache.exists():
         stored = json.loads(cache.read_text())
         if stored.get("code") == code and len(stored["rows"]) == len(clips):
@@ -136,9 +129,7 @@ def fit(name: str, rows: list[dict[str, Any]], features: tuple[str, ...], model:
         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Weights of the ``name`` model, its fitted probabilities and the truth, on the rows
     that have its evidence (refitted, or recalibrated: :data:`RECALIBRATE`)."""
-    have = [r for r in rows if r[f"{name}_evidence"] and r[f"{name}_right"] is not None]
-    x = np.array([[r[f"{name}_evidence"][f] for f in features] for r in have])
-    y = np.array([bool(r[f"{name}_right"]) for r in have])
+    x, y = evidence(name, rows, features)
     if name in RECALIBRATE:
         old = np.asarray(fitted_model(model).weights)
         z = old[0] + x @ old[1:]
@@ -146,8 +137,22 @@ def fit(name: str, rows: list[dict[str, Any]], features: tuple[str, ...], model:
         w = np.concatenate([[a0 + a1 * old[0]], a1 * old[1:]])
     else:
         w = fit_logistic(x, y.astype(np.float64), ridge=RIDGE[name])
-    p = 1.0 / (1.0 + np.exp(-(np.column_stack([np.ones(len(x)), x]) @ w)))
-    return w, p, y
+    return w, probability(w, x), y
+
+
+def evidence(name: str, rows: list[dict[str, Any]], features: tuple[str, ...]
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """The ``name`` model's evidence (one row per clip that has it and a truth) and whether
+    each value was right."""
+    have = [r for r in rows if r[f"{name}_evidence"] and r[f"{name}_right"] is not None]
+    x = np.array([[r[f"{name}_evidence"][f] for f in features] for r in have])
+    return x, np.array([bool(r[f"{name}_right"]) for r in have])
+
+
+def probability(w: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """A logistic model's probabilities: ``w`` is the bias, then a weight per column of
+    ``x``."""
+    return 1.0 / (1.0 + np.exp(-(np.column_stack([np.ones(len(x)), x]) @ w)))
 
 
 def threshold(conf: np.ndarray, right: np.ndarray) -> tuple[float, float, float]:
@@ -168,10 +173,8 @@ def compare_tempo_sets(by_set: dict[str, list[dict[str, Any]]]) -> None:
     def fitted_on(train: list[dict[str, Any]], test: list[dict[str, Any]]
                   ) -> tuple[np.ndarray, np.ndarray]:
         w, _, _ = fit("bpm", train, TEMPO_EVIDENCE, "tempo_confidence")
-        have = [r for r in test if r["bpm_evidence"]]
-        x = np.array([[r["bpm_evidence"][f] for f in TEMPO_EVIDENCE] for r in have])
-        p = 1.0 / (1.0 + np.exp(-(np.column_stack([np.ones(len(x)), x]) @ w)))
-        return p, np.array([bool(r["bpm_right"]) for r in have])
+        x, y = evidence("bpm", test, TEMPO_EVIDENCE)
+        return probability(w, x), y
 
     held = [s for s in by_set if s != "dev"]
     only_dev = [fitted_on(by_set["dev"], by_set[s]) for s in held]

@@ -51,11 +51,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import accuracy_scores  # noqa: E402
 import accuracy_tools  # noqa: E402
-import charted_set  # noqa: E402
-import corpus_set  # noqa: E402
 import corpus_tunes  # noqa: E402
-import game_dev_set  # noqa: E402
-import produced_set  # noqa: E402
+import labelled_sets  # noqa: E402
 
 TOOLS = ("linernotes", "librosa", "essentia", "madmom")
 METRICS = (("acc1", "Acc1"), ("acc2", "Acc2"), ("beat_f", "beatF"), ("downbeat_f", "downF"),
@@ -199,8 +196,7 @@ def speed_lines(clips: list[dict[str, Any]], estimates: dict[str, dict[str, Any]
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--split", choices=("dev", "test", "game", "produced", "charted"),
-                    default="test",
+    ap.add_argument("--split", choices=labelled_sets.NAMES, default="test",
                     help="a split of bench/corpus_set, game: bench/game_dev_set (dev too), "
                          "produced: bench/produced_set (LMMS songs; dev too), or charted: "
                          "bench/charted_set (real recordings; test only)")
@@ -212,15 +208,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=None, help="estimates and scores per clip")
     args = ap.parse_args(argv)
 
-    if args.split == "game":
-        clips, data, label = game_dev_set.ensure_set(args.jobs), game_dev_set.DATA, "game_dev_set"
-    elif args.split == "produced":
-        clips, data, label = produced_set.ensure_set(), produced_set.DATA, "produced_set"
-    elif args.split == "charted":
-        clips, data, label = charted_set.ensure_set(), charted_set.DATA, "charted_set"
-    else:
-        clips, data = corpus_set.ensure_set(args.jobs, args.split), corpus_set.DATA
-        label = f"corpus_set ({args.split} split)"
+    chosen = labelled_sets.load(args.split, args.jobs)
+    clips, data = chosen.clips, chosen.data
+    label = (f"{chosen.module} ({args.split} split)" if chosen.module == "corpus_set"
+             else chosen.module)
     tools = corpus_tunes.installed_tools(args.tools.split(","))
     raw = corpus_tunes.analyse_all(tools, clips, args.jobs, data=data, analyse=_analyse)
     path_of = {c["name"]: str(data / c["file"]) for c in clips}
